@@ -1,0 +1,76 @@
+import type { View } from "./view.ts";
+
+export type TransportName = "console" | "telegram" | "discord";
+
+/** Where a message we sent lives, so it can be edited later. Serialized into the store as JSON. */
+export interface MessageRef {
+  transport: TransportName;
+  chatId: string;
+  messageId: string;
+  threadId?: string | undefined;
+}
+
+/** Who sent a command or pressed a button, as established by the transport from its own config. */
+export interface Caller {
+  transport: TransportName;
+  userId: string;
+  name?: string | undefined;
+  /** In the transport's allow list (admins are always allowed). */
+  allowed: boolean;
+  admin: boolean;
+  /** Where the command came from (for replies and audit). */
+  chatId?: string | undefined;
+}
+
+/** What a button press turned into. */
+export interface ButtonOutcome {
+  /** Short toast/ephemeral note (Telegram answerCallbackQuery text, ≤ 200 chars). */
+  toast?: string;
+  /** Replace the message the button was on (buttons removed unless the view has some). */
+  edit?: View;
+  /** Send a new message in the same chat. */
+  reply?: View;
+}
+
+/** The core side of a transport: commands and button presses go in, views come out. */
+export interface Inbound {
+  command(caller: Caller, name: string, args: string[]): Promise<View>;
+  button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome>;
+}
+
+/**
+ * One chat platform. Telegram, Discord and the console implement exactly this; nothing outside
+ * `src/chat/<platform>.ts` knows a platform's API.
+ */
+export interface Transport {
+  readonly name: TransportName;
+  /** Connect and start receiving commands; resolves once ready. */
+  start(inbound: Inbound): Promise<void>;
+  /** Stop receiving, finish in-flight work, disconnect. */
+  stop(): Promise<void>;
+  /** Post a view into the feed (alerts) or, with `to`, into a given chat. Throws `DeliveryError`. */
+  send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef>;
+  /** Replace a message we sent earlier. Throws `DeliveryError`; "not modified" is success. */
+  edit(ref: MessageRef, view: View): Promise<void>;
+}
+
+/**
+ * A send or edit that did not happen. `retryAfterMs` comes from the platform (429 `retry_after`);
+ * `permanent` means retrying cannot help (message deleted, chat not found, bad request).
+ */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly transport: TransportName,
+    readonly options: { retryAfterMs?: number | undefined; permanent?: boolean; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = "DeliveryError";
+  }
+  get retryAfterMs() {
+    return this.options.retryAfterMs;
+  }
+  get permanent() {
+    return this.options.permanent ?? false;
+  }
+}

@@ -1,0 +1,57 @@
+import type { Runtime } from "../runtime.ts";
+import { startService } from "../service.ts";
+import { watchedLocations } from "../sources/locations.ts";
+import { version } from "../version.ts";
+import type { CliIo } from "./io.ts";
+import { print } from "./io.ts";
+
+export interface RunOptions {
+  /** Resolves when the process should stop (tests); default: the first SIGINT/SIGTERM. */
+  until?: Promise<unknown>;
+  consoleIn?: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second signal exits at once. */
+function firstSignal(rt: Runtime): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const onSignal = (signal: string) => {
+      if (seen) {
+        rt.log.warn({ signal }, "second signal: exiting now");
+        process.exit(130);
+      }
+      seen = true;
+      rt.log.info({ signal }, "stopping: finishing the current cycle (press Ctrl-C again to exit now)");
+      resolve(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+/** `asm run`: the banner, the service, and a clean stop on the first signal. */
+export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): Promise<number> {
+  const service = await startService(rt, { consoleIn: options.consoleIn, consoleOut: io.out });
+  const locations = watchedLocations(rt.config);
+  print(
+    io,
+    [
+      `asm ${version} running`,
+      `  database:   ${rt.config.store.path}`,
+      `  transports: ${service.transports.map((t) => t.name).join(", ")}`,
+      "  watching:",
+      ...locations.map((l) => `    ${l.platform.padEnd(9)} ${l.path}${l.exists ? "" : "  (not present)"}`),
+    ].join("\n"),
+  );
+  const missing = locations.filter((l) => !l.exists);
+  if (missing.length) {
+    rt.log.info({ missing: missing.map((l) => l.path) }, "some agent locations are not present; they will be picked up when they appear");
+  }
+  // Nothing else may hold the event loop open (no TTY, no chat token): keep the process up until told to stop.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await (options.until ?? firstSignal(rt));
+  clearInterval(keepAlive);
+  await service.stop();
+  rt.log.info("stopped");
+  return 0;
+}

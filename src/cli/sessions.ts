@@ -1,0 +1,88 @@
+import type { Runtime } from "../runtime.ts";
+import { type Platform, platforms, type SessionRecord } from "../store/sessions.ts";
+import { UsageError } from "./errors.ts";
+import { type CliIo, print, printJson, table } from "./io.ts";
+
+/** The JSON shape of a session for `asm scan --json` and `asm sessions --json`. */
+export function sessionJson(s: SessionRecord) {
+  return {
+    platform: s.platform,
+    sessionId: s.sessionId,
+    agentId: s.agentId,
+    sessionKey: s.sessionKey,
+    kind: s.kind,
+    parent: s.parentUid,
+    project: s.project,
+    title: s.title,
+    path: s.path,
+    model: s.model,
+    state: s.state,
+    contextTokens: s.contextTokens,
+    contextWindow: s.contextWindow,
+    contextPercent: s.contextPercent === null ? null : Math.round(s.contextPercent * 10) / 10,
+    messageCount: s.messageCount,
+    inputTokens: s.inputTokens,
+    outputTokens: s.outputTokens,
+    cacheReadTokens: s.cacheReadTokens,
+    cacheWriteTokens: s.cacheWriteTokens,
+    firstActivity: s.firstActivity === null ? null : new Date(s.firstActivity).toISOString(),
+    updatedAt: s.lastActivity === null ? null : new Date(s.lastActivity).toISOString(),
+    sizeBytes: s.sizeBytes,
+    parseErrors: s.parseErrors,
+    lastParseError: s.lastParseError,
+    present: s.present,
+  };
+}
+
+export const parsePlatform = (value: string | undefined): Platform | undefined => {
+  if (value === undefined) return undefined;
+  if (!(platforms as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown platform "${value}" (expected one of: ${platforms.join(", ")})`);
+  }
+  return value as Platform;
+};
+
+const ago = (ms: number | null, now: number) => {
+  if (ms === null) return "-";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+};
+
+export interface SessionsOptions {
+  json: boolean;
+  platform?: Platform | undefined;
+  sort: "context" | "activity" | "urgency";
+  all: boolean;
+}
+
+/** `asm sessions`: what the store knows, as a table or JSON. Reads only SQLite. */
+export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now = Date.now()): void {
+  const rows = rt.sessions.list({ platform: opts.platform, sort: opts.sort, includeGone: opts.all });
+  if (opts.json) return void printJson(io, rows.map(sessionJson));
+  if (rows.length === 0) {
+    print(io, "No sessions in the store yet. Run `asm scan --once` (or `asm run`) to discover them.");
+    return;
+  }
+  print(
+    io,
+    table(
+      ["PLATFORM", "SESSION", "KIND", "MODEL", "CONTEXT", "STATE", "ACTIVE", "PROJECT"],
+      rows.map((s) => [
+        s.platform + (s.agentId ? `/${s.agentId}` : ""),
+        s.sessionId.slice(0, 12),
+        s.kind,
+        s.model ?? "-",
+        s.contextPercent === null
+          ? "-"
+          : `${s.contextPercent.toFixed(0)}% ${Math.round((s.contextTokens ?? 0) / 1000)}k/${Math.round((s.contextWindow ?? 0) / 1000)}k`,
+        s.present ? s.state : "gone",
+        ago(s.lastActivity, now),
+        s.project ?? "-",
+      ]),
+      [18, 12, 9, 22, 16, 8, 6, 40],
+    ),
+  );
+}

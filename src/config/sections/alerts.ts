@@ -1,0 +1,18 @@
+import { z } from "zod";
+
+export const alertsSection = z
+  .strictObject({
+    repeatIntervalMinutes: z.number().positive().default(240),
+    minFiringSeconds: z.number().nonnegative().default(0).describe("Flap damping: firing this long before the first message"),
+    groupAbove: z.number().int().positive().default(5).describe("More new alerts of one check in a cycle than this → one grouped message"),
+    resolveAfterMissedScans: z.number().int().positive().default(1),
+  })
+  .prefault({});
+
+export const outboxSection = z
+  .strictObject({
+    maxAttempts: z.number().int().positive().default(20),
+    baseDelaySeconds: z.number().positive().default(2),
+    maxDelaySeconds: z.number().positive().default(600),
+  })
+  .prefault({});

@@ -1,0 +1,140 @@
+import { z } from "zod";
+import { argv, pathString, severity } from "./common.ts";
+
+const limit = (warning: number, critical: number) =>
+  z.strictObject({ warning: z.number().int().positive(), critical: z.number().int().positive() }).default({ warning, critical });
+
+export const contextCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    percentWarning: z.number().min(1).max(100).default(80).describe("ASM_CONTEXT_THRESHOLD"),
+    percentCritical: z.number().min(1).max(100).default(95),
+    tokensByKind: z
+      .strictObject({ group: limit(50_000, 150_000), dm: limit(100_000, 150_000), main: limit(150_000, 200_000) })
+      .prefault({})
+      .describe("Absolute token limits per OpenClaw session kind"),
+    growthHorizonMinutes: z.number().positive().default(60).describe("Warn when growth will fill the window within this"),
+    activeWithinHours: z.number().positive().default(24).describe("Only sessions active this recently are checked"),
+  })
+  .prefault({});
+
+export const transcriptCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    maxBytes: z.number().int().positive().default(500 * 1024),
+    severity: severity.default("warning"),
+  })
+  .prefault({});
+
+export const duplicatesCheck = z
+  .strictObject({ enabled: z.boolean().default(true), severity: severity.default("warning") })
+  .prefault({});
+
+export const logsCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    files: z
+      .array(pathString)
+      .default(["/tmp/openclaw/openclaw-*.log", "~/.openclaw/logs/gateway*.log"])
+      .describe("Log files or globs (asm's own log.file is added automatically)"),
+    growthPercent: z.number().positive().default(50),
+    errorRatePercent: z.number().positive().default(10),
+    errorPatterns: z.array(z.string()).default(["\\bERROR\\b", "\\bFATAL\\b"]),
+    durationPattern: z
+      .string()
+      .default("(?:duration|took|elapsed)[\"=: ]+(\\d+(?:\\.\\d+)?)\\s*(ms|s)\\b")
+      .describe("Regex: group 1 = number, group 2 = unit"),
+    slowMs: z.number().positive().default(2000),
+    rotationBytes: z.number().int().positive().default(50 * 1024 * 1024),
+  })
+  .prefault({});
+
+export const gatewayCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    url: z.string().url().nullable().default("http://127.0.0.1:18789/readyz"),
+    command: argv.nullable().default(null).describe("Probe by command instead of HTTP, e.g. [\"openclaw\",\"health\",\"--json\"]"),
+    timeoutSeconds: z.number().positive().default(10),
+    downAfterSeconds: z.number().positive().default(180).describe("ASM_GATEWAY_TIMEOUT"),
+    startupGraceSeconds: z.number().nonnegative().default(300),
+    restart: z.enum(["approval", "auto", "off"]).default("approval"),
+    maxRestarts: z.number().int().positive().default(3),
+    restartWindowMinutes: z.number().positive().default(15),
+    repairAfterFailedRestarts: z.number().int().positive().default(3),
+  })
+  .prefault({});
+
+export const fallbackCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    decisionLogs: z.array(pathString).default(["~/.openclaw/logs/fallback_decisions.jsonl"]),
+    ratePercent: z.number().positive().default(30),
+    windowMinutes: z.number().positive().default(60),
+    maxConsecutiveFailures: z.number().int().positive().default(5),
+  })
+  .prefault({});
+
+const quotaProbe = z.strictObject({
+  name: z.string().min(1),
+  url: z.string().url().nullable().default(null),
+  headersFromEnv: z.record(z.string(), z.string()).default({}).describe("Header name -> env var holding its value"),
+  jsonPath: z.string().nullable().default(null).describe("Dot path to the remaining number in the JSON answer"),
+  command: argv.nullable().default(null),
+  minRemaining: z.number().nonnegative().default(100).describe("ASM_MINIMAX_QUOTA_THRESHOLD"),
+});
+
+export const quotaCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    usedPercentWarning: z.number().positive().default(80),
+    usedPercentCritical: z.number().positive().default(95),
+    probes: z.array(quotaProbe).default([]),
+    minRemaining: z.number().nonnegative().default(100).describe("Default for probes; ASM_MINIMAX_QUOTA_THRESHOLD"),
+    plans: z
+      .array(
+        z.strictObject({
+          platform: z.string(),
+          windowHours: z.number().positive(),
+          tokenLimit: z.number().int().positive(),
+        }),
+      )
+      .default([])
+      .describe("Token budgets per rolling window, for usage estimated from transcripts"),
+  })
+  .prefault({});
+
+export const selfCheck = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    outboxBacklog: z.number().int().positive().default(50),
+    dbBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+  })
+  .prefault({});
+
+export const checksSection = z
+  .strictObject({
+    context: contextCheck,
+    transcript: transcriptCheck,
+    duplicates: duplicatesCheck,
+    logs: logsCheck,
+    gateway: gatewayCheck,
+    fallbackRate: fallbackCheck,
+    quota: quotaCheck,
+    self: selfCheck,
+  })
+  .prefault({});
+
+export const monitorSection = z
+  .strictObject({
+    intervalSeconds: z.number().int().min(5).default(60).describe("Scan + checks; ASM_MONITOR_INTERVAL"),
+    logsIntervalSeconds: z.number().int().min(10).default(600),
+    gatewayIntervalSeconds: z.number().int().min(5).default(30),
+    retentionDays: z
+      .strictObject({
+        resolvedAlerts: z.number().positive().default(30),
+        deliveredOutbox: z.number().positive().default(7),
+        series: z.number().positive().default(14),
+      })
+      .prefault({}),
+  })
+  .prefault({});

@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { pathString } from "./common.ts";
+
+export const storeSection = z
+  .strictObject({
+    path: pathString.default("./data/asm.db").describe("SQLite database file (ASM_DB overrides)"),
+  })
+  .prefault({});
+
+export const logSection = z
+  .strictObject({
+    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    file: pathString
+      .nullable()
+      .default(null)
+      .describe("Also append JSON log lines to this file (watched by the logs check)"),
+    pretty: z.enum(["auto", "always", "never"]).default("auto").describe("Readable logs: auto = when stderr is a TTY"),
+  })
+  .prefault({});

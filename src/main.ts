@@ -1,0 +1,169 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ConfigError } from "./config/errors.ts";
+import { writeGeneratedConfig } from "./config/generate.ts";
+import { maskedConfig } from "./config/mask.ts";
+import { exitCodes, UsageError } from "./cli/errors.ts";
+import { healthReport } from "./cli/health.ts";
+import { type CliIo, print, printJson } from "./cli/io.ts";
+import { runBot } from "./cli/run.ts";
+import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
+import { openRuntime, type Runtime } from "./runtime.ts";
+import { runScan } from "./sources/scan.ts";
+import { MigrationError, StoreVersionError } from "./store/db.ts";
+import { version } from "./version.ts";
+
+export const usage = `asm ${version} — watch and steer AI-agent sessions
+
+Usage: asm <command> [options]
+
+Commands:
+  run                       run the bot (scheduler + chat transports; console when no token is set)
+  scan --once [--json]      discover sessions from the agents' files into the store
+  sessions [--json] [--platform P] [--sort context|activity] [--all]
+                            list sessions from the store
+  check --once [--json]     scan, run every check once and print the findings and alerts
+  health [--json]           one-shot health report (exit 0 healthy, 1 degraded)
+  config check              validate and print the effective config, secrets masked
+  config schema             write config/schema.json and config/default.json from the schema
+
+Global options:
+  --config PATH             config file (default: $ASM_CONFIG)
+  -h, --help                this help
+  -v, --version             print the version
+
+Exit codes: 0 ok, 1 degraded, 2 bad usage or invalid config, 3 unusable database.`;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+const globalOptions: Options = {
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+};
+
+/** Parses a command's own flags strictly: an unknown flag is a UsageError. */
+function parse(args: string[], options: Options, positionals = 0) {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options: { ...globalOptions, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]!);
+  }
+  if (parsed.positionals.length > positionals) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+  }
+  return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+}
+
+const defaultIo = (): CliIo => ({ out: process.stdout, err: process.stderr, env: process.env });
+
+/** Runs one CLI invocation and returns its exit code. Never throws. */
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  let rt: Runtime | undefined;
+  const open = (configPath: unknown) => {
+    rt = openRuntime({ configPath: configPath as string | undefined, env: io.env, logStream: io.err });
+    return rt;
+  };
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+      print(io, usage);
+      return command === undefined ? exitCodes.usage : exitCodes.ok;
+    }
+    if (command === "-v" || command === "--version") {
+      print(io, version);
+      return exitCodes.ok;
+    }
+    switch (command) {
+      case "run": {
+        const { values } = parse(rest, {});
+        if (values.help) {
+          print(io, usage);
+          return exitCodes.ok;
+        }
+        return await runBot(open(values.config), io);
+      }
+      case "scan": {
+        const { values } = parse(rest, { once: { type: "boolean" }, json: { type: "boolean" } });
+        if (!values.once) throw new UsageError("scan needs --once (the bot's scheduler scans continuously: asm run)");
+        const r = open(values.config);
+        const report = await runScan(r);
+        if (values.json) printJson(io, r.sessions.list({ sort: "urgency" }).map(sessionJson));
+        else {
+          for (const res of report.results) {
+            print(io, `${res.platform.padEnd(9)} ${res.sessionsUpdated} updated, ${res.filesRead}/${res.filesSeen} files read, ${res.bytesRead} bytes, ${res.parseErrors} parse errors${res.errors.length ? `, errors: ${res.errors.join("; ")}` : ""}`);
+          }
+          print(io, `scan took ${Math.round(report.durationMs)} ms; ${r.sessions.count()} sessions present`);
+        }
+        return exitCodes.ok;
+      }
+      case "sessions": {
+        const { values } = parse(rest, {
+          json: { type: "boolean" },
+          platform: { type: "string" },
+          sort: { type: "string", default: "urgency" },
+          all: { type: "boolean" },
+        });
+        const sort = values.sort as string;
+        if (!["context", "activity", "urgency"].includes(sort)) throw new UsageError(`--sort must be context or activity, not "${sort}"`);
+        const platform = parsePlatform(values.platform as string | undefined);
+        printSessions(open(values.config), io, {
+          json: Boolean(values.json),
+          platform,
+          sort: sort as "context",
+          all: Boolean(values.all),
+        });
+        return exitCodes.ok;
+      }
+      case "check": {
+        const { values } = parse(rest, { once: { type: "boolean" }, json: { type: "boolean" } });
+        if (!values.once) throw new UsageError("check needs --once (the bot's scheduler checks continuously: asm run)");
+        const { runCheckOnce } = await import("./cli/check.ts");
+        return await runCheckOnce(open(values.config), io, { json: Boolean(values.json) });
+      }
+      case "health": {
+        const { values } = parse(rest, { json: { type: "boolean" } });
+        const report = healthReport(open(values.config));
+        if (values.json) printJson(io, report);
+        else {
+          print(io, `asm health: ${report.status}`);
+          for (const item of report.items) print(io, `  ${item.status.padEnd(8)} ${item.name}: ${item.detail}`);
+        }
+        return report.status === "ok" ? exitCodes.ok : exitCodes.degraded;
+      }
+      case "config": {
+        const { values, positionals } = parse(rest, {}, 1);
+        const sub = positionals[0];
+        if (sub === "check") {
+          const r = open(values.config);
+          printJson(io, maskedConfig(r.config, r.secrets));
+          print(io, `config ok (layers: ${r.configFiles.join(" < ")} < environment)`);
+          return exitCodes.ok;
+        }
+        if (sub === "schema") {
+          for (const path of writeGeneratedConfig()) print(io, `wrote ${path}`);
+          return exitCodes.ok;
+        }
+        throw new UsageError(`config needs a subcommand: check or schema${sub ? ` (not "${sub}")` : ""}`);
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err.write(`asm: ${err.message}\nRun "asm --help" for usage.\n`);
+      return exitCodes.usage;
+    }
+    if (err instanceof ConfigError) {
+      io.err.write(`asm: ${err.message}\n`);
+      return exitCodes.config;
+    }
+    if (err instanceof StoreVersionError || err instanceof MigrationError) {
+      io.err.write(`asm: ${err.message}\n`);
+      return exitCodes.store;
+    }
+    io.err.write(`asm: unexpected error: ${(err as Error)?.stack ?? err}\n`);
+    return 70;
+  } finally {
+    (rt as Runtime | undefined)?.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { type LoadOptions, loadConfig } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
+import { type Secrets, secretValues } from "./config/secrets.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type Db, openStore } from "./store/db.ts";
+import { KvStore } from "./store/kv.ts";
+import { SessionStore } from "./store/sessions.ts";
+
+/** Everything a command or the long-running bot needs, opened once. */
+export interface Runtime {
+  config: Config;
+  secrets: Secrets;
+  log: Logger;
+  db: Db;
+  kv: KvStore;
+  sessions: SessionStore;
+  /** Config files that were layered. */
+  configFiles: string[];
+  close(): void;
+}
+
+export interface RuntimeOptions extends LoadOptions {
+  logStream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Loads config (throws ConfigError), creates the logger, opens the store (throws StoreVersionError). */
+export function openRuntime(options: RuntimeOptions = {}): Runtime {
+  const { config, secrets, files } = loadConfig(options);
+  const log = createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    file: config.log.file,
+    secrets: secretValues(secrets),
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  });
+  const db = openStore(config.store.path);
+  let closed = false;
+  return {
+    config,
+    secrets,
+    log,
+    db,
+    kv: new KvStore(db),
+    sessions: new SessionStore(db),
+    configFiles: files,
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { latestVersion, type Migration, migrations as allMigrations } from "./migrations.ts";
+
+export type Db = Database.Database;
+
+/** The database was written by a newer asm; we refuse to touch it rather than corrupt it. */
+export class StoreVersionError extends Error {
+  constructor(
+    readonly path: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `database ${path} has schema version ${found}, but this asm understands up to ${supported}: ` +
+        "it was written by a newer asm. Upgrade asm, or point ASM_DB at another file. The file was not changed.",
+    );
+    this.name = "StoreVersionError";
+  }
+}
+
+/** A migration failed; it was rolled back and the database is at `version`. */
+export class MigrationError extends Error {
+  constructor(
+    readonly version: number,
+    override readonly cause: unknown,
+  ) {
+    super(`migration ${version} failed and was rolled back: ${(cause as Error)?.message ?? cause}`);
+    this.name = "MigrationError";
+  }
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  migrations?: Migration[];
+}
+
+/**
+ * Opens (creating the folder and file if needed) the asm database: WAL, busy timeout, foreign keys,
+ * and every pending migration, each in its own transaction.
+ */
+export function openStore(path: string, options: OpenOptions = {}): Db {
+  const migrations = options.migrations ?? allMigrations;
+  const supported = migrations.at(-1)?.version ?? 0;
+  const full = path === ":memory:" ? path : resolve(path);
+  if (full !== ":memory:") mkdirSync(dirname(full), { recursive: true });
+  const db = new Database(full);
+  try {
+    db.pragma("busy_timeout = 5000");
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > supported) throw new StoreVersionError(full, current, supported);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      try {
+        db.transaction(() => {
+          db.exec(m.sql);
+          db.pragma(`user_version = ${m.version}`);
+        })();
+      } catch (err) {
+        throw new MigrationError(m.version, err);
+      }
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export const schemaVersion = (db: Db) => db.pragma("user_version", { simple: true }) as number;
+export { latestVersion };

@@ -1,0 +1,208 @@
+/**
+ * Forward-only schema migrations, applied in order by `PRAGMA user_version`. Never edit a migration
+ * that has shipped; add the next number. Each runs inside one transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "sessions, files, turns, kv",
+    sql: `
+      CREATE TABLE sessions (
+        uid               TEXT PRIMARY KEY,          -- platform:agentId:sessionId
+        platform          TEXT NOT NULL,
+        agent_id          TEXT,
+        session_id        TEXT NOT NULL,
+        session_key       TEXT,
+        kind              TEXT NOT NULL DEFAULT 'session', -- main | dm | group | channel | sidechain | subagent | session
+        parent_uid        TEXT,
+        project           TEXT,
+        title             TEXT,
+        model             TEXT,
+        first_activity    INTEGER,                   -- epoch ms
+        last_activity     INTEGER,
+        message_count     INTEGER NOT NULL DEFAULT 0,
+        path              TEXT,
+        size_bytes        INTEGER NOT NULL DEFAULT 0,
+        context_tokens    INTEGER,
+        context_window    INTEGER,
+        context_percent   REAL,
+        input_tokens      INTEGER NOT NULL DEFAULT 0,
+        output_tokens     INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        parse_errors      INTEGER NOT NULL DEFAULT 0,
+        last_parse_error  TEXT,
+        state             TEXT NOT NULL DEFAULT 'unknown', -- running | waiting | idle | errored | ended | unknown
+        present           INTEGER NOT NULL DEFAULT 1,
+        extra             TEXT NOT NULL DEFAULT '{}', -- platform-specific JSON (fallback fields, rate limits, ...)
+        scanned_at        INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_platform ON sessions(platform, last_activity);
+      CREATE INDEX sessions_context ON sessions(context_percent);
+
+      -- What has been read of each file: identity, size, mtime, bytes consumed, and the reader's state.
+      CREATE TABLE files (
+        path        TEXT PRIMARY KEY,
+        source      TEXT NOT NULL,
+        dev         INTEGER NOT NULL,
+        ino         INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        mtime_ms    INTEGER NOT NULL,
+        offset      INTEGER NOT NULL DEFAULT 0,
+        line_no     INTEGER NOT NULL DEFAULT 0,
+        session_uid TEXT,
+        state       TEXT NOT NULL DEFAULT '{}',
+        seen_at     INTEGER NOT NULL
+      );
+      CREATE INDEX files_source ON files(source);
+
+      -- Per-turn token usage, kept compactly for rates and windows.
+      CREATE TABLE turns (
+        session_uid    TEXT NOT NULL,
+        ts             INTEGER NOT NULL,
+        model          TEXT,
+        input          INTEGER NOT NULL DEFAULT 0,
+        output         INTEGER NOT NULL DEFAULT 0,
+        cache_read     INTEGER NOT NULL DEFAULT 0,
+        cache_write    INTEGER NOT NULL DEFAULT 0,
+        context_tokens INTEGER
+      );
+      CREATE INDEX turns_session ON turns(session_uid, ts);
+      CREATE INDEX turns_ts ON turns(ts);
+
+      CREATE TABLE kv (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: "alerts, silences, outbox, series, fallback decisions",
+    sql: `
+      CREATE TABLE alerts (
+        id               INTEGER PRIMARY KEY,
+        fingerprint      TEXT NOT NULL,
+        check_name       TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        severity         TEXT NOT NULL,
+        status           TEXT NOT NULL,            -- pending | firing | resolved
+        summary          TEXT NOT NULL,
+        report           TEXT NOT NULL DEFAULT '{}', -- the latest finding as JSON (value, threshold, action, ...)
+        first_seen       INTEGER NOT NULL,
+        last_seen        INTEGER NOT NULL,
+        fired_at         INTEGER,
+        resolved_at      INTEGER,
+        last_notified_at INTEGER,
+        notified_severity TEXT,
+        acked_by         TEXT,
+        acked_at         INTEGER
+      );
+      CREATE UNIQUE INDEX alerts_open ON alerts(fingerprint) WHERE status != 'resolved';
+      CREATE INDEX alerts_status ON alerts(status, check_name);
+
+      CREATE TABLE silences (
+        id          INTEGER PRIMARY KEY,
+        fingerprint TEXT,
+        check_name  TEXT,
+        subject_pattern TEXT,
+        ends_at     INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        reason      TEXT,
+        created_at  INTEGER NOT NULL
+      );
+
+      -- One row per message to deliver per transport; drained by the sender.
+      CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        alert_id    INTEGER REFERENCES alerts(id) ON DELETE CASCADE,
+        transport   TEXT NOT NULL,
+        kind        TEXT NOT NULL,                 -- fire | repeat | escalate | resolve | group | view
+        payload     TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        message_ref TEXT,
+        created_at  INTEGER NOT NULL,
+        sent_at     INTEGER
+      );
+      CREATE INDEX outbox_pending ON outbox(status, transport, not_before);
+
+      CREATE TABLE delivery_attempts (
+        outbox_id  INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        at         INTEGER NOT NULL,
+        ok         INTEGER NOT NULL,
+        error      TEXT,
+        retry_after_ms INTEGER
+      );
+
+      -- Where each alert's message lives on each transport, so it can be edited when it resolves.
+      CREATE TABLE alert_messages (
+        alert_id   INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        transport  TEXT NOT NULL,
+        ref        TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (alert_id, transport)
+      );
+
+      CREATE TABLE series (
+        name    TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        ts      INTEGER NOT NULL,
+        value   REAL,
+        ok      INTEGER,
+        extra   TEXT
+      );
+      CREATE INDEX series_name ON series(name, subject, ts);
+
+      CREATE TABLE fallback_decisions (
+        id             INTEGER PRIMARY KEY,
+        ts             INTEGER NOT NULL,
+        worker         TEXT,
+        original_model TEXT NOT NULL,
+        error_type     TEXT,
+        next_model     TEXT,
+        source         TEXT NOT NULL,
+        dedup_key      TEXT UNIQUE
+      );
+      CREATE INDEX fallback_ts ON fallback_decisions(ts);
+    `,
+  },
+  {
+    version: 3,
+    name: "actions",
+    sql: `
+      CREATE TABLE actions (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,              -- restart_gateway | reset_session | cleanup
+        target       TEXT,
+        reason       TEXT,
+        requested_by TEXT NOT NULL,              -- transport:userId
+        nonce        TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'pending',
+        decided_by   TEXT,
+        decided_at   INTEGER,
+        started_at   INTEGER,
+        finished_at  INTEGER,
+        exit_code    INTEGER,
+        output_tail  TEXT,
+        verify_note  TEXT,
+        message_refs TEXT NOT NULL DEFAULT '{}'  -- transport -> message ref of the approval message
+      );
+      CREATE INDEX actions_status ON actions(status, created_at);
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const latestVersion = migrations[migrations.length - 1]!.version;

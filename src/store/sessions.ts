@@ -1,0 +1,165 @@
+import type { Db } from "./db.ts";
+
+export type Platform = "openclaw" | "claude" | "codex" | "opencode" | "gemini";
+export const platforms: readonly Platform[] = ["openclaw", "claude", "codex", "opencode", "gemini"];
+
+/** Derived from file events only; `unknown` when the format does not say. */
+export type SessionState = "running" | "waiting" | "idle" | "errored" | "ended" | "unknown";
+
+/** One observed agent session, as kept in the `sessions` table (one row, updated in place). */
+export interface SessionRecord {
+  uid: string;
+  platform: Platform;
+  agentId: string | null;
+  sessionId: string;
+  sessionKey: string | null;
+  kind: string;
+  parentUid: string | null;
+  project: string | null;
+  title: string | null;
+  model: string | null;
+  firstActivity: number | null;
+  lastActivity: number | null;
+  messageCount: number;
+  path: string | null;
+  sizeBytes: number;
+  contextTokens: number | null;
+  contextWindow: number | null;
+  contextPercent: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  parseErrors: number;
+  lastParseError: string | null;
+  state: SessionState;
+  present: boolean;
+  extra: Record<string, unknown>;
+  scannedAt: number;
+}
+
+/** The stable key of a session across scans. */
+export const sessionUid = (platform: Platform, agentId: string | null, sessionId: string) =>
+  `${platform}:${agentId ?? ""}:${sessionId}`;
+
+export interface SessionQuery {
+  platform?: Platform | undefined;
+  /** Only sessions still present on disk and active within this many ms. */
+  activeWithinMs?: number | undefined;
+  includeGone?: boolean | undefined;
+  sort?: "urgency" | "activity" | "context" | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+  now?: number | undefined;
+}
+
+const columns: Record<keyof SessionRecord, string> = {
+  uid: "uid",
+  platform: "platform",
+  agentId: "agent_id",
+  sessionId: "session_id",
+  sessionKey: "session_key",
+  kind: "kind",
+  parentUid: "parent_uid",
+  project: "project",
+  title: "title",
+  model: "model",
+  firstActivity: "first_activity",
+  lastActivity: "last_activity",
+  messageCount: "message_count",
+  path: "path",
+  sizeBytes: "size_bytes",
+  contextTokens: "context_tokens",
+  contextWindow: "context_window",
+  contextPercent: "context_percent",
+  inputTokens: "input_tokens",
+  outputTokens: "output_tokens",
+  cacheReadTokens: "cache_read_tokens",
+  cacheWriteTokens: "cache_write_tokens",
+  parseErrors: "parse_errors",
+  lastParseError: "last_parse_error",
+  state: "state",
+  present: "present",
+  extra: "extra",
+  scannedAt: "scanned_at",
+};
+const keys = Object.keys(columns) as (keyof SessionRecord)[];
+const selectList = keys.map((k) => `${columns[k]} AS ${k}`).join(", ");
+
+type Row = Omit<SessionRecord, "present" | "extra"> & { present: number; extra: string };
+const fromRow = (row: Row): SessionRecord => ({ ...row, present: row.present === 1, extra: JSON.parse(row.extra) });
+
+const orderBy = {
+  urgency: "present DESC, COALESCE(context_percent, -1) DESC, COALESCE(last_activity, 0) DESC",
+  context: "COALESCE(context_percent, -1) DESC",
+  activity: "COALESCE(last_activity, 0) DESC",
+} as const;
+
+/** Reads and writes the `sessions` table. Commands read only this, never the agents' files. */
+export class SessionStore {
+  private readonly upsertStmt;
+
+  constructor(private readonly db: Db) {
+    const cols = keys.map((k) => columns[k]);
+    this.upsertStmt = db.prepare(
+      `INSERT INTO sessions (${cols.join(", ")}) VALUES (${keys.map((k) => `@${k}`).join(", ")})
+       ON CONFLICT(uid) DO UPDATE SET ${cols.filter((c) => c !== "uid").map((c) => `${c} = excluded.${c}`).join(", ")}`,
+    );
+  }
+
+  upsert(record: SessionRecord): void {
+    this.upsertStmt.run({ ...record, present: record.present ? 1 : 0, extra: JSON.stringify(record.extra) });
+  }
+
+  get(uid: string): SessionRecord | undefined {
+    const row = this.db.prepare(`SELECT ${selectList} FROM sessions WHERE uid = ?`).get(uid) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Sessions whose session id (or uid) starts with `prefix`; callers decide what an ambiguous match means. */
+  findByPrefix(prefix: string, limit = 10): SessionRecord[] {
+    const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = this.db
+      .prepare(
+        `SELECT ${selectList} FROM sessions WHERE session_id LIKE @like ESCAPE '\\' OR uid LIKE @like ESCAPE '\\'
+         ORDER BY present DESC, last_activity DESC LIMIT @limit`,
+      )
+      .all({ like, limit }) as Row[];
+    return rows.map(fromRow);
+  }
+
+  private where(q: SessionQuery): { sql: string; params: Record<string, unknown> } {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (q.platform) {
+      clauses.push("platform = @platform");
+      params.platform = q.platform;
+    }
+    if (!q.includeGone) clauses.push("present = 1");
+    if (q.activeWithinMs !== undefined) {
+      clauses.push("last_activity >= @since");
+      params.since = (q.now ?? Date.now()) - q.activeWithinMs;
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+  }
+
+  list(q: SessionQuery = {}): SessionRecord[] {
+    const { sql, params } = this.where(q);
+    const rows = this.db
+      .prepare(
+        `SELECT ${selectList} FROM sessions ${sql} ORDER BY ${orderBy[q.sort ?? "urgency"]} LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...params, limit: q.limit ?? -1, offset: q.offset ?? 0 }) as Row[];
+    return rows.map(fromRow);
+  }
+
+  count(q: SessionQuery = {}): number {
+    const { sql, params } = this.where(q);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM sessions ${sql}`).get(params) as { n: number }).n;
+  }
+
+  /** Marks a session gone (its file vanished or became unreadable). */
+  markGone(uid: string, now = Date.now()): void {
+    this.db.prepare("UPDATE sessions SET present = 0, scanned_at = ? WHERE uid = ?").run(now, uid);
+  }
+}
