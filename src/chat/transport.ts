@@ -52,6 +52,12 @@ export interface Transport {
   send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef>;
   /** Replace a message we sent earlier. Throws `DeliveryError`; "not modified" is success. */
   edit(ref: MessageRef, view: View): Promise<void>;
+  /**
+   * How many feed messages may be sent right now without exceeding the platform's budget
+   * (Telegram: 20 a minute into one group). The outbox groups pending alerts into one message when
+   * more are waiting than this. Undefined = no budget to respect.
+   */
+  sendBudget?(): number;
 }
 
 /**
