@@ -36,6 +36,8 @@ export interface ButtonOutcome {
 export interface Inbound {
   command(caller: Caller, name: string, args: string[]): Promise<View>;
   button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome>;
+  /** A reply view that carried a `key` was sent; the core records the ref to edit it later. */
+  delivered?(key: string, ref: MessageRef): void;
 }
 
 /**

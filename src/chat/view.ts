@@ -14,6 +14,12 @@ export interface View {
   silent?: boolean;
   /** Severity colour/marker for transports that show one. */
   tone?: "info" | "warning" | "critical" | "ok";
+  /**
+   * Set by the core when it must edit this message later (e.g. "action:12" for an approval
+   * request): after sending a reply that carries a key, the transport reports where it landed
+   * through `Inbound.delivered(key, ref)`.
+   */
+  key?: string;
 }
 
 export interface ViewSection {
