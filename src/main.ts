@@ -9,7 +9,7 @@ import { runBot } from "./cli/run.ts";
 import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 import { runScan } from "./sources/scan.ts";
-import { MigrationError, StoreVersionError } from "./store/db.ts";
+import { MigrationError, StoreOpenError, StoreVersionError } from "./store/db.ts";
 import { version } from "./version.ts";
 
 export const usage = `asm ${version} — watch and steer AI-agent sessions
@@ -157,7 +157,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.config;
     }
-    if (err instanceof StoreVersionError || err instanceof MigrationError) {
+    if (err instanceof StoreVersionError || err instanceof MigrationError || err instanceof StoreOpenError) {
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.store;
     }

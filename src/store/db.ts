@@ -31,6 +31,17 @@ export class MigrationError extends Error {
   }
 }
 
+/** The file exists but cannot be used as a database (not SQLite, unreadable, locked). */
+export class StoreOpenError extends Error {
+  constructor(
+    readonly path: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot open database ${path}: ${(cause as Error)?.message ?? cause}. The file was not changed.`);
+    this.name = "StoreOpenError";
+  }
+}
+
 export interface OpenOptions {
   readonly?: boolean;
   migrations?: Migration[];
@@ -45,7 +56,12 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
   const supported = migrations.at(-1)?.version ?? 0;
   const full = path === ":memory:" ? path : resolve(path);
   if (full !== ":memory:") mkdirSync(dirname(full), { recursive: true });
-  const db = new Database(full);
+  let db: Database.Database;
+  try {
+    db = new Database(full);
+  } catch (err) {
+    throw new StoreOpenError(full, err);
+  }
   try {
     db.pragma("busy_timeout = 5000");
     const current = db.pragma("user_version", { simple: true }) as number;
@@ -67,7 +83,8 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    if (err instanceof StoreVersionError || err instanceof MigrationError) throw err;
+    throw new StoreOpenError(full, err);
   }
 }
 

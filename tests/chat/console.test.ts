@@ -1,0 +1,71 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { ConsoleTransport } from "../../src/chat/console.ts";
+import type { Caller, Inbound } from "../../src/chat/transport.ts";
+import { textView } from "../../src/chat/view.ts";
+
+function setup(tty: boolean) {
+  const input = Object.assign(new PassThrough(), { isTTY: tty });
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (d) => (text += d));
+  const calls: { kind: string; caller: Caller; value: string; args?: string[] }[] = [];
+  const inbound: Inbound = {
+    async command(caller, name, args) {
+      calls.push({ kind: "command", caller, value: name, args });
+      return textView(`answer to /${name} ${args.join(" ")}`, {
+        buttons: [
+          [
+            { label: "Approve", data: "a:1:n:y" },
+            { label: "Deny", data: "a:1:n:n" },
+          ],
+        ],
+      });
+    },
+    async button(caller, data) {
+      calls.push({ kind: "button", caller, value: data });
+      return { toast: "approved", reply: textView("done") };
+    },
+  };
+  const transport = new ConsoleTransport({ in: input, out });
+  return { input, transport, inbound, calls, text: () => text };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 30));
+
+describe("ConsoleTransport", () => {
+  it("on a TTY, answers slash commands and presses numbered buttons as an admin", async () => {
+    const t = setup(true);
+    await t.transport.start(t.inbound);
+    t.input.write("/Sessions claude all\n");
+    await tick();
+    expect(t.calls[0]).toMatchObject({ kind: "command", value: "sessions", args: ["claude", "all"] });
+    expect(t.calls[0]!.caller).toMatchObject({ transport: "console", allowed: true, admin: true });
+    expect(t.text()).toContain("answer to /sessions claude all");
+    expect(t.text()).toContain("[1] Approve");
+    t.input.write("2\n");
+    await tick();
+    expect(t.calls[1]).toMatchObject({ kind: "button", value: "a:1:n:n" });
+    expect(t.text()).toContain("» approved");
+    t.input.write("9\n");
+    t.input.write("hello\n");
+    await tick();
+    expect(t.text()).toContain("no button 9");
+    expect(t.text()).toContain('commands start with "/"');
+    await t.transport.stop();
+  });
+
+  it("without a TTY it prints alerts and never prompts", async () => {
+    const t = setup(false);
+    await t.transport.start(t.inbound);
+    const ref = await t.transport.send({ title: "Context high", sections: [{ lines: ["claude 5f0c: 86%"] }], tone: "warning" });
+    await t.transport.edit(ref, { title: "Resolved: Context high", sections: [{ lines: ["back to 40%"] }], tone: "ok" });
+    t.input.write("/help\n");
+    await tick();
+    expect(t.calls).toHaveLength(0);
+    expect(t.text()).not.toContain("asm> ");
+    expect(t.text()).toContain("[! ] Context high");
+    expect(t.text()).toMatch(/#1 \(updated\)/);
+    await t.transport.stop();
+  });
+});

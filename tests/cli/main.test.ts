@@ -1,0 +1,62 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runAsm } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const home = () => {
+  const dir = tempDir();
+  return { HOME: dir, ASM_DB: join(dir, "asm.db") };
+};
+
+describe("asm CLI", () => {
+  it("prints help and version", async () => {
+    const help = await runAsm(["--help"], home());
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: asm <command>/);
+    const version = await runAsm(["--version"], home());
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it.each([
+    [["bogus"], /unknown command "bogus"/],
+    [["sessions", "--frobnicate"], /Unknown option '--frobnicate'/],
+    [["scan"], /scan needs --once/],
+    [["check"], /check needs --once/],
+    [["sessions", "--sort", "bogus"], /--sort must be/],
+    [["sessions", "--platform", "bogus"], /unknown platform "bogus"/],
+    [["config"], /config needs a subcommand/],
+    [["config", "check", "extra", "more"], /unexpected argument/],
+  ])("%j is a usage error with one clear line and exit 2", async (args, message) => {
+    const r = await runAsm(args, home());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("an invalid config file stops with every problem by path, exit 2", async () => {
+    const env = home();
+    const file = join(env.HOME, "asm.json");
+    writeFileSync(file, JSON.stringify({ sources: { codex: { root: 7 } }, checks: { context: { percentWarning: 500 } } }));
+    const r = await runAsm(["run"], { ...env, ASM_CONFIG: file });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/sources\.codex\.root: .*expected string/);
+    expect(r.stderr).toMatch(/checks\.context\.percentWarning: .*100/);
+  });
+
+  it("works on an empty store", async () => {
+    const env = home();
+    const sessions = await runAsm(["sessions", "--json"], env);
+    expect(sessions.code).toBe(0);
+    expect(JSON.parse(sessions.stdout)).toEqual([]);
+    const table = await runAsm(["sessions"], env);
+    expect(table.stdout).toMatch(/No sessions in the store yet/);
+    const scan = await runAsm(["scan", "--once", "--json"], env);
+    expect(scan.code).toBe(0);
+    expect(JSON.parse(scan.stdout)).toEqual([]);
+    const health = await runAsm(["health", "--json"], env);
+    expect([0, 1]).toContain(health.code);
+    expect(JSON.parse(health.stdout)).toMatchObject({ status: expect.stringMatching(/ok|degraded/) });
+  });
+});

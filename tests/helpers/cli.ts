@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The real CLI entry, run as a child process the way `npx asm` does. */
+export const asmBin = fileURLToPath(new URL("../../bin/asm.mjs", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `asm <args>` in a child process with a controlled environment: HOME and ASM_DB point into
+ * `home` unless given, and no chat tokens leak in from the developer's shell.
+ */
+export function runAsm(args: string[], env: Record<string, string | undefined> = {}, input?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnAsm(args, env);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin!.end(input ?? "");
+  });
+}
+
+/** Starts `asm <args>` and leaves it running (for `run`, signals, crash tests). */
+export function spawnAsm(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+  const base: Record<string, string | undefined> = { ...process.env };
+  for (const key of Object.keys(base)) {
+    if (key.startsWith("ASM_") || key.startsWith("TELEGRAM_") || key.startsWith("DISCORD_")) delete base[key];
+  }
+  return spawn(process.execPath, [asmBin, ...args], {
+    env: { ...base, ASM_LOG_LEVEL: "info", ...env } as NodeJS.ProcessEnv,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+}
+
+/** Resolves when `text` appears in the stream's output, rejects after `ms`. */
+export function waitForOutput(stream: NodeJS.ReadableStream, text: string | RegExp, ms = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${text}; saw:\n${seen}`)), ms);
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (typeof text === "string" ? seen.includes(text) : text.test(seen)) {
+        clearTimeout(timer);
+        stream.off("data", onData);
+        resolve(seen);
+      }
+    };
+    stream.on("data", onData);
+  });
+}
