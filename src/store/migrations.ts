@@ -197,7 +197,9 @@ export const migrations: Migration[] = [
         exit_code    INTEGER,
         output_tail  TEXT,
         verify_note  TEXT,
-        message_refs TEXT NOT NULL DEFAULT '{}'  -- transport -> message ref of the approval message
+        fingerprint  TEXT,                       -- the alert that proposed it (check:subject), if any
+        details      TEXT NOT NULL DEFAULT '{}', -- what exactly will be done (e.g. the entries a cleanup removes)
+        message_refs TEXT NOT NULL DEFAULT '[]'  -- message refs of the approval messages, to edit them later
       );
       CREATE INDEX actions_status ON actions(status, created_at);
     `,
