@@ -1,0 +1,86 @@
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import * as zlib from "node:zlib";
+import { Decompress } from "fzstd";
+import { type LineHandler, LineSplitter } from "./jsonl-reader.ts";
+
+/**
+ * Streaming zstd decompression for the `.jsonl.zst` rollouts Codex leaves behind for idle sessions.
+ * node:zlib's zstd is used when the runtime has it (Node ≥ 22.15); on Node 20 the pure-JS `fzstd`
+ * streaming decoder is. Either way only a window and one chunk are in memory, never the whole file.
+ */
+
+/** The compressed file is damaged or not zstd; carries the path for the problem record. */
+export class ZstdReadError extends Error {
+  constructor(
+    readonly path: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot decompress ${path}: ${(cause as Error)?.message ?? cause}`);
+    this.name = "ZstdReadError";
+  }
+}
+
+export interface ZstdReadOutcome {
+  /** Compressed bytes read from disk. */
+  bytesRead: number;
+  /** Decompressed bytes seen. */
+  bytesOut: number;
+  lineNo: number;
+}
+
+const CHUNK = 256 * 1024;
+
+type ZstdFactory = () => NodeJS.ReadWriteStream;
+const nodeZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+
+/** Which decoder this runtime uses ("node:zlib" or "fzstd"), for logs and tests. */
+export const zstdDecoder = nodeZstd ? "node:zlib" : "fzstd";
+
+/**
+ * Decompresses `path` as a stream and hands every line (the last one even without a newline: a .zst file is
+ * complete by construction) to `onLine`. Throws ZstdReadError for damaged data, the fs error for I/O.
+ */
+export async function readZstdLines(path: string, onLine: LineHandler, useNode = nodeZstd !== undefined): Promise<ZstdReadOutcome> {
+  const splitter = new LineSplitter(onLine);
+  let bytesOut = 0;
+  const sink = (data: Uint8Array) => {
+    bytesOut += data.length;
+    splitter.push(data);
+  };
+  let bytesRead = 0;
+  if (useNode && nodeZstd) {
+    const input = createReadStream(path, { highWaterMark: CHUNK });
+    input.on("data", (c) => {
+      bytesRead += (c as Buffer).length;
+    });
+    const stream = input.pipe(nodeZstd());
+    try {
+      for await (const chunk of stream) sink(chunk as Buffer);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).syscall) throw err; // an fs error, not bad data
+      throw new ZstdReadError(path, err);
+    }
+  } else {
+    const fd = openSync(path, "r");
+    try {
+      const dec = new Decompress(sink);
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        const n = readSync(fd, buf, 0, CHUNK, bytesRead);
+        bytesRead += n;
+        try {
+          // fzstd may keep a reference to the chunk until the next push; hand it a copy.
+          dec.push(n === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(buf, 0, n), n === 0);
+        } catch (err) {
+          throw new ZstdReadError(path, err);
+        }
+        if (n === 0) break;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  splitter.finish();
+  splitter.release();
+  return { bytesRead, bytesOut, lineNo: splitter.lineNo };
+}
