@@ -23,6 +23,11 @@ export const transcriptCheck = z
     enabled: z.boolean().default(true),
     maxBytes: z.number().int().positive().default(500 * 1024),
     severity: severity.default("warning"),
+    sizePlatforms: z
+      .array(z.string())
+      .default(["openclaw"])
+      .describe("Platforms whose transcript size is checked (Claude/Codex transcripts are large by design)"),
+    corruptSeverity: severity.default("critical").describe("Null/missing transcript paths, unreadable session stores"),
   })
   .prefault({});
 
@@ -46,6 +51,7 @@ export const logsCheck = z
       .describe("Regex: group 1 = number, group 2 = unit"),
     slowMs: z.number().positive().default(2000),
     rotationBytes: z.number().int().positive().default(50 * 1024 * 1024),
+    severity: severity.default("warning"),
   })
   .prefault({});
 
@@ -71,6 +77,8 @@ export const fallbackCheck = z
     ratePercent: z.number().positive().default(30),
     windowMinutes: z.number().positive().default(60),
     maxConsecutiveFailures: z.number().int().positive().default(5),
+    minAttempts: z.number().int().positive().default(5).describe("Requests on a model in the window before a rate is judged"),
+    severity: severity.default("warning").describe("Rate, streak and selected-vs-active findings; a failed chain is critical"),
   })
   .prefault({});
 
@@ -80,6 +88,7 @@ const quotaProbe = z.strictObject({
   headersFromEnv: z.record(z.string(), z.string()).default({}).describe("Header name -> env var holding its value"),
   jsonPath: z.string().nullable().default(null).describe("Dot path to the remaining number in the JSON answer"),
   command: argv.nullable().default(null),
+  limit: z.number().positive().nullable().default(null).describe("The plan's total, so used % can be judged"),
   minRemaining: z.number().nonnegative().default(100).describe("ASM_MINIMAX_QUOTA_THRESHOLD"),
 });
 
@@ -96,6 +105,7 @@ export const quotaCheck = z
           platform: z.string(),
           windowHours: z.number().positive(),
           tokenLimit: z.number().int().positive(),
+          includeCacheRead: z.boolean().default(true).describe("Count cache reads toward the limit"),
         }),
       )
       .default([])

@@ -1,0 +1,120 @@
+import type { Severity } from "../config/sections/common.ts";
+import type { Config } from "../config/schema.ts";
+import { contextWindowFor } from "../sources/context-window.ts";
+import type { SessionRecord } from "../store/sessions.ts";
+import { type Finding, severityRank } from "./check.ts";
+import { formatDuration, formatPercent, formatTokens } from "./format.ts";
+import type { Observations, TurnPoint } from "./observations.ts";
+
+/** One reason a session's context is a problem; the worst becomes the finding. */
+interface Reason {
+  severity: Severity;
+  text: string;
+  value: string;
+  threshold: string;
+}
+
+/** Tokens per hour a session's context is growing at, from its latest uninterrupted rise. */
+export interface Growth {
+  tokensPerHour: number;
+  /** Minutes until the window is full at this rate. */
+  minutesToFull: number;
+}
+
+/** OpenClaw session kinds that have absolute token limits; a channel is a group chat. */
+const kindLimitKey = (kind: string): "group" | "dm" | "main" | null =>
+  kind === "group" || kind === "channel" ? "group" : kind === "dm" ? "dm" : kind === "main" ? "main" : null;
+
+/** The window a session's context is measured against: the source's figure, else the configured one. */
+export const contextWindowOf = (session: SessionRecord, config: Config): number =>
+  contextWindowFor(session.model?.replace(/^.*\//, "") ?? null, config, session.contextWindow).tokens;
+
+/**
+ * Growth from the newest run of non-decreasing context sizes (a compaction starts a new run).
+ * Null when fewer than two points a minute apart, or when the context is not growing.
+ */
+export function contextGrowth(points: TurnPoint[], tokens: number, window: number): Growth | null {
+  const known = points.filter((p) => p.contextTokens !== null) as { ts: number; contextTokens: number }[];
+  if (known.length < 2) return null;
+  let first = known.length - 1;
+  while (first > 0 && known[first - 1]!.contextTokens <= known[first]!.contextTokens) first--;
+  const a = known[first]!;
+  const b = known[known.length - 1]!;
+  const hours = (b.ts - a.ts) / 3_600_000;
+  if (hours < 1 / 60 || b.contextTokens <= a.contextTokens) return null;
+  const tokensPerHour = (b.contextTokens - a.contextTokens) / hours;
+  return { tokensPerHour, minutesToFull: (Math.max(0, window - tokens) / tokensPerHour) * 60 };
+}
+
+function reasonsFor(session: SessionRecord, turns: TurnPoint[], config: Config): { reasons: Reason[]; window: number } {
+  const c = config.checks.context;
+  const tokens = session.contextTokens ?? 0;
+  const window = contextWindowOf(session, config);
+  const percent = (tokens / window) * 100;
+  const reasons: Reason[] = [];
+  const usage = `${formatTokens(tokens)} tokens (${formatPercent(percent)} of ${formatTokens(window)})`;
+  if (percent >= c.percentCritical) {
+    reasons.push({ severity: "critical", text: "context almost full", value: usage, threshold: `${c.percentCritical}% of window` });
+  } else if (percent >= c.percentWarning) {
+    reasons.push({ severity: "warning", text: "context filling up", value: usage, threshold: `${c.percentWarning}% of window` });
+  }
+  const kindKey = session.platform === "openclaw" ? kindLimitKey(session.kind) : null;
+  if (kindKey) {
+    const limit = c.tokensByKind[kindKey];
+    if (tokens >= limit.critical) {
+      reasons.push({ severity: "critical", text: `${kindKey} session over its token limit`, value: usage, threshold: `${formatTokens(limit.critical)} tokens for a ${kindKey} session` });
+    } else if (tokens >= limit.warning) {
+      reasons.push({ severity: "warning", text: `${kindKey} session large`, value: usage, threshold: `${formatTokens(limit.warning)} tokens for a ${kindKey} session` });
+    }
+  }
+  const growth = contextGrowth(turns, tokens, window);
+  if (growth && growth.minutesToFull <= c.growthHorizonMinutes) {
+    reasons.push({
+      severity: "warning",
+      text: `context will be full in about ${formatDuration(growth.minutesToFull * 60_000)}`,
+      value: `${usage}, growing ${formatTokens(growth.tokensPerHour)}/h`,
+      threshold: `full within ${formatDuration(c.growthHorizonMinutes * 60_000)}`,
+    });
+  }
+  return { reasons, window };
+}
+
+const label = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` : ""} ${s.title ?? s.sessionKey ?? s.sessionId}`;
+
+/**
+ * **context**: per session, tokens against the real window (percent thresholds), absolute limits per
+ * OpenClaw session kind, and growth that will fill the window within the horizon. One finding per
+ * session: the worst reason leads, the others are listed in `details.reasons`.
+ */
+export function checkContext(obs: Observations, config: Config, _now: number): Finding[] {
+  const findings: Finding[] = [];
+  for (const session of obs.sessions) {
+    if (!session.present || session.contextTokens === null) continue;
+    const { reasons, window } = reasonsFor(session, obs.turns[session.uid] ?? [], config);
+    if (reasons.length === 0) continue;
+    reasons.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);
+    const top = reasons[0]!;
+    findings.push({
+      check: "context",
+      subject: `session:${session.uid}`,
+      severity: top.severity,
+      summary: `${label(session)}: ${reasons.map((r) => r.text).join("; ")}`,
+      component: `session ${session.uid}`,
+      value: top.value,
+      threshold: top.threshold,
+      action:
+        top.severity === "critical"
+          ? "Compact or reset the session now (/compact in the agent, or ask asm to reset it)"
+          : "Plan a compaction or a fresh session before it fills up",
+      proposedAction:
+        session.platform === "openclaw" && top.severity === "critical" ? { kind: "reset_session", target: session.uid } : undefined,
+      details: {
+        uid: session.uid,
+        tokens: session.contextTokens,
+        window,
+        reasons: reasons.map((r) => ({ severity: r.severity, text: r.text, threshold: r.threshold })),
+      },
+    });
+  }
+  return findings;
+}

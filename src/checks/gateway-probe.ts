@@ -1,0 +1,60 @@
+import { execa } from "execa";
+import type { SeriesStore } from "../store/series.ts";
+import type { ProbeSample } from "./observations.ts";
+
+/** How to probe: an HTTP GET (2xx = up) or a command run without a shell (exit 0 = up). */
+export type ProbeTarget = { url: string } | { command: string[] };
+
+/** The series name probe results are kept under. */
+export const GATEWAY_SERIES = "gateway";
+
+/** The probe target as people read it. */
+export const describeTarget = (t: ProbeTarget) => ("url" in t ? `GET ${t.url}` : t.command.join(" "));
+
+/** Last bytes of a command's output, for the sample's detail. */
+const tail = (s: string, n = 200) => (s.length > n ? `…${s.slice(-n)}` : s).trim();
+
+/**
+ * Probes once and returns the sample; never throws. HTTP: fetch with an abort timeout, any 2xx is up.
+ * Command: execa with argv (no shell) and a timeout, exit code 0 is up.
+ */
+export async function probeOnce(target: ProbeTarget, timeoutMs: number, now = Date.now()): Promise<ProbeSample> {
+  const started = performance.now();
+  const latency = () => Math.round(performance.now() - started);
+  if ("url" in target) {
+    try {
+      const res = await fetch(target.url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+      await res.body?.cancel();
+      return { ts: now, ok: res.status >= 200 && res.status < 300, latencyMs: latency(), detail: `HTTP ${res.status}` };
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
+      return { ts: now, ok: false, latencyMs: null, detail: timedOut ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.message) };
+    }
+  }
+  const [file, ...args] = target.command;
+  if (!file) return { ts: now, ok: false, latencyMs: null, detail: "empty probe command" };
+  const r = await execa(file, args, { timeout: timeoutMs, reject: false, stdin: "ignore", all: true });
+  if (r.timedOut) return { ts: now, ok: false, latencyMs: null, detail: `no answer in ${timeoutMs} ms` };
+  if (r.failed && r.exitCode === undefined) return { ts: now, ok: false, latencyMs: null, detail: r.shortMessage ?? "failed to start" };
+  return {
+    ts: now,
+    ok: r.exitCode === 0,
+    latencyMs: latency(),
+    detail: r.exitCode === 0 ? "exit 0" : `exit ${r.exitCode}${r.all ? `: ${tail(String(r.all))}` : ""}`,
+  };
+}
+
+/** Probes the gateway and appends the result to the `gateway` series (value = latency ms, ok = up). */
+export async function probeGateway(series: SeriesStore, target: ProbeTarget, timeoutMs: number, now = Date.now()): Promise<ProbeSample> {
+  const sample = await probeOnce(target, timeoutMs, now);
+  series.add({
+    name: GATEWAY_SERIES,
+    subject: "",
+    ts: sample.ts,
+    value: sample.latencyMs,
+    ok: sample.ok,
+    extra: { detail: sample.detail, target: describeTarget(target) },
+  });
+  return sample;
+}
