@@ -10,7 +10,8 @@ import {
   summarizeGemini,
 } from "../../../src/sources/gemini/chat-state.ts";
 
-const realChats = join(import.meta.dirname, "../../fixtures/real/gemini/.gemini/tmp/demo-app/chats");
+// Chat files Gemini CLI 0.61.0 wrote (a frozen copy of one generator run, so figures below stay exact).
+const realChats = join(import.meta.dirname, "../../fixtures/gemini/cli-0.61.0");
 const lines = (file: string) =>
   readFileSync(join(realChats, file), "utf8")
     .split("\n")

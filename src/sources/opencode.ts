@@ -1,0 +1,162 @@
+import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { sessionUid } from "../store/sessions.ts";
+import { type FileCursor, FileStore } from "./files.ts";
+import { identity } from "./jsonl-reader.ts";
+import { scanOpencodeJson } from "./opencode/json-store.ts";
+import { opencodeFigures } from "./opencode/messages.ts";
+import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "./opencode/record.ts";
+import { type OpencodeDbSession, readOpencodeDb } from "./opencode/sqlite-store.ts";
+import { replaceTurns } from "./record-helpers.ts";
+import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
+
+const dbName = /^opencode.*\.db$/;
+
+/** What we remember about one `opencode*.db` between cycles. */
+interface DbState {
+  /** The largest `time_updated` read so far. */
+  watermark: number;
+  /** The `-wal` file as last seen: the agent's writes land there first. */
+  wal: [number, number] | null;
+  ids: string[];
+}
+
+/**
+ * OpenCode: the SQLite store `opencode*.db` of 1.2+ (read-only, incrementally by `time_updated`),
+ * and the JSON files under `storage/` of older versions (re-read only when a file's size or mtime
+ * changed). Subagent sessions (`parent_id`) are kind "subagent" linked to their parent.
+ */
+export class OpencodeSource implements Source {
+  readonly platform = "opencode" as const;
+
+  constructor(
+    private readonly root: string,
+    /** The folder holding opencode.json (model limits); `$XDG_CONFIG_HOME/opencode` by default. */
+    private readonly configDir: string,
+  ) {}
+
+  static fromConfig(config: Config, env: Record<string, string | undefined> = process.env): OpencodeSource {
+    const xdg = env.XDG_CONFIG_HOME || join(env.HOME || "", ".config");
+    return new OpencodeSource(config.sources.opencode.root, join(xdg, "opencode"));
+  }
+
+  roots(): string[] {
+    return [this.root];
+  }
+
+  async scan(ctx: ScanContext): Promise<SourceScanResult> {
+    const result = emptyResult("opencode");
+    if (!existsSync(this.root)) {
+      result.missingRoots.push(this.root);
+      return result;
+    }
+    const files = new FileStore(ctx.db);
+    let limits: Record<string, number> | null = null;
+    const getLimits = () => {
+      limits ??= opencodeModelLimits(this.configDir);
+      return limits;
+    };
+    const known = files.bySource("opencode-db");
+    const seen = new Set<string>();
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.root).filter((n) => dbName.test(n));
+    } catch (err) {
+      result.errors.push(`cannot list ${this.root}: ${(err as Error).message}`);
+    }
+    for (const name of names) {
+      const path = join(this.root, name);
+      seen.add(path);
+      result.filesSeen++;
+      try {
+        this.scanDb(ctx, files, path, known.get(path), result, getLimits);
+      } catch (err) {
+        ctx.log.warn({ path, err: (err as Error).message }, "OpenCode store unreadable");
+        result.errors.push((err as Error).message);
+      }
+    }
+    // A store that disappeared: its sessions are gone.
+    for (const [path, cursor] of known) {
+      if (seen.has(path)) continue;
+      const ids = (JSON.parse(cursor.state || "{}") as Partial<DbState>).ids ?? [];
+      files.transaction(() => {
+        for (const id of ids) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);
+        files.delete(path);
+      });
+    }
+    scanOpencodeJson(ctx, files, join(this.root, "storage"), result, getLimits);
+    return result;
+  }
+
+  private scanDb(
+    ctx: ScanContext,
+    files: FileStore,
+    path: string,
+    prev: FileCursor | undefined,
+    result: SourceScanResult,
+    getLimits: () => Record<string, number>,
+  ): void {
+    const st = statSync(path);
+    const wal = statOrNull(`${path}-wal`);
+    const walSig: [number, number] | null = wal ? [wal.size, Math.trunc(wal.mtimeMs)] : null;
+    const old: DbState | null = prev ? (JSON.parse(prev.state || "{}") as DbState) : null;
+    const same =
+      prev &&
+      old &&
+      prev.ino === st.ino &&
+      prev.size === st.size &&
+      prev.mtimeMs === Math.trunc(st.mtimeMs) &&
+      JSON.stringify(old.wal) === JSON.stringify(walSig);
+    if (same) return;
+    // A replaced store (new inode) is read whole again.
+    const since = old && prev && prev.ino === st.ino ? old.watermark : 0;
+    const read = readOpencodeDb(path, since);
+    result.filesRead++;
+    result.bytesRead += read.changed.reduce((n, s) => n + s.sizeBytes, 0);
+    const limits = getLimits();
+    files.transaction(() => {
+      for (const s of read.changed) {
+        this.writeSession(ctx, s, path, limits);
+        result.sessionsUpdated++;
+        result.parseErrors += s.badRows;
+      }
+      const now = new Set(read.allIds);
+      for (const id of old?.ids ?? []) if (!now.has(id)) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);
+      const state: DbState = { watermark: read.watermark, wal: walSig, ids: read.allIds };
+      files.put({
+        path,
+        source: "opencode-db",
+        ...identity(st),
+        offset: 0,
+        lineNo: 0,
+        tail: "",
+        sessionUid: null,
+        state: JSON.stringify(state),
+        seenAt: ctx.now,
+      });
+    });
+  }
+
+  private writeSession(ctx: ScanContext, s: OpencodeDbSession, path: string, limits: Record<string, number>): void {
+    const f = opencodeFigures(s.messages);
+    const origin: OpencodeOrigin = {
+      storage: "sqlite",
+      path,
+      sizeBytes: s.sizeBytes,
+      parseErrors: s.badRows,
+      lastParseError: s.lastBadRow,
+    };
+    const record = opencodeRecord(s, f, origin, limits, ctx.config, ctx.now);
+    ctx.sessions.upsert(record);
+    replaceTurns(ctx.db, record.uid, f.turns);
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,188 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { sessionUid } from "../../store/sessions.ts";
+import type { FileStore } from "../files.ts";
+import { identity } from "../jsonl-reader.ts";
+import { replaceTurns } from "../record-helpers.ts";
+import type { ScanContext, SourceScanResult } from "../source.ts";
+import { type OpencodeMessage, opencodeFigures, opencodeMessage } from "./messages.ts";
+import { type OpencodeOrigin, type OpencodeSessionInfo, opencodeRecord } from "./record.ts";
+
+/**
+ * What we remember about one JSON-era session between cycles: its info, and for each message file
+ * its size, mtime and the fields we use. A repeat cycle only stats files; it reads the ones whose
+ * size or mtime changed.
+ */
+interface JsonSessionState {
+  info: OpencodeSessionInfo | null;
+  msgs: Record<string, [size: number, mtimeMs: number, msg: OpencodeMessage | null]>;
+  badFiles: Record<string, string>;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : null);
+
+const listJson = (dir: string): string[] => {
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return [];
+  }
+};
+
+/** Reads `storage/session/<projectID>/<sessionID>.json`. */
+function sessionInfo(doc: unknown, fallbackId: string): OpencodeSessionInfo | null {
+  if (!isObject(doc)) return null;
+  const t = isObject(doc.time) ? doc.time : {};
+  return {
+    id: str(doc.id) ?? fallbackId,
+    parentId: str(doc.parentID),
+    directory: str(doc.directory),
+    title: str(doc.title),
+    model: null,
+    created: num(t.created),
+    updated: num(t.updated),
+    archived: num(t.archived),
+  };
+}
+
+/**
+ * The JSON era of OpenCode (before 1.2): `storage/session/<projectID>/<sessionID>.json` and
+ * `storage/message/<sessionID>/<messageID>.json`. A file caught mid-write (invalid JSON) keeps the
+ * last good reading and is tried again next cycle.
+ */
+export function scanOpencodeJson(
+  ctx: ScanContext,
+  files: FileStore,
+  storage: string,
+  result: SourceScanResult,
+  getLimits: () => Record<string, number>,
+): void {
+  const sessionsDir = join(storage, "session");
+  const known = files.bySource("opencode-json");
+  const seen = new Set<string>();
+  if (existsSync(sessionsDir)) {
+    let projects: string[] = [];
+    try {
+      projects = readdirSync(sessionsDir);
+    } catch (err) {
+      result.errors.push(`cannot list ${sessionsDir}: ${(err as Error).message}`);
+    }
+    for (const project of projects) {
+      for (const name of listJson(join(sessionsDir, project))) {
+        const path = join(sessionsDir, project, name);
+        seen.add(path);
+        result.filesSeen++;
+        try {
+          scanSession(ctx, files, storage, path, result, getLimits);
+        } catch (err) {
+          result.errors.push(`${path}: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  for (const [path, cursor] of known) {
+    if (seen.has(path)) continue;
+    if (cursor.sessionUid) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
+    files.delete(path);
+  }
+}
+
+function scanSession(
+  ctx: ScanContext,
+  files: FileStore,
+  storage: string,
+  path: string,
+  result: SourceScanResult,
+  getLimits: () => Record<string, number>,
+): void {
+  const prev = files.get(path);
+  const st = statSync(path);
+  const sessionId = basename(path, ".json");
+  const msgDir = join(storage, "message", sessionId);
+  const old: JsonSessionState = prev ? (JSON.parse(prev.state || "{}") as JsonSessionState) : { info: null, msgs: {}, badFiles: {} };
+  const names = listJson(msgDir);
+  const stats = new Map<string, [number, number]>();
+  for (const n of names) {
+    try {
+      const s = statSync(join(msgDir, n));
+      stats.set(n, [s.size, Math.trunc(s.mtimeMs)]);
+    } catch {
+      // Vanished between list and stat: as if it were not there.
+    }
+  }
+  const infoSame = prev && prev.ino === st.ino && prev.size === st.size && prev.mtimeMs === Math.trunc(st.mtimeMs);
+  const msgsSame =
+    stats.size === Object.keys(old.msgs).length &&
+    [...stats].every(([n, [size, mtime]]) => old.msgs[n]?.[0] === size && old.msgs[n]?.[1] === mtime);
+  if (infoSame && msgsSame && old.info) return;
+
+  result.filesRead++;
+  const next: JsonSessionState = { info: old.info, msgs: {}, badFiles: {} };
+  let bad = 0;
+  if (!infoSame || !old.info) {
+    try {
+      const text = readFileSync(path, "utf8");
+      result.bytesRead += text.length;
+      next.info = sessionInfo(JSON.parse(text), sessionId) ?? old.info;
+    } catch (err) {
+      bad++;
+      next.badFiles[basename(path)] = `invalid JSON (${(err as Error).message.slice(0, 120)})`;
+    }
+  }
+  for (const [n, [size, mtime]] of stats) {
+    const had = old.msgs[n];
+    if (had && had[0] === size && had[1] === mtime) {
+      next.msgs[n] = had;
+      continue;
+    }
+    try {
+      const text = readFileSync(join(msgDir, n), "utf8");
+      result.bytesRead += text.length;
+      next.msgs[n] = [size, mtime, opencodeMessage(basename(n, ".json"), JSON.parse(text))];
+    } catch (err) {
+      bad++;
+      next.badFiles[n] = `invalid JSON (${(err as Error).message.slice(0, 120)})`;
+      // Keep the last good reading, but not its signature: the next cycle reads the file again.
+      if (had) next.msgs[n] = [-1, -1, had[2]];
+    }
+  }
+  result.parseErrors += bad;
+  const info = next.info;
+  const uid = info ? sessionUid("opencode", null, info.id) : null;
+  files.transaction(() => {
+    if (info && uid) {
+      const messages = Object.values(next.msgs)
+        .map((m) => m[2])
+        .filter((m): m is OpencodeMessage => m !== null);
+      const f = opencodeFigures(messages);
+      const bytes = st.size + [...stats.values()].reduce((a, [size]) => a + size, 0);
+      const lastBad = Object.entries(next.badFiles).at(-1);
+      const origin: OpencodeOrigin = {
+        storage: "json",
+        path,
+        sizeBytes: bytes,
+        parseErrors: Object.keys(next.badFiles).length,
+        lastParseError: lastBad ? `${lastBad[0]}: ${lastBad[1]}` : null,
+      };
+      ctx.sessions.upsert(opencodeRecord(info, f, origin, getLimits(), ctx.config, ctx.now));
+      replaceTurns(ctx.db, uid, f.turns);
+      result.sessionsUpdated++;
+    }
+    files.put({
+      path,
+      source: "opencode-json",
+      ...identity(st),
+      // An unreadable session document is retried next cycle.
+      ...(info ? {} : { size: -1 }),
+      offset: 0,
+      lineNo: 0,
+      tail: "",
+      sessionUid: uid,
+      state: JSON.stringify(next),
+      seenAt: ctx.now,
+    });
+  });
+}

@@ -1,0 +1,146 @@
+import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema } from "../sqlite-readonly.ts";
+import { type OpencodeMessage, opencodeMessage } from "./messages.ts";
+
+/** One OpenCode session as its SQLite store (1.2+) holds it. */
+export interface OpencodeDbSession {
+  id: string;
+  parentId: string | null;
+  directory: string | null;
+  title: string | null;
+  /** "provider/model" from the session's `model` column (1.18), if recorded. */
+  model: string | null;
+  created: number | null;
+  updated: number | null;
+  archived: number | null;
+  messages: OpencodeMessage[];
+  /** Bytes of message and part JSON: what this session occupies in the store. */
+  sizeBytes: number;
+  /** Messages whose `data` was not valid JSON. */
+  badRows: number;
+  lastBadRow: string | null;
+}
+
+/** What one read of the store found. */
+export interface OpencodeDbRead {
+  /** Sessions changed at or after the watermark, complete with all their messages. */
+  changed: OpencodeDbSession[];
+  /** Every session id in the store now (to notice deleted ones). */
+  allIds: string[];
+  /** The new watermark: the largest time_updated seen. */
+  watermark: number;
+}
+
+/** The store has no `session`/`message` tables we understand (a build we do not know). */
+export class OpencodeSchemaError extends Error {
+  constructor(
+    readonly path: string,
+    readonly missing: string,
+  ) {
+    super(`${path}: no ${missing} table with the expected columns; this OpenCode build's store is not understood`);
+    this.name = "OpencodeSchemaError";
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : null);
+
+/** The session's `model` column is JSON ({id, providerID}) in 1.18; older builds had none. */
+function modelOf(v: unknown): string | null {
+  const text = str(v);
+  if (!text) return null;
+  try {
+    const m = JSON.parse(text) as unknown;
+    if (isObject(m)) {
+      const id = str(m.id) ?? str(m.modelID);
+      const p = str(m.providerID);
+      return id ? (p ? `${p}/${id}` : id) : null;
+    }
+  } catch {
+    // A plain model id.
+  }
+  return text;
+}
+
+/**
+ * Reads the sessions of an `opencode*.db` that changed at or after `since` (epoch ms; 0 = all),
+ * read-only and in one short read transaction. Throws AgentDbError / OpencodeSchemaError.
+ */
+export function readOpencodeDb(path: string, since: number): OpencodeDbRead {
+  const db = openAgentDb(path);
+  try {
+    const schema = readSchema(db);
+    const sessionTable = pickTable(schema, ["session"], ["id", "time_updated"]);
+    if (!sessionTable) throw new OpencodeSchemaError(path, "session");
+    const messageTable = pickTable(schema, ["message"], ["id", "session_id", "time_updated", "data"]);
+    if (!messageTable) throw new OpencodeSchemaError(path, "message");
+    const partTable = pickTable(schema, ["part"], ["session_id", "data"]);
+    const cols = schema.get(sessionTable)!;
+    const col = (name: string) => (cols.has(name) ? quoteIdent(name) : "NULL");
+    const S = quoteIdent(sessionTable);
+    const M = quoteIdent(messageTable);
+
+    return db.transaction(() => {
+      const allIds = (db.prepare(`SELECT id FROM ${S}`).pluck().all() as string[]).filter((x) => typeof x === "string");
+      const maxSession = (db.prepare(`SELECT MAX(time_updated) FROM ${S}`).pluck().get() as number | null) ?? 0;
+      const maxMessage = (db.prepare(`SELECT MAX(time_updated) FROM ${M}`).pluck().get() as number | null) ?? 0;
+      const touched = db
+        .prepare(
+          `SELECT id FROM ${S} WHERE time_updated >= @since UNION SELECT DISTINCT session_id FROM ${M} WHERE time_updated >= @since`,
+        )
+        .pluck()
+        .all({ since }) as string[];
+      const sessionStmt = db.prepare(
+        `SELECT id, ${col("parent_id")} AS parent, ${col("directory")} AS directory, ${col("title")} AS title,
+                ${col("model")} AS model, ${col("time_created")} AS created, time_updated AS updated,
+                ${col("time_archived")} AS archived
+         FROM ${S} WHERE id = ?`,
+      );
+      const messagesStmt = db.prepare(`SELECT id, data FROM ${M} WHERE session_id = ?`);
+      const partBytesStmt = partTable
+        ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck()
+        : null;
+      const changed: OpencodeDbSession[] = [];
+      for (const id of touched) {
+        const row = sessionStmt.get(id) as Json | undefined;
+        if (!row) continue; // messages of a session row that is gone
+        const s: OpencodeDbSession = {
+          id,
+          parentId: str(row.parent),
+          directory: str(row.directory),
+          title: str(row.title),
+          model: modelOf(row.model),
+          created: num(row.created),
+          updated: num(row.updated),
+          archived: num(row.archived),
+          messages: [],
+          sizeBytes: 0,
+          badRows: 0,
+          lastBadRow: null,
+        };
+        for (const m of messagesStmt.iterate(id) as Iterable<{ id: string; data: string }>) {
+          s.sizeBytes += m.data.length;
+          let data: unknown;
+          try {
+            data = JSON.parse(m.data);
+          } catch (err) {
+            s.badRows++;
+            s.lastBadRow = `message ${m.id}: invalid JSON (${(err as Error).message.slice(0, 120)})`;
+            continue;
+          }
+          const msg = opencodeMessage(m.id, data);
+          if (msg) s.messages.push(msg);
+        }
+        s.sizeBytes += partBytesStmt ? (partBytesStmt.get(id) as number) : 0;
+        changed.push(s);
+      }
+      return { changed, allIds, watermark: Math.max(since, maxSession, maxMessage) };
+    })();
+  } catch (err) {
+    if (err instanceof OpencodeSchemaError || err instanceof AgentDbError) throw err;
+    throw new AgentDbError(path, (err as Error).message);
+  } finally {
+    db.close();
+  }
+}
