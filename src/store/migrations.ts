@@ -103,7 +103,8 @@ export const migrations: Migration[] = [
         last_notified_at INTEGER,
         notified_severity TEXT,
         acked_by         TEXT,
-        acked_at         INTEGER
+        acked_at         INTEGER,
+        missed           INTEGER NOT NULL DEFAULT 0 -- consecutive cycles of its check without this finding
       );
       CREATE UNIQUE INDEX alerts_open ON alerts(fingerprint) WHERE status != 'resolved';
       CREATE INDEX alerts_status ON alerts(status, check_name);
@@ -112,7 +113,8 @@ export const migrations: Migration[] = [
         id          INTEGER PRIMARY KEY,
         fingerprint TEXT,
         check_name  TEXT,
-        subject_pattern TEXT,
+        subject_pattern TEXT,                      -- glob (* and ?) over the subject; NULL = every subject
+        starts_at   INTEGER NOT NULL DEFAULT 0,
         ends_at     INTEGER NOT NULL,
         created_by  TEXT NOT NULL,
         reason      TEXT,
@@ -123,10 +125,12 @@ export const migrations: Migration[] = [
       CREATE TABLE outbox (
         id          INTEGER PRIMARY KEY,
         alert_id    INTEGER REFERENCES alerts(id) ON DELETE CASCADE,
+        alert_ids   TEXT NOT NULL DEFAULT '[]',   -- every alert this message covers (several for a group), JSON
         transport   TEXT NOT NULL,
         kind        TEXT NOT NULL,                 -- fire | repeat | escalate | resolve | group | view
         payload     TEXT NOT NULL,
-        status      TEXT NOT NULL DEFAULT 'pending', -- pending | sent | failed
+        status      TEXT NOT NULL DEFAULT 'pending', -- pending | sending | sent | failed | cancelled | merged
+        merged_into INTEGER,                       -- the group row that replaced this one (status merged)
         attempts    INTEGER NOT NULL DEFAULT 0,
         not_before  INTEGER NOT NULL DEFAULT 0,
         last_error  TEXT,
@@ -149,6 +153,7 @@ export const migrations: Migration[] = [
         alert_id   INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
         transport  TEXT NOT NULL,
         ref        TEXT NOT NULL,
+        grouped    INTEGER NOT NULL DEFAULT 0,     -- the message is a group message shared with other alerts
         created_at INTEGER NOT NULL,
         PRIMARY KEY (alert_id, transport)
       );

@@ -1,0 +1,142 @@
+import type { ProposedAction } from "../checks/check.ts";
+import type { Button, View } from "../chat/view.ts";
+import type { AlertRecord } from "../store/alerts.ts";
+
+/** Which message about an alert is being written. */
+export type AlertMessageKind = "fire" | "repeat" | "escalate" | "resolve";
+
+/** What an alert button asks for, decoded from its data (see `parseAlertButton`). */
+export type AlertButton =
+  | { kind: "ack"; alertId: number }
+  | { kind: "silence"; alertId: number; durationMs: number; label: string }
+  | { kind: "request"; alertId: number };
+
+/** Silence durations offered on alert buttons. */
+export const silenceChoices: Record<string, number> = { "1h": 3_600_000, "24h": 86_400_000 };
+
+const actionLabels: Record<ProposedAction["kind"], string> = {
+  restart_gateway: "Request restart",
+  reset_session: "Reset session",
+  cleanup: "Request cleanup",
+};
+
+const severityMark = { info: "ℹ️", warning: "⚠️", critical: "🔴" } as const;
+
+/** "2026-11-23 19:50 UTC": one unambiguous clock for everyone in the feed. */
+export function formatTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** "3h 5m", "12m", "40s". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** The status line: what happened to this alert and since when. */
+function statusLine(a: AlertRecord, kind: AlertMessageKind, now: number): string {
+  const since = a.firedAt ?? a.firstSeen;
+  switch (kind) {
+    case "fire":
+      return "firing";
+    case "repeat":
+      return `still firing for ${formatAge(now - since)} (reminder)`;
+    case "escalate":
+      return `escalated${a.notifiedSeverity ? ` from ${a.notifiedSeverity}` : ""} to ${a.severity}, firing for ${formatAge(now - since)}`;
+    case "resolve":
+      return `resolved at ${formatTime(a.resolvedAt ?? now)} after ${formatAge((a.resolvedAt ?? now) - since)}`;
+  }
+}
+
+/**
+ * The buttons an alert offers: its proposed action (`req:<id>`, approval-gated by the core), then
+ * Ack (`ack:<id>`) and Silence 1 h / 24 h (`sil:<id>:1h`). Resolved alerts offer none.
+ */
+export function alertButtons(a: AlertRecord): Button[][] {
+  if (a.status === "resolved") return [];
+  const rows: Button[][] = [];
+  const proposed = a.report.proposedAction;
+  if (proposed) rows.push([{ label: actionLabels[proposed.kind], data: `req:${a.id}`, style: "danger" }]);
+  const controls: Button[] = [];
+  if (a.ackedAt === null) controls.push({ label: "Ack", data: `ack:${a.id}`, style: "secondary" });
+  for (const d of Object.keys(silenceChoices)) controls.push({ label: `Silence ${d}`, data: `sil:${a.id}:${d}`, style: "secondary" });
+  rows.push(controls);
+  return rows;
+}
+
+/**
+ * One alert as a message, with the report fields: time, type, severity, component, current value,
+ * threshold, recommended action, status. Critical alerts notify; everything else, and every
+ * resolve (an edit), is silent.
+ */
+export function alertView(a: AlertRecord, kind: AlertMessageKind, now: number): View {
+  const f = a.report;
+  const resolved = kind === "resolve";
+  const head = resolved ? "✅ RESOLVED" : `${severityMark[a.severity]} ${a.severity.toUpperCase()}`;
+  const lines = [
+    `Time: ${formatTime(resolved ? (a.firedAt ?? a.firstSeen) : now)}`,
+    `Type: ${a.check}`,
+    `Severity: ${a.severity}`,
+    `Component: ${f.component}`,
+  ];
+  if (f.value !== undefined) lines.push(`Current value: ${f.value}`);
+  if (f.threshold !== undefined) lines.push(`Threshold: ${f.threshold}`);
+  lines.push(`Recommended action: ${f.action}`);
+  lines.push(`Status: ${statusLine(a, kind, now)}`);
+  if (a.ackedBy && !resolved) lines.push(`Acknowledged by ${a.ackedBy}`);
+  return {
+    title: `${head} · ${a.summary}`,
+    sections: [{ lines }],
+    buttons: resolved ? [] : alertButtons(a),
+    silent: resolved || a.severity !== "critical",
+    tone: resolved ? "ok" : a.severity,
+  };
+}
+
+/** Most lines a group message lists before "… and N more" (transports still enforce their own caps). */
+export const groupListLimit = 25;
+
+/**
+ * Several alerts in one message: one line each with its status, so a group message can be edited
+ * as its members resolve. Silent unless a firing member is critical.
+ */
+export function groupView(alerts: AlertRecord[], now: number): View {
+  const checks = [...new Set(alerts.map((a) => a.check))];
+  const open = alerts.filter((a) => a.status !== "resolved");
+  const worst = open.some((a) => a.severity === "critical") ? "critical" : open.some((a) => a.severity === "warning") ? "warning" : "info";
+  const lines = alerts.slice(0, groupListLimit).map((a) => {
+    const state = a.status === "resolved" ? "✅ resolved" : a.severity;
+    return `• [${state}] ${a.summary}${a.report.value !== undefined ? ` — ${a.report.value}` : ""}`;
+  });
+  if (alerts.length > groupListLimit) lines.push(`… and ${alerts.length - groupListLimit} more`);
+  const resolvedCount = alerts.length - open.length;
+  const status = open.length === 0 ? "all resolved" : `${open.length} firing${resolvedCount ? `, ${resolvedCount} resolved` : ""}`;
+  const actions = [...new Set(alerts.map((a) => a.report.action))].slice(0, 3);
+  return {
+    title: `${open.length === 0 ? "✅" : severityMark[worst]} ${alerts.length} ${checks.join(", ")} alerts`,
+    sections: [
+      { lines },
+      { lines: [`Time: ${formatTime(now)}`, `Status: ${status}`, ...actions.map((x) => `Recommended action: ${x}`)] },
+    ],
+    silent: open.length === 0 || worst !== "critical",
+    tone: open.length === 0 ? "ok" : worst,
+  };
+}
+
+/** Decodes alert button data (`ack:12`, `sil:12:1h`, `req:12`); undefined when it is not one of ours. */
+export function parseAlertButton(data: string): AlertButton | undefined {
+  const m = /^(ack|req|sil):(\d{1,15})(?::(\w+))?$/.exec(data);
+  if (!m) return undefined;
+  const alertId = Number(m[2]);
+  if (m[1] === "ack" && m[3] === undefined) return { kind: "ack", alertId };
+  if (m[1] === "req" && m[3] === undefined) return { kind: "request", alertId };
+  if (m[1] === "sil" && m[3] !== undefined && silenceChoices[m[3]] !== undefined) {
+    return { kind: "silence", alertId, durationMs: silenceChoices[m[3]]!, label: m[3] };
+  }
+  return undefined;
+}

@@ -1,0 +1,269 @@
+/**
+ * The alert lifecycle: what one cycle of findings does to the alert feed. The stages run top to
+ * bottom in `processFindings`, inside one SQLite transaction (a crash leaves the previous cycle's
+ * state, never half of this one):
+ *
+ *   findings → fingerprint → dedup → track (pending/firing, flap damping) → resolve (absent)
+ *            → decide (fire / repeat / escalate / resolve) → silence → group → outbox
+ *
+ * Checks never call a chat API: this file only writes rows. The outbox sender delivers them.
+ */
+import { createHash } from "node:crypto";
+import { type CheckName, type Finding, severityRank } from "../checks/check.ts";
+import type { TransportName } from "../chat/transport.ts";
+import type { View } from "../chat/view.ts";
+import type { Config } from "../config/schema.ts";
+import type { Db } from "../store/db.ts";
+import { type AlertRecord, AlertStore } from "../store/alerts.ts";
+import { OutboxStore } from "../store/outbox.ts";
+import { type Silence, SilenceStore, silenceMatches } from "../store/silences.ts";
+import { type AlertMessageKind, alertView, groupView } from "./format.ts";
+
+/** Which findings a cycle speaks for: an open alert in scope that the cycle did not report counts a miss. */
+export interface ScopeEntry {
+  check: CheckName;
+  /** Only subjects starting with this (e.g. "job:" for the scheduler's own findings). */
+  subjectPrefix?: string;
+}
+
+export interface CycleOptions {
+  now: number;
+  config: Pick<Config, "alerts">;
+  /** The transports to post to; each message becomes one outbox row per transport. */
+  transports: TransportName[];
+  /** What this cycle covers. Default: every check (a full `runChecks` pass). */
+  scope?: ScopeEntry[];
+}
+
+/** What happened to one alert in a cycle. */
+export type AlertChange =
+  | "new-pending" // seen for the first time, waiting out minFiringSeconds
+  | "fired" // posted for the first time
+  | "repeated" // reminder after repeatInterval
+  | "escalated" // severity went up: a new message
+  | "resolved" // gone: the message is edited (or a reply sent)
+  | "resolved-unposted" // gone before it was ever posted: nothing is sent
+  | "silenced" // firing, but a silence matches: nothing is sent
+  | "unchanged"; // still firing (or pending); nothing to say yet
+
+export interface AlertOutcome {
+  alert: AlertRecord;
+  change: AlertChange;
+  /** The silence that muted it, if any. */
+  silencedBy?: number;
+}
+
+export interface CycleResult {
+  outcomes: AlertOutcome[];
+  /** Outbox rows written this cycle. */
+  enqueued: number;
+}
+
+/** The stores the lifecycle writes; built once per runtime. */
+export interface AlertStores {
+  db: Db;
+  alerts: AlertStore;
+  silences: SilenceStore;
+  outbox: OutboxStore;
+}
+
+export const alertStores = (db: Db): AlertStores => ({
+  db,
+  alerts: new AlertStore(db),
+  silences: new SilenceStore(db),
+  outbox: new OutboxStore(db),
+});
+
+// ── Stage 1: fingerprint ────────────────────────────────────────────────────────────────────────
+
+/**
+ * A finding's identity: check + subject, hashed (the 0xff separator cannot occur in UTF-8, as in
+ * Alertmanager). Value, severity and summary are annotations and never change the fingerprint.
+ */
+export function fingerprint(f: Pick<Finding, "check" | "subject">): string {
+  return createHash("sha256").update(f.check).update(Buffer.from([0xff])).update(f.subject).digest("hex").slice(0, 16);
+}
+
+// ── Stage 2: dedup ──────────────────────────────────────────────────────────────────────────────
+
+interface Keyed {
+  fingerprint: string;
+  finding: Finding;
+}
+
+/** One finding per fingerprint: two checks passes reporting the same thing keep the more severe. */
+export function dedup(findings: Finding[]): Keyed[] {
+  const byFp = new Map<string, Keyed>();
+  for (const finding of findings) {
+    const fp = fingerprint(finding);
+    const prev = byFp.get(fp);
+    if (!prev || severityRank[finding.severity] > severityRank[prev.finding.severity]) byFp.set(fp, { fingerprint: fp, finding });
+  }
+  return [...byFp.values()];
+}
+
+// ── Stage 3: track ──────────────────────────────────────────────────────────────────────────────
+
+/** A finding seen this cycle: refresh the open alert's annotations, or start a new one. */
+export function track(prev: AlertRecord | undefined, k: Keyed, now: number, minFiringMs: number): AlertRecord {
+  const f = k.finding;
+  const base = prev ?? {
+    id: 0,
+    fingerprint: k.fingerprint,
+    check: f.check,
+    subject: f.subject,
+    status: "pending" as const,
+    firstSeen: now,
+    firedAt: null,
+    resolvedAt: null,
+    lastNotifiedAt: null,
+    notifiedSeverity: null,
+    ackedBy: null,
+    ackedAt: null,
+  };
+  const next: AlertRecord = { ...base, severity: f.severity, summary: f.summary, report: f, lastSeen: now, missed: 0 };
+  // Flap damping: firing only once the condition has held for minFiringSeconds.
+  if (next.status === "pending" && now - next.firstSeen >= minFiringMs) {
+    next.status = "firing";
+    next.firedAt = now;
+  }
+  return next;
+}
+
+// ── Stage 4: resolve ────────────────────────────────────────────────────────────────────────────
+
+const inScope = (a: AlertRecord, scope: ScopeEntry[] | undefined) =>
+  scope === undefined || scope.some((s) => s.check === a.check && (s.subjectPrefix === undefined || a.subject.startsWith(s.subjectPrefix)));
+
+/** An open alert its check did not report: one more miss; enough misses and it is resolved. */
+export function miss(a: AlertRecord, now: number, resolveAfter: number): AlertRecord {
+  const missed = a.missed + 1;
+  return missed >= resolveAfter ? { ...a, missed, status: "resolved", resolvedAt: now } : { ...a, missed };
+}
+
+// ── Stage 5: decide ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The message an alert needs now, given what the feed last heard (Alertmanager's dedup stage):
+ * first firing → fire; severity up → escalate; unchanged for repeatInterval and not acked →
+ * repeat; resolved after being posted → resolve; otherwise nothing.
+ */
+export function decide(a: AlertRecord, now: number, repeatMs: number): AlertMessageKind | null {
+  if (a.status === "resolved") return a.notifiedSeverity !== null ? "resolve" : null;
+  if (a.status !== "firing") return null;
+  if (a.notifiedSeverity === null) return "fire";
+  if (severityRank[a.severity] > severityRank[a.notifiedSeverity]) return "escalate";
+  if (a.ackedAt === null && a.lastNotifiedAt !== null && now - a.lastNotifiedAt >= repeatMs) return "repeat";
+  return null;
+}
+
+// ── Stage 6: silence ────────────────────────────────────────────────────────────────────────────
+
+/** The first active silence matching the alert, if any. Resolves are never silenced: they only edit. */
+export const silencing = (a: AlertRecord, silences: Silence[], now: number) => silences.find((s) => silenceMatches(s, a, now));
+
+// ── The cycle ───────────────────────────────────────────────────────────────────────────────────
+
+interface Planned {
+  alert: AlertRecord;
+  kind: AlertMessageKind;
+  view: View;
+}
+
+/**
+ * Runs one cycle of findings through every stage and writes alerts and outbox rows in one
+ * transaction. `findings` must be everything the checks in `scope` reported this cycle.
+ */
+export function processFindings(stores: AlertStores, findings: Finding[], options: CycleOptions): CycleResult {
+  const { now, transports, scope } = options;
+  const cfg = options.config.alerts;
+  const minFiringMs = cfg.minFiringSeconds * 1000;
+  const repeatMs = cfg.repeatIntervalMinutes * 60_000;
+
+  return stores.db.transaction((): CycleResult => {
+    const outcomes: AlertOutcome[] = [];
+    const planned: Planned[] = [];
+    const silences = stores.silences.active(now);
+    const open = new Map(stores.alerts.open().map((a) => [a.fingerprint, a]));
+
+    // Stages 1–3: fingerprint, dedup, track.
+    const seen = new Set<string>();
+    const current: AlertRecord[] = [];
+    for (const k of dedup(findings)) {
+      seen.add(k.fingerprint);
+      const prev = open.get(k.fingerprint);
+      let alert = track(prev, k, now, minFiringMs);
+      if (!prev) alert = stores.alerts.insert(alert);
+      current.push(alert);
+    }
+
+    // Stage 4: resolve what its check no longer reports.
+    for (const a of open.values()) {
+      if (seen.has(a.fingerprint) || !inScope(a, scope)) continue;
+      current.push(miss(a, now, cfg.resolveAfterMissedScans));
+    }
+
+    // Stages 5–6: decide, then silence.
+    for (const a of current) {
+      const kind = decide(a, now, repeatMs);
+      const silence = kind && kind !== "resolve" ? silencing(a, silences, now) : undefined;
+      if (kind === null || silence) {
+        const change: AlertChange = silence
+          ? "silenced"
+          : a.status === "resolved"
+            ? "resolved-unposted"
+            : a.status === "pending" && a.firstSeen === now
+              ? "new-pending"
+              : "unchanged";
+        // A severity that went down is remembered silently, so going back up is news again.
+        const notifiedSeverity =
+          a.notifiedSeverity !== null && severityRank[a.severity] < severityRank[a.notifiedSeverity] ? a.severity : a.notifiedSeverity;
+        const next = { ...a, notifiedSeverity };
+        stores.alerts.update(next);
+        outcomes.push({ alert: next, change, ...(silence ? { silencedBy: silence.id } : {}) });
+        continue;
+      }
+      // The view is written before the notification state moves (an escalation says "from warning").
+      const view = alertView(a, kind, now);
+      const next: AlertRecord =
+        kind === "resolve"
+          ? a
+          : { ...a, lastNotifiedAt: now, notifiedSeverity: kind === "repeat" ? a.notifiedSeverity : a.severity };
+      stores.alerts.update(next);
+      planned.push({ alert: next, kind, view });
+      const change = ({ fire: "fired", repeat: "repeated", escalate: "escalated", resolve: "resolved" } as const)[kind];
+      outcomes.push({ alert: next, change });
+    }
+
+    // Stages 7–8: group many new alerts of one check, then write the outbox.
+    let enqueued = 0;
+    const fires = new Map<CheckName, Planned[]>();
+    for (const p of planned) if (p.kind === "fire") fires.set(p.alert.check, [...(fires.get(p.alert.check) ?? []), p]);
+    const grouped = new Set<Planned>();
+    for (const members of fires.values()) {
+      if (members.length <= cfg.groupAbove) continue;
+      const view = groupView(
+        members.map((m) => m.alert),
+        now,
+      );
+      for (const t of transports) {
+        stores.outbox.enqueue({ alertIds: members.map((m) => m.alert.id), transport: t, kind: "group", view, now });
+        enqueued++;
+      }
+      for (const m of members) grouped.add(m);
+    }
+    for (const p of planned) {
+      if (grouped.has(p)) continue;
+      for (const t of transports) {
+        if (p.kind === "resolve") {
+          // Resolved before it reached this transport: drop the unsent message and say nothing.
+          stores.outbox.cancelPending(p.alert.id, t);
+          if (!stores.outbox.reachedOrQueuedInGroup(p.alert.id, t)) continue;
+        }
+        stores.outbox.enqueue({ alertIds: [p.alert.id], transport: t, kind: p.kind, view: p.view, now });
+        enqueued++;
+      }
+    }
+    return { outcomes, enqueued };
+  })();
+}

@@ -1,0 +1,267 @@
+import type { MessageRef, TransportName } from "../chat/transport.ts";
+import type { View } from "../chat/view.ts";
+import type { Db } from "./db.ts";
+
+/** fire = first message; repeat = reminder; escalate = severity went up; resolve = edit to resolved; group = several new alerts in one message. */
+export type OutboxKind = "fire" | "repeat" | "escalate" | "resolve" | "group";
+
+/**
+ * pending → sending → sent, or back to pending with a later `notBefore`, or failed (permanent / out
+ * of attempts). cancelled = resolved before it was posted; merged = folded into a group row.
+ */
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "cancelled" | "merged";
+
+/** One message to deliver on one transport. */
+export interface OutboxRow {
+  id: number;
+  /** The first (usually only) alert covered; kept for the foreign key. */
+  alertId: number | null;
+  /** Every alert this message covers. */
+  alertIds: number[];
+  transport: TransportName;
+  kind: OutboxKind;
+  view: View;
+  status: OutboxStatus;
+  attempts: number;
+  notBefore: number;
+  lastError: string | null;
+  messageRef: MessageRef | null;
+  createdAt: number;
+  sentAt: number | null;
+  mergedInto: number | null;
+}
+
+/** One try at delivering a row. */
+export interface DeliveryAttempt {
+  outboxId: number;
+  at: number;
+  ok: boolean;
+  error: string | null;
+  retryAfterMs: number | null;
+}
+
+/** Where an alert's headline message lives on a transport. */
+export interface AlertMessage {
+  alertId: number;
+  transport: TransportName;
+  ref: MessageRef;
+  /** A group message shared with other alerts. */
+  grouped: boolean;
+}
+
+type Row = {
+  id: number;
+  alert_id: number | null;
+  alert_ids: string;
+  transport: string;
+  kind: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  not_before: number;
+  last_error: string | null;
+  message_ref: string | null;
+  created_at: number;
+  sent_at: number | null;
+  merged_into: number | null;
+};
+
+const fromRow = (r: Row): OutboxRow => ({
+  id: r.id,
+  alertId: r.alert_id,
+  alertIds: JSON.parse(r.alert_ids) as number[],
+  transport: r.transport as TransportName,
+  kind: r.kind as OutboxKind,
+  view: JSON.parse(r.payload) as View,
+  status: r.status as OutboxStatus,
+  attempts: r.attempts,
+  notBefore: r.not_before,
+  lastError: r.last_error,
+  messageRef: r.message_ref === null ? null : (JSON.parse(r.message_ref) as MessageRef),
+  createdAt: r.created_at,
+  sentAt: r.sent_at,
+  mergedInto: r.merged_into,
+});
+
+/** Rows that still have to go out (or are going out right now). */
+const unsent = "status IN ('pending', 'sending')";
+/** Does a row cover alert `?` (its alert_ids JSON contains it)? */
+const covers = "EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = ?)";
+
+/**
+ * The durable outbox: `outbox`, `delivery_attempts` and `alert_messages`. Every method is one
+ * statement or one transaction, so a crash between any two calls loses nothing.
+ */
+export class OutboxStore {
+  constructor(private readonly db: Db) {}
+
+  /** Adds a message to deliver; returns its id. */
+  enqueue(r: { alertIds: number[]; transport: TransportName; kind: OutboxKind; view: View; now: number; notBefore?: number }): number {
+    const info = this.db
+      .prepare(
+        `INSERT INTO outbox(alert_id, alert_ids, transport, kind, payload, status, not_before, created_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      )
+      .run(r.alertIds[0] ?? null, JSON.stringify(r.alertIds), r.transport, r.kind, JSON.stringify(r.view), r.notBefore ?? 0, r.now);
+    return Number(info.lastInsertRowid);
+  }
+
+  get(id: number): OutboxRow | undefined {
+    const row = this.db.prepare("SELECT * FROM outbox WHERE id = ?").get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Unsent rows of one transport in creation order (the order messages must keep per alert). */
+  unsent(transport: TransportName): OutboxRow[] {
+    return (this.db.prepare(`SELECT * FROM outbox WHERE transport = ? AND ${unsent} ORDER BY id`).all(transport) as Row[]).map(fromRow);
+  }
+
+  /** Every row, oldest first (tests, `check --json`). */
+  all(): OutboxRow[] {
+    return (this.db.prepare("SELECT * FROM outbox ORDER BY id").all() as Row[]).map(fromRow);
+  }
+
+  /** Transports that have something to deliver. */
+  transportsWithWork(): TransportName[] {
+    return (this.db.prepare(`SELECT DISTINCT transport FROM outbox WHERE ${unsent}`).all() as { transport: string }[]).map(
+      (r) => r.transport as TransportName,
+    );
+  }
+
+  /** How much is waiting, and since when (self check). */
+  backlog(): { pending: number; oldestCreatedAt: number | null } {
+    const r = this.db.prepare(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE ${unsent}`).get() as {
+      n: number;
+      oldest: number | null;
+    };
+    return { pending: r.n, oldestCreatedAt: r.oldest };
+  }
+
+  /** Claims a row for delivery. A row left `sending` by a crash is what `recoverInFlight` finds. */
+  markSending(id: number): boolean {
+    return this.db.prepare("UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+  }
+
+  /**
+   * Records a delivery: the row is sent, the attempt logged, and (for headline messages) the ref
+   * stored so a later resolve edits it. One transaction: this commit closes the duplicate window.
+   */
+  markSent(ids: number[], ref: MessageRef | null, now: number, headline: { alertIds: number[]; grouped: boolean } | null): void {
+    this.db.transaction(() => {
+      const refJson = ref === null ? null : JSON.stringify(ref);
+      for (const id of ids) {
+        this.db
+          .prepare("UPDATE outbox SET status = 'sent', sent_at = ?, message_ref = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+          .run(now, refJson, id);
+        this.addAttempt({ outboxId: id, at: now, ok: true, error: null, retryAfterMs: null });
+      }
+      if (headline && ref) this.setAlertMessages(headline.alertIds, ref, headline.grouped, now);
+    })();
+  }
+
+  /** A failed try that may succeed later: back to pending, not before `notBefore`. */
+  markRetry(id: number, notBefore: number, error: string, retryAfterMs: number | null, now: number): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE outbox SET status = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?")
+        .run(notBefore, error, id);
+      this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs });
+    })();
+  }
+
+  /** A try that cannot succeed (permanent error, or out of attempts). */
+  markFailed(id: number, error: string, now: number): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
+      this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs: null });
+    })();
+  }
+
+  /** Folds pending rows into one new group row (the transport's budget is smaller than the queue). */
+  merge(ids: number[], group: { alertIds: number[]; transport: TransportName; view: View; now: number }): number {
+    return this.db.transaction(() => {
+      const groupId = this.enqueue({ ...group, kind: "group" });
+      const stmt = this.db.prepare("UPDATE outbox SET status = 'merged', merged_into = ? WHERE id = ? AND status = 'pending'");
+      for (const id of ids) stmt.run(groupId, id);
+      return groupId;
+    })();
+  }
+
+  /**
+   * Rows a crash left `sending` go back to pending: they may have reached the platform just before
+   * the crash (the documented duplicate window). Returns their ids.
+   */
+  recoverInFlight(): number[] {
+    return this.db.transaction(() => {
+      const ids = (this.db.prepare("SELECT id FROM outbox WHERE status = 'sending' ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+      this.db.prepare("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").run();
+      return ids;
+    })();
+  }
+
+  /** Puts claimed rows back to pending without counting an attempt (a shared edit that did not happen). */
+  release(ids: number[]): void {
+    const stmt = this.db.prepare("UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'");
+    for (const id of ids) stmt.run(id);
+  }
+
+  /** Cancels an alert's own unsent rows on one transport (resolved before posted). Returns how many. */
+  cancelPending(alertId: number, transport: TransportName): number {
+    return this.db
+      .prepare(`UPDATE outbox SET status = 'cancelled' WHERE transport = ? AND status = 'pending' AND alert_ids = ?`)
+      .run(transport, JSON.stringify([alertId])).changes;
+  }
+
+  /** Has anything covering this alert been sent, or is it being sent, or queued inside a group? */
+  reachedOrQueuedInGroup(alertId: number, transport: TransportName): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT 1 FROM outbox WHERE transport = ? AND ${covers}
+           AND (status IN ('sent', 'sending') OR (status = 'pending' AND kind = 'group')) LIMIT 1`,
+      )
+      .get(transport, alertId);
+    return row !== undefined || this.alertMessage(alertId, transport) !== undefined;
+  }
+
+  addAttempt(a: DeliveryAttempt): void {
+    this.db
+      .prepare("INSERT INTO delivery_attempts(outbox_id, at, ok, error, retry_after_ms) VALUES (?, ?, ?, ?, ?)")
+      .run(a.outboxId, a.at, a.ok ? 1 : 0, a.error, a.retryAfterMs);
+  }
+
+  attempts(outboxId: number): DeliveryAttempt[] {
+    const rows = this.db
+      .prepare("SELECT outbox_id, at, ok, error, retry_after_ms FROM delivery_attempts WHERE outbox_id = ? ORDER BY rowid")
+      .all(outboxId) as { outbox_id: number; at: number; ok: number; error: string | null; retry_after_ms: number | null }[];
+    return rows.map((r) => ({ outboxId: r.outbox_id, at: r.at, ok: r.ok === 1, error: r.error, retryAfterMs: r.retry_after_ms }));
+  }
+
+  setAlertMessages(alertIds: number[], ref: MessageRef, grouped: boolean, now: number): void {
+    const stmt = this.db.prepare(
+      `INSERT INTO alert_messages(alert_id, transport, ref, grouped, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(alert_id, transport) DO UPDATE SET ref = excluded.ref, grouped = excluded.grouped, created_at = excluded.created_at`,
+    );
+    for (const id of alertIds) stmt.run(id, ref.transport, JSON.stringify(ref), grouped ? 1 : 0, now);
+  }
+
+  alertMessage(alertId: number, transport: TransportName): AlertMessage | undefined {
+    const r = this.db.prepare("SELECT ref, grouped FROM alert_messages WHERE alert_id = ? AND transport = ?").get(alertId, transport) as
+      | { ref: string; grouped: number }
+      | undefined;
+    return r ? { alertId, transport, ref: JSON.parse(r.ref) as MessageRef, grouped: r.grouped === 1 } : undefined;
+  }
+
+  /** The alerts whose headline is this message (the members of a group message). */
+  alertsOnMessage(transport: TransportName, ref: MessageRef): number[] {
+    return (
+      this.db.prepare("SELECT alert_id FROM alert_messages WHERE transport = ? AND ref = ? ORDER BY alert_id").all(transport, JSON.stringify(ref)) as {
+        alert_id: number;
+      }[]
+    ).map((r) => r.alert_id);
+  }
+
+  /** Deletes finished rows (sent, failed, cancelled, merged) created before `beforeTs`. */
+  pruneFinished(beforeTs: number): number {
+    return this.db.prepare(`DELETE FROM outbox WHERE NOT (${unsent}) AND created_at < ?`).run(beforeTs).changes;
+  }
+}
