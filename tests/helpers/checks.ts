@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { emptyObservations, type Observations } from "../../src/checks/observations.ts";
+import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.ts";
+import { createLogger } from "../../src/log.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import { interpretOpenClawConfig, type OpenClawConfig } from "../../src/sources/openclaw-config.ts";
+import { openStore } from "../../src/store/db.ts";
+import { KvStore } from "../../src/store/kv.ts";
+import { type SessionRecord, SessionStore, sessionUid } from "../../src/store/sessions.ts";
+
+/** A fixed clock for check tests: 2026-11-23T12:00:00Z. */
+export const NOW = Date.parse("2026-11-23T12:00:00Z");
+export const MIN = 60_000;
+export const HOUR = 3_600_000;
+
+/** The effective config for `input` (defaults filled by the real schema). */
+export const cfg = (input: ConfigInput = {}): Config => configSchema.parse(input);
+
+/** A session row as a source would write it; override what the case is about. */
+export function session(over: Partial<SessionRecord> & { sessionId?: string } = {}): SessionRecord {
+  const platform = over.platform ?? "openclaw";
+  const agentId = over.agentId === undefined ? (platform === "openclaw" ? "main" : null) : over.agentId;
+  const sessionId = over.sessionId ?? "s1";
+  return {
+    uid: sessionUid(platform, agentId, sessionId),
+    platform,
+    agentId,
+    sessionId,
+    sessionKey: null,
+    kind: "dm",
+    parentUid: null,
+    project: null,
+    title: null,
+    model: "claude-sonnet-4-6",
+    firstActivity: NOW - 2 * HOUR,
+    lastActivity: NOW - MIN,
+    messageCount: 10,
+    path: `/data/${sessionId}.jsonl`,
+    sizeBytes: 10_000,
+    contextTokens: 1_000,
+    contextWindow: 200_000,
+    contextPercent: 0.5,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    parseErrors: 0,
+    lastParseError: null,
+    state: "idle",
+    present: true,
+    extra: {},
+    scannedAt: NOW,
+    ...over,
+  };
+}
+
+/** Observations with only the given parts filled. */
+export const observations = (over: Partial<Observations> = {}): Observations => ({ ...emptyObservations(), ...over });
+
+/** An OpenClaw config built by the real interpreter from an openclaw.json-shaped document. */
+export const openClaw = (doc: unknown): OpenClawConfig => interpretOpenClawConfig("/home/op/.openclaw/openclaw.json", doc);
+
+/** A real runtime over a fresh SQLite file in `dir`, with a silent logger. */
+export function checkRuntime(dir: string, input: ConfigInput = {}): Runtime {
+  const config = cfg({ store: { path: join(dir, "asm.db") }, ...input });
+  const db = openStore(config.store.path);
+  return {
+    config,
+    secrets: { telegramBotToken: null, discordToken: null },
+    log: createLogger({ level: "silent", pretty: "never" }),
+    db,
+    kv: new KvStore(db),
+    sessions: new SessionStore(db),
+    configFiles: [],
+    close: () => db.close(),
+  };
+}
