@@ -124,6 +124,11 @@ export class OutboxSender {
     await this.running;
   }
 
+  /** Resolves when the pass in progress (if any) has finished. */
+  async whenIdle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   stats(): SenderStats {
     return structuredClone(this.counters);
   }
