@@ -39,8 +39,8 @@ function asNumber(v: unknown): number | null {
 /** The probe as people read it; a URL loses its query string, which may carry a key. */
 export function describeProbe(p: QuotaProbeConfig): string {
   if (p.url) {
-    const u = new URL(p.url);
-    return `${u.origin}${u.pathname}${p.jsonPath ? ` ${p.jsonPath}` : ""}`;
+    const u = URL.canParse(p.url) ? new URL(p.url) : null;
+    return `${u ? `${u.origin}${u.pathname}` : "(invalid URL)"}${p.jsonPath ? ` ${p.jsonPath}` : ""}`;
   }
   return p.command ? `command ${p.command[0]}` : "unconfigured";
 }
