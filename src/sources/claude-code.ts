@@ -1,0 +1,449 @@
+import { existsSync } from "node:fs";
+import { basename, relative, sep } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
+import { contextPercent, contextWindowFor } from "./context-window.ts";
+import { type FileAdapter, type FileJob, scanFiles, type TurnInput } from "./file-scan.ts";
+import { elements, fields, isTrue, numberAt, type Span, stringAt, whole } from "./json-fields.ts";
+import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
+import { ageSessionStates, ageState } from "./state.ts";
+import { walkFiles } from "./walk.ts";
+
+/**
+ * Claude Code transcripts (FORMATS.md §1, §9): `<root>/<encoded cwd>/<session uuid>.jsonl`, subagents under
+ * `<session uuid>/subagents/**\/agent-*.jsonl` (kind "subagent") and, before CLI 2.1.2, `agent-*.jsonl` beside
+ * the sessions (kind "sidechain"). Subagents are rows of their own linked by `parentUid`, never top-level
+ * sessions, and their context is their own.
+ *
+ * What is derived, and how:
+ * - context now = input + cache_creation + cache_read of the last assistant line that is not a sidechain
+ *   replay, not `<synthetic>`, and after the latest `compact_boundary`; right after a boundary it is null
+ *   (unknown) until the next assistant usage.
+ * - cumulative tokens: one usage per `message.id` (the CLI writes one line per content block, each repeating
+ *   the usage). Sidechain (`/btw`) replays in a main transcript are skipped: they repeat the parent's ids.
+ * - window: config (`models.contextWindows`, else the default); a `[1m]` model id means 1,000,000; and when
+ *   the observed context ever exceeds the table's window on a Claude model other than Haiku, the session
+ *   must be running with the 1M window (the transcript never names it), so 1,000,000 is assumed.
+ * - state: running while a turn is open (the last chain event is a prompt or tool result awaiting the model,
+ *   or an assistant tool_use / unfinished block); waiting when the last assistant turn ended (end_turn, or the
+ *   person interrupted) and the session was active within 10 minutes, idle after that; errored when the last
+ *   assistant line is an API error; a subagent whose turn ended is ended (it never waits for a person);
+ *   unknown when no chain event says. See state.ts for the time-based parts.
+ * - messages: prompts typed by a person (not meta/injected text, not compact summaries, not tool results)
+ *   plus distinct assistant message ids.
+ */
+
+type Phase = "prompt" | "tool-result" | "tool-use" | "streaming" | "end-turn" | "api-error";
+type Kind = "session" | "subagent" | "sidechain";
+
+/** Per-file parser state, stored in `files.state` between cycles (keep it small: no unbounded lists). */
+export interface ClaudeState {
+  kind: Kind;
+  /** The session id the lines carry (a sidechain's is its parent's). */
+  lineSessionId: string | null;
+  cwd: string | null;
+  model: string | null;
+  customTitle: string | null;
+  aiTitle: string | null;
+  summary: string | null;
+  first: number | null;
+  last: number | null;
+  messages: number;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** The most recent assistant message ids (dedupe across block lines and across cycles). */
+  ids: string[];
+  context: number | null;
+  maxContext: number;
+  compactions: number;
+  apiErrors: number;
+  lastApiError: { at: string | null; text: string } | null;
+  lastErrorReason: string | null;
+  phase: Phase | null;
+  parseErrors: number;
+  lastParseError: string | null;
+  parseErrorLine: number | null;
+}
+
+const RECENT_IDS = 16;
+const ONE_MILLION = 1_000_000;
+
+const topKeys = [
+  "type",
+  "subtype",
+  "isSidechain",
+  "timestamp",
+  "cwd",
+  "sessionId",
+  "message",
+  "isApiErrorMessage",
+  "isCompactSummary",
+  "isMeta",
+  "apiErrorStatus",
+  "error",
+  "customTitle",
+  "aiTitle",
+  "summary",
+] as const;
+const messageKeys = ["id", "model", "stop_reason", "usage", "content"] as const;
+const usageKeys = ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"] as const;
+
+/** Metadata lines start with their type; only these few matter (titles). */
+const META_PREFIX = Buffer.from('{"type":"');
+const titleTypes = new Set(["custom-title", "ai-title", "summary"]);
+/** Conversation types: read whatever key order a version writes. */
+const chainTypes = new Set(["user", "assistant", "system"]);
+const INTERRUPTED = Buffer.from("[Request interrupted by user");
+
+export function freshClaudeState(kind: Kind): ClaudeState {
+  return {
+    kind,
+    lineSessionId: null,
+    cwd: null,
+    model: null,
+    customTitle: null,
+    aiTitle: null,
+    summary: null,
+    first: null,
+    last: null,
+    messages: 0,
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    ids: [],
+    context: null,
+    maxContext: 0,
+    compactions: 0,
+    apiErrors: 0,
+    lastApiError: null,
+    lastErrorReason: null,
+    phase: null,
+    parseErrors: 0,
+    lastParseError: null,
+    parseErrorLine: null,
+  };
+}
+
+function badLine(s: ClaudeState, lineNo: number, reason: string) {
+  s.parseErrors++;
+  s.lastParseError = `line ${lineNo}: ${reason}`;
+  s.parseErrorLine = lineNo;
+}
+
+/** The type of a metadata line (`{"type":"x",...`), read in place; null for chain lines. */
+function metaType(line: Buffer): string | null {
+  if (line.length < 12 || line.compare(META_PREFIX, 0, META_PREFIX.length, 0, META_PREFIX.length) !== 0) return null;
+  const end = line.indexOf(34, META_PREFIX.length);
+  return end === -1 ? null : line.toString("latin1", META_PREFIX.length, end);
+}
+
+const errorReason = (status: number | null, error: string | null): string | null => {
+  if (status === 429 || error === "rate_limit") return "rate_limit";
+  if (status === 529 || error?.includes("overloaded")) return "overloaded";
+  if (status === 401 || status === 403 || error === "authentication_failed") return "auth";
+  if (status === 402 || error === "billing_error") return "billing";
+  if (status !== null && status >= 500) return "server_error";
+  return error ?? (status !== null ? `http_${status}` : null);
+};
+
+/** Folds one transcript line into the state; emits a turn per new assistant message id. */
+export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (t: TurnInput) => void): void {
+  const meta = metaType(line);
+  if (meta !== null && !titleTypes.has(meta) && !chainTypes.has(meta)) {
+    // Queue operations, request records, cost state, snapshots...: not part of the conversation. Check only
+    // that the line is whole, so a damaged one is still counted.
+    if (line[line.length - 1] !== 125) badLine(s, lineNo, "truncated line");
+    return;
+  }
+  const f = fields(line, whole(line), topKeys);
+  if (!f) {
+    badLine(s, lineNo, "invalid JSON");
+    return;
+  }
+  const type = stringAt(line, f.type);
+  if (type === null) {
+    badLine(s, lineNo, "no type");
+    return;
+  }
+  if (titleTypes.has(type)) {
+    if (type === "custom-title") s.customTitle = stringAt(line, f.customTitle) ?? s.customTitle;
+    else if (type === "ai-title") s.aiTitle = stringAt(line, f.aiTitle) ?? s.aiTitle;
+    else s.summary = stringAt(line, f.summary) ?? s.summary;
+    return;
+  }
+  if (type !== "user" && type !== "assistant" && type !== "system") {
+    // attachment, progress and unknown chain types: activity only.
+    touch(s, line, f.timestamp);
+    return;
+  }
+  const sidechain = isTrue(line, f.isSidechain);
+  // A `/btw` side question replays the parent's lines inside the main transcript: not this session's own.
+  if (sidechain && s.kind === "session") return;
+  touch(s, line, f.timestamp);
+  if (s.cwd === null || f.cwd) s.cwd = stringAt(line, f.cwd) ?? s.cwd;
+  if (s.lineSessionId === null) s.lineSessionId = stringAt(line, f.sessionId);
+
+  if (type === "system") {
+    if (stringAt(line, f.subtype) === "compact_boundary") {
+      s.compactions++;
+      s.context = null; // stale until the next assistant usage
+    }
+    return;
+  }
+  const msg = f.message;
+  if (!msg) {
+    badLine(s, lineNo, `${type} line without message`);
+    return;
+  }
+  if (type === "user") {
+    userLine(s, line, lineNo, f, msg);
+    return;
+  }
+  assistantLine(s, line, lineNo, f, msg, emit);
+}
+
+function touch(s: ClaudeState, line: Buffer, span: Span | undefined) {
+  const ts = stringAt(line, span);
+  if (ts === null) return;
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return;
+  if (s.first === null || ms < s.first) s.first = ms;
+  if (s.last === null || ms > s.last) s.last = ms;
+}
+
+type Top = Partial<Record<(typeof topKeys)[number], Span>>;
+
+function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Span) {
+  if (isTrue(line, f.isCompactSummary)) return; // the model's summary after /compact, not a person
+  const m = fields(line, msg, ["content"]);
+  if (!m) {
+    badLine(s, lineNo, "invalid message");
+    return;
+  }
+  const content = m.content;
+  if (!content) return;
+  if (line[content.start] === 34) {
+    if (isTrue(line, f.isMeta)) return;
+    s.messages++;
+    s.phase = line.subarray(content.start, Math.min(content.end, content.start + 64)).indexOf(INTERRUPTED) !== -1 ? "end-turn" : "prompt";
+    return;
+  }
+  const blocks = elements(line, content);
+  if (!blocks) {
+    badLine(s, lineNo, "invalid content");
+    return;
+  }
+  let toolResult = false;
+  let text = false;
+  for (const b of blocks) {
+    const t = stringAt(line, fields(line, b, ["type"])?.type);
+    if (t === "tool_result") toolResult = true;
+    else if (t === "text" || t === "image") text = true;
+  }
+  if (toolResult) s.phase = "tool-result";
+  else if (text && !isTrue(line, f.isMeta)) {
+    s.messages++;
+    s.phase = line.subarray(content.start, Math.min(content.end, content.start + 128)).indexOf(INTERRUPTED) !== -1 ? "end-turn" : "prompt";
+  }
+}
+
+function assistantLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Span, emit: (t: TurnInput) => void) {
+  const m = fields(line, msg, messageKeys);
+  if (!m) {
+    badLine(s, lineNo, "invalid message");
+    return;
+  }
+  const model = stringAt(line, m.model);
+  const at = stringAt(line, f.timestamp);
+  if (isTrue(line, f.isApiErrorMessage) || model === "<synthetic>") {
+    s.apiErrors++;
+    s.phase = "api-error";
+    s.lastErrorReason = errorReason(numberAt(line, f.apiErrorStatus), stringAt(line, f.error));
+    s.lastApiError = { at, text: firstText(line, m.content) };
+    return;
+  }
+  if (model) s.model = model;
+  const blocks = m.content ? elements(line, m.content) : [];
+  let toolUse = false;
+  for (const b of blocks ?? []) if (stringAt(line, fields(line, b, ["type"])?.type) === "tool_use") toolUse = true;
+  const stop = stringAt(line, m.stop_reason);
+  s.phase = toolUse || stop === "tool_use" ? "tool-use" : stop === null ? "streaming" : "end-turn";
+
+  const id = stringAt(line, m.id);
+  if (id !== null && s.ids.includes(id)) return;
+  if (id !== null) {
+    s.ids.push(id);
+    if (s.ids.length > RECENT_IDS) s.ids.shift();
+  }
+  const u = m.usage ? fields(line, m.usage, usageKeys) : null;
+  if (!u) return;
+  const input = numberAt(line, u.input_tokens) ?? 0;
+  const output = numberAt(line, u.output_tokens) ?? 0;
+  const cacheWrite = numberAt(line, u.cache_creation_input_tokens) ?? 0;
+  const cacheRead = numberAt(line, u.cache_read_input_tokens) ?? 0;
+  s.messages++;
+  s.input += input;
+  s.output += output;
+  s.cacheWrite += cacheWrite;
+  s.cacheRead += cacheRead;
+  const context = input + cacheWrite + cacheRead;
+  s.context = context;
+  if (context > s.maxContext) s.maxContext = context;
+  const ts = at ? Date.parse(at) : Number.NaN;
+  emit({
+    ts: Number.isNaN(ts) ? (s.last ?? 0) : ts,
+    model,
+    input,
+    output,
+    cacheRead,
+    cacheWrite,
+    contextTokens: context,
+  });
+}
+
+function firstText(line: Buffer, content: Span | undefined): string {
+  for (const b of (content && elements(line, content)) || []) {
+    const t = fields(line, b, ["type", "text"]);
+    if (t && stringAt(line, t.type) === "text") return (stringAt(line, t.text) ?? "").slice(0, 300);
+  }
+  return "";
+}
+
+/** The window for a model and the largest context seen (see the module comment for the 1M rule). */
+export function claudeWindow(model: string | null, maxContext: number, config: Config): number {
+  if (model?.includes("[1m]")) return ONE_MILLION;
+  const w = contextWindowFor(model, config).tokens;
+  if (maxContext > w && w < ONE_MILLION && model?.startsWith("claude-") && !model.includes("haiku")) return ONE_MILLION;
+  return w;
+}
+
+function claudeState(s: ClaudeState, now: number): SessionState {
+  switch (s.phase) {
+    case null:
+      return "unknown";
+    case "api-error":
+      return "errored";
+    case "end-turn":
+      return s.kind === "session" ? ageState("waiting", s.last, now) : "ended";
+    default:
+      return ageState("running", s.last, now);
+  }
+}
+
+/** Where a transcript sits: its kind, its session id, and (for subagents) the parent session id. */
+export interface ClaudeFile {
+  kind: Kind;
+  sessionId: string;
+  parentSessionId: string | null;
+}
+
+/** Classifies a `.jsonl` path under a projects root, or null when it is not a transcript we read. */
+export function classifyClaudePath(root: string, path: string): ClaudeFile | null {
+  const parts = relative(root, path).split(sep);
+  const name = basename(path, ".jsonl");
+  if (parts.length === 2) {
+    return name.startsWith("agent-")
+      ? { kind: "sidechain", sessionId: name, parentSessionId: null }
+      : { kind: "session", sessionId: name, parentSessionId: null };
+  }
+  if (parts.length >= 4 && parts[2] === "subagents" && name.startsWith("agent-")) {
+    return { kind: "subagent", sessionId: name, parentSessionId: parts[1]! };
+  }
+  return null;
+}
+
+const uidOf = (sessionId: string) => sessionUid("claude", null, sessionId);
+
+/** The Claude Code source: every configured projects root, incrementally. */
+export class ClaudeCodeSource implements Source {
+  readonly platform = "claude" as const;
+
+  constructor(private readonly config: Config) {}
+
+  roots(): string[] {
+    const c = this.config.sources.claude;
+    return [...new Set([c.root, ...c.extraRoots])];
+  }
+
+  async scan(ctx: ScanContext): Promise<SourceScanResult> {
+    const result = emptyResult("claude");
+    const jobs: FileJob[] = [];
+    const where = new Map<string, ClaudeFile>();
+    for (const root of this.roots()) {
+      if (!existsSync(root)) {
+        result.missingRoots.push(root);
+        continue;
+      }
+      const problems: { path: string; reason: string }[] = [];
+      const paths = walkFiles(root, {
+        accept: (n) => n.endsWith(".jsonl"),
+        skipDir: (n, depth) => n === "tool-results" || n === "memory" || depth > 8,
+        problems,
+      });
+      for (const p of problems) result.errors.push(`cannot list ${p.path}: ${p.reason}`);
+      for (const path of paths) {
+        const c = classifyClaudePath(root, path);
+        if (!c) continue;
+        where.set(path, c);
+        jobs.push({ path });
+      }
+    }
+    const config = this.config;
+    const adapter: FileAdapter<ClaudeState> = {
+      source: "claude",
+      sessionUid: (path) => uidOf(where.get(path)!.sessionId),
+      fresh: (path) => freshClaudeState(where.get(path)!.kind),
+      line: claudeLine,
+      parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
+      commit: ({ path, uid, state: s, st, now }) => {
+        const c = where.get(path)!;
+        const parentId = c.parentSessionId ?? (c.kind === "sidechain" ? s.lineSessionId : null);
+        const window = claudeWindow(s.model, s.maxContext, config);
+        const extra: Record<string, unknown> = {
+          apiErrors: s.apiErrors,
+          lastApiError: s.lastApiError,
+          compactions: s.compactions,
+        };
+        if (s.lastErrorReason) extra.lastErrorReason = s.lastErrorReason;
+        if (s.parseErrorLine !== null) extra.parseErrorLine = s.parseErrorLine;
+        const record: SessionRecord = {
+          uid,
+          platform: "claude",
+          agentId: null,
+          sessionId: c.sessionId,
+          sessionKey: null,
+          kind: c.kind,
+          parentUid: parentId ? uidOf(parentId) : null,
+          project: s.cwd,
+          title: s.customTitle ?? s.aiTitle ?? s.summary,
+          model: s.model,
+          firstActivity: s.first,
+          lastActivity: s.last ?? Math.trunc(st.mtimeMs),
+          messageCount: s.messages,
+          path,
+          sizeBytes: st.size,
+          contextTokens: s.context,
+          contextWindow: window,
+          contextPercent: contextPercent(s.context, window),
+          inputTokens: s.input,
+          outputTokens: s.output,
+          cacheReadTokens: s.cacheRead,
+          cacheWriteTokens: s.cacheWrite,
+          parseErrors: s.parseErrors,
+          lastParseError: s.lastParseError,
+          state: claudeState(s, now),
+          present: true,
+          extra,
+          scannedAt: now,
+        };
+        ctx.sessions.upsert(record);
+      },
+    };
+    await scanFiles(ctx, adapter, jobs, result);
+    ageSessionStates(ctx.db, "claude", ctx.now);
+    return result;
+  }
+}

@@ -1,0 +1,190 @@
+import { type Stats, statSync } from "node:fs";
+import { TurnStore, type Turn } from "../store/turns.ts";
+import { FileStore } from "./files.ts";
+import { identity, planRead, readLines } from "./jsonl-reader.ts";
+import type { ScanContext, SourceScanResult } from "./source.ts";
+import { readZstdLines } from "./zstd.ts";
+
+/**
+ * The incremental scan loop shared by the JSONL sources (Claude Code, Codex, and any other append-only
+ * transcript): for each file, stat → compare with its cursor → read only the new whole lines → let the
+ * adapter fold them into its per-file state → write the session row, the turns and the cursor in one
+ * transaction. Files that vanished mark their session gone (unless another file now feeds it, as when
+ * Codex compresses `x.jsonl` into `x.jsonl.zst`).
+ *
+ * An adapter is four small functions over its own state type `S`, which must be JSON-serialisable (it is
+ * stored in `files.state` and restored on the next append):
+ * ```ts
+ * const adapter: FileAdapter<MyState> = {
+ *   source: "claude",
+ *   sessionUid: (path) => sessionUid("claude", null, basename(path, ".jsonl")),
+ *   fresh: (path) => ({ ... }),
+ *   line: (s, line, lineNo, emitTurn) => { ...search markers, parse what matters, update s... },
+ *   commit: ({ state, path, st, uid, now }) => sessions.upsert(recordFrom(state)),
+ *   parseErrors: (s) => s.parseErrors,
+ * };
+ * await scanFiles(ctx, adapter, [{ path }, { path: "x.jsonl.zst", compressed: true }], result);
+ * ```
+ */
+
+/** One file to consider this cycle. */
+export interface FileJob {
+  path: string;
+  /** A zstd file: complete by construction, read whole and only when its size or mtime changed. */
+  compressed?: boolean;
+}
+
+/** A turn as an adapter emits it; the driver adds the session uid. */
+export type TurnInput = Omit<Turn, "sessionUid">;
+
+export interface CommitArgs<S> {
+  path: string;
+  uid: string;
+  state: S;
+  st: Stats;
+  /** True when this cycle read the file from byte 0 (new, replaced, shrunk): the row is rebuilt, not added to. */
+  restarted: boolean;
+  now: number;
+}
+
+export interface FileAdapter<S> {
+  /** The `files.source` key of this adapter's cursors. */
+  source: string;
+  /** The session a file feeds, from its path alone (so turns can be dropped before a re-read). */
+  sessionUid(path: string): string;
+  /** The state of a file about to be read from byte 0. */
+  fresh(path: string): S;
+  /** Folds one whole line into the state. Must not throw for bad input: count it in the state instead. */
+  line(state: S, line: Buffer, lineNo: number, emitTurn: (t: TurnInput) => void): void;
+  /** Writes the session row(s) from the state. Runs inside the cycle's transaction. */
+  commit(args: CommitArgs<S>): void;
+  /** Parse errors so far and the last one, for the once-per-file-per-cycle log line. */
+  parseErrors(state: S): { count: number; last: string | null };
+}
+
+/** A transaction is committed (and the event loop given a turn) after this long, so a cold scan never
+ * blocks the bot for seconds and never holds a write lock across an await. */
+const SLICE_MS = 50;
+
+/**
+ * Runs one incremental cycle of `adapter` over `jobs`, adding its counts to `result`. Never throws for a
+ * bad file: unreadable files mark their session gone and land in `result.errors`.
+ */
+export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jobs: FileJob[], result: SourceScanResult): Promise<void> {
+  const files = new FileStore(ctx.db);
+  const turns = new TurnStore(ctx.db);
+  const known = files.bySource(adapter.source);
+  const seen = new Set<string>();
+  const liveUids = new Set<string>();
+  let inTx = false;
+  let sliceStart = performance.now();
+  const begin = () => {
+    if (!inTx) {
+      ctx.db.exec("BEGIN");
+      inTx = true;
+      sliceStart = performance.now();
+    }
+  };
+  const commit = () => {
+    if (inTx) {
+      ctx.db.exec("COMMIT");
+      inTx = false;
+    }
+  };
+  const pause = async () => {
+    commit();
+    await new Promise((r) => setImmediate(r));
+  };
+
+  try {
+    for (const job of jobs) {
+      const { path } = job;
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (!st?.isFile()) continue;
+      seen.add(path);
+      result.filesSeen++;
+      const prev = known.get(path);
+      const uid = prev?.sessionUid ?? adapter.sessionUid(path);
+      liveUids.add(uid);
+      const plan = planRead(path, st, prev);
+      if (plan.kind === "skip") {
+        if (plan.touched && prev) {
+          begin();
+          files.put({ ...prev, mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
+        }
+        continue;
+      }
+      // A compressed file is read whole: an "append" to it is really a rewrite.
+      const restarted = plan.kind === "restart" || job.compressed === true;
+      let state: S;
+      try {
+        state = !restarted && prev ? (JSON.parse(prev.state) as S) : adapter.fresh(path);
+      } catch {
+        state = adapter.fresh(path);
+      }
+      const errorsBefore = restarted ? 0 : adapter.parseErrors(state).count;
+
+      if (job.compressed && inTx) await pause();
+      begin();
+      if (restarted) turns.deleteSession(uid);
+      const emit = (t: TurnInput) => turns.add({ ...t, sessionUid: uid });
+      const onLine = (line: Buffer, lineNo: number) => adapter.line(state, line, lineNo, emit);
+      try {
+        let offset: number;
+        let lineNo: number;
+        let tail = "";
+        if (job.compressed) {
+          commit(); // the decoder may await: never hold the write lock across it
+          const out = await readZstdLines(path, onLine);
+          begin();
+          result.bytesRead += out.bytesRead;
+          offset = st.size;
+          lineNo = out.lineNo;
+        } else {
+          const out = readLines(path, plan.from, st.size, onLine);
+          result.bytesRead += out.bytesRead;
+          ({ offset, lineNo, tail } = out);
+        }
+        result.filesRead++;
+        adapter.commit({ path, uid, state, st, restarted, now: ctx.now });
+        result.sessionsUpdated++;
+        files.put({
+          path,
+          source: adapter.source,
+          ...identity(st),
+          offset,
+          lineNo,
+          tail,
+          sessionUid: uid,
+          state: JSON.stringify(state),
+          seenAt: ctx.now,
+        });
+        const errs = adapter.parseErrors(state);
+        if (errs.count > errorsBefore) {
+          result.parseErrors += errs.count - errorsBefore;
+          ctx.log.warn({ path, skipped: errs.count - errorsBefore, last: errs.last }, "malformed lines skipped");
+        }
+      } catch (err) {
+        // Unreadable (permissions, I/O, damaged zstd): the session is gone until it reads again.
+        if (!inTx) begin();
+        const reason = `${path}: ${(err as Error)?.message ?? err}`;
+        result.errors.push(reason);
+        ctx.log.warn({ path, err }, "cannot read session file");
+        ctx.sessions.markGone(uid, ctx.now);
+        files.delete(path);
+        liveUids.delete(uid);
+      }
+      if (performance.now() - sliceStart > SLICE_MS) await pause();
+    }
+
+    begin();
+    for (const [path, cursor] of known) {
+      if (seen.has(path)) continue;
+      files.delete(path);
+      if (cursor.sessionUid && !liveUids.has(cursor.sessionUid)) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
+    }
+    commit();
+  } finally {
+    if (inTx) ctx.db.exec("ROLLBACK");
+  }
+}
