@@ -1,9 +1,9 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "./config/errors.ts";
 import { writeGeneratedConfig } from "./config/generate.ts";
+import { healthInputsOf, healthReport } from "./core/health.ts";
 import { maskedConfig } from "./config/mask.ts";
 import { exitCodes, UsageError } from "./cli/errors.ts";
-import { healthReport } from "./cli/health.ts";
 import { type CliIo, print, printJson } from "./cli/io.ts";
 import { runBot } from "./cli/run.ts";
 import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
@@ -122,7 +122,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       }
       case "health": {
         const { values } = parse(rest, { json: { type: "boolean" } });
-        const report = healthReport(open(values.config));
+        const report = healthReport(healthInputsOf(open(values.config)));
         if (values.json) printJson(io, report);
         else {
           print(io, `asm health: ${report.status}`);

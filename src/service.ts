@@ -1,11 +1,14 @@
 import { ConsoleTransport } from "./chat/console.ts";
-import { runCommand } from "./chat/commands.ts";
-import type { Inbound, Transport } from "./chat/transport.ts";
+import type { Transport } from "./chat/transport.ts";
+import { CoreInbound } from "./core/inbound.ts";
+import { Manager, type ManagerOptions } from "./core/manager.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** The long-running bot: transports + scheduled jobs. `stop()` finishes the current cycle first. */
 export interface Service {
   transports: Transport[];
+  /** The core facade: commands, actions, and `handleProposedActions(findings)` for the scheduler. */
+  manager: Manager;
   stop(): Promise<void>;
 }
 
@@ -13,6 +16,8 @@ export interface ServiceOptions {
   /** Console streams (tests). */
   consoleIn?: NodeJS.ReadableStream & { isTTY?: boolean };
   consoleOut?: NodeJS.WritableStream;
+  /** How restarts are verified (tests shorten the probe interval). */
+  manager?: ManagerOptions;
 }
 
 /** The chat transports this configuration asks for; the console when no chat token is set. */
@@ -28,16 +33,18 @@ export function createTransports(rt: Runtime, options: ServiceOptions = {}): Tra
 
 export async function startService(rt: Runtime, options: ServiceOptions = {}): Promise<Service> {
   const transports = createTransports(rt, options);
-  const inbound: Inbound = {
-    command: (caller, name, args) => runCommand({ rt, caller, now: Date.now() }, name, args),
-    button: async () => ({ toast: "This button is no longer active." }),
-  };
+  // The manager starts first: it finishes actions a previous run left approved before any button arrives.
+  const manager = new Manager(rt, options.manager);
+  manager.start();
+  manager.feed.attach(transports);
+  const inbound = new CoreInbound(manager);
   for (const t of transports) {
     await t.start(inbound);
     rt.log.info({ transport: t.name }, "transport started");
   }
   return {
     transports,
+    manager,
     async stop() {
       for (const t of transports) {
         try {
@@ -46,6 +53,7 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
           rt.log.warn({ err, transport: t.name }, "transport did not stop cleanly");
         }
       }
+      await manager.stop();
     },
   };
 }

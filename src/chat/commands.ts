@@ -1,37 +1,10 @@
-import type { Runtime } from "../runtime.ts";
-import type { Caller } from "./transport.ts";
+import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
+import { healthCommand } from "./commands/health.ts";
+import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
+import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
 import { textView, type View } from "./view.ts";
 
-/** How a command's option is declared, once, for every transport (Telegram menu, Discord builders, /help). */
-export interface OptionSpec {
-  name: string;
-  description: string;
-  type: "string" | "integer";
-  required?: boolean;
-  choices?: string[];
-  /** Discord autocomplete source. */
-  autocomplete?: "session";
-}
-
-export interface CommandSpec {
-  /** Lowercase a–z, 0–9 and `_` (Telegram's rule). */
-  name: string;
-  description: string;
-  /** One-line usage with an example, shown on bad arguments. */
-  usage: string;
-  admin?: boolean;
-  options: OptionSpec[];
-}
-
-export interface CommandContext {
-  rt: Runtime;
-  caller: Caller;
-  now: number;
-}
-
-export interface Command extends CommandSpec {
-  run(ctx: CommandContext, args: string[]): Promise<View> | View;
-}
+export type { Command, CommandContext, CommandSpec, OptionSpec } from "./commands/spec.ts";
 
 const help: Command = {
   name: "help",
@@ -42,27 +15,46 @@ const help: Command = {
     title: "asm commands",
     sections: [
       {
-        lines: commands
-          .filter((c) => !c.admin || caller.admin)
-          .map((c) => `/${c.name} — ${c.description}${c.admin ? " (admin)" : ""}`),
+        lines: commands.filter((c) => !c.admin || caller.admin).map((c) => `${c.usage.split(" — ")[0]} — ${c.description}${c.admin ? " (admin)" : ""}`),
       },
     ],
   }),
 };
 
-/** Every command, in menu order. Transports derive their menus and registrations from this list. */
-export const commands: Command[] = [help];
+/**
+ * Every command, in menu order. Transports derive their menus and registrations from this list;
+ * adding a command is one entry here and one file in `commands/`.
+ */
+export const commands: Command[] = [
+  help,
+  sessionsCommand,
+  sessionCommand,
+  healthCommand,
+  restartGatewayCommand,
+  resetSessionCommand,
+  cleanupCommand,
+  actionsCommand,
+];
 
-/** Runs a command by name, enforcing the allow list; never throws. */
+/**
+ * Runs a command by name, enforcing the allow list and admin flags; never throws. Bad arguments get
+ * the reason and the one-line usage; an unexpected error gets a short id, details go to the log.
+ */
 export async function runCommand(ctx: CommandContext, name: string, args: string[]): Promise<View> {
-  if (!ctx.caller.allowed) return textView("Sorry, you are not allowed to use this bot.", { private: true });
+  if (!ctx.caller.allowed) {
+    ctx.rt.log.warn({ audit: "command.refused", transport: ctx.caller.transport, userId: ctx.caller.userId, command: name }, "unknown user");
+    return textView("Sorry, you are not allowed to use this bot.", { private: true });
+  }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) return textView(`Unknown command /${name}. Try /help.`, { private: true });
   if (cmd.admin && !ctx.caller.admin) return textView(`/${name} is for admins only.`, { private: true });
   try {
+    if (cmd.options.length === 0 && args.length) throw new UsageError(`/${name} takes no arguments`);
     return await cmd.run(ctx, args);
   } catch (err) {
-    ctx.rt.log.error({ err, command: name }, "command failed");
-    return textView(`/${name} failed: ${(err as Error).message}`, { private: true });
+    if (err instanceof UsageError) return textView(`${err.message}. Usage: ${cmd.usage}`, { private: true });
+    const ref = Math.random().toString(36).slice(2, 8);
+    ctx.rt.log.error({ err, command: name, ref }, "command failed");
+    return textView(`/${name} failed (ref ${ref}); the details are in asm's log.`, { private: true });
   }
 }

@@ -68,15 +68,22 @@ export class ConsoleTransport implements Transport {
         const outcome = await this.inbound.button(caller, entry.button.data, entry.ref);
         if (outcome.toast) this.print(`» ${outcome.toast}`);
         if (outcome.edit && entry.ref) await this.edit(entry.ref, outcome.edit);
-        if (outcome.reply) this.render(outcome.reply, null);
+        if (outcome.reply) await this.reply(outcome.reply);
         return;
       }
       if (!line.startsWith("/")) return this.print('commands start with "/" — try /help');
       const [name = "", ...args] = line.slice(1).split(/\s+/);
-      this.render(await this.inbound.command(caller, name.toLowerCase(), args), null);
+      await this.reply(await this.inbound.command(caller, name.toLowerCase(), args));
     } catch (err) {
       this.print(`error: ${(err as Error).message}`);
     }
+  }
+
+  /** An answer to the person; one the core will edit later (it has a key) gets a number like a feed message. */
+  private async reply(view: View): Promise<void> {
+    if (!view.key) return this.render(view, null);
+    const ref = await this.send(view);
+    this.inbound?.delivered?.(view.key, ref);
   }
 
   async send(view: View): Promise<MessageRef> {

@@ -1,0 +1,159 @@
+import type { SessionScope, SessionSort } from "../../core/manager.ts";
+import { type Platform, platforms, type SessionRecord } from "../../store/sessions.ts";
+import type { Button, View } from "../view.ts";
+import { ago, pad, tokens, utc } from "./format.ts";
+import { type Command, idArg, UsageError } from "./spec.ts";
+
+/** At most this many rows in one answer (paginated by the transport); narrow with filters for more. */
+export const maxSessionRows = 300;
+
+const sorts: Record<string, SessionSort> = { urgency: "urgency", context: "context", activity: "activity" };
+
+/** Parses `[platform] [active|all] [sort]` in any order. */
+export function parseSessionsArgs(args: string[]): { platform?: Platform; scope: SessionScope; sort: SessionSort } {
+  const out: { platform?: Platform; scope?: SessionScope; sort?: SessionSort } = {};
+  for (const raw of args) {
+    const a = raw.toLowerCase();
+    if ((platforms as readonly string[]).includes(a)) {
+      if (out.platform) throw new UsageError("give one platform at most");
+      out.platform = a as Platform;
+    } else if (a === "active" || a === "all") {
+      if (out.scope) throw new UsageError("give active or all, not both");
+      out.scope = a;
+    } else if (a in sorts) {
+      if (out.sort) throw new UsageError("give one sort at most");
+      out.sort = sorts[a]!;
+    } else throw new UsageError(`"${raw.slice(0, 40)}" is not a platform (${platforms.join(", ")}), active|all, or a sort (context, activity)`);
+  }
+  return { ...out, scope: out.scope ?? "active", sort: out.sort ?? "urgency" };
+}
+
+const ctx = (s: SessionRecord) => (s.contextPercent === null ? "  - " : `${Math.round(s.contextPercent).toString().padStart(3)}%`);
+const who = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` : ""}`;
+const label = (s: SessionRecord) => s.title ?? s.project ?? s.sessionKey ?? "";
+
+/** One row of the list: context %, where, id prefix, model, last activity, what it is about. */
+export function sessionRow(s: SessionRecord, now: number): string {
+  return `${ctx(s)} ${pad(who(s), 14)} ${s.sessionId.slice(0, 8)} ${pad(s.model ?? "-", 18)} ${ago(s.lastActivity, now).padStart(4)} ${s.present ? "" : "(gone) "}${label(s).slice(0, 40)}`;
+}
+
+export const sessionsCommand: Command = {
+  name: "sessions",
+  description: "List sessions, most urgent first",
+  usage: "/sessions [platform] [active|all] [context|activity] — e.g. /sessions claude all context",
+  options: [
+    { name: "platform", description: "Only this platform", type: "string", choices: [...platforms] },
+    { name: "scope", description: "active (default) or all", type: "string", choices: ["active", "all"] },
+    { name: "sort", description: "urgency (default), context or activity", type: "string", choices: Object.keys(sorts) },
+  ],
+  run({ manager, now }, args) {
+    const q = parseSessionsArgs(args);
+    const { rows, total } = manager.sessions({ ...q, limit: maxSessionRows }, now);
+    const filters = [q.platform, q.scope === "active" ? `active in ${manager.rt.config.checks.context.activeWithinHours}h` : "all", q.sort].filter(Boolean).join(", ");
+    if (rows.length === 0) {
+      return { title: "Sessions", sections: [{ lines: [`No sessions (${filters}).${q.scope === "active" ? " Try /sessions all." : ""}`] }] };
+    }
+    const more = total > rows.length ? [`Showing ${rows.length} of ${total}; narrow it with a platform, e.g. /sessions openclaw.`] : [];
+    return {
+      title: `Sessions (${total}; ${filters})`,
+      sections: [
+        { lines: ["CTX  PLATFORM       SESSION  MODEL              LAST TITLE", ...rows.map((s) => sessionRow(s, now))], pre: true },
+        { lines: [...more, "Open one with /session <id-prefix>."] },
+      ],
+    };
+  },
+};
+
+const quote = (p: string) => (/^[A-Za-z0-9_./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`);
+
+/** The command that resumes a session in its own agent, to copy into a terminal. */
+export function resumeCommand(s: SessionRecord): string {
+  const cd = (cmd: string) => (s.project?.startsWith("/") ? `cd ${quote(s.project)} && ${cmd}` : cmd);
+  switch (s.platform) {
+    case "claude":
+      return cd(`claude --resume ${s.sessionId}`);
+    case "codex":
+      return `codex resume ${s.sessionId}`;
+    case "gemini":
+      return cd(`gemini --resume ${s.sessionId}`);
+    case "opencode":
+      return cd(`opencode --session ${s.sessionId}`);
+    case "openclaw":
+      return `openclaw resume ${s.sessionKey ?? s.sessionId}`;
+  }
+}
+
+/** Button data to request a reset of this session, when it fits the 64-byte limit. */
+export const resetData = (s: SessionRecord) => {
+  const data = `rs:${s.sessionId}`;
+  return Buffer.byteLength(data) <= 64 ? data : null;
+};
+
+const extraLines = (x: Record<string, unknown>): string[] => {
+  const out: string[] = [];
+  const show = (k: string, label = k) => {
+    const v = x[k];
+    if (v !== undefined && v !== null && v !== "") out.push(`${label}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  };
+  for (const k of ["channel", "chatType", "peer", "storage", "transcriptProblem", "modelOverride", "modelOverrideSource", "fallbackNoticeSelectedModel", "fallbackNoticeActiveModel", "fallbackNoticeReason", "lastAssistantModel", "lastErrorReason", "compactionCount", "compactions", "apiErrors", "parseErrorLine"]) show(k);
+  const rl = x.rateLimits as { primary?: { usedPercent?: number; windowMinutes?: number } } | undefined;
+  if (rl?.primary?.usedPercent !== undefined) out.push(`rate limit: ${rl.primary.usedPercent}% of ${rl.primary.windowMinutes ?? "?"} min window used`);
+  const last = x.lastApiError as { text?: string } | undefined;
+  if (last?.text) out.push(`last API error: ${String(last.text).slice(0, 160)}`);
+  return out;
+};
+
+/** Everything we know about one session. */
+export function sessionView(s: SessionRecord, turns: { ts: number; model: string | null; input: number; output: number; cacheRead: number; cacheWrite: number; contextTokens: number | null }[], now: number): View {
+  const buttons: Button[] = [];
+  const rs = s.platform === "openclaw" && s.present ? resetData(s) : null;
+  if (rs) buttons.push({ label: "Reset session…", data: rs, style: "danger" });
+  return {
+    title: `${who(s)} ${s.sessionId}`,
+    sections: [
+      {
+        lines: [
+          ...(s.title ? [`title: ${s.title}`] : []),
+          ...(s.sessionKey ? [`key: ${s.sessionKey}`] : []),
+          `kind: ${s.kind} · state: ${s.present ? s.state : "gone"} · model: ${s.model ?? "-"}`,
+          `context: ${s.contextPercent === null ? "unknown" : `${s.contextPercent.toFixed(1)}%`} (${tokens(s.contextTokens)} of ${tokens(s.contextWindow)})`,
+          `tokens: in ${tokens(s.inputTokens)} · out ${tokens(s.outputTokens)} · cache read ${tokens(s.cacheReadTokens)} · cache write ${tokens(s.cacheWriteTokens)}`,
+          `messages: ${s.messageCount} · started ${utc(s.firstActivity)} · last active ${ago(s.lastActivity, now)} ago`,
+          ...(s.project ? [`project: ${s.project}`] : []),
+          ...(s.path ? [`file: ${s.path} (${tokens(s.sizeBytes)}B)`] : []),
+          ...(s.parseErrors ? [`parse errors: ${s.parseErrors}${s.lastParseError ? ` (last: ${s.lastParseError.slice(0, 120)})` : ""}`] : []),
+          ...extraLines(s.extra),
+        ],
+      },
+      {
+        heading: "Recent turns",
+        pre: true,
+        lines: turns.length
+          ? turns.map((t) => `${utc(t.ts).slice(11, 16)} ${pad(t.model ?? "-", 18)} in ${tokens(t.input)} out ${tokens(t.output)} cache ${tokens(t.cacheRead)}/${tokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${tokens(t.contextTokens)}` : ""}`)
+          : ["(no per-turn usage recorded)"],
+      },
+      { heading: "Resume", pre: true, lines: [resumeCommand(s)] },
+    ],
+    ...(buttons.length ? { buttons: [buttons] } : {}),
+  };
+}
+
+export const sessionCommand: Command = {
+  name: "session",
+  description: "Everything known about one session",
+  usage: "/session <id-or-prefix> — e.g. /session 3f1d9c2e",
+  options: [{ name: "id", description: "Session id or a unique prefix", type: "string", required: true, autocomplete: "session" }],
+  run({ manager, now }, args) {
+    if (args.length > 1) throw new UsageError("give one session id or prefix");
+    const id = idArg(args[0], "session id or prefix");
+    const found = manager.findSession(id);
+    if (found.kind === "none") return { sections: [{ lines: [`No session matches "${id}". List them with /sessions all.`] }] };
+    if (found.kind === "ambiguous") {
+      return {
+        title: `"${id}" matches ${found.candidates.length}${found.candidates.length >= 10 ? "+" : ""} sessions`,
+        sections: [{ lines: found.candidates.map((s) => sessionRow(s, now)), pre: true }, { lines: ["Give a longer prefix, e.g. /session " + found.candidates[0]!.sessionId.slice(0, id.length + 4)] }],
+      };
+    }
+    return sessionView(found.session, manager.recentTurns(found.session.uid, 5), now);
+  },
+};

@@ -1,0 +1,173 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import type { Config } from "../config/schema.ts";
+import type { ActionKind } from "../store/actions.ts";
+import type { SessionRecord } from "../store/sessions.ts";
+
+/** What an action will do, decided when it is requested and stored with the row (`details`). */
+export type ActionDetails =
+  | { mode: "argv"; argv: string[] }
+  | { mode: "json"; stores: { path: string; keys: string[] }[] };
+
+/** A request that can be put up for approval: kind, target and exactly what will happen. */
+export interface ActionPlan {
+  kind: ActionKind;
+  target: string | null;
+  details: ActionDetails;
+  /** One line for the approval message. */
+  summary: string;
+}
+
+/** The action cannot be requested or run as asked; `message` tells the person why and what to do. */
+export class ActionRefused extends Error {
+  constructor(
+    readonly kind: ActionKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ActionRefused";
+  }
+}
+
+/**
+ * The only shape a value substituted into an argv may have: ids from our own store. No spaces, no
+ * shell or glob characters, and no leading `-`, so it can never be read as an option.
+ */
+export const argvValue = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+  .refine((v) => !v.startsWith("-"), "must not start with -");
+
+export const kindLabels: Record<ActionKind, string> = {
+  restart_gateway: "Restart the gateway",
+  reset_session: "Reset session",
+  cleanup: "Clean up session store",
+};
+
+/** The config block of one kind. */
+export function kindConfig(config: Config, kind: ActionKind) {
+  return kind === "restart_gateway"
+    ? config.actions.restartGateway
+    : kind === "reset_session"
+      ? config.actions.resetSession
+      : config.actions.cleanup;
+}
+
+/** Whether a kind runs without approval (the gateway check's own `restart: auto` counts too). */
+export function isAuto(config: Config, kind: ActionKind): boolean {
+  if (kind === "restart_gateway" && config.checks.gateway.restart === "auto") return true;
+  return kindConfig(config, kind).auto;
+}
+
+/**
+ * Fills `{name}` placeholders of a configured argv. Every value must pass `argvValue`; an unknown
+ * placeholder or a missing/invalid value refuses the action rather than running something else.
+ */
+export function fillArgv(kind: ActionKind, argv: string[], values: Record<string, string | null | undefined>): string[] {
+  return argv.map((arg) =>
+    arg.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
+      const value = values[name];
+      if (value === undefined || value === null) {
+        throw new ActionRefused(kind, `the configured command uses {${name}}, which this action does not have`);
+      }
+      if (!argvValue.safeParse(value).success) {
+        throw new ActionRefused(kind, `"${value}" is not a safe value for {${name}} (letters, digits, . _ : - only)`);
+      }
+      return value;
+    }),
+  );
+}
+
+/** A restart of the OpenClaw gateway with the configured argv. */
+export function planRestart(config: Config): ActionPlan {
+  const argv = config.actions.restartGateway.argv;
+  if (!argv) throw new ActionRefused("restart_gateway", "no restart command is configured (actions.restartGateway.argv)");
+  return { kind: "restart_gateway", target: null, details: { mode: "argv", argv: fillArgv("restart_gateway", argv, {}) }, summary: argv.join(" ") };
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+
+/** The `sessions.json` that holds an OpenClaw session of the file era, or null when none is found. */
+export function jsonStorePath(config: Config, s: SessionRecord): string | null {
+  const candidates = [
+    str(s.extra.storePath),
+    s.path ? join(dirname(s.path), "sessions.json") : null,
+    join(config.sources.openclaw.root, "agents", s.agentId ?? "main", "sessions", "sessions.json"),
+  ];
+  return candidates.find((p): p is string => p !== null && existsSync(p)) ?? null;
+}
+
+/** A reset of one observed OpenClaw session: the configured CLI, or (older versions) editing sessions.json. */
+export function planReset(config: Config, s: SessionRecord): ActionPlan {
+  const kind = "reset_session";
+  if (s.platform !== "openclaw") {
+    throw new ActionRefused(kind, `only OpenClaw sessions can be reset from here; ${s.platform} sessions are reset in the agent itself`);
+  }
+  const argv = config.actions.resetSession.argv;
+  const label = s.sessionKey ?? s.sessionId;
+  if (argv) {
+    const filled = fillArgv(kind, argv, { target: s.sessionKey ?? s.sessionId, sessionKey: s.sessionKey, sessionId: s.sessionId, agentId: s.agentId });
+    return { kind, target: s.uid, details: { mode: "argv", argv: filled }, summary: `${label}: ${filled.join(" ")}` };
+  }
+  if (s.extra.storage === "sqlite") {
+    throw new ActionRefused(
+      kind,
+      "this session lives in OpenClaw's SQLite store, which asm never writes; set actions.resetSession.argv to the OpenClaw command that resets it",
+    );
+  }
+  if (!s.sessionKey) throw new ActionRefused(kind, "the store entry's key is unknown; run a scan first");
+  const path = jsonStorePath(config, s);
+  if (!path) throw new ActionRefused(kind, "its sessions.json was not found (was the session removed already?)");
+  return {
+    kind,
+    target: s.uid,
+    details: { mode: "json", stores: [{ path, keys: [s.sessionKey] }] },
+    summary: `${label}: remove the entry from ${path} (backup first; the transcript stays)`,
+  };
+}
+
+/** Entries whose transcript path is null or whose transcript file is missing. */
+export const isCorrupted = (s: SessionRecord) => s.platform === "openclaw" && s.present && Boolean(s.extra.transcriptProblem);
+
+/**
+ * Cleanup of corrupted or stray OpenClaw entries: the configured CLI, or removing them from their
+ * `sessions.json` (entries in SQLite stores are listed but never touched by asm).
+ */
+export function planCleanup(config: Config, candidates: SessionRecord[]): ActionPlan & { entries: SessionRecord[]; skipped: SessionRecord[] } {
+  const kind = "cleanup";
+  const entries = candidates.filter(isCorrupted);
+  const argv = config.actions.cleanup.argv;
+  if (argv) {
+    const filled = fillArgv(kind, argv, {});
+    return { kind, target: null, details: { mode: "argv", argv: filled }, summary: filled.join(" "), entries, skipped: [] };
+  }
+  const byStore = new Map<string, string[]>();
+  const skipped: SessionRecord[] = [];
+  for (const s of entries) {
+    const path = s.extra.storage === "sqlite" || !s.sessionKey ? null : jsonStorePath(config, s);
+    if (!path) {
+      skipped.push(s);
+      continue;
+    }
+    byStore.set(path, [...(byStore.get(path) ?? []), s.sessionKey!]);
+  }
+  if (byStore.size === 0) {
+    throw new ActionRefused(
+      kind,
+      entries.length
+        ? `${entries.length} corrupted entr${entries.length === 1 ? "y is" : "ies are"} in SQLite stores, which asm never writes; set actions.cleanup.argv to the OpenClaw command`
+        : "no corrupted or stray entries found",
+    );
+  }
+  const stores = [...byStore].map(([path, keys]) => ({ path, keys }));
+  const n = stores.reduce((sum, st) => sum + st.keys.length, 0);
+  return {
+    kind,
+    target: null,
+    details: { mode: "json", stores },
+    summary: `remove ${n} entr${n === 1 ? "y" : "ies"} from ${stores.length} sessions.json (backup first; transcripts stay)`,
+    entries: entries.filter((e) => !skipped.includes(e)),
+    skipped,
+  };
+}

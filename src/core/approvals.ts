@@ -1,0 +1,231 @@
+import { randomBytes } from "node:crypto";
+import type { Finding } from "../checks/check.ts";
+import type { Config } from "../config/schema.ts";
+import type { Caller, MessageRef } from "../chat/transport.ts";
+import type { View } from "../chat/view.ts";
+import type { Logger } from "../log.ts";
+import type { ActionRecord, ActionStore } from "../store/actions.ts";
+import type { KvStore } from "../store/kv.ts";
+import type { SessionStore } from "../store/sessions.ts";
+import { type ActionResult, executeAction } from "./action-runner.ts";
+import { approvalView, outcomeView } from "./action-views.ts";
+import { type ActionPlan, ActionRefused, isAuto, kindLabels, planCleanup, planReset, planRestart } from "./actions.ts";
+import type { Feed } from "./feed.ts";
+import type { GatewayProbe } from "./gateway-health.ts";
+
+/** What pressing Approve or Deny did, for the transport to show. */
+export interface Decision {
+  /** True when this press decided the action. */
+  decided: boolean;
+  /** A short answer for the presser (toast). */
+  toast: string;
+  /** The message the button was on, as it should now look. */
+  view?: View;
+}
+
+export interface WorkflowDeps {
+  config: Config;
+  log: Logger;
+  store: ActionStore;
+  sessions: SessionStore;
+  kv: KvStore;
+  feed: Feed;
+  probe: GatewayProbe;
+  /** Verification polling interval (tests shorten it). */
+  probeIntervalMs?: number;
+  clock?: () => number;
+}
+
+/** kv key: fingerprint of a firing alert → the action requested for it, so each firing asks once. */
+const PROPOSED_KEY = "actions.proposed";
+
+/** `telegram:42`: who did something, for the audit trail. */
+export const who = (c: Pick<Caller, "transport" | "userId">) => `${c.transport}:${c.userId}`;
+
+/**
+ * The approval workflow: request → (approve | deny | expire) → run → verify → report. Every state
+ * change is a conditional UPDATE in the actions store, so double clicks, replays, forged or expired
+ * buttons and non-admins run nothing; each refusal says why and is logged (never alerted).
+ */
+export class ActionWorkflow {
+  private readonly running = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: WorkflowDeps) {
+    this.now = deps.clock ?? Date.now;
+  }
+
+  /** Expires due requests every 30 s and finishes actions a previous process left approved or running. */
+  start(): void {
+    for (const a of this.deps.store.interrupted()) {
+      if (a.status === "approved") this.launch(a);
+      else {
+        this.deps.store.abandon(a.id, "asm stopped while it was running; check the result by hand", this.now());
+        void this.notify(a.id);
+      }
+    }
+    this.timer = setInterval(() => void this.expire(), 30_000);
+    this.timer.unref();
+  }
+
+  /** Stops the expiry timer and waits for running actions to finish. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.idle();
+  }
+
+  /** Resolves when no action is running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * Puts a plan up for approval (or, `auto`, records it as approved by "auto"; the caller posts
+   * where it will be reported, then `launch`es it). The row is the audit record.
+   */
+  request(plan: ActionPlan, requestedBy: string, reason: string | null, opts: { fingerprint?: string; auto?: boolean } = {}): ActionRecord {
+    const now = this.now();
+    const action = this.deps.store.create({
+      kind: plan.kind,
+      target: plan.target,
+      reason,
+      requestedBy,
+      nonce: randomBytes(8).toString("hex"),
+      createdAt: now,
+      expiresAt: now + this.deps.config.actions.expiryMinutes * 60_000,
+      fingerprint: opts.fingerprint ?? null,
+      details: plan.details as unknown as Record<string, unknown>,
+      ...(opts.auto ? { preApprovedBy: "auto" } : {}),
+    });
+    this.deps.log.info({ audit: "action.requested", id: action.id, kind: action.kind, target: action.target, by: requestedBy, auto: Boolean(opts.auto) }, "action requested");
+    return action;
+  }
+
+  /** Remembers where an approval message was posted, to edit it with the outcome. */
+  recordMessage(id: number, ref: MessageRef): void {
+    this.deps.store.addMessageRef(id, ref);
+  }
+
+  /**
+   * Approve or deny. One conditional UPDATE decides; when it changes nothing, the row is read only
+   * to explain why (non-admin, forged nonce, already decided, expired), and nothing runs.
+   */
+  async decide(caller: Caller, id: number, nonce: string, approve: boolean, message: MessageRef | null): Promise<Decision> {
+    const now = this.now();
+    const by = who(caller);
+    const admin = caller.allowed && caller.admin;
+    const changed = this.deps.store.decide(id, nonce, approve ? "approved" : "denied", by, admin, now);
+    const action = this.deps.store.get(id);
+    const refuse = (toast: string, level: "info" | "warn" = "info"): Decision => {
+      this.deps.log[level]({ audit: "action.refused", id, by, admin, reason: toast }, "approval refused");
+      return { decided: false, toast };
+    };
+    if (!changed) {
+      if (!action) return refuse("This request does not exist.", "warn");
+      if (!admin) return refuse("Only an admin can approve or deny this.", "warn");
+      if (action.nonce !== nonce) return refuse("This button is not valid for that request (forged or replayed).", "warn");
+      if (action.status === "pending" && action.expiresAt <= now) {
+        await this.expire();
+        return { decided: false, toast: "This request has expired; nothing was run. Ask again if it is still needed.", view: outcomeView(this.deps.store.get(id)!) };
+      }
+      const done = action.status === "expired" ? "expired" : `already ${action.status}${action.decidedBy ? ` (${action.decidedBy})` : ""}`;
+      return { ...refuse(`Nothing to do: this request is ${done}.`), view: outcomeView(action) };
+    }
+    if (message) this.recordMessage(id, message);
+    this.deps.log.info({ audit: approve ? "action.approved" : "action.denied", id, kind: action!.kind, target: action!.target, by }, approve ? "action approved" : "action denied");
+    if (!approve) {
+      await this.notify(id);
+      return { decided: true, toast: `Denied #${id}; nothing was run.`, view: outcomeView(this.deps.store.get(id)!) };
+    }
+    this.launch(action!);
+    return { decided: true, toast: `Approved #${id}: ${kindLabels[action!.kind]} is running.`, view: outcomeView({ ...action!, status: "running" }) };
+  }
+
+  /** Marks due requests expired and shows that on their messages. */
+  async expire(): Promise<ActionRecord[]> {
+    const expired = this.deps.store.expireDue(this.now());
+    for (const a of expired) {
+      this.deps.log.info({ audit: "action.expired", id: a.id, kind: a.kind }, "action expired");
+      await this.notify(a.id);
+    }
+    return expired;
+  }
+
+  /**
+   * What the scheduler calls with each cycle's findings: a finding that proposes an action gets one
+   * request per firing (kept in kv until the finding goes away) — run at once in auto mode, else
+   * posted to every feed for approval. Restarts are never requested when `checks.gateway.restart`
+   * is "off".
+   */
+  async handleProposedActions(findings: Finding[]): Promise<ActionRecord[]> {
+    const { config, kv, store, sessions, feed, log } = this.deps;
+    const proposed = kv.get<Record<string, number>>(PROPOSED_KEY) ?? {};
+    const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [`${f.check}:${f.subject}`, f]));
+    const next: Record<string, number> = {};
+    for (const [fp, id] of Object.entries(proposed)) if (firing.has(fp)) next[fp] = id;
+    const created: ActionRecord[] = [];
+    for (const [fp, f] of firing) {
+      if (fp in next) continue;
+      const pa = f.proposedAction!;
+      if (pa.kind === "restart_gateway" && config.checks.gateway.restart === "off") continue;
+      const existing = store.open(pa.kind, pa.kind === "cleanup" || pa.kind === "restart_gateway" ? null : (pa.target ?? null));
+      if (existing.length) {
+        next[fp] = existing[0]!.id;
+        continue;
+      }
+      let plan: ActionPlan;
+      try {
+        if (pa.kind === "restart_gateway") plan = planRestart(config);
+        else if (pa.kind === "reset_session") {
+          const s = pa.target ? sessions.get(pa.target) : undefined;
+          if (!s) throw new ActionRefused(pa.kind, `session ${pa.target ?? "(none)"} is not in the store`);
+          plan = planReset(config, s);
+        } else plan = planCleanup(config, sessions.list({ platform: "openclaw" }));
+      } catch (err) {
+        if (!(err instanceof ActionRefused)) throw err;
+        log.warn({ fingerprint: fp, kind: pa.kind, reason: err.message }, "proposed action cannot be requested");
+        next[fp] = 0;
+        continue;
+      }
+      const auto = isAuto(config, pa.kind);
+      const action = this.request(plan, `check:${f.check}`, f.summary, { fingerprint: fp, auto });
+      next[fp] = action.id;
+      created.push(action);
+      const refs = await feed.post(auto ? outcomeView({ ...action, status: "running" }) : approvalView(action));
+      for (const ref of refs) this.recordMessage(action.id, ref);
+      if (auto) this.launch(action);
+    }
+    kv.set(PROPOSED_KEY, next);
+    return created;
+  }
+
+  /** Runs an approved action in the background (a transport must never wait on a restart). */
+  launch(action: ActionRecord): void {
+    const p = this.run(action).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  private async run(action: ActionRecord): Promise<void> {
+    const { store, log } = this.deps;
+    if (!store.start(action.id, this.now())) return;
+    let result: ActionResult;
+    try {
+      result = await executeAction(action, { config: this.deps.config, probe: this.deps.probe, probeIntervalMs: this.deps.probeIntervalMs });
+    } catch (err) {
+      result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `could not run: ${(err as Error).message}` };
+    }
+    store.finish(action.id, result, this.now());
+    log.info({ audit: "action.finished", id: action.id, kind: action.kind, status: result.status, exitCode: result.exitCode, verify: result.verifyNote }, "action finished");
+    await this.notify(action.id);
+  }
+
+  /** Edits every recorded approval message of an action to show where it stands, without buttons. */
+  private async notify(id: number): Promise<void> {
+    const action = this.deps.store.get(id);
+    if (!action) return;
+    const view = outcomeView(action);
+    for (const ref of action.messageRefs) await this.deps.feed.edit(ref, view);
+  }
+}

@@ -1,0 +1,35 @@
+import { type ProbeTarget, probeOnce } from "../checks/gateway-probe.ts";
+import type { Config } from "../config/schema.ts";
+
+/** One look at the gateway: healthy or not, and a short reason a person can read. */
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+export type GatewayProbe = () => Promise<ProbeResult>;
+
+/**
+ * The probe that verifies a restart: the checks' own gateway probe (`checks.gateway.command` run
+ * without a shell, else an HTTP GET of `checks.gateway.url`; 2xx / exit 0 = healthy). Never throws.
+ */
+export function gatewayProbe(config: Config): GatewayProbe {
+  const c = config.checks.gateway;
+  const target: ProbeTarget | null = c.command ? { command: c.command } : c.url ? { url: c.url } : null;
+  if (!target) return async () => ({ ok: false, detail: "no gateway probe configured (checks.gateway.url and .command are null)" });
+  const where = "url" in target ? target.url : target.command.join(" ");
+  return async () => {
+    const sample = await probeOnce(target, c.timeoutSeconds * 1000);
+    return { ok: sample.ok, detail: `${where}: ${sample.detail}` };
+  };
+}
+
+/** Probes until healthy or `timeoutMs` has passed; returns the last result. */
+export async function waitUntilHealthy(probe: GatewayProbe, timeoutMs: number, intervalMs = 1000): Promise<ProbeResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await probe();
+    if (r.ok || Date.now() + intervalMs > deadline) return r;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,161 @@
+import { statSync } from "node:fs";
+import { GATEWAY_SERIES } from "../checks/gateway-probe.ts";
+import { QUOTA_SERIES } from "../checks/quota-probe.ts";
+import type { Config } from "../config/schema.ts";
+import { watchedLocations } from "../sources/locations.ts";
+import { listSourceProblems } from "../sources/problems.ts";
+import type { Runtime } from "../runtime.ts";
+import { ActionStore } from "../store/actions.ts";
+import { type Db, latestVersion, schemaVersion } from "../store/db.ts";
+import type { KvStore } from "../store/kv.ts";
+import { SeriesStore } from "../store/series.ts";
+import type { SessionStore } from "../store/sessions.ts";
+
+export type HealthStatus = "ok" | "degraded";
+
+export interface HealthItem {
+  /** What is looked at: "store", "scan", "source openclaw", "gateway", "quota minimax", "outbox", "self". */
+  name: string;
+  status: HealthStatus | "info";
+  detail: string;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  items: HealthItem[];
+}
+
+/** What the report reads; all of it from asm's own store, never from the agents' files. */
+export interface HealthInputs {
+  config: Config;
+  db: Db;
+  kv: KvStore;
+  sessions: SessionStore;
+  series: SeriesStore;
+  actions?: ActionStore;
+  /** Unsent outbox rows (from the outbox store, when the alert pipeline runs). */
+  outboxBacklog?: () => { pending: number; oldestCreatedAt: number | null };
+  /** When this process started (epoch ms), for the `self` line of the long-running bot. */
+  startedAt?: number;
+}
+
+const ago = (ms: number) => {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+};
+
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+const mib = (bytes: number | null) => (bytes === null ? "size unknown" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+
+/**
+ * One screen of health, used by `/health` and `asm health`: the store, the last scan, each watched
+ * source and its document problems, the gateway's latest probe, quota readings, the outbox
+ * backlog, pending actions, and this process. "degraded" when anything needs a person.
+ */
+export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport {
+  const { config } = inp;
+  const items: HealthItem[] = [];
+  const version = schemaVersion(inp.db);
+  const dbBytes = sizeOf(config.store.path);
+  items.push({
+    name: "store",
+    status: version === latestVersion && (dbBytes ?? 0) <= config.checks.self.dbBytes ? "ok" : "degraded",
+    detail: `${config.store.path} (schema v${version}, ${mib(dbBytes)})`,
+  });
+
+  const last = inp.kv.get<{ at: number; durationMs: number; errors: string[] }>("scan.last");
+  const staleAfter = config.monitor.intervalSeconds * 3 * 1000;
+  if (!last) items.push({ name: "scan", status: "info", detail: "no scan yet" });
+  else {
+    const stale = now - last.at > staleAfter;
+    items.push({
+      name: "scan",
+      status: stale || last.errors.length ? "degraded" : "ok",
+      detail: `last ${ago(now - last.at)} ago in ${Math.round(last.durationMs)} ms${last.errors.length ? `, ${last.errors.length} error(s): ${last.errors[0]}` : ""}${stale ? " (stale)" : ""}`,
+    });
+  }
+
+  const problems = listSourceProblems(inp.kv);
+  for (const loc of watchedLocations(config)) {
+    const mine = problems.filter((p) => p.path === loc.path || p.path.startsWith(`${loc.path}/`));
+    items.push({
+      name: `source ${loc.platform}`,
+      status: mine.length ? "degraded" : loc.exists ? "ok" : "info",
+      detail: `${loc.path}${loc.exists ? "" : " (not present)"}${mine.length ? ` — ${mine.length} problem(s): ${mine[0]!.path}: ${mine[0]!.problem}` : ""}`,
+    });
+  }
+  items.push({
+    name: "sessions",
+    status: "info",
+    detail: `${inp.sessions.count()} present, ${inp.sessions.count({ activeWithinMs: config.checks.context.activeWithinHours * 3_600_000, now })} active in ${config.checks.context.activeWithinHours}h`,
+  });
+
+  if (config.checks.gateway.enabled) {
+    const g = inp.series.latestBySubject(GATEWAY_SERIES)[0];
+    const lastOk = g && !g.ok ? inp.series.lastOk(GATEWAY_SERIES, "") : undefined;
+    const detail = typeof g?.extra?.detail === "string" ? g.extra.detail : "";
+    items.push(
+      g
+        ? {
+            name: "gateway",
+            status: g.ok ? "ok" : "degraded",
+            detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}`,
+          }
+        : { name: "gateway", status: "info", detail: "not probed yet" },
+    );
+  }
+
+  for (const q of inp.series.latestBySubject(QUOTA_SERIES)) {
+    const min = typeof q.extra?.minRemaining === "number" ? q.extra.minRemaining : config.checks.quota.minRemaining;
+    const err = typeof q.extra?.error === "string" ? q.extra.error : null;
+    items.push({
+      name: `quota ${q.subject}`,
+      status: err || (q.value !== null && q.value < min) ? "degraded" : "ok",
+      detail: err ? `probe failed: ${err}` : `${q.value ?? "?"} remaining (minimum ${min}), ${ago(now - q.ts)} ago`,
+    });
+  }
+
+  if (inp.outboxBacklog) {
+    const b = inp.outboxBacklog();
+    items.push({
+      name: "outbox",
+      status: b.pending > config.checks.self.outboxBacklog ? "degraded" : "ok",
+      detail: `${b.pending} unsent${b.oldestCreatedAt !== null ? `, oldest ${ago(now - b.oldestCreatedAt)}` : ""}`,
+    });
+  }
+
+  if (inp.actions) {
+    const open = inp.actions.recent(50).filter((a) => a.status === "pending" || a.status === "running");
+    items.push({
+      name: "actions",
+      status: "info",
+      detail: open.length ? open.map((a) => `#${a.id} ${a.kind} ${a.status}`).join(", ") : "none pending",
+    });
+  }
+
+  if (inp.startedAt !== undefined) {
+    const rss = process.memoryUsage().rss;
+    items.push({ name: "self", status: "ok", detail: `up ${ago(now - inp.startedAt)}, pid ${process.pid}, ${mib(rss)} RSS, node ${process.versions.node}` });
+  }
+  return { status: items.some((i) => i.status === "degraded") ? "degraded" : "ok", items };
+}
+
+/** The inputs of a one-shot report (`asm health`) from an opened runtime. */
+export const healthInputsOf = (rt: Runtime): HealthInputs => ({
+  config: rt.config,
+  db: rt.db,
+  kv: rt.kv,
+  sessions: rt.sessions,
+  series: new SeriesStore(rt.db),
+  actions: new ActionStore(rt.db),
+});

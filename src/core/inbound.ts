@@ -1,0 +1,55 @@
+import { runCommand } from "../chat/commands.ts";
+import { PageCache, parsePageData } from "../chat/paginate.ts";
+import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../chat/transport.ts";
+import type { Manager } from "./manager.ts";
+
+/** `a:<id>:<nonce>:y|n` — approve or deny an action. */
+const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
+/** `rs:<sessionId>` — the "Reset session…" button of /session: the same as typing /reset_session <id>. */
+const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
+const actionKeyPattern = /^action:(\d{1,12})$/;
+
+/**
+ * The core side of every transport: commands run through `runCommand` and are paginated for the
+ * caller's platform; buttons approve/deny actions, turn pages, or stand for a command. Every button
+ * is client-supplied input: it is parsed strictly and looked up server-side.
+ */
+export class CoreInbound implements Inbound {
+  constructor(
+    private readonly manager: Manager,
+    private readonly pages = new PageCache(),
+  ) {}
+
+  async command(caller: Caller, name: string, args: string[]) {
+    const view = await runCommand({ rt: this.manager.rt, manager: this.manager, caller, now: Date.now() }, name, args);
+    return this.pages.paginate(view, caller.transport);
+  }
+
+  async button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome> {
+    const log = this.manager.rt.log;
+    if (!caller.allowed) {
+      log.warn({ audit: "button.refused", transport: caller.transport, userId: caller.userId }, "button from a user not in the allow list");
+      return { toast: "You are not allowed to use this bot." };
+    }
+    const approval = approvalPattern.exec(data);
+    if (approval) {
+      const d = await this.manager.actions.decide(caller, Number(approval[1]), approval[2]!, approval[3] === "y", message);
+      return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
+    }
+    const page = parsePageData(data);
+    if (page) {
+      const view = this.pages.page(page.token, page.page);
+      return view ? { edit: view } : { toast: "This list has expired; run the command again." };
+    }
+    const reset = resetPattern.exec(data);
+    if (reset) return { reply: await this.command(caller, "reset_session", [reset[1]!]) };
+    log.info({ transport: caller.transport, userId: caller.userId, data: data.slice(0, 64) }, "unknown button");
+    return { toast: "This button is no longer active." };
+  }
+
+  delivered(key: string, ref: MessageRef): void {
+    const m = actionKeyPattern.exec(key);
+    if (m) this.manager.actions.recordMessage(Number(m[1]), ref);
+  }
+}
+

@@ -1,0 +1,160 @@
+import type { Finding } from "../checks/check.ts";
+import type { Runtime } from "../runtime.ts";
+import { ActionStore } from "../store/actions.ts";
+import { SeriesStore } from "../store/series.ts";
+import type { Platform, SessionRecord } from "../store/sessions.ts";
+import { type Turn, TurnStore } from "../store/turns.ts";
+import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart } from "./actions.ts";
+import { ActionWorkflow } from "./approvals.ts";
+import { Feed } from "./feed.ts";
+import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
+import { type HealthReport, healthReport } from "./health.ts";
+
+export type SessionScope = "active" | "all";
+export type SessionSort = "urgency" | "context" | "activity";
+
+export interface SessionListQuery {
+  platform?: Platform | undefined;
+  /** active = present and active within `checks.context.activeWithinHours`; all = including gone ones. */
+  scope: SessionScope;
+  sort: SessionSort;
+  limit: number;
+}
+
+export interface SessionList {
+  rows: SessionRecord[];
+  /** How many match in total (rows may be fewer, up to `limit`). */
+  total: number;
+}
+
+/** The outcome of looking a session up by id or prefix. */
+export type SessionLookup =
+  | { kind: "found"; session: SessionRecord }
+  | { kind: "ambiguous"; candidates: SessionRecord[] }
+  | { kind: "none" };
+
+export interface ManagerOptions {
+  /** How a restart is verified; default: the configured gateway probe. */
+  probe?: GatewayProbe;
+  probeIntervalMs?: number;
+}
+
+/**
+ * The one facade that chat commands, the inbound button handler and the scheduler call. It reads
+ * only asm's store (never the agents' files), holds no transport code, and leaves SQL to the
+ * stores in `src/store/`.
+ *
+ * ```ts
+ * const manager = new Manager(rt);
+ * manager.start();                       // before the transports
+ * manager.feed.attach(transports);
+ * await manager.handleProposedActions(findings);   // each scheduler cycle
+ * ```
+ */
+export class Manager {
+  readonly feed: Feed;
+  readonly actions: ActionWorkflow;
+  readonly actionStore: ActionStore;
+  readonly series: SeriesStore;
+  private readonly turns: TurnStore;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly rt: Runtime,
+    options: ManagerOptions = {},
+  ) {
+    this.feed = new Feed(rt.log);
+    this.actionStore = new ActionStore(rt.db);
+    this.series = new SeriesStore(rt.db);
+    this.turns = new TurnStore(rt.db);
+    this.actions = new ActionWorkflow({
+      config: rt.config,
+      log: rt.log,
+      store: this.actionStore,
+      sessions: rt.sessions,
+      kv: rt.kv,
+      feed: this.feed,
+      probe: options.probe ?? gatewayProbe(rt.config),
+      ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
+    });
+  }
+
+  start(): void {
+    this.actions.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.actions.stop();
+  }
+
+  /** Sessions, most urgent first by default (context %, then activity), with the total that matched. */
+  sessions(q: SessionListQuery, now = Date.now()): SessionList {
+    const filter = {
+      platform: q.platform,
+      includeGone: q.scope === "all",
+      activeWithinMs: q.scope === "active" ? this.rt.config.checks.context.activeWithinHours * 3_600_000 : undefined,
+      now,
+    };
+    return { rows: this.rt.sessions.list({ ...filter, sort: q.sort, limit: q.limit }), total: this.rt.sessions.count(filter) };
+  }
+
+  /** A session by uid, session id, or a prefix of either that matches exactly one. */
+  findSession(idOrPrefix: string): SessionLookup {
+    const exact = this.rt.sessions.get(idOrPrefix);
+    if (exact) return { kind: "found", session: exact };
+    const matches = this.rt.sessions.findByPrefix(idOrPrefix, 10);
+    const same = matches.filter((s) => s.sessionId === idOrPrefix);
+    if (same.length === 1) return { kind: "found", session: same[0]! };
+    if (matches.length === 1) return { kind: "found", session: matches[0]! };
+    if (matches.length === 0) return { kind: "none" };
+    return { kind: "ambiguous", candidates: same.length > 1 ? same : matches };
+  }
+
+  /** The last `n` turns' token usage of a session, oldest first. */
+  recentTurns(uid: string, n = 5): Turn[] {
+    return this.turns.forSession(uid).slice(-n);
+  }
+
+  health(now = Date.now()): HealthReport {
+    return healthReport(
+      {
+        config: this.rt.config,
+        db: this.rt.db,
+        kv: this.rt.kv,
+        sessions: this.rt.sessions,
+        series: this.series,
+        actions: this.actionStore,
+        startedAt: this.startedAt,
+      },
+      now,
+    );
+  }
+
+  /** OpenClaw entries whose transcript path is null or whose file is missing. */
+  corruptedEntries(): SessionRecord[] {
+    return this.rt.sessions.list({ platform: "openclaw", sort: "activity" }).filter(isCorrupted);
+  }
+
+  /** Asks for a gateway restart; throws ActionRefused when none is configured. */
+  requestRestart(requestedBy: string, reason: string | null) {
+    return this.actions.request(planRestart(this.rt.config), requestedBy, reason);
+  }
+
+  /** Asks for a reset of an observed OpenClaw session (resolved from our store, never from chat text). */
+  requestReset(session: SessionRecord, requestedBy: string, reason: string | null) {
+    const open = this.actionStore.open("reset_session", session.uid);
+    if (open.length) throw new ActionRefused("reset_session", `a reset of this session is already ${open[0]!.status} (#${open[0]!.id})`);
+    return this.actions.request(planReset(this.rt.config, session), requestedBy, reason);
+  }
+
+  /** Asks for a cleanup of corrupted/stray entries; throws ActionRefused when there is nothing asm may do. */
+  requestCleanup(requestedBy: string, reason: string | null) {
+    const plan = planCleanup(this.rt.config, this.corruptedEntries());
+    return { plan, action: this.actions.request(plan, requestedBy, reason) };
+  }
+
+  /** The scheduler's hook: findings that propose actions become requests (or auto runs). */
+  handleProposedActions(findings: Finding[]) {
+    return this.actions.handleProposedActions(findings);
+  }
+}
