@@ -22,7 +22,9 @@ import { type AlertMessageKind, alertView, groupView } from "./format.ts";
 /** Which findings a cycle speaks for: an open alert in scope that the cycle did not report counts a miss. */
 export interface ScopeEntry {
   check: CheckName;
-  /** Only subjects starting with this (e.g. "job:" for the scheduler's own findings). */
+  /** Only this exact subject (e.g. "self:job:cycle" when the scheduler reports one job). */
+  subject?: string;
+  /** Only subjects starting with this. */
   subjectPrefix?: string;
 }
 
@@ -133,7 +135,13 @@ export function track(prev: AlertRecord | undefined, k: Keyed, now: number, minF
 // ── Stage 4: resolve ────────────────────────────────────────────────────────────────────────────
 
 const inScope = (a: AlertRecord, scope: ScopeEntry[] | undefined) =>
-  scope === undefined || scope.some((s) => s.check === a.check && (s.subjectPrefix === undefined || a.subject.startsWith(s.subjectPrefix)));
+  scope === undefined ||
+  scope.some(
+    (s) =>
+      s.check === a.check &&
+      (s.subject === undefined || s.subject === a.subject) &&
+      (s.subjectPrefix === undefined || a.subject.startsWith(s.subjectPrefix)),
+  );
 
 /** An open alert its check did not report: one more miss; enough misses and it is resolved. */
 export function miss(a: AlertRecord, now: number, resolveAfter: number): AlertRecord {
