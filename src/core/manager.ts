@@ -37,6 +37,8 @@ export interface ManagerOptions {
   /** How a restart is verified; default: the configured gateway probe. */
   probe?: GatewayProbe;
   probeIntervalMs?: number;
+  /** The approval clock (tests move it past an expiry). */
+  clock?: () => number;
 }
 
 /**
@@ -76,6 +78,7 @@ export class Manager {
       feed: this.feed,
       probe: options.probe ?? gatewayProbe(rt.config),
       ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
   }
 

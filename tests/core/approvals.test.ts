@@ -1,0 +1,204 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Finding } from "../../src/checks/check.ts";
+import type { Caller, MessageRef, Transport } from "../../src/chat/transport.ts";
+import type { View } from "../../src/chat/view.ts";
+import { approvalData } from "../../src/core/action-views.ts";
+import { CoreInbound } from "../../src/core/inbound.ts";
+import { Manager } from "../../src/core/manager.ts";
+import { healthServer, rig, runs } from "./setup.ts";
+
+const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
+const member: Caller = { transport: "telegram", userId: "7", allowed: true, admin: false };
+const stranger: Caller = { transport: "telegram", userId: "666", allowed: false, admin: false };
+const msg: MessageRef = { transport: "telegram", chatId: "-100", messageId: "55" };
+
+/** A transport that only remembers what was posted and edited. */
+class Recorder implements Transport {
+  readonly name = "telegram" as const;
+  sent: View[] = [];
+  edits: { ref: MessageRef; view: View }[] = [];
+  async start() {}
+  async stop() {}
+  async send(view: View): Promise<MessageRef> {
+    this.sent.push(view);
+    return { transport: "telegram", chatId: "-100", messageId: String(100 + this.sent.length) };
+  }
+  async edit(ref: MessageRef, view: View) {
+    this.edits.push({ ref, view });
+  }
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+async function setup(config: Record<string, unknown> = {}) {
+  const gw = await healthServer();
+  closers.push(gw.close);
+  let now = Date.now();
+  const r = rig(config, gw.url);
+  const manager = new Manager(r.rt, { probeIntervalMs: 50, clock: () => now });
+  const feed = new Recorder();
+  manager.feed.attach([feed]);
+  const inbound = new CoreInbound(manager);
+  closers.push(async () => {
+    await manager.stop();
+    r.rt.close();
+  });
+  return { ...r, gw, manager, inbound, feed, advance: (ms: number) => (now += ms) };
+}
+
+describe("approval workflow", () => {
+  it("approve runs the command once, verifies against the health endpoint and edits every approval message", async () => {
+    const t = await setup();
+    const req = await t.inbound.command(admin, "restart_gateway", ["gateway", "stuck"]);
+    expect(req.title).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(req.key).toBe("action:1");
+    t.inbound.delivered("action:1", { transport: "telegram", chatId: "42", messageId: "9" });
+    const yes = req.buttons![0]![0]!.data;
+    expect(Buffer.byteLength(yes)).toBeLessThanOrEqual(64);
+
+    const first = await t.inbound.button(admin, yes, msg);
+    expect(first.toast).toMatch(/Approved #1/);
+    // The double click arrives while the first run is still going: it must not run again.
+    const second = await t.inbound.button(admin, yes, msg);
+    expect(second.toast).toMatch(/already (approved|running)/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+
+    const row = t.manager.actionStore.get(1)!;
+    expect(row).toMatchObject({ status: "succeeded", exitCode: 0, decidedBy: "telegram:1", reason: "gateway stuck" });
+    expect(row.verifyNote).toMatch(/gateway healthy/);
+    const edited = t.feed.edits.map((e) => e.ref.messageId).sort();
+    expect(edited).toEqual(["55", "9"]);
+    expect(t.feed.edits.at(-1)!.view.title).toMatch(/succeeded/);
+    expect(t.feed.edits.at(-1)!.view.buttons).toEqual([]);
+
+    // A replay long after: still nothing.
+    const replay = await t.inbound.button(admin, yes, msg);
+    expect(replay.toast).toMatch(/already succeeded/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+  });
+
+  it("a forged nonce, a non-admin and an unknown user run nothing", async () => {
+    const t = await setup();
+    await t.inbound.command(member, "restart_gateway", []);
+    const real = t.manager.actionStore.get(1)!;
+    const forged = `a:1:${"0".repeat(16)}:y`;
+    expect((await t.inbound.button(admin, forged, msg)).toast).toMatch(/not valid/);
+    expect((await t.inbound.button(member, approvalData(real, true), msg)).toast).toMatch(/Only an admin/);
+    expect((await t.inbound.button(stranger, approvalData(real, true), msg)).toast).toMatch(/not allowed/);
+    expect((await t.inbound.button(admin, "a:999:0123456789abcdef:y", msg)).toast).toMatch(/does not exist/);
+    expect((await t.inbound.button(admin, "a:1:zz:y", msg)).toast).toMatch(/no longer active/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(0);
+    expect(t.manager.actionStore.get(1)!.status).toBe("pending");
+    expect(t.log.text).toContain("approval refused");
+    expect(t.log.text).toContain("button from a user not in the allow list");
+  });
+
+  it("an expired request runs nothing and its message says so", async () => {
+    const t = await setup();
+    await t.inbound.command(admin, "restart_gateway", []);
+    t.inbound.delivered("action:1", msg);
+    const a = t.manager.actionStore.get(1)!;
+    t.advance(10 * 60_000 + 1);
+    const out = await t.inbound.button(admin, approvalData(a, true), msg);
+    expect(out.toast).toMatch(/expired; nothing was run/);
+    expect(out.edit?.title).toMatch(/expired/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(0);
+    expect(t.manager.actionStore.get(1)!.status).toBe("expired");
+    expect(t.feed.edits.at(-1)!.view.title).toMatch(/expired/);
+  });
+
+  it("deny runs nothing; approving afterwards runs nothing", async () => {
+    const t = await setup();
+    await t.inbound.command(admin, "restart_gateway", []);
+    const a = t.manager.actionStore.get(1)!;
+    expect((await t.inbound.button(admin, approvalData(a, false), msg)).toast).toMatch(/Denied #1/);
+    expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/already denied/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(0);
+  });
+
+  it("a restart that leaves the gateway unhealthy is reported unverified, a failing command as failed", async () => {
+    const t = await setup({ actions: { verifyTimeoutSeconds: 0.3 } });
+    t.gw.state.healthy = false;
+    await t.inbound.command(admin, "restart_gateway", []);
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), msg);
+    await t.manager.actions.idle();
+    expect(t.manager.actionStore.get(1)).toMatchObject({ status: "unverified", exitCode: 0 });
+    expect(t.manager.actionStore.get(1)!.verifyNote).toMatch(/not healthy/);
+
+    const f = await setup({ actions: { restartGateway: { argv: [process.execPath, "-e", "console.log('boom'); process.exit(3)"] } } });
+    await f.inbound.command(admin, "restart_gateway", []);
+    await f.inbound.button(admin, approvalData(f.manager.actionStore.get(1)!, true), msg);
+    await f.manager.actions.idle();
+    expect(f.manager.actionStore.get(1)).toMatchObject({ status: "failed", exitCode: 3, outputTail: "boom" });
+  });
+
+  it("a proposed restart is posted once per firing alert, and again after it resolved", async () => {
+    const t = await setup();
+    const finding: Finding = {
+      check: "gateway",
+      subject: "gateway",
+      severity: "critical",
+      summary: "gateway down for 4m",
+      component: "gateway",
+      action: "restart it",
+      proposedAction: { kind: "restart_gateway" },
+    };
+    expect((await t.manager.handleProposedActions([finding])).length).toBe(1);
+    expect(t.feed.sent.at(-1)!.title).toMatch(/Approval needed/);
+    expect(t.manager.actionStore.get(1)!.messageRefs).toHaveLength(1);
+    // Still firing: no second request, even after the first was denied.
+    const a = t.manager.actionStore.get(1)!;
+    await t.inbound.button(admin, approvalData(a, false), null);
+    expect(await t.manager.handleProposedActions([finding])).toEqual([]);
+    // Resolved, then firing again: a new request.
+    await t.manager.handleProposedActions([]);
+    expect((await t.manager.handleProposedActions([finding])).length).toBe(1);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(0);
+    expect(t.feed.sent).toHaveLength(2);
+  });
+
+  it("auto mode runs the proposed restart without approval, audited and reported", async () => {
+    const t = await setup({ checks: { gateway: { restart: "auto" } } });
+    const finding: Finding = {
+      check: "gateway",
+      subject: "gateway",
+      severity: "critical",
+      summary: "gateway down",
+      component: "gateway",
+      action: "restart it",
+      proposedAction: { kind: "restart_gateway" },
+    };
+    await t.manager.handleProposedActions([finding]);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+    expect(t.manager.actionStore.get(1)).toMatchObject({ status: "succeeded", decidedBy: "auto", requestedBy: "check:gateway" });
+    expect(t.feed.edits.at(-1)!.view.title).toMatch(/succeeded/);
+    await t.manager.handleProposedActions([finding]);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+  });
+
+  it("restart proposals are ignored when checks.gateway.restart is off", async () => {
+    const t = await setup({ checks: { gateway: { restart: "off" } } });
+    const finding: Finding = {
+      check: "gateway",
+      subject: "gateway",
+      severity: "critical",
+      summary: "down",
+      component: "gateway",
+      action: "restart it",
+      proposedAction: { kind: "restart_gateway" },
+    };
+    expect(await t.manager.handleProposedActions([finding])).toEqual([]);
+    expect(t.feed.sent).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { openRuntime, type Runtime } from "../../src/runtime.ts";
+import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+/** A harmless action command: appends "ran" to the marker file, so tests can count runs. */
+export const markerArgv = (marker: string) => [process.execPath, "-e", "require('fs').appendFileSync(process.argv[1], 'ran\\n')", marker];
+
+/** How many times the marker command ran. */
+export const runs = (marker: string) => (existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0);
+
+/** A gateway health endpoint on loopback; `healthy` can be flipped. */
+export async function healthServer(): Promise<{ url: string; server: Server; state: { healthy: boolean }; close: () => Promise<void> }> {
+  const state = { healthy: true };
+  const server = createServer((req, res) => {
+    res.writeHead(req.url === "/readyz" && state.healthy ? 200 : 503, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ok: state.healthy }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/readyz`, server, state, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Collects everything written, for asserting on console output. */
+export class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _enc: string, cb: () => void) {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+export interface TestRig {
+  dir: string;
+  home: string;
+  marker: string;
+  rt: Runtime;
+  log: Capture;
+}
+
+/** A runtime on a temp store with a test config: the marker argv for restarts, roots under a temp HOME. */
+export function rig(config: Record<string, unknown> = {}, gatewayUrl: string | null = null): TestRig {
+  const dir = tempDir("asm-core-");
+  const home = join(dir, "home");
+  const marker = join(dir, "marker.txt");
+  const file = join(dir, "config.json");
+  const base = {
+    store: { path: join(dir, "asm.db") },
+    log: { level: "info", pretty: "never" },
+    sources: {
+      openclaw: { root: join(home, ".openclaw"), legacyRoots: [] },
+      claude: { root: join(home, ".claude", "projects"), extraRoots: [] },
+      codex: { root: join(home, ".codex") },
+      opencode: { root: join(home, ".local/share/opencode") },
+      gemini: { root: join(home, ".gemini") },
+    },
+    checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 } },
+    actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
+  };
+  writeFileSync(file, JSON.stringify(merge(base, config)));
+  const log = new Capture();
+  const rt = openRuntime({ configPath: file, env: { HOME: home }, logStream: log });
+  return { dir, home, marker, rt, log };
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object" && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** A session row as a source would write it. */
+export function session(over: Partial<SessionRecord> & Pick<SessionRecord, "platform" | "sessionId">, now = Date.now()): SessionRecord {
+  const agentId = over.agentId ?? (over.platform === "openclaw" ? "main" : null);
+  return {
+    uid: sessionUid(over.platform, agentId, over.sessionId),
+    agentId,
+    sessionKey: null,
+    kind: "session",
+    parentUid: null,
+    project: null,
+    title: null,
+    model: "claude-sonnet-4-6",
+    firstActivity: now - 3_600_000,
+    lastActivity: now - 60_000,
+    messageCount: 4,
+    path: null,
+    sizeBytes: 1000,
+    contextTokens: 50_000,
+    contextWindow: 200_000,
+    contextPercent: 25,
+    inputTokens: 100,
+    outputTokens: 200,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    parseErrors: 0,
+    lastParseError: null,
+    state: "idle",
+    present: true,
+    extra: {},
+    scannedAt: now,
+    ...over,
+  };
+}
