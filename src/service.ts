@@ -1,7 +1,9 @@
 import { ConsoleTransport } from "./chat/console.ts";
+import { type DiscordOptions, discordTransport } from "./chat/discord.ts";
 import type { Transport } from "./chat/transport.ts";
 import { CoreInbound } from "./core/inbound.ts";
 import { Manager, type ManagerOptions } from "./core/manager.ts";
+import { type Monitoring, startMonitoring } from "./monitor.ts";
 import type { Runtime } from "./runtime.ts";
 
 /** The long-running bot: transports + scheduled jobs. `stop()` finishes the current cycle first. */
@@ -9,6 +11,8 @@ export interface Service {
   transports: Transport[];
   /** The core facade: commands, actions, and `handleProposedActions(findings)` for the scheduler. */
   manager: Manager;
+  /** Scheduled jobs (scan + checks + alerts, logs, gateway, retention) and the outbox sender. */
+  monitoring: Monitoring;
   stop(): Promise<void>;
 }
 
@@ -18,11 +22,16 @@ export interface ServiceOptions {
   consoleOut?: NodeJS.WritableStream;
   /** How restarts are verified (tests shorten the probe interval). */
   manager?: ManagerOptions;
+  /** Run the first check cycle at start (default true). */
+  monitorAtStart?: boolean;
+  /** Discord transport settings beyond the config (tests shorten the defer deadline). */
+  discord?: Partial<DiscordOptions>;
 }
 
 /** The chat transports this configuration asks for; the console when no chat token is set. */
 export function createTransports(rt: Runtime, options: ServiceOptions = {}): Transport[] {
   const transports: Transport[] = [];
+  if (rt.secrets.discordToken) transports.push(discordTransport(rt, options.discord));
   if (transports.length === 0) {
     transports.push(
       new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut }),
@@ -42,10 +51,18 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
     await t.start(inbound);
     rt.log.info({ transport: t.name }, "transport started");
   }
+  // Monitoring starts after the transports (the sender needs them) and stops before them.
+  const monitoring = startMonitoring(rt, {
+    transports,
+    onFindings: (findings) => manager.handleProposedActions(findings),
+    runAtStart: options.monitorAtStart ?? true,
+  });
   return {
     transports,
     manager,
+    monitoring,
     async stop() {
+      await monitoring.stop();
       for (const t of transports) {
         try {
           await t.stop();
