@@ -130,8 +130,8 @@ export class ActionWorkflow {
         await this.expire();
         return { decided: false, toast: "This request has expired; nothing was run. Ask again if it is still needed.", view: outcomeView(this.deps.store.get(id)!) };
       }
-      const done = action.status === "expired" ? "expired" : `already ${action.status}${action.decidedBy ? ` (${action.decidedBy})` : ""}`;
-      return { ...refuse(`Nothing to do: this request is ${done}.`), view: outcomeView(action) };
+      const done = action.status === "expired" ? "has expired" : `was already decided (${action.status}${action.decidedBy ? `, by ${action.decidedBy}` : ""})`;
+      return { ...refuse(`Nothing to do: #${id} ${done}.`), view: outcomeView(action) };
     }
     if (message) this.recordMessage(id, message);
     this.deps.log.info({ audit: approve ? "action.approved" : "action.denied", id, kind: action!.kind, target: action!.target, by }, approve ? "action approved" : "action denied");

@@ -63,7 +63,7 @@ describe("approval workflow", () => {
     expect(first.toast).toMatch(/Approved #1/);
     // The double click arrives while the first run is still going: it must not run again.
     const second = await t.inbound.button(admin, yes, msg);
-    expect(second.toast).toMatch(/already (approved|running)/);
+    expect(second.toast).toMatch(/already decided \((approved|running)/);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(1);
 
@@ -77,7 +77,7 @@ describe("approval workflow", () => {
 
     // A replay long after: still nothing.
     const replay = await t.inbound.button(admin, yes, msg);
-    expect(replay.toast).toMatch(/already succeeded/);
+    expect(replay.toast).toMatch(/already decided \(succeeded/);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(1);
   });
@@ -119,7 +119,7 @@ describe("approval workflow", () => {
     await t.inbound.command(admin, "restart_gateway", []);
     const a = t.manager.actionStore.get(1)!;
     expect((await t.inbound.button(admin, approvalData(a, false), msg)).toast).toMatch(/Denied #1/);
-    expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/already denied/);
+    expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/already decided \(denied/);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(0);
   });
