@@ -79,6 +79,19 @@ export function checkDuplicates(obs: Observations, config: Config, _now: number)
     });
   }
   const cfg = obs.openclaw.config;
+  if (obs.openclaw.error) {
+    findings.push({
+      check: "duplicates",
+      subject: "openclaw-config",
+      severity: c.severity,
+      summary: `cannot check OpenClaw routing: ${obs.openclaw.error}`,
+      component: "OpenClaw config",
+      value: obs.openclaw.error,
+      threshold: "a readable openclaw.json",
+      action: "Fix openclaw.json (OpenClaw itself may be failing to load it), or set sources.openclaw.configPath",
+      details: { error: obs.openclaw.error },
+    });
+  }
   if (!cfg) return findings;
   for (const sessions of byPeer.values()) {
     for (const s of sessions) {

@@ -1,6 +1,6 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type { Runtime } from "../runtime.ts";
-import { openClawConfigPath, readOpenClawConfig } from "../sources/openclaw-config.ts";
+import { OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "../sources/openclaw-config.ts";
 import { listSourceProblems } from "../sources/problems.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -148,6 +148,12 @@ function planUsage(rt: Runtime, now: number): PlanUsage[] {
   });
 }
 
+/** OpenClaw's home (or a legacy one) exists here. */
+function openClawInstalled(rt: Runtime): boolean {
+  const o = rt.config.sources.openclaw;
+  return [o.root, ...o.legacyRoots].some((p) => existsSync(p));
+}
+
 function fileBytes(path: string): number {
   try {
     return statSync(path).size;
@@ -185,7 +191,9 @@ export async function gatherObservations(rt: Runtime, now: number, opts: GatherO
     try {
       obs.openclaw.config = readOpenClawConfig(openClawConfigPath(rt.config));
     } catch (err) {
-      obs.openclaw.error = (err as Error).message;
+      // No openclaw.json is normal on a machine without OpenClaw; a broken one is worth saying.
+      const missing = err instanceof OpenClawConfigError && err.reason === "cannot read: ENOENT";
+      if (!missing) obs.openclaw.error = (err as Error).message;
     }
   }
   await part("source-problems", () => {
@@ -200,7 +208,9 @@ export async function gatherObservations(rt: Runtime, now: number, opts: GatherO
   if (target) {
     await part("gateway", async () => {
       if (opts.probeGateway) await probeGateway(new SeriesStore(rt.db), target, c.gateway.timeoutSeconds * 1000, now);
-      obs.gateway = gatewayObservation(rt, target, now);
+      const g = gatewayObservation(rt, target, now);
+      // A gateway never seen up on a machine without OpenClaw is not down, it is absent.
+      if (g.lastOkAt !== null || openClawInstalled(rt)) obs.gateway = g;
     });
   }
   if (c.fallbackRate.enabled) {

@@ -63,4 +63,14 @@ describe("duplicates check", () => {
     expect(f!.summary).toMatch(/lives in agent main, but bindings route it to family/);
     expect(f!.proposedAction).toEqual({ kind: "cleanup", target: "openclaw:main:main-telegram:group:-100123" });
   });
+
+  it("an unreadable openclaw.json is reported; duplicates are still found", () => {
+    const obs = observations({
+      sessions: [s("main", "telegram:dm:555"), s("family", "telegram:dm:555")],
+      openclaw: { config: null, error: "OpenClaw config /o/openclaw.json: not valid JSON5: Unexpected end" },
+    });
+    const f = checkDuplicates(obs, config, NOW);
+    expect(f.map((x) => x.subject)).toEqual(["peer:telegram:dm:555", "openclaw-config"]);
+    expect(f[1]!.summary).toMatch(/cannot check OpenClaw routing: .*not valid JSON5/);
+  });
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -40,6 +40,7 @@ function brokenMachine() {
     bindings: [{ agentId: "family", match: { channel: "telegram", peer: { kind: "group", id: "-100123" } } }],
   }`);
   writeFileSync(logPath, "INFO ok\n");
+  mkdirSync(ocRoot);
   const rt = checkRuntime(dir, {
     sources: { openclaw: { root: ocRoot, configPath: join(dir, "openclaw.json") } },
     checks: {
@@ -143,6 +144,35 @@ describe("gatherObservations + runChecks on a real store", () => {
     expect(f.map((x) => x.subject)).toEqual(["gateway:repair", "gateway"]);
     expect(f[1]!.proposedAction).toBeUndefined();
     rt.close();
+  });
+
+  it("no gateway alert on a machine without OpenClaw, unless it was ever up", async () => {
+    const dir = tempDir();
+    const rt = checkRuntime(dir, {
+      sources: { openclaw: { root: join(dir, "none"), legacyRoots: [] } },
+      checks: { gateway: { url: `http://127.0.0.1:${port}/readyz` } },
+    });
+    const series = new SeriesStore(rt.db);
+    const now = Date.now();
+    for (let i = 20; i >= 1; i--) series.add({ name: GATEWAY_SERIES, subject: "", ts: now - i * MIN, value: null, ok: false, extra: null });
+    expect((await gatherObservations(rt, now, {})).gateway).toBeNull();
+    expect(rt.config.checks.gateway.enabled).toBe(true);
+    series.add({ name: GATEWAY_SERIES, subject: "", ts: now - 30 * MIN, value: 5, ok: true, extra: null });
+    expect((await gatherObservations(rt, now, {})).gateway!.lastOkAt).toBe(now - 30 * MIN);
+    rt.close();
+  });
+
+  it("a missing openclaw.json is normal, a broken one is reported", async () => {
+    const { rt, dir } = brokenMachine();
+    writeFileSync(join(dir, "openclaw.json"), "{ agents: ");
+    const obs = await gatherObservations(rt, Date.now(), {});
+    expect(obs.openclaw.config).toBeNull();
+    expect(obs.openclaw.error).toMatch(/openclaw\.json: not valid JSON5/);
+    expect(runChecks(obs, rt.config, Date.now()).map((f) => f.subject)).toContain("openclaw-config");
+    rt.close();
+    const other = checkRuntime(tempDir(), { sources: { openclaw: { configPath: join(dir, "absent.json") } } });
+    expect((await gatherObservations(other, Date.now(), {})).openclaw).toEqual({ config: null, error: null });
+    other.close();
   });
 
   it("a broken part becomes a job error, the rest is gathered", async () => {
