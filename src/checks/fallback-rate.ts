@@ -23,12 +23,13 @@ export interface ModelMismatch {
 
 /**
  * Selected vs active model of an OpenClaw session. A model the user picked (`modelOverrideSource`
- * "user") is the selection; otherwise the fallback notice, the origin model, or the configured primary.
+ * "user") is the selection; otherwise the fallback notice, the origin model, or the configured primary
+ * (from openclaw.json, else as the source recorded it in `extra.configuredModel`).
  */
 export function modelMismatch(s: SessionRecord, configured: string | null): ModelMismatch | null {
   const x = s.extra;
   const userPick = x.modelOverrideSource === "user" ? str(x.modelOverride) : null;
-  const selected = userPick ?? str(x.fallbackNoticeSelectedModel) ?? str(x.fallbackOriginModel) ?? configured;
+  const selected = userPick ?? str(x.fallbackNoticeSelectedModel) ?? str(x.fallbackOriginModel) ?? configured ?? str(x.configuredModel);
   const active =
     str(x.lastAssistantModel) ?? str(x.fallbackNoticeActiveModel) ?? (x.modelOverrideSource === "auto" ? str(x.modelOverride) : null);
   if (!selected || !active || modelKey(selected) === modelKey(active)) return null;

@@ -120,6 +120,11 @@ describe("selected vs active model", () => {
     expect(m).toEqual({ selected: "m/a", active: "m/b", reason: "timeout" });
   });
 
+  it("without openclaw.json the model the source recorded as configured is the selection", () => {
+    const f = checkFallbackRate(observations({ sessions: [session({ extra: { configuredModel: "m/a", lastAssistantModel: "b" } })] }), config, NOW);
+    expect(f[0]!.summary).toMatch(/runs on b instead of m\/a$/);
+  });
+
   it("per-agent model is the selection", () => {
     expect(checkFallbackRate(obsWith({ lastAssistantModel: "m2" }, "cheap"), config, NOW)).toEqual([]);
     expect(checkFallbackRate(obsWith({ lastAssistantModel: "claude-opus-4-6" }, "cheap"), config, NOW)).toHaveLength(1);
