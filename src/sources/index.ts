@@ -1,6 +1,8 @@
 import type { Config } from "../config/schema.ts";
 import { ClaudeCodeSource } from "./claude-code.ts";
+import { CodexSource } from "./codex.ts";
 import { GeminiSource } from "./gemini.ts";
+import { OpenClawSource } from "./openclaw.ts";
 import { OpencodeSource } from "./opencode.ts";
 import type { Source } from "./source.ts";
 
@@ -8,6 +10,8 @@ import type { Source } from "./source.ts";
 export function createSources(config: Config): Source[] {
   const sources: Source[] = [];
   if (config.sources.claude.enabled) sources.push(new ClaudeCodeSource(config));
+  if (config.sources.codex.enabled) sources.push(new CodexSource(config));
+  if (config.sources.openclaw.enabled) sources.push(OpenClawSource.fromConfig(config));
   if (config.sources.opencode.enabled) sources.push(OpencodeSource.fromConfig(config));
   if (config.sources.gemini.enabled) sources.push(GeminiSource.fromConfig(config));
   void config;

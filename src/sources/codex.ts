@@ -1,0 +1,478 @@
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
+import { contextPercent, contextWindowFor } from "./context-window.ts";
+import { type FileAdapter, type FileJob, scanFiles, type TurnInput } from "./file-scan.ts";
+import { fields, isNullOrAbsent, jsonAt, numberAt, type Span, stringAt, whole } from "./json-fields.ts";
+import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
+import { ageSessionStates, ageState } from "./state.ts";
+import { walkFiles } from "./walk.ts";
+
+/**
+ * Codex CLI rollouts (FORMATS.md §3, §9): `<root>/sessions/**\/rollout-*.jsonl` (scanned recursively, so the
+ * date folders and any segmented layout are found) and `.jsonl.zst` (idle rollouts compressed by newer
+ * versions), plus `<root>/archived_sessions/` (rows get `extra.archived`). A plain file and a `.zst` of the
+ * same rollout are one session and the plain one wins; so does `sessions/` over `archived_sessions/`.
+ *
+ * What is derived, and how:
+ * - session id: the uuid in the file name (the thread id), else `session_meta.payload.id`.
+ * - model and cwd: the latest `turn_context` (cwd falls back to `session_meta`).
+ * - context now = `last_token_usage.input_tokens` of the latest `token_count` whose `info` is not null (cached
+ *   tokens are inside input; that is the figure the CLI itself shows); window = `info.model_context_window`,
+ *   else `task_started.model_context_window`, else config. After `compacted` the context is 0 until the next
+ *   `token_count`, as the CLI reports it.
+ * - cumulative tokens from `total_token_usage`, stored in our columns as input = input − cached (so input +
+ *   cacheRead is the prompt total, as for Claude), cacheRead = cached, output = output tokens.
+ * - one `turns` row per `token_count` whose cumulative total moved (the CLI repeats one at a turn's start).
+ * - subagent and forked rollouts (`session_meta.source` naming a parent thread, or `forked_from_id`) begin by
+ *   replaying the parent's history, token counts included. Their token counts are ignored until the rollout's
+ *   own first `task_started`/`turn_started` stamped at or after its `session_meta` time; rows link the parent
+ *   through `parentUid` (kind "subagent" for subagents; forks stay "session" with `extra.forkedFrom`).
+ * - state: running between task_started and task_complete; an interactive session whose turn completed or
+ *   was aborted is waiting (idle after 10 minutes); `codex exec` runs and subagents whose turn completed are
+ *   ended; a turn completed with an error, or ended by an `error` event, is errored; archived rollouts are
+ *   ended; unknown when no turn event was seen.
+ * - messages: user and agent messages (`event_msg` user_message/agent_message, or item_completed
+ *   UserMessage/AgentMessage in newer versions; whichever a file has more of, never both added).
+ */
+
+type Phase = "running" | "completed" | "aborted" | "errored";
+
+/** Per-file parser state, stored in `files.state` between cycles. */
+export interface CodexState {
+  metaId: string | null;
+  cwd: string | null;
+  model: string | null;
+  title: string | null;
+  originator: string | null;
+  sourceKind: string | null;
+  parentId: string | null;
+  forkedFrom: string | null;
+  subagent: boolean;
+  metaTs: number | null;
+  /** For child rollouts: whether the replayed parent history is behind us. */
+  ownTurns: boolean;
+  first: number | null;
+  last: number | null;
+  legacyMessages: number;
+  itemMessages: number;
+  input: number;
+  cached: number;
+  output: number;
+  reasoning: number;
+  cacheWrite: number;
+  lastTotal: number | null;
+  context: number | null;
+  window: number | null;
+  taskWindow: number | null;
+  rateLimits: Record<string, unknown> | null;
+  compactions: number;
+  phase: Phase | null;
+  lastError: { at: string | null; text: string } | null;
+  lastErrorReason: string | null;
+  parseErrors: number;
+  lastParseError: string | null;
+  parseErrorLine: number | null;
+}
+
+export function freshCodexState(): CodexState {
+  return {
+    metaId: null,
+    cwd: null,
+    model: null,
+    title: null,
+    originator: null,
+    sourceKind: null,
+    parentId: null,
+    forkedFrom: null,
+    subagent: false,
+    metaTs: null,
+    ownTurns: true,
+    first: null,
+    last: null,
+    legacyMessages: 0,
+    itemMessages: 0,
+    input: 0,
+    cached: 0,
+    output: 0,
+    reasoning: 0,
+    cacheWrite: 0,
+    lastTotal: null,
+    context: null,
+    window: null,
+    taskWindow: null,
+    rateLimits: null,
+    compactions: 0,
+    phase: null,
+    lastError: null,
+    lastErrorReason: null,
+    parseErrors: 0,
+    lastParseError: null,
+    parseErrorLine: null,
+  };
+}
+
+function badLine(s: CodexState, lineNo: number, reason: string) {
+  s.parseErrors++;
+  s.lastParseError = `line ${lineNo}: ${reason}`;
+  s.parseErrorLine = lineNo;
+}
+
+const usageKeys = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens", "cache_write_input_tokens"] as const;
+
+/** Finds the first value of `key` anywhere inside a small parsed JSON value (the subagent source variant's
+ * exact nesting differs between versions; FORMATS.md §8). */
+function findKey(v: unknown, key: string, depth = 0): unknown {
+  if (depth > 6 || v === null || typeof v !== "object") return undefined;
+  if (!Array.isArray(v) && key in (v as Record<string, unknown>)) return (v as Record<string, unknown>)[key];
+  for (const child of Object.values(v as Record<string, unknown>)) {
+    const found = findKey(child, key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const errorReason = (text: string): string | null => {
+  if (/\b429\b|too many requests|rate.?limit/i.test(text)) return "rate_limit";
+  if (/usage limit|quota/i.test(text)) return "quota";
+  if (/\b401\b|\b403\b|unauthori[sz]ed|auth/i.test(text)) return "auth";
+  if (/timed? ?out|timeout/i.test(text)) return "timeout";
+  if (/\b5\d\d\b|server error|overloaded/i.test(text)) return "server_error";
+  return null;
+};
+
+const rateWindow = (v: unknown) => {
+  if (!v || typeof v !== "object") return undefined;
+  const w = v as Record<string, unknown>;
+  return { usedPercent: w.used_percent ?? null, windowMinutes: w.window_minutes ?? null, resetsAt: w.resets_at ?? null };
+};
+
+/** Folds one rollout line into the state; emits a turn per token_count whose cumulative total moved. */
+export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t: TurnInput) => void): void {
+  // Top-level keys come in order timestamp, (ordinal,) type, payload: the walk stops at `type`.
+  const top = fields(line, whole(line), ["timestamp", "type"]);
+  if (!top) {
+    badLine(s, lineNo, "invalid JSON");
+    return;
+  }
+  const type = stringAt(line, top.type);
+  if (type === null) {
+    badLine(s, lineNo, "no type");
+    return;
+  }
+  if (type === "response_item" || type === "world_state" || type === "token_usage_record") {
+    touch(s, line, top.timestamp);
+    return;
+  }
+  const relevant = type === "session_meta" || type === "turn_context" || type === "event_msg" || type === "compacted";
+  if (!relevant) {
+    touch(s, line, top.timestamp);
+    return;
+  }
+  const p = fields(line, whole(line), ["payload"])?.payload;
+  if (!p) {
+    badLine(s, lineNo, `${type} without payload`);
+    return;
+  }
+  const at = stringAt(line, top.timestamp);
+  touch(s, line, top.timestamp);
+  if (type === "session_meta") {
+    sessionMeta(s, line, p, lineNo);
+    return;
+  }
+  if (type === "turn_context") {
+    const f = fields(line, p, ["cwd", "model"]);
+    if (!f) {
+      badLine(s, lineNo, "invalid turn_context");
+      return;
+    }
+    s.model = stringAt(line, f.model) ?? s.model;
+    s.cwd = stringAt(line, f.cwd) ?? s.cwd;
+    return;
+  }
+  if (type === "compacted") {
+    s.compactions++;
+    if (s.ownTurns) s.context = 0;
+    return;
+  }
+  eventMsg(s, line, p, lineNo, at, emit);
+}
+
+function touch(s: CodexState, line: Buffer, span: Span | undefined) {
+  const ts = stringAt(line, span);
+  if (ts === null) return;
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return;
+  if (s.first === null || ms < s.first) s.first = ms;
+  if (s.last === null || ms > s.last) s.last = ms;
+}
+
+function sessionMeta(s: CodexState, line: Buffer, p: Span, lineNo: number) {
+  const f = fields(line, p, ["id", "timestamp", "cwd", "originator", "source", "forked_from_id"]);
+  if (!f) {
+    badLine(s, lineNo, "invalid session_meta");
+    return;
+  }
+  s.metaId = stringAt(line, f.id) ?? s.metaId;
+  s.cwd = s.cwd ?? stringAt(line, f.cwd);
+  s.originator = stringAt(line, f.originator) ?? s.originator;
+  const ts = stringAt(line, f.timestamp);
+  s.metaTs = ts ? Date.parse(ts) || null : s.metaTs;
+  const source = jsonAt(line, f.source);
+  if (typeof source === "string") s.sourceKind = source;
+  else if (source && typeof source === "object") {
+    const keys = Object.keys(source);
+    s.sourceKind = keys[0] ?? null;
+    s.subagent = keys.some((k) => /sub_?agent/i.test(k));
+    const parent = findKey(source, "parent_thread_id");
+    if (typeof parent === "string") s.parentId = parent;
+  }
+  s.forkedFrom = stringAt(line, f.forked_from_id) ?? s.forkedFrom;
+  // A child rollout replays its parent's history first: its own token counts start with its own first turn.
+  if (s.parentId !== null || s.forkedFrom !== null) s.ownTurns = false;
+}
+
+function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
+  const head = fields(line, p, ["type"]);
+  if (!head) {
+    badLine(s, lineNo, "invalid event_msg");
+    return;
+  }
+  const kind = stringAt(line, head.type);
+  switch (kind) {
+    case "token_count":
+      tokenCount(s, line, p, lineNo, at, emit);
+      return;
+    case "task_started":
+    case "turn_started": {
+      const f = fields(line, p, ["model_context_window"]);
+      s.taskWindow = numberAt(line, f?.model_context_window) ?? s.taskWindow;
+      if (!s.ownTurns) {
+        const ms = at ? Date.parse(at) : Number.NaN;
+        if (s.metaTs === null || Number.isNaN(ms) || ms >= s.metaTs) s.ownTurns = true;
+      }
+      s.phase = "running";
+      return;
+    }
+    case "task_complete":
+    case "turn_complete": {
+      const f = fields(line, p, ["error"]);
+      if (f && !isNullOrAbsent(line, f.error)) {
+        const err = jsonAt(line, f.error);
+        const text = typeof err === "string" ? err : String(findKey(err, "message") ?? JSON.stringify(err));
+        s.phase = "errored";
+        s.lastError = { at, text: text.slice(0, 300) };
+        s.lastErrorReason = errorReason(text);
+      } else if (s.phase !== "errored") s.phase = "completed"; // an `error` event earlier in the turn stands
+      return;
+    }
+    case "turn_aborted":
+      s.phase = "aborted";
+      return;
+    case "error": {
+      const f = fields(line, p, ["message"]);
+      const text = stringAt(line, f?.message) ?? "error";
+      s.phase = "errored";
+      s.lastError = { at, text: text.slice(0, 300) };
+      s.lastErrorReason = errorReason(text);
+      return;
+    }
+    case "user_message":
+    case "agent_message":
+      s.legacyMessages++;
+      return;
+    case "item_completed": {
+      const item = fields(line, p, ["item"])?.item;
+      const t = item ? stringAt(line, fields(line, item, ["type"])?.type) : null;
+      if (t === "UserMessage" || t === "AgentMessage") s.itemMessages++;
+      return;
+    }
+    case "thread_name_updated": {
+      const f = fields(line, p, ["thread_name", "name"]);
+      s.title = stringAt(line, f?.thread_name) ?? stringAt(line, f?.name) ?? s.title;
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
+  const f = fields(line, p, ["info", "rate_limits"]);
+  if (!f) {
+    badLine(s, lineNo, "invalid token_count");
+    return;
+  }
+  if (!s.ownTurns) return; // the parent's replayed counts
+  const limits = jsonAt(line, f.rate_limits) as Record<string, unknown> | null | undefined;
+  if (limits && typeof limits === "object" && (limits.primary || limits.secondary)) {
+    const rl: Record<string, unknown> = { observedAt: at };
+    const primary = rateWindow(limits.primary);
+    const secondary = rateWindow(limits.secondary);
+    if (primary) rl.primary = primary;
+    if (secondary) rl.secondary = secondary;
+    s.rateLimits = rl;
+  }
+  if (isNullOrAbsent(line, f.info)) return;
+  const info = fields(line, f.info!, ["total_token_usage", "last_token_usage", "model_context_window"]);
+  if (!info) {
+    badLine(s, lineNo, "invalid token_count info");
+    return;
+  }
+  s.window = numberAt(line, info.model_context_window) ?? s.window;
+  const last = info.last_token_usage ? fields(line, info.last_token_usage, usageKeys) : null;
+  const total = info.total_token_usage ? fields(line, info.total_token_usage, usageKeys) : null;
+  if (last) s.context = numberAt(line, last.input_tokens) ?? s.context;
+  if (!total) return;
+  const totalTokens = numberAt(line, total.total_tokens);
+  s.input = numberAt(line, total.input_tokens) ?? s.input;
+  s.cached = numberAt(line, total.cached_input_tokens) ?? s.cached;
+  s.output = numberAt(line, total.output_tokens) ?? s.output;
+  s.reasoning = numberAt(line, total.reasoning_output_tokens) ?? s.reasoning;
+  s.cacheWrite = numberAt(line, total.cache_write_input_tokens) ?? s.cacheWrite;
+  if (totalTokens !== null && totalTokens === s.lastTotal) return;
+  s.lastTotal = totalTokens;
+  if (!last) return;
+  const input = numberAt(line, last.input_tokens) ?? 0;
+  const cached = numberAt(line, last.cached_input_tokens) ?? 0;
+  const ts = at ? Date.parse(at) : Number.NaN;
+  emit({
+    ts: Number.isNaN(ts) ? (s.last ?? 0) : ts,
+    model: s.model,
+    input: Math.max(0, input - cached),
+    output: numberAt(line, last.output_tokens) ?? 0,
+    cacheRead: cached,
+    cacheWrite: numberAt(line, last.cache_write_input_tokens) ?? 0,
+    contextTokens: input,
+  });
+}
+
+const UUID = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?:\.zst)?$/i;
+
+/** The thread id a rollout file name carries (`rollout-<local time>-<uuid>.jsonl[.zst]`), else its stem. */
+export const rolloutId = (path: string): string => UUID.exec(basename(path))?.[1] ?? basename(path).replace(/\.jsonl(\.zst)?$/, "");
+
+function codexState(s: CodexState, archived: boolean, now: number): SessionState {
+  if (s.phase === null) return archived ? "ended" : "unknown";
+  if (s.phase === "errored") return "errored";
+  if (archived) return "ended";
+  if (s.phase === "running") return ageState("running", s.last, now);
+  const oneShot = s.subagent || s.originator === "codex_exec" || s.sourceKind === "exec";
+  return oneShot ? "ended" : ageState("waiting", s.last, now);
+}
+
+interface Found {
+  path: string;
+  archived: boolean;
+  compressed: boolean;
+}
+
+/** The Codex source: rollouts under `<root>/sessions` and `<root>/archived_sessions`, incrementally. */
+export class CodexSource implements Source {
+  readonly platform = "codex" as const;
+
+  constructor(private readonly config: Config) {}
+
+  roots(): string[] {
+    return [this.config.sources.codex.root];
+  }
+
+  /** Every rollout file, one per session: plain over zst, live over archived. */
+  private discover(result: SourceScanResult): Map<string, Found> {
+    const root = this.config.sources.codex.root;
+    const bySession = new Map<string, Found>();
+    const rank = (f: Found) => (f.archived ? 2 : 0) + (f.compressed ? 1 : 0);
+    for (const [folder, archived] of [
+      ["sessions", false],
+      ["archived_sessions", true],
+    ] as const) {
+      const problems: { path: string; reason: string }[] = [];
+      const paths = walkFiles(join(root, folder), {
+        accept: (n) => n.startsWith("rollout-") && (n.endsWith(".jsonl") || n.endsWith(".jsonl.zst")),
+        problems,
+      });
+      for (const p of problems) result.errors.push(`cannot list ${p.path}: ${p.reason}`);
+      for (const path of paths) {
+        const found = { path, archived, compressed: path.endsWith(".zst") };
+        const id = rolloutId(path);
+        const prev = bySession.get(id);
+        if (!prev || rank(found) < rank(prev)) bySession.set(id, found);
+      }
+    }
+    return bySession;
+  }
+
+  async scan(ctx: ScanContext): Promise<SourceScanResult> {
+    const result = emptyResult("codex");
+    const root = this.config.sources.codex.root;
+    if (!existsSync(root)) {
+      result.missingRoots.push(root);
+      return result;
+    }
+    const found = this.discover(result);
+    const byPath = new Map<string, Found>();
+    const jobs: FileJob[] = [];
+    for (const f of found.values()) {
+      byPath.set(f.path, f);
+      jobs.push({ path: f.path, compressed: f.compressed });
+    }
+    const config = this.config;
+    const adapter: FileAdapter<CodexState> = {
+      source: "codex",
+      sessionUid: (path) => sessionUid("codex", null, rolloutId(path)),
+      fresh: () => freshCodexState(),
+      line: codexLine,
+      parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
+      commit: ({ path, uid, state: s, st, now }) => {
+        const f = byPath.get(path)!;
+        const window = contextWindowFor(s.model, config, s.window ?? s.taskWindow).tokens;
+        const parent = s.parentId ?? s.forkedFrom;
+        const extra: Record<string, unknown> = { compactions: s.compactions };
+        if (s.rateLimits) extra.rateLimits = s.rateLimits;
+        if (f.archived) extra.archived = true;
+        if (f.compressed) extra.compressed = true;
+        if (s.forkedFrom) extra.forkedFrom = s.forkedFrom;
+        if (s.originator) extra.originator = s.originator;
+        if (s.reasoning) extra.reasoningTokens = s.reasoning;
+        if (s.lastError) extra.lastError = s.lastError;
+        if (s.lastErrorReason) extra.lastErrorReason = s.lastErrorReason;
+        if (s.parseErrorLine !== null) extra.parseErrorLine = s.parseErrorLine;
+        const record: SessionRecord = {
+          uid,
+          platform: "codex",
+          agentId: null,
+          sessionId: rolloutId(path),
+          sessionKey: null,
+          kind: s.subagent ? "subagent" : "session",
+          parentUid: parent ? sessionUid("codex", null, parent) : null,
+          project: s.cwd,
+          title: s.title,
+          model: s.model,
+          firstActivity: s.first,
+          lastActivity: s.last ?? Math.trunc(st.mtimeMs),
+          messageCount: Math.max(s.legacyMessages, s.itemMessages),
+          path,
+          sizeBytes: st.size,
+          contextTokens: s.context,
+          contextWindow: window,
+          contextPercent: contextPercent(s.context, window),
+          inputTokens: Math.max(0, s.input - s.cached),
+          outputTokens: s.output,
+          cacheReadTokens: s.cached,
+          cacheWriteTokens: s.cacheWrite,
+          parseErrors: s.parseErrors,
+          lastParseError: s.lastParseError,
+          state: codexState(s, f.archived, now),
+          present: true,
+          extra,
+          scannedAt: now,
+        };
+        ctx.sessions.upsert(record);
+      },
+    };
+    await scanFiles(ctx, adapter, jobs, result);
+    ageSessionStates(ctx.db, "codex", ctx.now);
+    return result;
+  }
+}
