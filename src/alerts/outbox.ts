@@ -170,27 +170,50 @@ export class OutboxSender {
     });
   }
 
+  /** Passes over one transport's queue until a pass delivers nothing more. */
   private async drainTransport(t: Transport): Promise<DrainReport> {
     const report: DrainReport = { sent: 0, retried: 0, failed: 0, merged: 0 };
-    const { outbox } = this.options;
     while (!this.halted) {
-      const now = this.now();
-      if ((this.blockedUntil.get(t.name) ?? 0) > now) break;
-      const ready = deliverable(outbox.unsent(t.name), now);
-      if (ready.length === 0) break;
-      const budget = t.sendBudget?.();
-      if (budget !== undefined) {
-        if (budget <= 0) break;
-        const burst = ready.filter((r) => mergeable.includes(r.kind));
-        if (burst.length > budget && burst.length > 1) {
-          this.mergeBurst(t.name, burst, now);
-          report.merged += burst.length;
-          continue;
-        }
+      const pass = await this.passOnce(t);
+      for (const k of ["sent", "retried", "failed", "merged"] as const) report[k] += pass[k];
+      // A pass reads the queue once: rows unblocked by this pass's deliveries need another pass.
+      if (pass.sent === 0 && pass.merged === 0) break;
+    }
+    return report;
+  }
+
+  /** Reads the queue once and delivers what is ready, in order; O(queue) per pass. */
+  private async passOnce(t: Transport): Promise<DrainReport> {
+    const report: DrainReport = { sent: 0, retried: 0, failed: 0, merged: 0 };
+    const { outbox } = this.options;
+    const now = this.now();
+    const isBlocked = () => (this.blockedUntil.get(t.name) ?? 0) > this.now();
+    if (isBlocked()) return report;
+    let ready = deliverable(outbox.unsent(t.name), now);
+    const budget = t.sendBudget?.();
+    if (budget !== undefined && budget > 0) {
+      const burst = ready.filter((r) => mergeable.includes(r.kind));
+      if (burst.length > budget && burst.length > 1) {
+        this.mergeBurst(t.name, burst, now);
+        report.merged += burst.length;
+        ready = deliverable(outbox.unsent(t.name), now);
       }
-      const outcome = await this.deliver(t, ready[0]!, ready);
+    }
+    const done = new Set<number>();
+    /** Alerts with a row that did not go out this pass: their later rows wait (order per alert). */
+    const held = new Set<number>();
+    for (const row of ready) {
+      if (this.halted || isBlocked()) break;
+      if (done.has(row.id) || row.alertIds.some((id) => held.has(id))) continue;
+      if (t.sendBudget && t.sendBudget() <= 0) break;
+      const { outcome, ids } = await this.deliver(
+        t,
+        row,
+        ready.filter((r) => !done.has(r.id)),
+      );
+      for (const id of ids) done.add(id);
       report[outcome]++;
-      if (outcome !== "sent" && (this.blockedUntil.get(t.name) ?? 0) > this.now()) break;
+      if (outcome !== "sent") for (const id of row.alertIds) held.add(id);
     }
     return report;
   }
@@ -207,9 +230,9 @@ export class OutboxSender {
   }
 
   /** Delivers one row (a resolve may take its group siblings along); records the outcome. */
-  private async deliver(t: Transport, row: OutboxRow, ready: OutboxRow[]): Promise<"sent" | "retried" | "failed"> {
+  private async deliver(t: Transport, row: OutboxRow, ready: OutboxRow[]): Promise<{ outcome: "sent" | "retried" | "failed"; ids: number[] }> {
     const { outbox, alerts, log } = this.options;
-    if (!outbox.markSending(row.id)) return "retried";
+    if (!outbox.markSending(row.id)) return { outcome: "retried", ids: [row.id] };
     let ids = [row.id];
     try {
       let ref: MessageRef;
@@ -246,11 +269,11 @@ export class OutboxSender {
       const accepted = performance.now();
       outbox.markSent(ids, ref, this.now(), headline);
       this.recordCommit(performance.now() - accepted);
-      return "sent";
+      return { outcome: "sent", ids };
     } catch (err) {
       // Group siblings claimed for a shared edit go back to pending untouched.
       outbox.release(ids.slice(1));
-      return this.recordFailure(t, row, err);
+      return { outcome: this.recordFailure(t, row, err), ids: [row.id] };
     }
   }
 
