@@ -23,6 +23,8 @@ export interface PiTranscriptState {
   cacheWrite: number;
   /** input + cacheRead + cacheWrite of the latest assistant usage; null after a compaction until the next turn. */
   contextTokens: number | null;
+  /** When the latest usage (or compaction) was recorded: lets a newer transcript win over an older store figure. */
+  contextAt: number | null;
   compactions: number;
   state: SessionState;
   /** Classified reason of the latest error the transcript records (rate_limit, timeout, billing, ...). */
@@ -56,6 +58,7 @@ export const emptyPiState = (): PiTranscriptState => ({
   cacheRead: 0,
   cacheWrite: 0,
   contextTokens: null,
+  contextAt: null,
   compactions: 0,
   state: "unknown",
   lastErrorReason: null,
@@ -104,6 +107,7 @@ export function applyPiLine(s: PiTranscriptState, line: unknown): PiTurn | null 
     case "compaction":
       s.compactions++;
       s.contextTokens = null;
+      s.contextAt = ts;
       touch(ts);
       return null;
     case "custom":
@@ -179,6 +183,7 @@ function applyMessage(s: PiTranscriptState, m: Json, ts: number | null, touch: (
   s.cacheRead += cacheRead;
   s.cacheWrite += cacheWrite;
   s.contextTokens = input + cacheRead + cacheWrite;
+  s.contextAt = at;
   return {
     ts: at ?? 0,
     model: model ?? s.model,

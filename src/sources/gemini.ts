@@ -1,0 +1,304 @@
+import { closeSync, type Dirent, existsSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { type SessionRecord, sessionUid } from "../store/sessions.ts";
+import { type FileAdapter, type FileJob, scanFiles } from "./file-scan.ts";
+import { FileStore } from "./files.ts";
+import {
+  applyGeminiRecord,
+  emptyGeminiState,
+  type GeminiChatState,
+  type GeminiTurn,
+  summarizeGemini,
+} from "./gemini/chat-state.ts";
+import { identity, LineError, parseLine } from "./jsonl-reader.ts";
+import { blankRecord, contextPercent, replaceTurns, windowFromTable } from "./record-helpers.ts";
+import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
+
+/** Per-file state kept between cycles (JSON in the `files` table). */
+export interface GeminiFileState {
+  chat: GeminiChatState;
+  parseErrors: number;
+  lastParseError: string | null;
+}
+
+/** Where a chat file sits: its project folder and, for a subagent, the parent session id. */
+interface ChatPlace {
+  projectDir: string;
+  parentSessionId: string | null;
+}
+
+const mainChat = /^session-.*\.jsonl$/;
+const legacyChat = /^session-.*\.json$/;
+
+/** `tmp/<project>/chats/session-*.jsonl` or `tmp/<project>/chats/<parentSessionId>/<sessionId>.jsonl`. */
+function placeOf(path: string): ChatPlace {
+  const dir = dirname(path);
+  if (basename(dir) === "chats") return { projectDir: dirname(dir), parentSessionId: null };
+  return { projectDir: dirname(dirname(dir)), parentSessionId: basename(dir) };
+}
+
+/** The session id in a chat file's first line (its header); read once, when a file is first seen. */
+function headerSessionId(path: string): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const buf = Buffer.alloc(8192);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl < 0) return null;
+    const head = JSON.parse(buf.subarray(0, nl).toString("utf8")) as { sessionId?: unknown };
+    return typeof head.sessionId === "string" && head.sessionId ? head.sessionId : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Project roots by project folder: `.project_root` markers (0.29+), else `projects.json`
+ * ({projects: {"<abs root>": "<slug>"}}). Built once per cycle, lazily.
+ */
+class ProjectRoots {
+  private byDir = new Map<string, string | null>();
+  private registry: Record<string, string> | null = null;
+
+  constructor(private readonly geminiRoot: string) {}
+
+  get(projectDir: string): string | null {
+    if (this.byDir.has(projectDir)) return this.byDir.get(projectDir)!;
+    let root: string | null = null;
+    try {
+      root = readFileSync(join(projectDir, ".project_root"), "utf8").trim() || null;
+    } catch {
+      root = this.fromRegistry(basename(projectDir));
+    }
+    this.byDir.set(projectDir, root);
+    return root;
+  }
+
+  private fromRegistry(slug: string): string | null {
+    if (this.registry === null) {
+      this.registry = {};
+      try {
+        const doc = JSON.parse(readFileSync(join(this.geminiRoot, "projects.json"), "utf8")) as { projects?: unknown };
+        if (doc.projects && typeof doc.projects === "object") {
+          for (const [root, s] of Object.entries(doc.projects as Record<string, unknown>)) {
+            if (typeof s === "string") this.registry[s] = root;
+          }
+        }
+      } catch {
+        // No registry (older versions, or none yet): the project stays unknown.
+      }
+    }
+    return this.registry[slug] ?? null;
+  }
+}
+
+/** Builds the session row from a chat's state (pure apart from the project lookup passed in). */
+export function geminiRecord(
+  s: GeminiFileState,
+  path: string,
+  sizeBytes: number,
+  project: string | null,
+  config: Config,
+  now: number,
+): SessionRecord | null {
+  const place = placeOf(path);
+  const id = s.chat.sessionId ?? (place.parentSessionId ? basename(path, ".jsonl") : null);
+  if (!id) return null;
+  const sum = summarizeGemini(s.chat);
+  const r = blankRecord("gemini", null, id, now);
+  const subagent = place.parentSessionId !== null || s.chat.kind === "subagent";
+  r.kind = subagent ? "subagent" : "session";
+  r.parentUid = place.parentSessionId ? sessionUid("gemini", null, place.parentSessionId) : null;
+  r.project = project;
+  r.title = s.chat.summary;
+  r.model = sum.model;
+  r.firstActivity = sum.firstTs;
+  r.lastActivity = sum.lastTs;
+  r.messageCount = sum.messageCount;
+  r.path = path;
+  r.sizeBytes = sizeBytes;
+  r.contextTokens = sum.contextTokens;
+  r.contextWindow = windowFromTable(config, sum.model);
+  r.contextPercent = contextPercent(sum.contextTokens, r.contextWindow);
+  // Gemini's `cached` is part of `input`; keep the columns disjoint like the other platforms.
+  r.inputTokens = Math.max(0, sum.input - sum.cached);
+  r.outputTokens = sum.output;
+  r.cacheReadTokens = sum.cached;
+  r.parseErrors = s.parseErrors;
+  r.lastParseError = s.lastParseError;
+  r.state = sum.state;
+  r.extra = {
+    projectDir: basename(place.projectDir),
+    ...(s.chat.projectHash ? { projectHash: s.chat.projectHash } : {}),
+    ...(s.parseErrors ? { parseErrorLine: Number(/^line (\d+)/.exec(s.lastParseError ?? "")?.[1]) || null } : {}),
+  };
+  return r;
+}
+
+/**
+ * Gemini CLI: chat recordings under `<root>/tmp/<project>/chats/` — JSONL (0.39+: header line,
+ * messages re-appended with the same id, `$set` patches, `$rewindTo`) read incrementally, and the
+ * older whole `.json` documents re-read only when their size or mtime changed (a session present
+ * in both is read from the `.jsonl`). Subagent chats (`chats/<parentSessionId>/<id>.jsonl`) are
+ * kind "subagent" linked to their parent.
+ */
+export class GeminiSource implements Source {
+  readonly platform = "gemini" as const;
+
+  constructor(private readonly root: string) {}
+
+  static fromConfig(config: Config): GeminiSource {
+    return new GeminiSource(config.sources.gemini.root);
+  }
+
+  roots(): string[] {
+    return [this.root];
+  }
+
+  async scan(ctx: ScanContext): Promise<SourceScanResult> {
+    const result = emptyResult("gemini");
+    if (!existsSync(this.root)) {
+      result.missingRoots.push(this.root);
+      return result;
+    }
+    const projects = new ProjectRoots(this.root);
+    const { jsonl, legacy } = this.listChats(result);
+    const adapter: FileAdapter<GeminiFileState> = {
+      source: "gemini",
+      sessionUid: (path) => {
+        const place = placeOf(path);
+        const id = place.parentSessionId ? basename(path, ".jsonl") : (headerSessionId(path) ?? `file:${basename(path)}`);
+        return sessionUid("gemini", null, id);
+      },
+      fresh: () => ({ chat: emptyGeminiState(), parseErrors: 0, lastParseError: null }),
+      line: (s, line, lineNo, emitTurn) => {
+        const rec = parseLine(line, lineNo);
+        if (rec instanceof LineError) {
+          s.parseErrors++;
+          s.lastParseError = String(rec);
+          return;
+        }
+        for (const t of applyGeminiRecord(s.chat, rec)) emitTurn(toTurn(t));
+      },
+      commit: ({ state, path, st, uid, now }) => {
+        const r = geminiRecord(state, path, st.size, projects.get(placeOf(path).projectDir), ctx.config, now);
+        if (r && r.uid === uid) ctx.sessions.upsert(r);
+        else if (r) ctx.sessions.upsert({ ...r, uid });
+      },
+      parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
+    };
+    await scanFiles(ctx, adapter, jsonl, result);
+    this.scanLegacy(ctx, legacy, projects, result);
+    return result;
+  }
+
+  private listChats(result: SourceScanResult): { jsonl: FileJob[]; legacy: string[] } {
+    const jsonl: FileJob[] = [];
+    const legacy: string[] = [];
+    const tmp = join(this.root, "tmp");
+    let projectDirs: string[] = [];
+    try {
+      projectDirs = readdirSync(tmp);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") result.errors.push(`cannot list ${tmp}: ${(err as Error).message}`);
+    }
+    for (const p of projectDirs) {
+      const chats = join(tmp, p, "chats");
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(chats, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (e.isFile() && mainChat.test(e.name)) jsonl.push({ path: join(chats, e.name) });
+        else if (e.isFile() && legacyChat.test(e.name)) legacy.push(join(chats, e.name));
+        else if (e.isDirectory()) {
+          try {
+            for (const n of readdirSync(join(chats, e.name))) if (n.endsWith(".jsonl")) jsonl.push({ path: join(chats, e.name, n) });
+          } catch {
+            // A subagent folder that vanished: nothing to read.
+          }
+        }
+      }
+    }
+    return { jsonl, legacy };
+  }
+
+  /** Legacy whole-document chats: read when changed; a document caught mid-write keeps its last good state. */
+  private scanLegacy(ctx: ScanContext, paths: string[], projects: ProjectRoots, result: SourceScanResult): void {
+    const files = new FileStore(ctx.db);
+    const fromJsonl = new Set<string>();
+    for (const c of files.bySource("gemini").values()) if (c.sessionUid) fromJsonl.add(c.sessionUid);
+    const known = files.bySource("gemini-json");
+    const seen = new Set<string>();
+    files.transaction(() => {
+      for (const path of paths) {
+        seen.add(path);
+        result.filesSeen++;
+        const prev = known.get(path);
+        let st: Stats;
+        try {
+          st = statSync(path);
+        } catch {
+          continue;
+        }
+        if (prev && prev.ino === st.ino && prev.size === st.size && prev.mtimeMs === Math.trunc(st.mtimeMs)) continue;
+        const old: GeminiFileState | null = prev ? (JSON.parse(prev.state || "null") as GeminiFileState | null) : null;
+        let next: GeminiFileState;
+        let turns: GeminiTurn[] = [];
+        let retry = false;
+        try {
+          const text = readFileSync(path, "utf8");
+          result.bytesRead += st.size;
+          result.filesRead++;
+          next = { chat: emptyGeminiState(), parseErrors: 0, lastParseError: null };
+          turns = applyGeminiRecord(next.chat, JSON.parse(text));
+        } catch (err) {
+          result.parseErrors++;
+          retry = true;
+          next = old ?? { chat: emptyGeminiState(), parseErrors: 0, lastParseError: null };
+          next = { ...next, parseErrors: 1, lastParseError: `invalid JSON (${(err as Error).message.slice(0, 120)})` };
+        }
+        const r = geminiRecord(next, path, st.size, projects.get(placeOf(path).projectDir), ctx.config, ctx.now);
+        // The same session resumed by a newer Gemini CLI lives on in its .jsonl: that one wins.
+        if (r && !fromJsonl.has(r.uid)) {
+          ctx.sessions.upsert(r);
+          if (!retry) replaceTurns(ctx.db, r.uid, turns.map(toTurn));
+          result.sessionsUpdated++;
+        }
+        files.put({
+          path,
+          source: "gemini-json",
+          ...identity(st),
+          ...(retry ? { size: -1 } : {}),
+          offset: 0,
+          lineNo: 0,
+          tail: "",
+          sessionUid: r?.uid ?? null,
+          state: JSON.stringify(next),
+          seenAt: ctx.now,
+        });
+      }
+      for (const [path, cursor] of known) {
+        if (seen.has(path)) continue;
+        if (cursor.sessionUid && !fromJsonl.has(cursor.sessionUid)) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
+        files.delete(path);
+      }
+    });
+  }
+}
+
+const toTurn = (t: GeminiTurn) => ({
+  ts: t.ts,
+  model: t.model,
+  input: t.input,
+  output: t.output,
+  cacheRead: t.cacheRead,
+  cacheWrite: 0,
+  contextTokens: t.contextTokens,
+});

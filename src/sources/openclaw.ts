@@ -1,0 +1,112 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { KvStore } from "../store/kv.ts";
+import { scanFiles } from "./file-scan.ts";
+import { FileStore } from "./files.ts";
+import { dbSource, forgetAgentDb, scanAgentDb } from "./openclaw/db-scan.ts";
+import { JsonEra, transcriptSource } from "./openclaw/json-scan.ts";
+import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "./openclaw-config.ts";
+import { clearSourceProblem, recordSourceProblem } from "./problems.ts";
+import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
+
+/** Where an agent's SQLite store lives under its folder (2026.8+). */
+export const agentDbPath = (root: string, agentId: string) => join(root, "agents", agentId, "agent", "openclaw-agent.sqlite");
+
+/**
+ * OpenClaw (and its older names Clawdbot / Moltbot): every agent under `<root>/agents/<agentId>/`
+ * for each configured root. Both storage eras are read, whichever is present:
+ * - the SQLite store `agent/openclaw-agent.sqlite` (2026.8+), read-only, incrementally by
+ *   (session id, seq), tables found through sqlite_master;
+ * - the JSON store `sessions/sessions.json` with its `<sessionId>.jsonl` transcripts (read by the
+ *   shared incremental JSONL reader).
+ * A session present in both (imported by `openclaw doctor --fix`) is taken from the SQLite store.
+ * openclaw.json (context cap, per-model windows, configured model) is read every cycle; it is small.
+ */
+export class OpenClawSource implements Source {
+  readonly platform = "openclaw" as const;
+
+  constructor(
+    private readonly rootList: string[],
+    private readonly configPath: string,
+  ) {}
+
+  static fromConfig(config: Config): OpenClawSource {
+    const s = config.sources.openclaw;
+    return new OpenClawSource([s.root, ...s.legacyRoots], openClawConfigPath(config));
+  }
+
+  roots(): string[] {
+    return this.rootList;
+  }
+
+  async scan(ctx: ScanContext): Promise<SourceScanResult> {
+    const result = emptyResult("openclaw");
+    const files = new FileStore(ctx.db);
+    const oc = this.readConfig(ctx, result);
+    const inDb = new Set<string>();
+    const era = new JsonEra(ctx, files, oc, inDb);
+    const dbsSeen = new Set<string>();
+    for (const root of this.rootList) {
+      if (!existsSync(root)) {
+        result.missingRoots.push(root);
+        continue;
+      }
+      for (const agentId of listDirs(join(root, "agents"), result)) {
+        const dbPath = agentDbPath(root, agentId);
+        if (existsSync(dbPath)) {
+          dbsSeen.add(dbPath);
+          try {
+            for (const uid of scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
+          } catch (err) {
+            ctx.log.warn({ path: dbPath, err: (err as Error).message }, "OpenClaw agent store unreadable");
+            result.errors.push((err as Error).message);
+          }
+        }
+        era.addAgent(agentId, join(root, "agents", agentId, "sessions"), result);
+      }
+    }
+    for (const [path, cursor] of files.bySource(dbSource)) {
+      if (dbsSeen.has(path)) continue;
+      const agentId = path.split(/[\\/]/).at(-3) ?? "main";
+      forgetAgentDb(ctx, files, agentId, path, cursor.state);
+    }
+    // A transcript of a session the SQLite store now holds may be deleted after the import: that
+    // must not mark the (live) session gone, so its cursor is dropped here, before the reader sees it.
+    const listed = new Set(era.jobs.map((j) => j.path));
+    for (const [path, cursor] of files.bySource(transcriptSource)) {
+      if (!listed.has(path) && cursor.sessionUid && inDb.has(cursor.sessionUid)) files.delete(path);
+    }
+    await scanFiles(ctx, era.adapter(), era.jobs, result);
+    files.transaction(() => era.finish());
+    return result;
+  }
+
+  /** openclaw.json, or null when absent; a broken one is a source problem, not a failed scan. */
+  private readConfig(ctx: ScanContext, result: SourceScanResult): OpenClawConfig | null {
+    const kv = new KvStore(ctx.db);
+    if (!existsSync(this.configPath)) return null;
+    try {
+      const cfg = readOpenClawConfig(this.configPath);
+      clearSourceProblem(kv, this.configPath, ctx.now);
+      return cfg;
+    } catch (err) {
+      const reason = err instanceof OpenClawConfigError ? err.reason : (err as Error).message;
+      recordSourceProblem(kv, { platform: "openclaw", path: this.configPath, problem: reason, since: ctx.now });
+      result.errors.push((err as Error).message);
+      return null;
+    }
+  }
+}
+
+function listDirs(dir: string, result: SourceScanResult): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") result.errors.push(`cannot list ${dir}: ${code ?? (err as Error).message}`);
+    return [];
+  }
+}

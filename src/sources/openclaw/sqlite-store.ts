@@ -1,0 +1,240 @@
+import * as zlib from "node:zlib";
+import { decompress } from "fzstd";
+import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema, type SchemaMap } from "../sqlite-readonly.ts";
+import { type EntrySummary, summarizeEntry } from "./entry.ts";
+import type { WindowRow } from "./record.ts";
+
+/** Where the reader stands in one session's transcript rows. */
+export interface SeqCursor {
+  seq: number;
+  /** `transcript_rewrite_watermarks.generation`: a rewrite starts the transcript over. */
+  generation: string | null;
+}
+
+/** One changed store entry (a `session_nodes` / `session_entries` row). */
+export interface StoreEntry {
+  key: string;
+  sessionId: string;
+  entry: EntrySummary | null;
+}
+
+/** What one read of an agent's SQLite store found. */
+export interface OpenClawDbRead {
+  windows: WindowRow[];
+  /** Every session key → its current session id. */
+  currentByKey: Map<string, string>;
+  /** Entries updated at or after the watermark. */
+  entries: StoreEntry[];
+  /** Sessions whose transcript restarted (rewritten): their state must be rebuilt from seq 0. */
+  restarted: Set<string>;
+  /** The new cursor of every session whose transcript was read. */
+  cursors: Map<string, SeqCursor>;
+  watermark: number;
+  /** Event rows that were not valid JSON or could not be decompressed. */
+  badRows: { sessionId: string; seq: number; reason: string }[];
+  bytesRead: number;
+}
+
+/** Receives transcript events, already parsed (each one a former JSONL line), in `seq` order. */
+export interface EventHandler {
+  /** The session's transcript was rewritten: forget what was folded so far, events restart at seq 0. */
+  restart(sessionId: string): void;
+  event(sessionId: string, event: unknown, seq: number, bytes: number): void;
+}
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : null);
+
+type ZstdSync = (b: Uint8Array) => Buffer;
+const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
+
+/** Decompresses one `event_zstd` blob (each row is ≤ 4 MiB by the store's own CHECK). */
+export function unzstd(blob: Uint8Array): string {
+  const out = nodeZstd ? nodeZstd(blob) : decompress(blob);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString("utf8");
+}
+
+const windowCandidates = ["session_windows", "sessions"] as const;
+const entryCandidates = [
+  { table: "session_nodes", id: "current_session_id" },
+  { table: "session_entries", id: "session_id" },
+] as const;
+const eventCandidates = ["transcript_events"] as const;
+
+/** The tables this build has, chosen by name and columns (they changed between 2026.8 and 2026.9). */
+export function openClawTables(schema: SchemaMap) {
+  const windows = pickTable(schema, windowCandidates, ["session_id", "session_key"]);
+  let entries: { table: string; id: string } | null = null;
+  for (const c of entryCandidates) {
+    if (pickTable(schema, [c.table], ["session_key", c.id, "entry_json"])) {
+      entries = { table: c.table, id: c.id };
+      break;
+    }
+  }
+  const events = pickTable(schema, eventCandidates, ["session_id", "seq"]);
+  const eventCols = events ? schema.get(events)! : new Set<string>();
+  const rewrites = pickTable(schema, ["transcript_rewrite_watermarks"], ["session_id", "generation"]);
+  return { windows, entries, events, eventCols, rewrites };
+}
+
+/**
+ * Reads an agent's `openclaw-agent.sqlite` read-only in one short transaction: all windows (small
+ * rows), the entries updated since `since`, and the transcript rows after each session's known
+ * `seq` (a session whose rewrite generation changed is read from the start). Events are handed to
+ * `onEvent` one by one, so a long transcript is never held in memory.
+ */
+export function readOpenClawDb(
+  path: string,
+  since: number,
+  known: ReadonlyMap<string, SeqCursor>,
+  onEvent: EventHandler,
+): OpenClawDbRead {
+  const db = openAgentDb(path);
+  try {
+    const t = openClawTables(readSchema(db));
+    if (!t.windows && !t.entries) throw new AgentDbError(path, "no session_windows/session_nodes table: not an OpenClaw agent store this asm understands");
+    return db.transaction(() => {
+      const out: OpenClawDbRead = {
+        windows: [],
+        currentByKey: new Map(),
+        entries: [],
+        restarted: new Set(),
+        cursors: new Map(),
+        watermark: since,
+        badRows: [],
+        bytesRead: 0,
+      };
+      if (t.windows) {
+        const wcols = new Set(db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(t.windows) as string[]);
+        const c = (n: string) => (wcols.has(n) ? quoteIdent(n) : "NULL");
+        const rows = db
+          .prepare(
+            `SELECT session_id, session_key, ${c("created_at")} AS created_at, ${c("updated_at")} AS updated_at,
+                    ${c("ended_at")} AS ended_at, ${c("status")} AS status, ${c("chat_type")} AS chat_type,
+                    ${c("channel")} AS channel, ${c("account_id")} AS account_id, ${c("model_provider")} AS model_provider,
+                    ${c("model")} AS model, ${c("parent_session_key")} AS parent_session_key
+             FROM ${quoteIdent(t.windows)}`,
+          )
+          .all() as Row[];
+        for (const r of rows) {
+          const sessionId = str(r.session_id);
+          if (!sessionId) continue;
+          out.windows.push({
+            sessionId,
+            sessionKey: str(r.session_key),
+            createdAt: num(r.created_at),
+            updatedAt: num(r.updated_at),
+            endedAt: num(r.ended_at),
+            status: str(r.status),
+            chatType: str(r.chat_type),
+            channel: str(r.channel),
+            accountId: str(r.account_id),
+            modelProvider: str(r.model_provider),
+            model: str(r.model),
+            parentSessionKey: str(r.parent_session_key),
+          });
+          out.watermark = Math.max(out.watermark, num(r.updated_at) ?? 0);
+        }
+      }
+      if (t.entries) {
+        const E = quoteIdent(t.entries.table);
+        const id = quoteIdent(t.entries.id);
+        for (const r of db.prepare(`SELECT session_key, ${id} AS sid FROM ${E}`).all() as Row[]) {
+          const key = str(r.session_key);
+          const sid = str(r.sid);
+          if (key && sid) out.currentByKey.set(key, sid);
+        }
+        const hasUpdated = new Set(db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(t.entries.table) as string[]).has(
+          "updated_at",
+        );
+        const changed = db
+          .prepare(
+            hasUpdated
+              ? `SELECT session_key, ${id} AS sid, entry_json, updated_at FROM ${E} WHERE updated_at >= ?`
+              : `SELECT session_key, ${id} AS sid, entry_json, NULL AS updated_at FROM ${E} WHERE ? >= 0`,
+          )
+          .all(since) as Row[];
+        for (const r of changed) {
+          const key = str(r.session_key);
+          const sid = str(r.sid);
+          if (!key || !sid) continue;
+          let entry: EntrySummary | null = null;
+          try {
+            entry = summarizeEntry(JSON.parse(String(r.entry_json)));
+          } catch {
+            entry = null;
+          }
+          out.entries.push({ key, sessionId: sid, entry });
+          out.watermark = Math.max(out.watermark, num(r.updated_at) ?? 0);
+        }
+      }
+      if (t.events) readEvents(db, t, out, known, onEvent);
+      return out;
+    })();
+  } catch (err) {
+    if (err instanceof AgentDbError) throw err;
+    throw new AgentDbError(path, (err as Error).message);
+  } finally {
+    db.close();
+  }
+}
+
+function readEvents(
+  db: ReturnType<typeof openAgentDb>,
+  t: ReturnType<typeof openClawTables>,
+  out: OpenClawDbRead,
+  known: ReadonlyMap<string, SeqCursor>,
+  onEvent: EventHandler,
+): void {
+  const T = quoteIdent(t.events!);
+  const hasJson = t.eventCols.has("event_json");
+  const hasZstd = t.eventCols.has("event_zstd");
+  const payload = `${hasJson ? "event_json" : "NULL"} AS j, ${hasZstd ? "event_zstd" : "NULL"} AS z`;
+  const maxSeq = db.prepare(`SELECT MAX(seq) FROM ${T} WHERE session_id = ?`).pluck();
+  const rowsAfter = db.prepare(`SELECT seq, ${payload} FROM ${T} WHERE session_id = ? AND seq > ? ORDER BY seq`);
+  const generation = t.rewrites
+    ? db.prepare(`SELECT generation FROM ${quoteIdent(t.rewrites)} WHERE session_id = ?`).pluck()
+    : null;
+  const ids = new Set(out.windows.map((w) => w.sessionId));
+  for (const sid of out.currentByKey.values()) ids.add(sid);
+  for (const sid of ids) {
+    const top = maxSeq.get(sid) as number | null;
+    if (top === null || top === undefined) continue;
+    const gen = (generation?.get(sid) as string | undefined) ?? null;
+    const prev = known.get(sid);
+    let from = prev?.seq ?? -1;
+    if (prev && (prev.generation !== gen || top < prev.seq)) {
+      out.restarted.add(sid);
+      onEvent.restart(sid);
+      from = -1;
+    }
+    if (top <= from) continue;
+    let last = from;
+    for (const r of rowsAfter.iterate(sid, from) as Iterable<{ seq: number; j: string | null; z: Uint8Array | null }>) {
+      last = r.seq;
+      let text: string;
+      try {
+        if (r.j !== null) text = r.j;
+        else if (r.z) {
+          out.bytesRead += r.z.byteLength;
+          text = unzstd(r.z);
+        } else continue;
+      } catch (err) {
+        out.badRows.push({ sessionId: sid, seq: r.seq, reason: `cannot decompress event_zstd (${(err as Error).message.slice(0, 80)})` });
+        continue;
+      }
+      const bytes = r.j !== null ? Buffer.byteLength(text) : (r.z?.byteLength ?? 0);
+      if (r.j !== null) out.bytesRead += bytes;
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+      } catch (err) {
+        out.badRows.push({ sessionId: sid, seq: r.seq, reason: `invalid JSON (${(err as Error).message.slice(0, 80)})` });
+        continue;
+      }
+      onEvent.event(sid, event, r.seq, bytes);
+    }
+    out.cursors.set(sid, { seq: last, generation: gen });
+  }
+}
