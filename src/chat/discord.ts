@@ -1,0 +1,443 @@
+import { randomBytes } from "node:crypto";
+import {
+  type APIMessage,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  Client,
+  Events,
+  GatewayIntentBits,
+  type Interaction,
+  type InteractionReplyOptions,
+  MessageFlags,
+  type RateLimitData,
+  Routes,
+} from "discord.js";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { KvStore } from "../store/kv.ts";
+import type { Runtime } from "../runtime.ts";
+import { type CommandSpec, commands } from "./commands.ts";
+import { discordCaller } from "./discord/access.ts";
+import { buildSlashCommands, registerCommands } from "./discord/commands.ts";
+import { DiscordRenderError, discordCode, toDeliveryError, tokenRetryMs } from "./discord/errors.ts";
+import { type DiscordPayload, type PagerState, paginate, pagerPrefix, parsePagerId, renderPage } from "./discord/render.ts";
+import { type ButtonOutcome, type Caller, DeliveryError, type Inbound, type MessageRef, type Transport } from "./transport.ts";
+import type { View } from "./view.ts";
+
+/** One autocomplete suggestion: what the user sees and the value the command receives. */
+export interface Suggestion {
+  name: string;
+  value: string;
+}
+
+export interface DiscordOptions {
+  token: string;
+  config: Config["discord"];
+  kv: KvStore;
+  log: Logger;
+  /** The core's command list: registered as slash commands and used to map options to arguments. */
+  commands: readonly CommandSpec[];
+  /** Session ids matching what the user typed so far (autocomplete for `autocomplete: "session"`). */
+  suggestSessions?: (prefix: string) => Suggestion[];
+  /** Answer within this or defer ("thinking…") and edit later; Discord allows 3 s. Default 2000. */
+  deferAfterMs?: number;
+  /** Longer feed rate-limit waits go back to the outbox as `DeliveryError.retryAfterMs`. Default 10 s. */
+  maxRateLimitWaitMs?: number;
+  /** First wait before reconnecting after a failed login (doubles up to 10 min). Default 15 s. */
+  loginRetryMs?: number;
+}
+
+/** A problem that keeps the Discord transport from working, kept in kv for `asm health` and the self check. */
+export interface DiscordProblem {
+  at: number;
+  problem: string;
+}
+
+export const discordProblemKey = "transport.discord.problem";
+
+const ephemeral = MessageFlags.Ephemeral;
+const refusal = "Sorry, you are not allowed to use this bot.";
+const maxPagers = 500;
+const pagerTtlMs = 24 * 3600_000;
+
+/** Settles to the work's value if it finishes within `ms`, else to `{ done: false }`. */
+async function within<T>(work: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), ms);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ done: true as const, value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What to log about an error: never the request URL (interaction and webhook URLs hold tokens). */
+const summary = (err: unknown) => {
+  const e = err as { name?: string; message?: string; status?: number; code?: unknown };
+  return { name: e?.name, message: e?.message, status: e?.status, code: e?.code };
+};
+
+/**
+ * The Discord transport (discord.js v14, Guilds intent only). Alerts go to the feed channel
+ * (DISCORD_FEED_CHANNEL_ID, a text channel or a thread) as embeds coloured by severity and are
+ * edited in place; slash commands are registered from the core's command list and answered
+ * within Discord's 3 s by deferring when the core is slower; approval buttons carry the view's
+ * opaque data as custom id; long views page with Prev/Next buttons. Access is by the configured
+ * user and role ids only, and refusals are ephemeral. Network faults, 429s and a revoked token
+ * are logged and reported, never thrown out of the process.
+ */
+export class DiscordTransport implements Transport {
+  readonly name = "discord" as const;
+  private client: Client | null = null;
+  private inbound: Inbound | null = null;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly pagers = new Map<string, { view: View; pages: string[]; at: number }>();
+  private readonly deferAfterMs: number;
+  private readonly maxRateLimitWaitMs: number;
+  private problemText: string | null = null;
+
+  constructor(private readonly options: DiscordOptions) {
+    this.deferAfterMs = options.deferAfterMs ?? 2000;
+    this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 10_000;
+  }
+
+  /** What keeps the transport from working right now, or null. */
+  get problem(): string | null {
+    return this.problemText;
+  }
+
+  /** Logs in (GET /gateway/bot, then the gateway) and registers the commands if they changed. */
+  async start(inbound: Inbound): Promise<void> {
+    this.inbound = inbound;
+    this.stopped = false;
+    await this.connect(this.options.loginRetryMs ?? 15_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    await Promise.allSettled([...this.inflight]);
+    const client = this.client;
+    this.client = null;
+    await client?.destroy();
+  }
+
+  async send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef> {
+    // On Discord a thread is a channel of its own: posting into it is posting to its id.
+    const channelId = to?.threadId ?? to?.chatId ?? this.options.config.feedChannelId;
+    if (!channelId) {
+      throw new DeliveryError("no Discord feed channel: set DISCORD_FEED_CHANNEL_ID", "discord", { permanent: true });
+    }
+    const client = this.ready("post");
+    const body = { ...this.payload(view), ...(view.silent ? { flags: MessageFlags.SuppressNotifications } : {}) };
+    try {
+      const message = (await client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+      return { transport: "discord", chatId: channelId, messageId: message.id };
+    } catch (err) {
+      throw toDeliveryError(err, `post to channel ${channelId}`);
+    }
+  }
+
+  async edit(ref: MessageRef, view: View): Promise<void> {
+    const client = this.ready("edit");
+    try {
+      await client.rest.patch(Routes.channelMessage(ref.chatId, ref.messageId), { body: this.payload(view) });
+    } catch (err) {
+      throw toDeliveryError(err, `edit message ${ref.messageId} in channel ${ref.chatId}`);
+    }
+  }
+
+  // ── connection ─────────────────────────────────────────────────────────────────────────────
+
+  private createClient(): Client {
+    const { config, log } = this.options;
+    const client = new Client({
+      intents: [GatewayIntentBits.Guilds],
+      allowedMentions: { parse: [] },
+      rest: {
+        ...(config.apiBase ? { api: config.apiBase } : {}),
+        // Short waits: discord.js sits them out. Long ones on the feed: the outbox decides when to retry.
+        rejectOnRateLimit: (d: RateLimitData) => this.onRateLimit(d),
+      },
+    });
+    client.on(Events.InteractionCreate, (interaction) => this.track(this.onInteraction(interaction)));
+    client.on(Events.Error, (err) => log.error({ err: summary(err) }, "discord client error"));
+    client.on(Events.Warn, (message) => log.warn({ message }, "discord warning"));
+    client.on(Events.ShardError, (err, shardId) => log.warn({ err: summary(err), shardId }, "discord gateway error; reconnecting"));
+    client.on(Events.ShardDisconnect, (event, shardId) => {
+      if (event.code === 4004) this.report("Discord closed the gateway: DISCORD_TOKEN is no longer valid (4004)");
+      else if (!this.stopped) log.error({ code: event.code, shardId }, "discord gateway closed for good");
+    });
+    return client;
+  }
+
+  /**
+   * Called by discord.js for every rate limit it meets (a 429, or a bucket it knows is empty):
+   * true = throw a RateLimitError instead of waiting. Feed posts and edits hand long waits back to
+   * the outbox; everything else (interaction replies, command registration) waits them out.
+   */
+  private onRateLimit(d: RateLimitData): boolean {
+    const waitMs = Math.max(d.retryAfter, d.timeToReset);
+    const reject = d.route.startsWith("/channels") && waitMs > this.maxRateLimitWaitMs;
+    this.options.log.warn({ route: d.route, method: d.method, waitMs, global: d.global, reject }, "discord rate limited");
+    return reject;
+  }
+
+  private async connect(retryMs: number): Promise<void> {
+    if (this.stopped) return;
+    const client = this.createClient();
+    this.client = client;
+    try {
+      await client.login(this.options.token);
+    } catch (err) {
+      await client.destroy().catch(() => undefined);
+      const code = discordCode(err);
+      if (code === "TokenInvalid" || (err as { status?: number }).status === 401) {
+        this.report("Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed");
+        return;
+      }
+      const next = Math.min(retryMs * 2, 600_000);
+      this.options.log.error({ err: summary(err), retryInMs: retryMs }, "could not connect to Discord; will retry");
+      this.retryTimer = setTimeout(() => void this.connect(next), retryMs);
+      this.retryTimer.unref();
+      return;
+    }
+    this.problemText = null;
+    this.options.log.info({ user: client.user?.username, guildId: this.options.config.guildId }, "discord connected");
+    await this.register(client);
+  }
+
+  private async register(client: Client): Promise<void> {
+    const { config, kv, log, commands } = this.options;
+    const applicationId = client.application?.id ?? client.user?.id;
+    if (!applicationId) return;
+    try {
+      const result = await registerCommands({
+        rest: client.rest,
+        applicationId,
+        guildId: config.guildId,
+        body: buildSlashCommands(commands),
+        kv,
+      });
+      log.info({ result, scope: config.guildId ? `guild ${config.guildId}` : "global", count: commands.length }, "discord commands");
+    } catch (err) {
+      log.error({ err: summary(err) }, "could not register Discord slash commands (does the bot have applications.commands?)");
+    }
+  }
+
+  /** Logs a problem clearly and keeps it in kv so health checks can show it. */
+  private report(problem: string): void {
+    this.problemText = problem;
+    this.options.log.error({ transport: "discord" }, problem);
+    this.options.kv.set(discordProblemKey, { at: Date.now(), problem } satisfies DiscordProblem);
+  }
+
+  private ready(what: string): Client {
+    if (this.problemText) throw new DeliveryError(`discord ${what}: ${this.problemText}`, "discord", { retryAfterMs: tokenRetryMs });
+    if (!this.client) throw new DeliveryError(`discord ${what}: not connected`, "discord", { retryAfterMs: 30_000 });
+    return this.client;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  // ── rendering ──────────────────────────────────────────────────────────────────────────────
+
+  /** A view as a message body; multi-page views get a pager that the Prev/Next buttons use. */
+  private payload(view: View): DiscordPayload {
+    try {
+      const pages = paginate(view);
+      return renderPage(view, pages, pages.length > 1 ? this.remember(view, pages) : null);
+    } catch (err) {
+      if (err instanceof DiscordRenderError) {
+        throw new DeliveryError(`discord cannot show this view: ${err.message}`, "discord", { permanent: true, cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private remember(view: View, pages: string[]): PagerState {
+    const now = Date.now();
+    for (const [token, entry] of this.pagers) {
+      if (this.pagers.size < maxPagers && now - entry.at < pagerTtlMs) break;
+      this.pagers.delete(token);
+    }
+    const token = randomBytes(6).toString("base64url");
+    this.pagers.set(token, { view, pages, at: now });
+    return { token, page: 0, pages: pages.length };
+  }
+
+  /** discord.js's message options for a view (it wants `allowedMentions`, not `allowed_mentions`). */
+  private message(view: View) {
+    const { embeds, components } = this.payload(view);
+    return { embeds, components, allowedMentions: { parse: [] as [] } };
+  }
+
+  /** A reply or follow-up: ephemeral when the view is private. */
+  private reply(view: View, extra: { withResponse?: boolean } = {}): InteractionReplyOptions & { withResponse?: boolean } {
+    return { ...this.message(view), ...(view.private ? { flags: ephemeral } : {}), ...extra };
+  }
+
+  // ── interactions ───────────────────────────────────────────────────────────────────────────
+
+  private caller(i: Interaction): Caller {
+    return discordCaller(this.options.config, {
+      userId: i.user.id,
+      name: i.user.username,
+      member: i.member as { roles: unknown } | null,
+      channelId: i.channelId,
+    });
+  }
+
+  private delivered(view: View, channelId: string | null, messageId: string | undefined): void {
+    if (!view.key || !channelId || !messageId) return;
+    this.inbound?.delivered?.(view.key, { transport: "discord", chatId: channelId, messageId });
+  }
+
+  private async onInteraction(i: Interaction): Promise<void> {
+    try {
+      if (i.isAutocomplete()) await this.onAutocomplete(i);
+      else if (i.isChatInputCommand()) await this.onCommand(i);
+      else if (i.isButton()) await this.onButton(i);
+    } catch (err) {
+      const expired = discordCode(err) === 10062;
+      this.options.log.error({ err: summary(err), kind: i.type }, expired ? "discord interaction expired before we answered" : "discord interaction failed");
+      if (expired || !i.isRepliable()) return;
+      const note = { content: "Something went wrong; the details are in the asm log.", flags: ephemeral } as const;
+      await (i.replied || i.deferred ? i.followUp(note) : i.reply(note)).catch(() => undefined);
+    }
+  }
+
+  private async refuse(i: ChatInputCommandInteraction | ButtonInteraction, caller: Caller, what: string): Promise<void> {
+    this.options.log.warn({ transport: "discord", userId: caller.userId, what }, "refused: user not in DISCORD_ALLOWED_USER_IDS");
+    await i.reply({ content: refusal, flags: ephemeral });
+  }
+
+  private async onCommand(i: ChatInputCommandInteraction): Promise<void> {
+    const caller = this.caller(i);
+    if (!caller.allowed) return this.refuse(i, caller, `/${i.commandName}`);
+    const spec = this.options.commands.find((c) => c.name === i.commandName);
+    // Positional arguments in the order the command list declares them, whatever order Discord used.
+    const args = (spec?.options ?? []).flatMap((o) => {
+      const value = i.options.get(o.name)?.value;
+      return value === undefined || value === null ? [] : [String(value)];
+    });
+    const work = this.inbound!.command(caller, i.commandName, args);
+    const first = await within(work, this.deferAfterMs);
+    if (first.done) {
+      const view = first.value;
+      const res = await i.reply(this.reply(view, { withResponse: Boolean(view.key) }));
+      const message = (res as { resource?: { message?: { id: string } | null } | null } | undefined)?.resource?.message;
+      this.delivered(view, i.channelId, message?.id);
+      return;
+    }
+    await i.deferReply();
+    const view = await work;
+    if (view.private) {
+      // A deferred reply cannot turn ephemeral: replace it with an ephemeral follow-up.
+      await i.deleteReply();
+      await i.followUp(this.reply(view));
+      return;
+    }
+    const message = await i.editReply(this.message(view));
+    this.delivered(view, i.channelId, message.id);
+  }
+
+  private async onButton(i: ButtonInteraction): Promise<void> {
+    const caller = this.caller(i);
+    if (!caller.allowed) return this.refuse(i, caller, `button ${i.customId}`);
+    if (i.customId.startsWith(pagerPrefix)) return this.onPage(i);
+    const ref: MessageRef = { transport: "discord", chatId: i.channelId, messageId: i.message.id };
+    const work = this.inbound!.button(caller, i.customId, ref);
+    const first = await within(work, this.deferAfterMs);
+    if (first.done) return this.apply(i, first.value, false);
+    await i.deferUpdate();
+    await this.apply(i, await work, true);
+  }
+
+  private async onPage(i: ButtonInteraction): Promise<void> {
+    const target = parsePagerId(i.customId);
+    const entry = target ? this.pagers.get(target.token) : undefined;
+    if (!target || !entry) {
+      await i.reply({ content: "This list has expired; run the command again.", flags: ephemeral });
+      return;
+    }
+    const page = Math.min(target.page, entry.pages.length - 1);
+    const { embeds, components } = renderPage(entry.view, entry.pages, { token: target.token, page, pages: entry.pages.length });
+    await i.update({ embeds, components, allowedMentions: { parse: [] } });
+  }
+
+  /**
+   * Applies what the core made of a button press: `edit` replaces the message the button was on
+   * (its buttons go unless the new view has some), `toast` is an ephemeral note to the presser,
+   * `reply` a new message. Every interaction is acknowledged exactly once.
+   */
+  private async apply(i: ButtonInteraction, outcome: ButtonOutcome, deferred: boolean): Promise<void> {
+    let acknowledged = deferred;
+    if (outcome.edit) {
+      const options = this.message(outcome.edit);
+      if (deferred) await i.editReply(options);
+      else await i.update(options);
+      acknowledged = true;
+    }
+    if (outcome.toast) {
+      const note = { content: outcome.toast.slice(0, 2000), flags: ephemeral } as const;
+      if (acknowledged) await i.followUp(note);
+      else await i.reply(note);
+      acknowledged = true;
+    }
+    if (outcome.reply) {
+      const view = outcome.reply;
+      if (acknowledged) {
+        const message = await i.followUp(this.reply(view));
+        this.delivered(view, i.channelId, message.id);
+      } else {
+        const res = await i.reply(this.reply(view, { withResponse: Boolean(view.key) }));
+        const message = (res as { resource?: { message?: { id: string } | null } | null } | undefined)?.resource?.message;
+        this.delivered(view, i.channelId, message?.id);
+      }
+      acknowledged = true;
+    }
+    if (!acknowledged) await i.deferUpdate();
+  }
+
+  private async onAutocomplete(i: AutocompleteInteraction): Promise<void> {
+    const caller = this.caller(i);
+    const focused = i.options.getFocused(true);
+    const spec = this.options.commands.find((c) => c.name === i.commandName)?.options.find((o) => o.name === focused.name);
+    const suggest = this.options.suggestSessions;
+    const choices =
+      caller.allowed && spec?.autocomplete === "session" && suggest
+        ? suggest(String(focused.value)).slice(0, 25).map((s) => ({ name: s.name.slice(0, 100), value: s.value.slice(0, 100) }))
+        : [];
+    await i.respond(choices);
+  }
+}
+
+/**
+ * The Discord transport as `asm run` sets it up: DISCORD_TOKEN from the secrets, the `discord.*`
+ * settings, the core's command list, and session-id autocomplete from the session store.
+ */
+export function discordTransport(rt: Runtime, overrides: Partial<DiscordOptions> = {}): DiscordTransport {
+  return new DiscordTransport({
+    token: rt.secrets.discordToken ?? "",
+    config: rt.config.discord,
+    kv: rt.kv,
+    log: rt.log,
+    commands,
+    suggestSessions: (prefix) =>
+      rt.sessions.findByPrefix(prefix, 25).map((s) => ({
+        name: [s.platform, s.sessionId, s.title ?? s.project].filter(Boolean).join(" · "),
+        value: s.sessionId,
+      })),
+    ...overrides,
+  });
+}

@@ -1,0 +1,546 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
+
+/** One REST request the bot made, as the fake saw it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path below `/api/v10`, e.g. `/channels/1/messages`. */
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  authorization: string | undefined;
+  status: number;
+}
+
+/** A message the fake knows: posted to a channel, an interaction response or a follow-up. */
+export interface FakeMessage {
+  id: string;
+  channel_id: string;
+  content: string;
+  embeds: Record<string, unknown>[];
+  components: Record<string, unknown>[];
+  flags: number;
+  /** How many times it was edited. */
+  edits: number;
+  deleted: boolean;
+  /** Posted to a channel, an interaction's response, or an interaction follow-up. */
+  origin: "channel" | "response" | "followup";
+  /** Interaction tokens whose `@original` is this message (responses and component updates). */
+  tokens: string[];
+}
+
+/** A canned failure for the next matching request(s). */
+interface Planned {
+  method: string;
+  path: RegExp;
+  times: number;
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export interface FakeUser {
+  id: string;
+  username: string;
+  roles?: string[];
+}
+
+export interface FakeDiscordOptions {
+  token: string;
+  applicationId?: string;
+  /** Gateway heartbeat interval sent in HELLO (ms). */
+  heartbeatIntervalMs?: number;
+}
+
+const jsonHeaders = { "content-type": "application/json" };
+
+/** Answers a request (no payload = empty body, as Discord's 204s have); true so routes can `return send(…)`. */
+type Send = (status: number, payload?: unknown, headers?: Record<string, string>) => true;
+
+/**
+ * A small Discord on 127.0.0.1 for tests: the REST routes the transport uses (gateway info,
+ * application commands, channel messages, interaction callbacks, webhook edits and follow-ups) and a
+ * WebSocket gateway (HELLO, IDENTIFY → READY, heartbeat ACKs, injected INTERACTION_CREATE). It keeps
+ * every request and every message so tests can assert on what the real discord.js client sent.
+ */
+export class FakeDiscord {
+  readonly requests: RecordedRequest[] = [];
+  readonly messages = new Map<string, FakeMessage>();
+  readonly identifies: Record<string, unknown>[] = [];
+  /** Interaction callbacks by interaction id (type + data as posted). */
+  readonly callbacks = new Map<string, { type: number; data?: Record<string, unknown> }>();
+  heartbeats = 0;
+  readonly applicationId: string;
+  readonly botUser: { id: string; username: string };
+  private token: string;
+  private revoked = false;
+  private seq = 0;
+  private nextSnowflake = 1_300_000_000_000_000_000n;
+  private readonly planned: Planned[] = [];
+  private readonly sockets = new Set<WebSocket>();
+  private readonly interactions = new Map<string, { token: string; channelId: string; messageId?: string }>();
+  private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
+  private server!: Server;
+  private wss!: WebSocketServer;
+  private port = 0;
+
+  private constructor(private readonly options: FakeDiscordOptions) {
+    this.token = options.token;
+    this.applicationId = options.applicationId ?? "1100000000000000001";
+    this.botUser = { id: this.applicationId, username: "asm-test-bot" };
+  }
+
+  static async start(options: FakeDiscordOptions): Promise<FakeDiscord> {
+    const fake = new FakeDiscord(options);
+    await fake.listen();
+    return fake;
+  }
+
+  /** The REST base to give the client (`rest.api`). */
+  get apiBase(): string {
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.port}/gateway`;
+  }
+
+  /** A new snowflake id, as a string (they exceed 2^53). */
+  snowflake(): string {
+    this.nextSnowflake += 1n;
+    return this.nextSnowflake.toString();
+  }
+
+  /** The next `times` requests matching method + path answer 429 with this `retry_after` (seconds). */
+  rateLimit(method: string, path: RegExp, retryAfterSeconds: number, times = 1, global = false): void {
+    this.planned.push({
+      method,
+      path,
+      times,
+      status: 429,
+      body: { message: "You are being rate limited.", retry_after: retryAfterSeconds, global },
+      headers: {
+        "retry-after": String(retryAfterSeconds),
+        "x-ratelimit-scope": global ? "global" : "user",
+        ...(global ? { "x-ratelimit-global": "true" } : {}),
+      },
+    });
+  }
+
+  /** The next `times` requests matching method + path fail with this status and Discord error body. */
+  fail(method: string, path: RegExp, status: number, code: number, message: string, times = 1): void {
+    this.planned.push({ method, path, times, status, body: { message, code }, headers: {} });
+  }
+
+  /** The token stops working: REST answers 401 and the gateway closes with 4004. */
+  revokeToken(): void {
+    this.revoked = true;
+    for (const ws of this.sockets) ws.close(4004, "Authentication failed.");
+  }
+
+  /** Requests to a path (below /api/v10) matching `path`, optionally by method. */
+  requestsTo(path: RegExp, method?: string): RecordedRequest[] {
+    return this.requests.filter((r) => path.test(r.path) && (!method || r.method === method));
+  }
+
+  channelMessages(channelId: string): FakeMessage[] {
+    return [...this.messages.values()].filter((m) => m.channel_id === channelId && m.origin === "channel" && !m.deleted);
+  }
+
+  /** Resolves when `check` becomes true (re-checked after every request and gateway frame). */
+  waitFor(check: () => boolean, what = "condition", ms = 10_000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fake discord: timed out waiting for ${what}`)), ms);
+      this.waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** Waits until a gateway connection has identified. */
+  waitForIdentify(): Promise<void> {
+    return this.waitFor(() => this.identifies.length > 0, "IDENTIFY");
+  }
+
+  /** Injects a slash command; returns the interaction id. Options are string/integer values by name. */
+  slashCommand(input: {
+    name: string;
+    options?: Record<string, string | number>;
+    user: FakeUser;
+    channelId: string;
+    guildId?: string | null;
+  }): string {
+    const options = Object.entries(input.options ?? {}).map(([name, value]) => ({
+      name,
+      type: typeof value === "number" ? 4 : 3,
+      value,
+    }));
+    return this.inject({
+      type: 2,
+      user: input.user,
+      channelId: input.channelId,
+      guildId: input.guildId === undefined ? "1200000000000000001" : input.guildId,
+      data: { id: this.snowflake(), name: input.name, type: 1, options },
+    });
+  }
+
+  /** Injects an autocomplete request for option `focused` with what was typed so far. */
+  autocomplete(input: { name: string; focused: string; value: string; user: FakeUser; channelId: string }): string {
+    return this.inject({
+      type: 4,
+      user: input.user,
+      channelId: input.channelId,
+      guildId: "1200000000000000001",
+      data: {
+        id: this.snowflake(),
+        name: input.name,
+        type: 1,
+        options: [{ name: input.focused, type: 3, value: input.value, focused: true }],
+      },
+    });
+  }
+
+  /** Injects a button press on a message the fake knows. */
+  press(input: { message: FakeMessage; customId: string; user: FakeUser }): string {
+    return this.inject({
+      type: 3,
+      user: input.user,
+      channelId: input.message.channel_id,
+      guildId: "1200000000000000001",
+      data: { custom_id: input.customId, component_type: 2 },
+      message: this.toApiMessage(input.message),
+      messageId: input.message.id,
+    });
+  }
+
+  /** The message an interaction's response created or updated (after its callback arrived). */
+  responseOf(interactionId: string): FakeMessage | undefined {
+    const entry = this.interactions.get(interactionId);
+    if (!entry) return undefined;
+    return [...this.messages.values()].find((m) => m.origin !== "followup" && m.tokens.includes(entry.token) && !m.deleted);
+  }
+
+  /** Follow-up messages sent for an interaction. */
+  followUpsOf(interactionId: string): FakeMessage[] {
+    const entry = this.interactions.get(interactionId);
+    if (!entry) return [];
+    return [...this.messages.values()].filter((m) => m.origin === "followup" && m.tokens.includes(entry.token));
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────
+
+  private async listen(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        res.writeHead(500, jsonHeaders).end(JSON.stringify({ message: String(err), code: 0 }));
+      });
+    });
+    this.wss = new WebSocketServer({ server: this.server, path: "/gateway" });
+    this.wss.on("connection", (ws) => this.onGateway(ws));
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) {
+      if (w.check()) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private onGateway(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on("close", () => this.sockets.delete(ws));
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.options.heartbeatIntervalMs ?? 41_250 }, s: null, t: null }));
+    ws.on("message", (raw) => {
+      const frame = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
+      if (frame.op === 1) {
+        this.heartbeats += 1;
+        ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      } else if (frame.op === 2) {
+        if (this.revoked || frame.d.token !== this.token) {
+          ws.close(4004, "Authentication failed.");
+          return;
+        }
+        this.identifies.push(frame.d);
+        this.seq += 1;
+        ws.send(
+          JSON.stringify({
+            op: 0,
+            t: "READY",
+            s: this.seq,
+            d: {
+              v: 10,
+              user: { ...this.botUser, discriminator: "0", avatar: null, bot: true, global_name: null, flags: 0 },
+              guilds: [],
+              session_id: randomBytes(16).toString("hex"),
+              resume_gateway_url: this.gatewayUrl,
+              shard: [0, 1],
+              application: { id: this.applicationId, flags: 0 },
+            },
+          }),
+        );
+      }
+      this.notify();
+    });
+  }
+
+  private inject(input: {
+    type: number;
+    user: FakeUser;
+    channelId: string;
+    guildId: string | null;
+    data: Record<string, unknown>;
+    message?: Record<string, unknown>;
+    messageId?: string;
+  }): string {
+    const id = this.snowflake();
+    const token = `aW50ZXJhY3Rpb246${randomBytes(24).toString("hex")}`;
+    this.interactions.set(id, { token, channelId: input.channelId, ...(input.messageId ? { messageId: input.messageId } : {}) });
+    const user = { id: input.user.id, username: input.user.username, discriminator: "0", avatar: null, global_name: null };
+    const who = input.guildId
+      ? {
+          member: {
+            user,
+            roles: input.user.roles ?? [],
+            permissions: "0",
+            joined_at: "2026-01-01T00:00:00.000Z",
+            deaf: false,
+            mute: false,
+            flags: 0,
+          },
+        }
+      : { user };
+    const d = {
+      id,
+      application_id: this.applicationId,
+      type: input.type,
+      data: input.data,
+      ...(input.guildId ? { guild_id: input.guildId } : {}),
+      channel_id: input.channelId,
+      channel: { id: input.channelId, type: 0, ...(input.guildId ? { guild_id: input.guildId } : {}) },
+      ...who,
+      token,
+      version: 1,
+      app_permissions: "0",
+      locale: "en-US",
+      entitlements: [],
+      authorizing_integration_owners: {},
+      context: input.guildId ? 0 : 1,
+      ...(input.message ? { message: input.message } : {}),
+    };
+    this.dispatch("INTERACTION_CREATE", d);
+    return id;
+  }
+
+  private dispatch(t: string, d: unknown): void {
+    this.seq += 1;
+    const frame = JSON.stringify({ op: 0, t, s: this.seq, d });
+    for (const ws of this.sockets) ws.send(frame);
+  }
+
+  private toApiMessage(m: FakeMessage): Record<string, unknown> {
+    return {
+      id: m.id,
+      channel_id: m.channel_id,
+      type: 0,
+      content: m.content,
+      embeds: m.embeds,
+      components: m.components,
+      flags: m.flags,
+      author: { ...this.botUser, discriminator: "0", avatar: null, bot: true, global_name: null },
+      timestamp: "2026-01-01T00:00:00.000Z",
+      edited_timestamp: m.edits ? "2026-01-01T00:00:01.000Z" : null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      pinned: false,
+    };
+  }
+
+  private createMessage(
+    channelId: string,
+    body: Record<string, unknown>,
+    origin: FakeMessage["origin"] = "channel",
+    token?: string,
+  ): FakeMessage {
+    const m: FakeMessage = {
+      id: this.snowflake(),
+      channel_id: channelId,
+      content: String(body.content ?? ""),
+      embeds: (body.embeds as Record<string, unknown>[] | undefined) ?? [],
+      components: (body.components as Record<string, unknown>[] | undefined) ?? [],
+      flags: Number(body.flags ?? 0),
+      edits: 0,
+      deleted: false,
+      origin,
+      tokens: token ? [token] : [],
+    };
+    this.messages.set(m.id, m);
+    return m;
+  }
+
+  private updateMessage(m: FakeMessage, body: Record<string, unknown>): void {
+    if ("content" in body) m.content = String(body.content ?? "");
+    if ("embeds" in body) m.embeds = (body.embeds as Record<string, unknown>[] | null) ?? [];
+    if ("components" in body) m.components = (body.components as Record<string, unknown>[] | null) ?? [];
+    m.edits += 1;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const body = text && req.headers["content-type"]?.includes("json") ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const method = req.method ?? "GET";
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, "");
+    const record: RecordedRequest = {
+      method,
+      path,
+      query: url.searchParams,
+      body,
+      authorization: req.headers.authorization,
+      status: 0,
+    };
+    this.requests.push(record);
+    const send: Send = (status, payload, headers = {}) => {
+      record.status = status;
+      if (payload === undefined) res.writeHead(status, headers).end();
+      else res.writeHead(status, { ...jsonHeaders, ...headers }).end(JSON.stringify(payload));
+      this.notify();
+      return true;
+    };
+
+    const plan = this.planned.find((p) => p.method === method && p.path.test(path) && p.times > 0);
+    if (plan) {
+      plan.times -= 1;
+      return send(plan.status, plan.body, plan.headers);
+    }
+
+    const usesToken = path.startsWith("/interactions/") || path.startsWith("/webhooks/");
+    if (!usesToken && (this.revoked || req.headers.authorization !== `Bot ${this.token}`)) {
+      return send(401, { message: "401: Unauthorized", code: 0 });
+    }
+
+    const match = (want: string | null, re: RegExp) => (want === null || method === want ? path.match(re) : null);
+    if (method === "GET" && path === "/gateway/bot") {
+      return send(200, {
+        url: this.gatewayUrl,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      });
+    }
+    if (method === "GET" && path === "/users/@me") return send(200, { ...this.botUser, discriminator: "0", avatar: null, bot: true });
+    if (method === "GET" && path === "/applications/@me") return send(200, { id: this.applicationId, name: "asm", flags: 0 });
+    const commands = match("PUT", /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
+    if (commands) {
+      const list = (body as unknown as Record<string, unknown>[]).map((c) => ({
+        ...c,
+        id: this.snowflake(),
+        application_id: commands[1],
+        version: this.snowflake(),
+        ...(commands[2] ? { guild_id: commands[2] } : {}),
+      }));
+      return send(200, list);
+    }
+    const post = match("POST", /^\/channels\/(\d+)\/messages$/);
+    if (post) return send(200, this.toApiMessage(this.createMessage(post[1]!, body)));
+    const patch = match("PATCH", /^\/channels\/(\d+)\/messages\/(\d+)$/);
+    if (patch) {
+      const msg = this.messages.get(patch[2]!);
+      if (!msg || msg.channel_id !== patch[1] || msg.deleted) return send(404, { message: "Unknown Message", code: 10008 });
+      this.updateMessage(msg, body);
+      return send(200, this.toApiMessage(msg));
+    }
+    const callback = match("POST", /^\/interactions\/(\d+)\/([^/]+)\/callback$/);
+    if (callback) {
+      return this.interactionCallback(callback[1]!, callback[2]!, body, url.searchParams.get("with_response") === "true", send);
+    }
+    const hook = match(null, /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/);
+    if (hook) return this.webhook(method, hook[2]!, hook[3], body, send);
+    return send(404, { message: `404: Not Found (${method} ${path})`, code: 0 });
+  }
+
+  private interactionCallback(
+    id: string,
+    token: string,
+    body: Record<string, unknown>,
+    withResponse: boolean,
+    send: Send,
+  ): boolean {
+    const entry = this.interactions.get(id);
+    if (!entry || entry.token !== token) return send(404, { message: "Unknown interaction", code: 10062 });
+    if (this.callbacks.has(id)) return send(400, { message: "Interaction has already been acknowledged.", code: 40060 });
+    const type = Number(body.type);
+    const data = (body.data as Record<string, unknown> | undefined) ?? {};
+    this.callbacks.set(id, { type, data });
+    let message: FakeMessage | undefined;
+    if (type === 4 || type === 5) {
+      // 5 = "thinking…": a placeholder message the later editReply fills in.
+      message = this.createMessage(entry.channelId, type === 4 ? data : { flags: data.flags }, "response", token);
+    } else if (type === 7 && entry.messageId) {
+      message = this.messages.get(entry.messageId);
+      if (message) {
+        this.updateMessage(message, data);
+        message.tokens.push(token);
+      }
+    } else if (type === 6 && entry.messageId) {
+      const original = this.messages.get(entry.messageId);
+      original?.tokens.push(token);
+    }
+    if (!withResponse) return send(204);
+    return send(200, {
+      interaction: { id, type: 2, response_message_id: message?.id, response_message_loading: type === 5 },
+      resource: { type, ...(message ? { message: this.toApiMessage(message) } : {}) },
+    });
+  }
+
+  private webhook(
+    method: string,
+    token: string,
+    target: string | undefined,
+    body: Record<string, unknown>,
+    send: Send,
+  ): boolean {
+    const entry = [...this.interactions.values()].find((e) => e.token === token);
+    if (!entry) return send(404, { message: "Unknown Webhook", code: 10015 });
+    if (method === "POST" && !target) {
+      const msg = this.createMessage(entry.channelId, body, "followup", token);
+      return send(200, this.toApiMessage(msg));
+    }
+    const original =
+      target === "@original"
+        ? [...this.messages.values()].find((m) => m.origin !== "followup" && m.tokens.includes(token) && !m.deleted)
+        : this.messages.get(target ?? "");
+    if (!original) return send(404, { message: "Unknown Message", code: 10008 });
+    if (method === "PATCH") {
+      this.updateMessage(original, body);
+      return send(200, this.toApiMessage(original));
+    }
+    if (method === "GET") return send(200, this.toApiMessage(original));
+    if (method === "DELETE") {
+      original.deleted = true;
+      return send(204);
+    }
+    return send(405, { message: "405: Method Not Allowed", code: 0 });
+  }
+}
