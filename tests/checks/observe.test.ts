@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { GATEWAY_SERIES } from "../../src/checks/gateway-probe.ts";
 import { gatherObservations, runChecks } from "../../src/checks/index.ts";
 import { LOGS_KV } from "../../src/checks/observe.ts";
 import { recordSourceProblem } from "../../src/sources/problems.ts";
+import { runScan } from "../../src/sources/scan.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { TurnStore } from "../../src/store/turns.ts";
 import { checkRuntime, HOUR, MIN, session } from "../helpers/checks.ts";
@@ -173,6 +174,24 @@ describe("gatherObservations + runChecks on a real store", () => {
     const other = checkRuntime(tempDir(), { sources: { openclaw: { configPath: join(dir, "absent.json") } } });
     expect((await gatherObservations(other, Date.now(), {})).openclaw).toEqual({ config: null, error: null });
     other.close();
+  });
+
+  it("real Codex rollouts, read by the real source, feed the quota check", async () => {
+    const dir = tempDir();
+    cpSync(new URL("../fixtures/codex", import.meta.url), join(dir, "codex"), { recursive: true });
+    const off = { enabled: false };
+    const rt = checkRuntime(dir, {
+      sources: { codex: { root: join(dir, "codex") }, claude: off, openclaw: off, opencode: off, gemini: off },
+      checks: { quota: { usedPercentWarning: 40, usedPercentCritical: 90 } },
+    });
+    const now = Date.parse("2026-11-20T10:30:00Z");
+    await runScan(rt, undefined, now);
+    const obs = await gatherObservations(rt, now, {});
+    expect(obs.sessions.filter((x) => x.platform === "codex").length).toBeGreaterThan(0);
+    const quota = runChecks(obs, rt.config, now).filter((f) => f.check === "quota");
+    expect(quota.map((f) => [f.subject, f.severity])).toEqual([["quota:codex:primary", "warning"]]);
+    expect(quota[0]!.value).toBe("42% used (official: codex session file, 29m 51s ago)");
+    rt.close();
   });
 
   it("a broken part becomes a job error, the rest is gathered", async () => {
