@@ -1,4 +1,5 @@
 import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
+import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
 import { healthCommand } from "./commands/health.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
@@ -30,6 +31,10 @@ export const commands: Command[] = [
   sessionsCommand,
   sessionCommand,
   healthCommand,
+  alertsCommand,
+  silenceCommand,
+  unsilenceCommand,
+  ackCommand,
   restartGatewayCommand,
   resetSessionCommand,
   cleanupCommand,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { Finding } from "../checks/check.ts";
+import { fingerprint } from "../alerts/lifecycle.ts";
+import type { Finding, ProposedAction } from "../checks/check.ts";
 import type { Config } from "../config/schema.ts";
 import type { Caller, MessageRef } from "../chat/transport.ts";
 import type { View } from "../chat/view.ts";
@@ -160,9 +161,9 @@ export class ActionWorkflow {
    * is "off".
    */
   async handleProposedActions(findings: Finding[]): Promise<ActionRecord[]> {
-    const { config, kv, store, sessions, feed, log } = this.deps;
+    const { config, kv, store, feed, log } = this.deps;
     const proposed = kv.get<Record<string, number>>(PROPOSED_KEY) ?? {};
-    const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [`${f.check}:${f.subject}`, f]));
+    const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [fingerprint(f), f]));
     const next: Record<string, number> = {};
     for (const [fp, id] of Object.entries(proposed)) if (firing.has(fp)) next[fp] = id;
     const created: ActionRecord[] = [];
@@ -177,12 +178,7 @@ export class ActionWorkflow {
       }
       let plan: ActionPlan;
       try {
-        if (pa.kind === "restart_gateway") plan = planRestart(config);
-        else if (pa.kind === "reset_session") {
-          const s = pa.target ? sessions.get(pa.target) : undefined;
-          if (!s) throw new ActionRefused(pa.kind, `session ${pa.target ?? "(none)"} is not in the store`);
-          plan = planReset(config, s);
-        } else plan = planCleanup(config, sessions.list({ platform: "openclaw" }));
+        plan = this.planProposed(pa);
       } catch (err) {
         if (!(err instanceof ActionRefused)) throw err;
         log.warn({ fingerprint: fp, kind: pa.kind, reason: err.message }, "proposed action cannot be requested");
@@ -199,6 +195,18 @@ export class ActionWorkflow {
     }
     kv.set(PROPOSED_KEY, next);
     return created;
+  }
+
+  /** The plan for an action a finding proposed; throws ActionRefused when it cannot be requested. */
+  planProposed(pa: ProposedAction): ActionPlan {
+    const { config, sessions } = this.deps;
+    if (pa.kind === "restart_gateway") return planRestart(config);
+    if (pa.kind === "reset_session") {
+      const s = pa.target ? sessions.get(pa.target) : undefined;
+      if (!s) throw new ActionRefused(pa.kind, `session ${pa.target ?? "(none)"} is not in the store`);
+      return planReset(config, s);
+    }
+    return planCleanup(config, sessions.list({ platform: "openclaw" }));
   }
 
   /** Runs an approved action in the background (a transport must never wait on a restart). */

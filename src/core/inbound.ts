@@ -1,6 +1,11 @@
+import { parseAlertButton } from "../alerts/format.ts";
 import { runCommand } from "../chat/commands.ts";
 import { PageCache, parsePageData } from "../chat/paginate.ts";
 import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../chat/transport.ts";
+import { approvalView } from "./action-views.ts";
+import { ActionRefused } from "./actions.ts";
+import { AlertLookupError } from "./alert-ops.ts";
+import { who } from "./approvals.ts";
 import type { Manager } from "./manager.ts";
 
 /** `a:<id>:<nonce>:y|n` — approve or deny an action. */
@@ -41,10 +46,34 @@ export class CoreInbound implements Inbound {
       const view = this.pages.page(page.token, page.page);
       return view ? { edit: view } : { toast: "This list has expired; run the command again." };
     }
+    const alert = parseAlertButton(data);
+    if (alert) return this.alertButton(caller, alert);
     const reset = resetPattern.exec(data);
     if (reset) return { reply: await this.command(caller, "reset_session", [reset[1]!]) };
     log.info({ transport: caller.transport, userId: caller.userId, data: data.slice(0, 64) }, "unknown button");
     return { toast: "This button is no longer active." };
+  }
+
+  /** Ack, Silence 1h/24h and "Request …" on alert messages. */
+  private alertButton(caller: Caller, b: NonNullable<ReturnType<typeof parseAlertButton>>): ButtonOutcome {
+    const m = this.manager;
+    const now = Date.now();
+    try {
+      if (b.kind === "request") return { reply: approvalView(m.requestForAlert(b.alertId, who(caller))) };
+      const a = m.alerts.get(b.alertId);
+      if (!a) return { toast: `No alert #${b.alertId}.` };
+      if (b.kind === "ack") {
+        const r = m.alerts.ack(a, who(caller), now);
+        if (r.ok) m.rt.log.info({ audit: "alert.acked", id: a.id, by: who(caller) }, "alert acknowledged");
+        return { toast: r.message };
+      }
+      const s = m.alerts.silence({ fingerprint: a.fingerprint }, b.durationMs, who(caller), null, now);
+      m.rt.log.info({ audit: "silence.added", id: s.id, by: who(caller), until: s.endsAt }, "silence added");
+      return { toast: `Silenced #${a.id} for ${b.label} (silence ${s.id}; /unsilence ${s.id} ends it).` };
+    } catch (err) {
+      if (err instanceof ActionRefused || err instanceof AlertLookupError) return { toast: err.message };
+      throw err;
+    }
   }
 
   delivered(key: string, ref: MessageRef): void {

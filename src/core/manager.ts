@@ -1,10 +1,14 @@
 import type { Finding } from "../checks/check.ts";
 import type { Runtime } from "../runtime.ts";
 import { ActionStore } from "../store/actions.ts";
+import { AlertStore } from "../store/alerts.ts";
+import { OutboxStore } from "../store/outbox.ts";
 import { SeriesStore } from "../store/series.ts";
+import { SilenceStore } from "../store/silences.ts";
 import type { Platform, SessionRecord } from "../store/sessions.ts";
 import { type Turn, TurnStore } from "../store/turns.ts";
 import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart } from "./actions.ts";
+import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
 import { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
@@ -58,6 +62,8 @@ export class Manager {
   readonly actions: ActionWorkflow;
   readonly actionStore: ActionStore;
   readonly series: SeriesStore;
+  readonly alerts: AlertOps;
+  private readonly outbox: OutboxStore;
   private readonly turns: TurnStore;
   readonly startedAt = Date.now();
 
@@ -69,6 +75,8 @@ export class Manager {
     this.actionStore = new ActionStore(rt.db);
     this.series = new SeriesStore(rt.db);
     this.turns = new TurnStore(rt.db);
+    this.outbox = new OutboxStore(rt.db);
+    this.alerts = new AlertOps(new AlertStore(rt.db), new SilenceStore(rt.db));
     this.actions = new ActionWorkflow({
       config: rt.config,
       log: rt.log,
@@ -127,6 +135,7 @@ export class Manager {
         sessions: this.rt.sessions,
         series: this.series,
         actions: this.actionStore,
+        outboxBacklog: () => this.outbox.backlog(),
         startedAt: this.startedAt,
       },
       now,
@@ -154,6 +163,22 @@ export class Manager {
   requestCleanup(requestedBy: string, reason: string | null) {
     const plan = planCleanup(this.rt.config, this.corruptedEntries());
     return { plan, action: this.actions.request(plan, requestedBy, reason) };
+  }
+
+  /**
+   * The action an alert's finding proposes (its "Request …" button), put up for approval. Throws
+   * AlertLookupError for an unknown or resolved alert, ActionRefused when it cannot be requested.
+   */
+  requestForAlert(alertId: number, requestedBy: string) {
+    const alert = this.alerts.get(alertId);
+    if (!alert) throw new AlertLookupError(`no alert #${alertId}`);
+    if (alert.status === "resolved") throw new AlertLookupError(`#${alertId} has resolved; nothing to do`);
+    const pa = alert.report.proposedAction;
+    if (!pa) throw new AlertLookupError(`#${alertId} proposes no action`);
+    const target = pa.kind === "reset_session" ? (pa.target ?? null) : null;
+    const open = this.actionStore.open(pa.kind, target);
+    if (open.length) throw new ActionRefused(pa.kind, `already requested (#${open[0]!.id}, ${open[0]!.status})`);
+    return this.actions.request(this.actions.planProposed(pa), requestedBy, alert.summary, { fingerprint: alert.fingerprint });
   }
 
   /** The scheduler's hook: findings that propose actions become requests (or auto runs). */

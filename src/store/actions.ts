@@ -38,7 +38,7 @@ export interface ActionRecord {
   exitCode: number | null;
   outputTail: string | null;
   verifyNote: string | null;
-  /** `check:subject` of the alert that proposed it. */
+  /** Fingerprint of the alert whose finding proposed it (see `fingerprint` in src/alerts/lifecycle.ts). */
   fingerprint: string | null;
   details: Record<string, unknown>;
   messageRefs: MessageRef[];

@@ -202,7 +202,7 @@ export const migrations: Migration[] = [
         exit_code    INTEGER,
         output_tail  TEXT,
         verify_note  TEXT,
-        fingerprint  TEXT,                       -- the alert that proposed it (check:subject), if any
+        fingerprint  TEXT,                       -- fingerprint of the alert that proposed it, if any
         details      TEXT NOT NULL DEFAULT '{}', -- what exactly will be done (e.g. the entries a cleanup removes)
         message_refs TEXT NOT NULL DEFAULT '[]'  -- message refs of the approval messages, to edit them later
       );
