@@ -1,0 +1,195 @@
+import { cpSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { processFindings } from "../../src/alerts/lifecycle.ts";
+import type { Finding } from "../../src/checks/check.ts";
+import { commands } from "../../src/chat/commands.ts";
+import { toneColors } from "../../src/chat/discord/render.ts";
+import { openRuntime } from "../../src/runtime.ts";
+import { startService } from "../../src/service.ts";
+import { runScan } from "../../src/sources/scan.ts";
+import { Capture, healthServer, markerArgv, runs } from "../core/setup.ts";
+import { FakeDiscord, type FakeMessage, type FakeUser } from "../fakes/discord-api.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GxYz12.e2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2e";
+const feed = "1300000000000000555";
+const guild = "1200000000000000001";
+const admin: FakeUser = { id: "2000000000000000001", username: "ada" };
+const member: FakeUser = { id: "2000000000000000002", username: "bob" };
+const real = fileURLToPath(new URL("../fixtures/real", import.meta.url));
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+/** Polls until `check` holds: for state that changes in the service, not at the fake. */
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const text = (m: FakeMessage | undefined) => JSON.stringify(m?.embeds ?? []);
+
+/**
+ * The whole bot as `asm run` starts it with DISCORD_TOKEN set: real config loading, store, the
+ * real scan of the agents' fixture files, the core, the outbox sender, and the discord.js client
+ * talking to the fake Discord on loopback.
+ */
+async function start() {
+  const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 500 });
+  closers.push(() => fake.close());
+  const gw = await healthServer();
+  closers.push(gw.close);
+  const dir = tempDir("asm-discord-e2e-");
+  const home = join(dir, "home");
+  for (const [platform, sub] of [
+    ["claude", ".claude"],
+    ["codex", ".codex"],
+    ["gemini", ".gemini"],
+  ] as const) {
+    cpSync(join(real, platform, sub), join(home, sub), { recursive: true });
+  }
+  const marker = join(dir, "marker.txt");
+  const configPath = join(dir, "config.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      store: { path: join(dir, "asm.db") },
+      log: { level: "info", pretty: "never" },
+      sources: {
+        openclaw: { root: join(home, ".openclaw"), legacyRoots: [] },
+        claude: { root: join(home, ".claude", "projects"), extraRoots: [] },
+        codex: { root: join(home, ".codex") },
+        opencode: { root: join(home, ".local/share/opencode") },
+        gemini: { root: join(home, ".gemini") },
+      },
+      checks: { gateway: { url: gw.url, timeoutSeconds: 2 } },
+      actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
+    }),
+  );
+  const log = new Capture();
+  const rt = openRuntime({
+    configPath,
+    env: {
+      HOME: home,
+      DISCORD_TOKEN: token,
+      DISCORD_API_BASE: fake.apiBase,
+      DISCORD_FEED_CHANNEL_ID: feed,
+      DISCORD_GUILD_ID: guild,
+      DISCORD_ALLOWED_USER_IDS: member.id,
+      DISCORD_ADMIN_USER_IDS: admin.id,
+    },
+    logStream: log,
+  });
+  const scan = await runScan(rt);
+  const service = await startService(rt, { monitorAtStart: false, manager: { probeIntervalMs: 50 } });
+  closers.push(async () => {
+    await service.stop();
+    rt.close();
+  });
+  return { fake, rt, service, marker, scan, log };
+}
+
+describe("Discord end to end: the real service and discord.js against the fake Discord", () => {
+  it("registers the core's commands, posts and resolves an alert through the outbox, answers /sessions from real files, and runs an approved restart once", async () => {
+    const { fake, rt, service, marker, log } = await start();
+    expect(service.transports.map((t) => t.name)).toEqual(["discord"]);
+
+    // Commands: one PUT into the guild, with the names of the core's command list.
+    const puts = fake.requestsTo(new RegExp(`^/applications/\\d+/guilds/${guild}/commands$`), "PUT");
+    expect(puts).toHaveLength(1);
+    expect((puts[0]!.body as { name: string }[]).map((c) => c.name)).toEqual(commands.map((c) => c.name));
+
+    // An alert: lifecycle → outbox row → sender → an embed in the feed channel; a 429 first is sat out.
+    fake.rateLimit("POST", new RegExp(`^/channels/${feed}/messages$`), 0.2);
+    const finding: Finding = {
+      check: "context",
+      subject: "claude::e2e-session",
+      severity: "critical",
+      summary: "claude e2e-session context at 91%",
+      component: "claude e2e-session",
+      value: "182k tokens (91%)",
+      threshold: "85%",
+      action: "Compact or reset the session",
+    };
+    const scope = [{ check: "context" as const }];
+    const t0 = Date.now();
+    processFindings(service.monitoring.stores, [finding], { now: t0, config: rt.config, transports: ["discord"], scope });
+    service.monitoring.sender.kick();
+    await fake.waitFor(() => fake.channelMessages(feed).length === 1, "the alert");
+    const alert = fake.channelMessages(feed)[0]!;
+    expect(alert.embeds[0]).toMatchObject({ color: toneColors.critical });
+    expect(String(alert.embeds[0]!.title)).toContain("context at 91%");
+    expect(text(alert)).toContain("182k tokens (91%)");
+    expect(fake.requestsTo(new RegExp(`^/channels/${feed}/messages$`), "POST").map((r) => r.status)).toEqual([429, 200]);
+
+    processFindings(service.monitoring.stores, [], { now: t0 + 60_000, config: rt.config, transports: ["discord"], scope });
+    service.monitoring.sender.kick();
+    await fake.waitFor(() => alert.edits === 1, "the resolve edit");
+    expect(String(alert.embeds[0]!.title)).toContain("RESOLVED");
+    expect(alert.embeds[0]).toMatchObject({ color: toneColors.ok });
+    expect(alert.components).toEqual([]);
+    expect(fake.channelMessages(feed)).toHaveLength(1);
+
+    // /sessions all, answered from what the real scan of the fixture files put in the store.
+    const stored = rt.sessions.list({ includeGone: true, limit: 3 });
+    expect(stored.length).toBeGreaterThan(0);
+    const list = fake.slashCommand({ name: "sessions", options: { scope: "all" }, user: member, channelId: feed, guildId: guild });
+    await fake.waitFor(() => fake.callbacks.has(list), "the /sessions reply");
+    const answer = fake.responseOf(list)!;
+    expect(String(answer.embeds[0]!.title)).toMatch(/^Sessions \(\d+; all/);
+    for (const s of stored) expect(text(answer)).toContain(s.sessionId.slice(0, 8));
+
+    // /restart_gateway → an approval message with buttons; the core learns where it landed.
+    const req = fake.slashCommand({ name: "restart_gateway", options: { reason: "not answering" }, user: member, channelId: feed, guildId: guild });
+    await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
+    const approval = fake.responseOf(req)!;
+    expect(String(approval.embeds[0]!.title)).toMatch(/Approval needed: #1 Restart the gateway/);
+    const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;
+    const approve = buttons.find((b) => /approve/i.test(b.label))!.custom_id;
+    expect(approve.length).toBeLessThanOrEqual(100);
+    await until(() => service.manager.actionStore.get(1)!.messageRefs.length === 1, "the recorded approval message");
+    expect(service.manager.actionStore.get(1)!.messageRefs[0]).toEqual({ transport: "discord", chatId: feed, messageId: approval.id });
+
+    // A non-admin press: refused, ephemeral, nothing runs, the buttons stay.
+    const refused = fake.press({ message: approval, customId: approve, user: member });
+    await fake.waitFor(() => fake.callbacks.has(refused), "the refusal");
+    expect(fake.callbacks.get(refused)).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(String(fake.callbacks.get(refused)!.data!.content)).toMatch(/Only an admin/);
+    expect(approval.components).toHaveLength(1);
+    expect(runs(marker)).toBe(0);
+
+    // The admin press: the message is updated in place without buttons, the argv runs once, and the
+    // message is edited again with the verified outcome (health URL on loopback).
+    const pressed = fake.press({ message: approval, customId: approve, user: admin });
+    await fake.waitFor(() => fake.callbacks.has(pressed), "the approval");
+    expect(fake.callbacks.get(pressed)!.type).toBe(7);
+    await service.manager.actions.idle();
+    await fake.waitFor(() => /succeeded/.test(String(approval.embeds[0]?.title)), "the outcome edit");
+    expect(runs(marker)).toBe(1);
+    expect(approval.components).toEqual([]);
+    expect(text(approval)).toContain("gateway healthy");
+    expect(fake.requestsTo(new RegExp(`^/channels/${feed}/messages/${approval.id}$`), "PATCH").length).toBeGreaterThan(0);
+    expect(fake.followUpsOf(pressed)[0]).toMatchObject({ flags: 64 });
+    expect(fake.followUpsOf(pressed)[0]!.content).toMatch(/Approved #1/);
+
+    // A replayed press (the same interaction payload again): nothing runs.
+    const replay = fake.press({ message: approval, customId: approve, user: admin });
+    await fake.waitFor(() => fake.followUpsOf(replay).length === 1, "the replay answer");
+    await service.manager.actions.idle();
+    expect(runs(marker)).toBe(1);
+    expect(fake.followUpsOf(replay)[0]).toMatchObject({ flags: 64 });
+    expect(fake.followUpsOf(replay)[0]!.content).toMatch(/already decided \(succeeded/);
+    expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded", decidedBy: `discord:${admin.id}` });
+
+    // Nothing we logged carries the token.
+    expect(log.text).not.toContain(token);
+    expect(log.text).not.toContain(token.split(".")[2]);
+  });
+});
