@@ -1,5 +1,6 @@
 import { ConsoleTransport } from "./chat/console.ts";
 import { type DiscordOptions, discordTransport } from "./chat/discord.ts";
+import { type TelegramTransportOptions, telegramTransport } from "./chat/telegram.ts";
 import type { Transport } from "./chat/transport.ts";
 import { CoreInbound } from "./core/inbound.ts";
 import { Manager, type ManagerOptions } from "./core/manager.ts";
@@ -26,11 +27,14 @@ export interface ServiceOptions {
   monitorAtStart?: boolean;
   /** Discord transport settings beyond the config (tests shorten the defer deadline). */
   discord?: Partial<DiscordOptions>;
+  /** Telegram transport settings beyond the config (tests shorten the long poll). */
+  telegram?: Partial<TelegramTransportOptions>;
 }
 
 /** The chat transports this configuration asks for; the console when no chat token is set. */
 export function createTransports(rt: Runtime, options: ServiceOptions = {}): Transport[] {
   const transports: Transport[] = [];
+  if (rt.secrets.telegramBotToken) transports.push(telegramTransport(rt, rt.secrets.telegramBotToken, options.telegram));
   if (rt.secrets.discordToken) transports.push(discordTransport(rt, options.discord));
   if (transports.length === 0) {
     transports.push(

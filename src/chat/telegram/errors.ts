@@ -1,0 +1,57 @@
+import { GrammyError, HttpError } from "grammy";
+import { DeliveryError } from "../transport.ts";
+import { RenderError } from "./render.ts";
+
+/** What went wrong with a Telegram call, in words that are safe to log and show (never a URL or token). */
+export function describeTelegramError(err: unknown): string {
+  if (err instanceof GrammyError) return `${err.error_code}: ${err.description}`;
+  // HttpError's message names the method only; its `error` holds the raw fetch error, whose message has the token URL.
+  if (err instanceof HttpError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Editing to identical content: Telegram says 400 "message is not modified", which for us is success. */
+export const isNotModified = (err: unknown): boolean =>
+  err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description);
+
+/** The token is wrong or was revoked (401), or the bot was deleted. */
+export const isUnauthorized = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 401;
+
+/** Another process polls with the same token (409). */
+export const isConflict = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 409;
+
+/** The topic we posted into no longer exists (deleted by someone). */
+export const isThreadGone = (err: unknown): boolean =>
+  err instanceof GrammyError && err.error_code === 400 && /message thread not found|TOPIC_DELETED|TOPIC_CLOSED/i.test(err.description);
+
+/** The message to edit is gone or cannot be edited any more: a new message is the fallback. */
+export const isEditImpossible = (err: unknown): boolean =>
+  err instanceof GrammyError &&
+  err.error_code === 400 &&
+  /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(err.description);
+
+/** How long to wait before retrying a send while the token is rejected: an operator has to act. */
+const unauthorizedRetryMs = 5 * 60_000;
+
+/**
+ * Turns a failed Telegram call into a `DeliveryError` for the outbox: 429 carries `retry_after`;
+ * other 4xx (chat not found, message to edit not found, bot blocked, bad markup) are permanent,
+ * because sending the same request again gives the same answer; 5xx, timeouts and network faults are
+ * retryable. A rejected token is not permanent: alerts wait until the token is fixed.
+ */
+export function toDeliveryError(err: unknown, method: string): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const what = `telegram ${method}: ${describeTelegramError(err)}`;
+  if (err instanceof GrammyError) {
+    const retryAfter = err.parameters.retry_after;
+    if (err.error_code === 429) {
+      return new DeliveryError(what, "telegram", { retryAfterMs: (retryAfter ?? 1) * 1000, cause: err });
+    }
+    if (err.error_code === 401) return new DeliveryError(what, "telegram", { retryAfterMs: unauthorizedRetryMs, cause: err });
+    if (err.error_code >= 400 && err.error_code < 500) return new DeliveryError(what, "telegram", { permanent: true, cause: err });
+    return new DeliveryError(what, "telegram", { cause: err });
+  }
+  if (err instanceof RenderError) return new DeliveryError(what, "telegram", { permanent: true, cause: err });
+  return new DeliveryError(what, "telegram", { cause: err });
+}

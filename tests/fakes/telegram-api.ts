@@ -1,0 +1,645 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A small Telegram Bot API server for tests: real HTTP on 127.0.0.1, the real URL shape
+ * `/bot<token>/<method>`, the real `{ok, result}` / `{ok: false, error_code, description, parameters}`
+ * envelope. It keeps chats, topics and sent messages, and enforces the rules that bite in
+ * production: 64-byte callback data, 4096 characters after entity parsing, well-formed HTML,
+ * "message is not modified", "message to edit not found", topics that must exist, callback queries
+ * answered once. Faults (429 with `retry_after`, 5xx, slow answers, a revoked token) on demand.
+ */
+
+export interface FakeUser {
+  id: number;
+  is_bot?: boolean;
+  first_name: string;
+  username?: string;
+}
+
+export interface FakeChat {
+  id: number;
+  type: "private" | "group" | "supergroup" | "channel";
+  title?: string;
+  first_name?: string;
+  username?: string;
+  is_forum?: boolean;
+}
+
+/** A request body: JSON from an untrusted client, checked field by field like the real API does. */
+// biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, validated per method
+export type Payload = Record<string, any>;
+
+/** One request as the server received it, with the status it answered. */
+export interface RecordedCall {
+  method: string;
+  payload: Payload;
+  status: number;
+  at: number;
+}
+
+/** A message the bot sent, as the server holds it now. */
+export interface StoredMessage {
+  message_id: number;
+  chat: FakeChat;
+  date: number;
+  /** The text after parsing (what a user reads). */
+  text: string;
+  /** The text as sent (HTML when parse_mode was HTML). */
+  raw: string;
+  parse_mode?: string;
+  message_thread_id?: number;
+  is_topic_message?: boolean;
+  reply_markup?: { inline_keyboard: { text: string; callback_data?: string }[][] };
+  disable_notification?: boolean;
+  edits: number;
+}
+
+/** An error answer to give instead of a real one. */
+export interface Fault {
+  status: number;
+  description: string;
+  retryAfter?: number;
+}
+
+interface Waiter {
+  offset: number;
+  limit: number;
+  done: (updates: unknown[]) => void;
+}
+
+interface CallbackQuery {
+  id: string;
+  answered: boolean;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly description: string,
+    readonly parameters?: Record<string, unknown>,
+  ) {
+    super(description);
+  }
+}
+
+const allowedTags = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "span",
+  "tg-spoiler",
+  "a",
+  "tg-emoji",
+  "code",
+  "pre",
+  "blockquote",
+]);
+
+/**
+ * Parses Telegram HTML the way the Bot API does for our purposes: only the allowed tags, properly
+ * nested and closed; `&` only as `&lt;` `&gt;` `&amp;` `&quot;` or a numeric reference; a bare `<` or
+ * `>` is an error. Returns the plain text; throws the API's "can't parse entities" error.
+ */
+export function parseTelegramHtml(html: string): string {
+  const stack: string[] = [];
+  let text = "";
+  let i = 0;
+  const fail = (why: string) => {
+    throw new ApiError(400, `Bad Request: can't parse entities: ${why} at byte offset ${Buffer.byteLength(html.slice(0, i))}`);
+  };
+  while (i < html.length) {
+    const ch = html[i]!;
+    if (ch === "<") {
+      const end = html.indexOf(">", i);
+      if (end < 0) fail("Unclosed start tag");
+      const inner = html.slice(i + 1, end);
+      const closing = inner.startsWith("/");
+      const name = (closing ? inner.slice(1) : inner).split(/\s/)[0]!.toLowerCase();
+      if (!allowedTags.has(name)) fail(`Unsupported ${closing ? "end" : "start"} tag "${name}"`);
+      if (closing) {
+        if (stack.pop() !== name) fail(`Unmatched end tag "${name}"`);
+      } else {
+        stack.push(name);
+      }
+      i = end + 1;
+    } else if (ch === "&") {
+      const m = /^&(lt|gt|amp|quot|#\d{1,7}|#x[0-9a-fA-F]{1,6});/.exec(html.slice(i, i + 12));
+      if (!m) fail("Unsupported entity");
+      const ref = m![1]!;
+      text +=
+        ref === "lt"
+          ? "<"
+          : ref === "gt"
+            ? ">"
+            : ref === "amp"
+              ? "&"
+              : ref === "quot"
+                ? '"'
+                : String.fromCodePoint(ref.startsWith("#x") ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1)));
+      i += m![0].length;
+    } else if (ch === ">") {
+      fail('Character ">" is reserved');
+    } else {
+      text += ch;
+      i++;
+    }
+  }
+  if (stack.length) fail(`Can't find end tag corresponding to start tag "${stack[stack.length - 1]}"`);
+  return text;
+}
+
+export interface FakeTelegramOptions {
+  token?: string;
+  botUsername?: string;
+  /** Hold an empty `getUpdates` at most this long, whatever `timeout` asks (keeps tests quick). */
+  maxPollMs?: number;
+  /** Listen on this port (default: a free one). */
+  port?: number;
+}
+
+export class FakeTelegramApi {
+  readonly token: string;
+  readonly me: FakeUser & { can_join_groups: boolean; can_read_all_group_messages: boolean; supports_inline_queries: boolean };
+  readonly calls: RecordedCall[] = [];
+  readonly chats = new Map<number, FakeChat>();
+  /** Forum topics per chat id. */
+  readonly topics = new Map<number, Map<number, string>>();
+  readonly messages = new Map<string, StoredMessage>();
+  /** setMyCommands, by JSON of the scope. */
+  readonly commands = new Map<string, { command: string; description: string }[]>();
+  private readonly updates: { update_id: number }[] = [];
+  private readonly waiters = new Set<Waiter>();
+  private readonly faults = new Map<string, Fault[]>();
+  private readonly delays = new Map<string, number[]>();
+  private readonly callbackQueries = new Map<string, CallbackQuery>();
+  private readonly callListeners = new Set<(call: RecordedCall) => void>();
+  private nextUpdateId = 1000;
+  private nextMessageId = 1;
+  private nextTopicId = 100;
+  private nextQueryId = 1;
+  private revoked = false;
+  private closed = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly apiRoot: string,
+    options: FakeTelegramOptions,
+  ) {
+    this.token = options.token ?? "123456:TEST-token-abcdefghijklmnopqrstuv";
+    this.me = {
+      id: Number(this.token.split(":")[0]),
+      is_bot: true,
+      first_name: "asm test bot",
+      username: options.botUsername ?? "asm_test_bot",
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+    };
+    this.maxPollMs = options.maxPollMs ?? 10_000;
+  }
+
+  private readonly maxPollMs: number;
+
+  /** Starts a server on 127.0.0.1 (a free port). */
+  static async start(options: FakeTelegramOptions = {}): Promise<FakeTelegramApi> {
+    let fake: FakeTelegramApi | null = null;
+    const server = createServer((req, res) => {
+      void fake!.handle(req, res);
+    });
+    server.listen(options.port ?? 0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    fake = new FakeTelegramApi(server, `http://127.0.0.1:${port}`, options);
+    return fake;
+  }
+
+  /** Stops the server; pending long polls return at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters) w.done([]);
+    this.waiters.clear();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // ── test controls ───────────────────────────────────────────────────────────────────────────
+
+  addChat(chat: FakeChat): FakeChat {
+    this.chats.set(chat.id, chat);
+    return chat;
+  }
+
+  /** A forum topic that already exists (e.g. one the user made). */
+  addTopic(chatId: number, topicId: number, name = "topic"): void {
+    const topics = this.topics.get(chatId) ?? new Map<number, string>();
+    topics.set(topicId, name);
+    this.topics.set(chatId, topics);
+  }
+
+  /** Queues a raw update (its update_id is assigned here). */
+  pushUpdate(update: Record<string, unknown>): number {
+    const full = { ...update, update_id: this.nextUpdateId++ };
+    this.updates.push(full);
+    for (const w of [...this.waiters]) {
+      const ready = this.pending(w.offset, w.limit);
+      if (ready.length) {
+        this.waiters.delete(w);
+        w.done(ready);
+      }
+    }
+    return full.update_id;
+  }
+
+  /** A user types `text` in `chat` (their private chat by default; `threadId` = inside a forum topic). */
+  userMessage(
+    user: FakeUser,
+    text: string,
+    where: { chat?: FakeChat; threadId?: number; senderChat?: FakeChat } = {},
+  ): { message_id: number; chat: FakeChat } {
+    const chat = where.chat ?? this.addChat({ id: user.id, type: "private", first_name: user.first_name });
+    const message_id = this.nextMessageId++;
+    const command = /^\/[A-Za-z0-9_@]+/.exec(text);
+    this.pushUpdate({
+      message: {
+        message_id,
+        date: Math.floor(Date.now() / 1000),
+        chat,
+        from: { is_bot: false, ...user },
+        text,
+        ...(where.senderChat ? { sender_chat: where.senderChat } : {}),
+        ...(where.threadId ? { message_thread_id: where.threadId, is_topic_message: true } : {}),
+        ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command[0].length }] } : {}),
+      },
+    });
+    return { message_id, chat };
+  }
+
+  /** A user presses a button on a message the bot sent; returns the callback query id. */
+  pressButton(user: FakeUser, message: StoredMessage, data: string): string {
+    const id = `cq${this.nextQueryId++}`;
+    this.callbackQueries.set(id, { id, answered: false });
+    this.pushUpdate({
+      callback_query: {
+        id,
+        from: { is_bot: false, ...user },
+        chat_instance: `ci${message.chat.id}`,
+        data,
+        message: {
+          message_id: message.message_id,
+          date: message.date,
+          chat: message.chat,
+          from: { ...this.me },
+          text: message.text,
+          ...(message.message_thread_id ? { message_thread_id: message.message_thread_id, is_topic_message: true } : {}),
+          ...(message.reply_markup ? { reply_markup: message.reply_markup } : {}),
+        },
+      },
+    });
+    return id;
+  }
+
+  /** The next `times` calls of `method` answer with this error instead. */
+  fail(method: string, fault: Fault, times = 1): void {
+    const list = this.faults.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push(fault);
+    this.faults.set(method, list);
+  }
+
+  /** The next `times` calls of `method` wait `ms` before answering. */
+  slow(method: string, ms: number, times = 1): void {
+    const list = this.delays.get(method) ?? [];
+    for (let i = 0; i < times; i++) list.push(ms);
+    this.delays.set(method, list);
+  }
+
+  /** From now on every call answers 401 Unauthorized, as after the token was revoked in BotFather. */
+  revokeToken(): void {
+    this.revoked = true;
+    for (const w of this.waiters) w.done([]);
+    this.waiters.clear();
+  }
+
+  /** Successful calls of `method`, in order. */
+  ok(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method && c.status === 200);
+  }
+
+  /** Messages the bot sent into a chat, in order. */
+  messagesIn(chatId: number): StoredMessage[] {
+    return [...this.messages.values()].filter((m) => m.chat.id === chatId).sort((a, b) => a.message_id - b.message_id);
+  }
+
+  /** Resolves with the first call (past or future) of `method` that matches, rejects after `ms`. */
+  waitForCall(method: string, match: (call: RecordedCall) => boolean = () => true, ms = 10_000): Promise<RecordedCall> {
+    const seen = this.calls.find((c) => c.method === method && match(c));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.callListeners.delete(listener);
+        reject(new Error(`no ${method} call matched within ${ms} ms; calls: ${this.calls.map((c) => c.method).join(", ")}`));
+      }, ms);
+      const listener = (call: RecordedCall) => {
+        if (call.method === method && match(call)) {
+          clearTimeout(timer);
+          this.callListeners.delete(listener);
+          resolve(call);
+        }
+      };
+      this.callListeners.add(listener);
+    });
+  }
+
+  /** Waits until `n` successful calls of `method` happened. */
+  async waitForCount(method: string, n: number, ms = 10_000): Promise<RecordedCall[]> {
+    const until = Date.now() + ms;
+    while (this.ok(method).length < n) {
+      if (Date.now() > until) throw new Error(`only ${this.ok(method).length} of ${n} ${method} calls within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.ok(method);
+  }
+
+  // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.apiRoot);
+    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+    const body = await readBody(req);
+    let payload: Payload = Object.fromEntries(url.searchParams);
+    if (body.length) {
+      try {
+        payload = { ...payload, ...JSON.parse(body.toString("utf8")) };
+      } catch {
+        return this.answer(res, "?", payload, new ApiError(400, "Bad Request: invalid JSON body"));
+      }
+    }
+    if (!match) return this.answer(res, "?", payload, new ApiError(404, "Not Found"));
+    const [, token, rawMethod] = match;
+    // Method names are case-insensitive in the Bot API.
+    const method = methodNames.get(rawMethod!.toLowerCase()) ?? rawMethod!;
+    const delay = this.delays.get(method)?.shift();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (token !== this.token || this.revoked) return this.answer(res, method, payload, new ApiError(401, "Unauthorized"));
+    const fault = this.faults.get(method)?.shift();
+    if (fault) {
+      const parameters = fault.retryAfter !== undefined ? { retry_after: fault.retryAfter } : undefined;
+      return this.answer(res, method, payload, new ApiError(fault.status, fault.description, parameters));
+    }
+    try {
+      const result = await this.dispatch(method, payload, res);
+      this.answer(res, method, payload, null, result);
+    } catch (err) {
+      this.answer(res, method, payload, err instanceof ApiError ? err : new ApiError(500, `Internal Server Error: ${err}`));
+    }
+  }
+
+  private answer(res: ServerResponse, method: string, payload: Payload, error: ApiError | null, result?: unknown) {
+    const status = error ? error.status : 200;
+    const call = { method, payload, status, at: Date.now() };
+    this.calls.push(call);
+    for (const listener of [...this.callListeners]) listener(call);
+    const envelope = error
+      ? {
+          ok: false,
+          error_code: error.status,
+          description: error.description,
+          ...(error.parameters ? { parameters: error.parameters } : {}),
+        }
+      : { ok: true, result };
+    if (res.destroyed) return;
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(envelope));
+  }
+
+  private dispatch(method: string, p: Payload, res: ServerResponse): unknown {
+    switch (method) {
+      case "getMe":
+        return this.me;
+      case "deleteWebhook":
+        return true;
+      case "getUpdates":
+        return this.getUpdates(p, res);
+      case "getChat":
+        return this.getChat(p);
+      case "sendMessage":
+        return this.sendMessage(p);
+      case "editMessageText":
+        return this.editMessageText(p);
+      case "editMessageReplyMarkup":
+        return this.editMessageReplyMarkup(p);
+      case "answerCallbackQuery":
+        return this.answerCallbackQuery(p);
+      case "setMyCommands":
+        return this.setMyCommands(p);
+      case "createForumTopic":
+        return this.createForumTopic(p);
+      default:
+        throw new ApiError(404, "Not Found");
+    }
+  }
+
+  private pending(offset: number, limit: number): unknown[] {
+    // Asking from `offset` confirms every earlier update, as in the real API.
+    while (this.updates.length && this.updates[0]!.update_id < offset) this.updates.shift();
+    return this.updates.slice(0, limit);
+  }
+
+  private getUpdates(p: Payload, res: ServerResponse): Promise<unknown[]> | unknown[] {
+    const offset = Number(p.offset ?? 0);
+    const limit = Math.min(100, Math.max(1, Number(p.limit ?? 100)));
+    const ready = this.pending(offset, limit);
+    const timeoutMs = Math.min(Number(p.timeout ?? 0) * 1000, this.maxPollMs);
+    if (ready.length || timeoutMs <= 0 || this.closed) return ready;
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        offset,
+        limit,
+        done: (updates) => {
+          clearTimeout(timer);
+          resolve(updates);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve([]);
+      }, timeoutMs);
+      // The client gave up (aborted the poll): forget it, or it would swallow the next update.
+      res.once("close", () => {
+        this.waiters.delete(waiter);
+        clearTimeout(timer);
+      });
+      this.waiters.add(waiter);
+    });
+  }
+
+  private chat(id: unknown): FakeChat {
+    const chat = this.chats.get(Number(id));
+    if (!chat) throw new ApiError(400, "Bad Request: chat not found");
+    return chat;
+  }
+
+  private getChat(p: Payload) {
+    const chat = this.chat(p.chat_id);
+    return { ...chat, accent_color_id: 0, max_reaction_count: 11, accepted_gift_types: {} };
+  }
+
+  private checkText(text: unknown, parseMode: unknown): string {
+    if (typeof text !== "string" || text.length === 0) throw new ApiError(400, "Bad Request: message text is empty");
+    const plain = parseMode === "HTML" ? parseTelegramHtml(text) : text;
+    if (plain.trim().length === 0) throw new ApiError(400, "Bad Request: message text is empty");
+    if (plain.length > 4096) throw new ApiError(400, "Bad Request: message is too long");
+    return plain;
+  }
+
+  private checkMarkup(markup: unknown): StoredMessage["reply_markup"] {
+    if (markup === undefined) return undefined;
+    const parsed = (typeof markup === "string" ? JSON.parse(markup) : markup) as StoredMessage["reply_markup"];
+    for (const row of parsed?.inline_keyboard ?? []) {
+      for (const button of row) {
+        const data = button.callback_data;
+        if (data !== undefined && (Buffer.byteLength(data, "utf8") < 1 || Buffer.byteLength(data, "utf8") > 64)) {
+          throw new ApiError(400, "Bad Request: BUTTON_DATA_INVALID");
+        }
+        if (!button.text) throw new ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard");
+      }
+    }
+    return parsed;
+  }
+
+  private sendMessage(p: Payload) {
+    const chat = this.chat(p.chat_id);
+    const text = this.checkText(p.text, p.parse_mode);
+    const thread = p.message_thread_id === undefined ? undefined : Number(p.message_thread_id);
+    if (thread !== undefined && chat.is_forum && !this.topics.get(chat.id)?.has(thread)) {
+      throw new ApiError(400, "Bad Request: message thread not found");
+    }
+    const reply_markup = this.checkMarkup(p.reply_markup);
+    const message: StoredMessage = {
+      message_id: this.nextMessageId++,
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      text,
+      raw: p.text,
+      parse_mode: p.parse_mode,
+      ...(thread !== undefined ? { message_thread_id: thread, is_topic_message: Boolean(chat.is_forum) } : {}),
+      ...(reply_markup ? { reply_markup } : {}),
+      disable_notification: Boolean(p.disable_notification),
+      edits: 0,
+    };
+    this.messages.set(`${chat.id}:${message.message_id}`, message);
+    return this.asMessage(message);
+  }
+
+  private asMessage(m: StoredMessage) {
+    return {
+      message_id: m.message_id,
+      date: m.date,
+      chat: m.chat,
+      from: { ...this.me },
+      text: m.text,
+      ...(m.message_thread_id !== undefined ? { message_thread_id: m.message_thread_id } : {}),
+      ...(m.is_topic_message ? { is_topic_message: true } : {}),
+      ...(m.reply_markup ? { reply_markup: m.reply_markup } : {}),
+      ...(m.edits ? { edit_date: Math.floor(Date.now() / 1000) } : {}),
+    };
+  }
+
+  private stored(p: Payload): StoredMessage {
+    this.chat(p.chat_id);
+    const message = this.messages.get(`${Number(p.chat_id)}:${Number(p.message_id)}`);
+    if (!message) throw new ApiError(400, "Bad Request: message to edit not found");
+    return message;
+  }
+
+  private editMessageText(p: Payload) {
+    const message = this.stored(p);
+    const text = this.checkText(p.text, p.parse_mode);
+    // Omitting reply_markup removes the keyboard, as the real API does.
+    const reply_markup = this.checkMarkup(p.reply_markup);
+    if (p.text === message.raw && JSON.stringify(reply_markup) === JSON.stringify(message.reply_markup)) {
+      throw new ApiError(
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+      );
+    }
+    Object.assign(message, { text, raw: p.text, parse_mode: p.parse_mode, edits: message.edits + 1 });
+    if (reply_markup) message.reply_markup = reply_markup;
+    else delete message.reply_markup;
+    return this.asMessage(message);
+  }
+
+  private editMessageReplyMarkup(p: Payload) {
+    const message = this.stored(p);
+    const reply_markup = this.checkMarkup(p.reply_markup);
+    if (JSON.stringify(reply_markup) === JSON.stringify(message.reply_markup)) {
+      throw new ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same");
+    }
+    if (reply_markup) message.reply_markup = reply_markup;
+    else delete message.reply_markup;
+    message.edits++;
+    return this.asMessage(message);
+  }
+
+  private answerCallbackQuery(p: Payload) {
+    const query = this.callbackQueries.get(String(p.callback_query_id));
+    if (!query || query.answered) {
+      throw new ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");
+    }
+    if (typeof p.text === "string" && p.text.length > 200) throw new ApiError(400, "Bad Request: MESSAGE_TOO_LONG");
+    query.answered = true;
+    return true;
+  }
+
+  private setMyCommands(p: Payload) {
+    const list = p.commands as { command: string; description: string }[];
+    if (!Array.isArray(list) || list.length > 100) throw new ApiError(400, "Bad Request: commands must be a list of at most 100");
+    for (const c of list) {
+      if (!/^[a-z0-9_]{1,32}$/.test(c.command)) throw new ApiError(400, "Bad Request: BOT_COMMAND_INVALID");
+      if (!c.description || c.description.length > 256) throw new ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID");
+    }
+    const scope = p.scope ?? { type: "default" };
+    if (scope.chat_id !== undefined) this.chat(scope.chat_id);
+    this.commands.set(JSON.stringify(scope), list);
+    return true;
+  }
+
+  private createForumTopic(p: Payload) {
+    const chat = this.chat(p.chat_id);
+    if (!chat.is_forum) throw new ApiError(400, "Bad Request: the chat is not a forum");
+    const name = String(p.name ?? "");
+    if (name.length < 1 || name.length > 128) throw new ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY");
+    const id = this.nextTopicId++;
+    this.addTopic(chat.id, id, name);
+    return { message_thread_id: id, name, icon_color: 7322096 };
+  }
+}
+
+const methodNames = new Map(
+  [
+    "getMe",
+    "deleteWebhook",
+    "getUpdates",
+    "getChat",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "setMyCommands",
+    "createForumTopic",
+  ].map((m) => [m.toLowerCase(), m]),
+);
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
