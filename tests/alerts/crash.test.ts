@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.ts";
+import { writeClaudeSessions } from "../helpers/claude-sessions.ts";
 import { spawnAsm } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -16,31 +15,7 @@ import { tempDir } from "../helpers/tmp.ts";
  * size limit make the transcript check fire N times in the first cycle.
  */
 
-const claudeFixtures = fileURLToPath(new URL("../fixtures/real/claude/.claude/projects/", import.meta.url));
 const sessions = 600;
-
-/** The first lines of a real Claude Code transcript, re-keyed to a new session and to now. */
-function transcriptLines(): string[] {
-  const project = readdirSync(claudeFixtures).find((d) => d.startsWith("-"))!;
-  const file = readdirSync(join(claudeFixtures, project)).find((f) => f.endsWith(".jsonl"))!;
-  return readFileSync(join(claudeFixtures, project, file), "utf8").split("\n").slice(0, 5);
-}
-
-function seedSessions(home: string): string[] {
-  const lines = transcriptLines();
-  const original = /"sessionId":"([0-9a-f-]{36})"/.exec(lines.join("\n"))![1]!;
-  const dir = join(home, ".claude", "projects", "-work-crash");
-  mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString();
-  const ids: string[] = [];
-  for (let i = 0; i < sessions; i++) {
-    const id = randomUUID();
-    ids.push(id);
-    const body = lines.map((l) => l.split(original).join(id).replace(/"timestamp":"[^"]+"/g, `"timestamp":"${stamp}"`)).join("\n");
-    writeFileSync(join(dir, `${id}.jsonl`), `${body}\n`);
-  }
-  return ids;
-}
 
 /** Alert messages in console output, keyed by type + component (one per alert). */
 function printedAlerts(out: string): string[] {
@@ -59,7 +34,7 @@ const exited = (child: ReturnType<typeof spawnAsm>) =>
 describe("crash safety", () => {
   it("SIGKILL mid-drain, restart: every alert delivered, a duplicate only for the row in flight", async () => {
     const home = tempDir("asm-crash-");
-    const ids = seedSessions(home);
+    const ids = writeClaudeSessions(home, sessions, new Date(), "-work-crash");
     const db = join(home, "asm.db");
     const config = join(home, "asm.json");
     writeFileSync(
