@@ -25,23 +25,26 @@ export async function probeOnce(target: ProbeTarget, timeoutMs: number, now = Da
     try {
       const res = await fetch(target.url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
       await res.body?.cancel();
-      return { ts: now, ok: res.status >= 200 && res.status < 300, latencyMs: latency(), detail: `HTTP ${res.status}` };
+      const ok = res.status >= 200 && res.status < 300;
+      return { ts: now, ok, latencyMs: latency(), detail: `HTTP ${res.status}`, answered: true };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
-      return { ts: now, ok: false, latencyMs: null, detail: timedOut ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.message) };
+      return { ts: now, ok: false, latencyMs: null, detail: timedOut ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.message), answered: false };
     }
   }
   const [file, ...args] = target.command;
-  if (!file) return { ts: now, ok: false, latencyMs: null, detail: "empty probe command" };
+  if (!file) return { ts: now, ok: false, latencyMs: null, detail: "empty probe command", answered: false };
   const r = await execa(file, args, { timeout: timeoutMs, reject: false, stdin: "ignore", all: true });
-  if (r.timedOut) return { ts: now, ok: false, latencyMs: null, detail: `no answer in ${timeoutMs} ms` };
-  if (r.failed && r.exitCode === undefined) return { ts: now, ok: false, latencyMs: null, detail: r.shortMessage ?? "failed to start" };
+  if (r.timedOut) return { ts: now, ok: false, latencyMs: null, detail: `no answer in ${timeoutMs} ms`, answered: false };
+  if (r.failed && r.exitCode === undefined) return { ts: now, ok: false, latencyMs: null, detail: r.shortMessage ?? "failed to start", answered: false };
+  // A health command's non-zero exit says "unreachable", not "starting": only success counts as an answer.
   return {
     ts: now,
     ok: r.exitCode === 0,
     latencyMs: latency(),
     detail: r.exitCode === 0 ? "exit 0" : `exit ${r.exitCode}${r.all ? `: ${tail(String(r.all))}` : ""}`,
+    answered: r.exitCode === 0,
   };
 }
 
@@ -54,7 +57,7 @@ export async function probeGateway(series: SeriesStore, target: ProbeTarget, tim
     ts: sample.ts,
     value: sample.latencyMs,
     ok: sample.ok,
-    extra: { detail: sample.detail, target: describeTarget(target) },
+    extra: { detail: sample.detail, answered: sample.answered ?? null, target: describeTarget(target) },
   });
   return sample;
 }

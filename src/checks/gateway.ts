@@ -8,9 +8,17 @@ export interface GatewayState {
   up: boolean | null;
   /** When the current outage began (first failed probe after the last good one), or null when up. */
   downSince: number | null;
-  /** A restart started and its startup grace has not run out (or it is still running). */
+  /** When our latest restart finished (or started, while it runs), or null. */
   restartAt: number | null;
+  /**
+   * When the gateway began answering without being ready (HTTP 503 from /readyz) in this outage:
+   * it is starting, whoever restarted it. Null when it has not answered at all.
+   */
+  warmingSince: number | null;
+  /** A (re)start happened and its startup grace has not run out (or our restart is still running). */
   inGrace: boolean;
+  /** The outage began with that (re)start, rather than the start being an attempt to end it. */
+  outageFromStart: boolean;
   /** Restarts started within the breaker window. */
   recentRestarts: number;
   breakerOpen: boolean;
@@ -29,18 +37,25 @@ const inFlight = (r: RestartAttempt) => r.status === "pending" || r.status === "
 /** Pure state machine over the probe series and the restart history. */
 export function gatewayState(g: GatewayObservation, config: Config, now: number): GatewayState {
   const c = config.checks.gateway;
+  const graceMs = c.startupGraceSeconds * 1000;
   const latest = g.samples.at(-1);
   let downSince: number | null = null;
+  let warmingSince: number | null = null;
   if (latest && !latest.ok) {
     let i = g.samples.length - 1;
     while (i > 0 && !g.samples[i - 1]!.ok) i--;
     downSince = g.samples[i]!.ts;
+    warmingSince = g.samples.slice(i).find((s) => s.answered)?.ts ?? null;
   }
   const started = g.restarts.filter((r) => r.startedAt !== null);
   const last = started[0];
   const restartAt = last ? (last.finishedAt ?? last.startedAt) : null;
   const running = last !== undefined && last.finishedAt === null && inFlight(last);
-  const inGrace = running || (restartAt !== null && now - restartAt < c.startupGraceSeconds * 1000);
+  const restartGrace = running || (restartAt !== null && now - restartAt < graceMs);
+  const warmingGrace = warmingSince !== null && now - warmingSince < graceMs;
+  // Our restart began the outage, or the gateway was answering "not ready" before it was due an alert.
+  const fromRestart = restartGrace && downSince !== null && downSince >= last!.startedAt!;
+  const fromWarming = warmingGrace && downSince !== null && warmingSince! - downSince <= c.downAfterSeconds * 1000;
   const windowMs = c.restartWindowMinutes * 60_000;
   const recent = started.filter((r) => now - r.startedAt! < windowMs);
   const breakerOpen = recent.length >= c.maxRestarts;
@@ -54,7 +69,9 @@ export function gatewayState(g: GatewayObservation, config: Config, now: number)
     up: latest ? latest.ok : null,
     downSince,
     restartAt,
-    inGrace,
+    warmingSince,
+    inGrace: restartGrace || warmingGrace,
+    outageFromStart: fromRestart || fromWarming,
     recentRestarts: recent.length,
     breakerOpen,
     breakerClosesAt: breakerOpen ? Math.min(...recent.map((r) => r.startedAt!)) + windowMs : null,
@@ -66,8 +83,9 @@ export function gatewayState(g: GatewayObservation, config: Config, now: number)
 /**
  * **gateway**: unresponsive for longer than `downAfterSeconds` → critical finding proposing a restart
  * (unless restarts are off, the circuit breaker is open, or one is already pending). A gateway that
- * just restarted gets a startup grace: an outage that began with the restart is not reported until
- * the grace ends. `repairAfterFailedRestarts` failed restarts in a row → a separate "needs repair"
+ * just (re)started gets a startup grace: after our restart, or from its first "not ready" answer
+ * (HTTP 503 while starting, whoever restarted it). An outage that began with the start is not
+ * reported until the grace ends; an older one stays reported, without proposing another restart. `repairAfterFailedRestarts` failed restarts in a row → a separate "needs repair"
  * escalation (`gateway:repair`) while it stays down.
  */
 export function checkGateway(obs: Observations, config: Config, now: number): Finding[] {
@@ -79,7 +97,6 @@ export function checkGateway(obs: Observations, config: Config, now: number): Fi
   const findings: Finding[] = [];
   const downFor = now - st.downSince;
   const lastDetail = g.samples.at(-1)!.detail;
-  const outageFromRestart = st.restartAt !== null && st.downSince >= (g.restarts.find((r) => r.startedAt !== null)?.startedAt ?? Infinity);
   const details = { target: g.target, lastError: lastDetail, ...st, restartMode: c.restart };
 
   if (st.failedStreak >= c.repairAfterFailedRestarts) {
@@ -96,13 +113,15 @@ export function checkGateway(obs: Observations, config: Config, now: number): Fi
     });
   }
   if (downFor <= c.downAfterSeconds * 1000) return findings;
-  if (st.inGrace && outageFromRestart) return findings;
+  if (st.inGrace && st.outageFromStart) return findings;
 
   let note = "";
   let action = "Restart the gateway";
   let propose = c.restart !== "off";
   if (st.inGrace) {
-    note = `; restarted ${formatDuration(now - st.restartAt!)} ago, waiting out its startup grace`;
+    const since = Math.max(st.restartAt ?? 0, st.warmingSince ?? 0);
+    const how = since === st.restartAt ? "restarted" : "answering but not ready since";
+    note = `; ${how} ${formatDuration(now - since)} ago, waiting out its startup grace`;
     action = `Wait for the restart to finish (grace ${formatDuration(c.startupGraceSeconds * 1000)}), then investigate`;
     propose = false;
   } else if (st.restartPending) {

@@ -40,6 +40,11 @@ export interface ProbeSample {
   latencyMs: number | null;
   /** HTTP status, exit code or error text, for people. */
   detail: string | null;
+  /**
+   * Something answered, even if not "ready" (an HTTP status, e.g. 503 while starting), as opposed to
+   * no answer at all (refused, timed out). Absent in samples recorded before this was kept.
+   */
+  answered?: boolean;
 }
 
 /** A restart of the gateway as recorded by the actions engine (`actions` rows, kind restart_gateway). */

@@ -120,6 +120,7 @@ function gatewayObservation(rt: Runtime, target: ProbeTarget, now: number): Gate
     ok: p.ok === true,
     latencyMs: p.value,
     detail: typeof p.extra?.detail === "string" ? p.extra.detail : null,
+    answered: p.extra?.answered === true,
   }));
   return { target: describeTarget(target), samples, lastOkAt: series.lastOk(GATEWAY_SERIES, "")?.ts ?? null, restarts: restartHistory(rt, now) };
 }

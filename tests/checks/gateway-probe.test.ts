@@ -36,21 +36,21 @@ afterAll(async () => {
 describe("probeOnce over HTTP", () => {
   it("a 2xx answer is up, with its latency", async () => {
     const s = await probeOnce({ url: `${base}/readyz` }, 2_000, 1);
-    expect(s).toMatchObject({ ts: 1, ok: true, detail: "HTTP 200" });
+    expect(s).toMatchObject({ ts: 1, ok: true, detail: "HTTP 200", answered: true });
     expect(s.latencyMs).toBeGreaterThanOrEqual(0);
   });
   it("a 500 is down", async () => {
-    expect(await probeOnce({ url: `${base}/broken` }, 2_000)).toMatchObject({ ok: false, detail: "HTTP 500" });
+    expect(await probeOnce({ url: `${base}/broken` }, 2_000)).toMatchObject({ ok: false, detail: "HTTP 500", answered: true });
   });
   it("no answer within the timeout is down", async () => {
-    expect(await probeOnce({ url: `${base}/slow` }, 200)).toMatchObject({ ok: false, latencyMs: null, detail: "no answer in 200 ms" });
+    expect(await probeOnce({ url: `${base}/slow` }, 200)).toMatchObject({ ok: false, latencyMs: null, detail: "no answer in 200 ms", answered: false });
   });
   it("nobody listening is down, with the error code", async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    expect(await probeOnce({ url: `http://127.0.0.1:${port}/readyz` }, 2_000)).toMatchObject({ ok: false, detail: "ECONNREFUSED" });
+    expect(await probeOnce({ url: `http://127.0.0.1:${port}/readyz` }, 2_000)).toMatchObject({ ok: false, detail: "ECONNREFUSED", answered: false });
   });
 });
 
@@ -61,7 +61,7 @@ describe("probeOnce by command", () => {
   });
   it("a non-zero exit is down and keeps the output's tail", async () => {
     const s = await probeOnce({ command: [node, "-e", "console.error('gateway unreachable'); process.exit(3)"] }, 10_000);
-    expect(s).toMatchObject({ ok: false });
+    expect(s).toMatchObject({ ok: false, answered: false });
     expect(s.detail).toMatch(/^exit 3: gateway unreachable/);
   });
   it("a command that hangs is killed at the timeout", async () => {
@@ -89,7 +89,7 @@ describe("probeGateway", () => {
       [1_000, true],
       [2_000, false],
     ]);
-    expect(points[1]!.extra).toEqual({ detail: "HTTP 500", target: `GET ${base}/broken` });
+    expect(points[1]!.extra).toEqual({ detail: "HTTP 500", answered: true, target: `GET ${base}/broken` });
     expect(series.lastOk(GATEWAY_SERIES, "")!.ts).toBe(1_000);
     db.close();
   });

@@ -6,13 +6,17 @@ import { cfg, MIN, NOW, observations } from "../helpers/checks.ts";
 const config = cfg();
 const SEC = 1000;
 
-/** Probe samples every 30 s: `pattern` from oldest to newest, "u" up and "d" down, the last at NOW. */
+/**
+ * Probe samples every 30 s: `pattern` from oldest to newest, the last at NOW. "u" up, "d" no answer,
+ * "w" answering but not ready (HTTP 503: starting).
+ */
 function samples(pattern: string): ProbeSample[] {
   return [...pattern].map((c, i) => ({
     ts: NOW - (pattern.length - 1 - i) * 30 * SEC,
     ok: c === "u",
-    latencyMs: c === "u" ? 12 : null,
-    detail: c === "u" ? "HTTP 200" : "ECONNREFUSED",
+    latencyMs: c === "d" ? null : 12,
+    detail: c === "u" ? "HTTP 200" : c === "w" ? "HTTP 503" : "ECONNREFUSED",
+    answered: c !== "d",
   }));
 }
 const restart = (id: number, status: string, startedAgo: number | null, finishedAgo: number | null = startedAgo): RestartAttempt => ({
@@ -63,6 +67,24 @@ describe("gateway check", () => {
       subjects: ["gateway"],
       propose: false,
       summary: /waiting out its startup grace/,
+    },
+    {
+      name: "a gateway that restarted itself (answering 503) gets the startup grace",
+      g: gw("u" + "w".repeat(9)),
+      subjects: [],
+    },
+    {
+      name: "still not ready after the grace: reported, restart proposed",
+      g: gw("u" + "w".repeat(11)),
+      subjects: ["gateway"],
+      propose: true,
+    },
+    {
+      name: "dead, then starting: stays reported, no restart on top of the start",
+      g: gw("u" + "d".repeat(8) + "ww"),
+      subjects: ["gateway"],
+      propose: false,
+      summary: /answering but not ready since 30s ago/,
     },
     {
       name: "a restart in flight is not proposed again",
