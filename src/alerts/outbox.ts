@@ -99,6 +99,9 @@ export class OutboxSender {
     if (recovered.length) {
       this.options.log.warn({ outboxIds: recovered }, "outbox rows were in flight at the last stop; sending them again (they may arrive twice)");
     }
+    const names = this.options.transports.map((t) => t.name);
+    const abandoned = this.options.outbox.abandonOthers(names, this.now());
+    if (abandoned) this.options.log.warn({ rows: abandoned, running: names }, "outbox rows for transports that are not running were given up");
     this.stopped = false;
     this.halted = false;
     this.kick();

@@ -199,6 +199,18 @@ export class OutboxStore {
     })();
   }
 
+  /**
+   * Gives up on unsent rows for transports that are not running (e.g. queued for the console by
+   * `asm check --once` while the bot runs on Telegram), so they do not sit in the backlog forever.
+   */
+  abandonOthers(running: TransportName[], now: number): number {
+    const rows = this.db
+      .prepare(`SELECT id, transport FROM outbox WHERE ${unsent} AND transport NOT IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(running)) as { id: number; transport: string }[];
+    for (const r of rows) this.markFailed(r.id, `transport ${r.transport} is not running`, now);
+    return rows.length;
+  }
+
   /** Puts claimed rows back to pending without counting an attempt (a shared edit that did not happen). */
   release(ids: number[]): void {
     const stmt = this.db.prepare("UPDATE outbox SET status = 'pending' WHERE id = ? AND status = 'sending'");

@@ -220,10 +220,12 @@ describe("outbox sender", () => {
     cycle(["a", "b"]);
     const [a] = stores.outbox.all();
     stores.outbox.markSending(a!.id); // the previous process died inside send()
+    const stray = stores.outbox.enqueue({ alertIds: [a!.alertId!], transport: "discord", kind: "fire", view: a!.view, now: t0 });
     sender.start();
     await sender.whenIdle();
     await sender.stop();
-    expect(stores.outbox.all().map((r) => r.status)).toEqual(["sent", "sent"]);
+    expect(stores.outbox.all().map((r) => r.status)).toEqual(["sent", "sent", "failed"]);
+    expect(stores.outbox.get(stray)!.lastError).toBe("transport discord is not running");
     expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ WARNING · b is large"]);
     const stats = sender.stats();
     expect(stats.delivered).toBe(2);
