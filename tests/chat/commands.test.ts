@@ -1,0 +1,263 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Finding } from "../../src/checks/check.ts";
+import { commands, runCommand } from "../../src/chat/commands.ts";
+import { parseDuration } from "../../src/chat/commands/alerts.ts";
+import { parseSessionsArgs, resumeCommand } from "../../src/chat/commands/sessions.ts";
+import type { Caller } from "../../src/chat/transport.ts";
+import { type View, viewToText } from "../../src/chat/view.ts";
+import { CoreInbound } from "../../src/core/inbound.ts";
+import { Manager } from "../../src/core/manager.ts";
+import { AlertStore } from "../../src/store/alerts.ts";
+import { TurnStore } from "../../src/store/turns.ts";
+import { rig, runs, session } from "../core/setup.ts";
+
+const member: Caller = { transport: "telegram", userId: "7", allowed: true, admin: false };
+const stranger: Caller = { transport: "telegram", userId: "666", allowed: false, admin: false };
+
+const now = Date.now();
+const open: { manager: Manager; rt: { close(): void } }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    await o.manager.stop();
+    o.rt.close();
+  }
+});
+
+function setup() {
+  const r = rig();
+  const manager = new Manager(r.rt, { probeIntervalMs: 50 });
+  open.push({ manager, rt: r.rt });
+  const inbound = new CoreInbound(manager);
+  const s = r.rt.sessions;
+  s.upsert(session({ platform: "claude", sessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab", project: "/home/dev/app", title: "fix build", contextPercent: 91, contextTokens: 182_000 }, now));
+  s.upsert(session({ platform: "codex", sessionId: "01a209ee-6dbd-7cb3-b17e-2c3ae8fb4e22", contextPercent: 40, extra: { rateLimits: { primary: { usedPercent: 18, windowMinutes: 300 } } } }, now));
+  s.upsert(session({ platform: "gemini", sessionId: "7d3f0000-aaaa-4bbb-8ccc-000000000000", contextPercent: 5 }, now));
+  s.upsert(session({ platform: "opencode", sessionId: "ses_abc123", contextPercent: null, lastActivity: now - 3 * 86_400_000 }, now));
+  s.upsert(session({ platform: "openclaw", sessionId: "3f1d9c2e-aaaa-4bbb-8ccc-000000000001", sessionKey: "agent:main:main", extra: { storage: "json", transcriptProblem: null } }, now));
+  s.upsert(session({ platform: "claude", sessionId: "gone0000-0000-4000-8000-000000000000", present: false }, now));
+  const turns = new TurnStore(r.rt.db);
+  for (let i = 0; i < 8; i++) {
+    turns.add({ sessionUid: "claude::7d3f2a10-1111-4c2e-9a55-0123456789ab", ts: now - (8 - i) * 60_000, model: "claude-opus-4-6", input: 10 + i, output: 100, cacheRead: 20_000, cacheWrite: 500, contextTokens: 170_000 + i * 1000 });
+  }
+  const alerts = new AlertStore(r.rt.db);
+  const finding = (over: Partial<Finding>): Finding => ({
+    check: "context",
+    subject: "claude::7d3f2a10",
+    severity: "critical",
+    summary: "context 91% in claude 7d3f2a10",
+    component: "session",
+    action: "compact or start a new session",
+    ...over,
+  });
+  const alert = (fingerprint: string, f: Finding) =>
+    alerts.insert({
+      fingerprint,
+      check: f.check,
+      subject: f.subject,
+      severity: f.severity,
+      status: "firing",
+      summary: f.summary,
+      report: f,
+      firstSeen: now - 600_000,
+      lastSeen: now,
+      firedAt: now - 600_000,
+      resolvedAt: null,
+      lastNotifiedAt: now - 600_000,
+      notifiedSeverity: f.severity,
+      ackedBy: null,
+      ackedAt: null,
+      missed: 0,
+    });
+  const ctxAlert = alert("aaaa1111bbbb2222", finding({}));
+  const gwAlert = alert("cccc3333dddd4444", finding({ check: "gateway", subject: "gateway", summary: "gateway down for 4m", proposedAction: { kind: "restart_gateway" } }));
+  const run = async (caller: Caller, line: string) => {
+    const [name, ...args] = line.slice(1).split(" ").filter(Boolean);
+    return viewToText(await inbound.command(caller, name!, args));
+  };
+  return { ...r, manager, inbound, run, ctxAlert, gwAlert };
+}
+
+describe("commands", () => {
+  it("declares every command once, with Telegram-safe names and a usage that shows an example", () => {
+    const names = commands.map((c) => c.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(["help", "sessions", "session", "health", "alerts", "silence", "unsilence", "ack", "restart_gateway", "reset_session", "cleanup", "actions"]);
+    for (const c of commands) {
+      expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);
+      expect(c.description.length).toBeLessThanOrEqual(100);
+      expect(c.usage.startsWith(`/${c.name}`)).toBe(true);
+      if (c.options.length) expect(c.usage).toContain("e.g.");
+    }
+  });
+
+  it("/help lists the commands", async () => {
+    const t = setup();
+    const text = await t.run(member, "/help");
+    expect(text).toContain("/sessions [platform]");
+    expect(text).toContain("/restart_gateway [reason]");
+  });
+
+  it("refuses unknown users and unknown commands without detail", async () => {
+    const t = setup();
+    expect(await t.run(stranger, "/sessions")).toBe("Sorry, you are not allowed to use this bot.");
+    expect(await t.run(member, "/frobnicate")).toBe("Unknown command /frobnicate. Try /help.");
+    expect(t.log.text).toContain("unknown user");
+  });
+
+  it("/sessions lists active sessions most urgent first, filters and sorts", async () => {
+    const t = setup();
+    const text = await t.run(member, "/sessions");
+    const lines = text.split("\n").filter((l) => /^\s+\s*\d+%|^\s+-/.test(l));
+    expect(lines[0]).toContain("7d3f2a10");
+    expect(lines[0]).toContain(" 91%");
+    expect(text).not.toContain("ses_abc1"); // idle for 3 days: not active
+    expect(text).not.toContain("gone0000");
+    expect(await t.run(member, "/sessions all")).toContain("ses_abc1");
+    expect(await t.run(member, "/sessions all")).toContain("(gone)");
+    const codex = await t.run(member, "/sessions codex");
+    expect(codex).toContain("01a209ee");
+    expect(codex).not.toContain("7d3f2a10");
+    expect(await t.run(member, "/sessions gemini activity")).toContain("7d3f0000");
+    expect(await t.run(member, "/sessions opencode")).toContain("No sessions");
+  });
+
+  it("/sessions rejects bad arguments with a one-line usage", async () => {
+    const t = setup();
+    for (const bad of ["/sessions claud", "/sessions claude codex", "/sessions active all", "/sessions context activity"]) {
+      const text = await t.run(member, bad);
+      expect(text.split("\n")).toHaveLength(1);
+      expect(text).toMatch(/Usage: \/sessions \[platform\] \[active\|all\] \[context\|activity\] — e\.g\. \/sessions claude all context$/);
+    }
+    expect(parseSessionsArgs(["ALL", "Claude"])).toEqual({ platform: "claude", scope: "all", sort: "urgency" });
+  });
+
+  it("/session shows everything, the last turns, the resume command, and a reset button for OpenClaw", async () => {
+    const t = setup();
+    const text = await t.run(member, "/session 7d3f2a10-");
+    expect(text).toContain("claude 7d3f2a10-1111-4c2e-9a55-0123456789ab");
+    expect(text).toContain("context: 91.0% (182k of 200k)");
+    expect(text).toContain("cd /home/dev/app && claude --resume 7d3f2a10-1111-4c2e-9a55-0123456789ab");
+    const turnLines = text.split("\n").filter((l) => l.includes(" ctx "));
+    expect(turnLines).toHaveLength(5);
+    expect(turnLines.at(-1)).toContain("ctx 177k");
+    expect(await t.run(member, "/session 01a209ee")).toContain("codex resume 01a209ee-6dbd-7cb3-b17e-2c3ae8fb4e22");
+    expect(await t.run(member, "/session 01a209ee")).toContain("rate limit: 18% of 300 min window used");
+    expect(await t.run(member, "/session ses_abc")).toContain("opencode --session ses_abc123");
+    expect(await t.run(member, "/session 7d3f0000")).toContain("gemini --resume 7d3f0000-aaaa-4bbb-8ccc-000000000000");
+    const oc = await t.inbound.command(member, "session", ["3f1d9c2e"]);
+    expect(viewToText(oc)).toContain("openclaw resume agent:main:main");
+    expect(oc.buttons![0]![0]).toMatchObject({ label: "Reset session…", data: "rs:3f1d9c2e-aaaa-4bbb-8ccc-000000000001" });
+    expect(resumeCommand(session({ platform: "claude", sessionId: "x", project: "/it's here" }))).toBe("cd '/it'\\''s here' && claude --resume x");
+  });
+
+  it("/session: ambiguous prefixes list candidates; unknown and bad ids say so", async () => {
+    const t = setup();
+    const amb = await t.run(member, "/session 7d3f");
+    expect(amb).toContain('"7d3f" matches 2 sessions');
+    expect(amb).toContain("7d3f2a10");
+    expect(amb).toContain("7d3f0000");
+    expect(await t.run(member, "/session ffff")).toContain('No session matches "ffff"');
+    expect(await t.run(member, "/session")).toBe("session id or prefix is missing. Usage: /session <id-or-prefix> — e.g. /session 3f1d9c2e");
+    expect(await t.run(member, "/session a;rm")).toMatch(/is not a valid session id or prefix\. Usage:/);
+    expect(await t.run(member, "/session a b")).toMatch(/give one session id or prefix/);
+  });
+
+  it("/health shows one screen; extra arguments are refused", async () => {
+    const t = setup();
+    t.rt.kv.set("scan.last", { at: now - 5000, durationMs: 42, errors: [] });
+    const text = await t.run(member, "/health");
+    expect(text).toMatch(/^asm health: (ok|degraded)/);
+    for (const part of ["store:", "scan: last 5s ago in 42 ms", "source claude:", "sessions: 5 present", "gateway: not probed yet", "outbox: 0 unsent", "actions: none pending", "self: up"]) {
+      expect(text).toContain(part);
+    }
+    expect(await t.run(member, "/health now")).toBe("/health takes no arguments. Usage: /health");
+  });
+
+  it("/alerts lists open alerts most severe first; /alerts all; bad argument", async () => {
+    const t = setup();
+    const text = await t.run(member, "/alerts");
+    expect(text).toContain(`#${t.ctxAlert.id} CRIT context 91% in claude 7d3f2a10 — firing 10m [context aaaa1111]`);
+    expect(text).toContain(`#${t.gwAlert.id} CRIT gateway down for 4m`);
+    expect(await t.run(member, "/alerts all")).toContain("Recent alerts");
+    expect(await t.run(member, "/alerts some")).toMatch(/is not "all"\. Usage: \/alerts \[all\]/);
+  });
+
+  it("/ack acknowledges once, by number or fingerprint; bad refs are refused", async () => {
+    const t = setup();
+    expect(await t.run(member, `/ack ${t.ctxAlert.id}`)).toContain(`Acknowledged #${t.ctxAlert.id}`);
+    expect(await t.run(member, "/ack aaaa11")).toContain("was already acknowledged by telegram:7");
+    expect(await t.run(member, "/alerts")).toContain("acked by telegram:7");
+    expect(await t.run(member, "/ack 999")).toMatch(/^no alert #999\. Usage: \/ack/);
+    expect(await t.run(member, "/ack zz")).toMatch(/neither an alert number nor a fingerprint\. Usage:/);
+    expect(await t.run(member, "/ack")).toMatch(/give one alert\. Usage:/);
+  });
+
+  it("/silence by check pattern or fingerprint, listed in /alerts, ended by /unsilence", async () => {
+    const t = setup();
+    const added = await t.run(member, "/silence context:claude:* 2h deploying now");
+    expect(added).toMatch(/^Added silence 1: context:claude:\* until .* by telegram:7 \(deploying now\)\. End it early with \/unsilence 1\.$/);
+    expect(await t.run(member, "/silence cccc3333 30m")).toContain("Added silence 2: fingerprint cccc3333");
+    const listed = await t.run(member, "/alerts");
+    expect(listed).toContain("Active silences");
+    expect(listed).toContain("silence 1: context:claude:*");
+    expect(await t.run(member, "/unsilence 1")).toBe("Silence 1 ended.");
+    expect(await t.run(member, "/unsilence 1")).toContain("is not active");
+    expect(await t.run(member, "/alerts")).not.toContain("silence 1:");
+  });
+
+  it("/silence and /unsilence reject bad input", async () => {
+    const t = setup();
+    expect(await t.run(member, "/silence context")).toMatch(/give what to silence and for how long\. Usage: \/silence/);
+    expect(await t.run(member, "/silence context 2 weeks")).toMatch(/is not a duration like 30m/);
+    expect(await t.run(member, "/silence context 90d")).toMatch(/30 days at most/);
+    expect(await t.run(member, "/silence nonsense 1h")).toMatch(/neither a check .* nor an alert fingerprint/);
+    expect(await t.run(member, "/silence context: 1h")).toMatch(/subject pattern is empty/);
+    expect(await t.run(member, "/unsilence x")).toMatch(/give the silence id shown by \/alerts\. Usage:/);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("1d")).toBe(86_400_000);
+  });
+
+  it("/restart_gateway, /reset_session and /cleanup put requests up for approval; /actions is the audit trail", async () => {
+    const t = setup();
+    const restart = await t.run(member, "/restart_gateway it hangs");
+    expect(restart).toContain("Approval needed: #1 Restart the gateway");
+    expect(restart).toContain("reason: it hangs");
+    expect(await t.run(member, "/reset_session 3f1d9c2e")).toContain("Cannot reset session: its sessions.json was not found");
+    expect(await t.run(member, "/reset_session 7d3f")).toContain("matches several sessions");
+    expect(await t.run(member, "/reset_session nope")).toMatch(/no session matches "nope"\. Usage: \/reset_session/);
+    expect(await t.run(member, "/reset_session")).toMatch(/session id or prefix is missing\. Usage:/);
+    expect(await t.run(member, "/cleanup")).toBe("Cannot cleanup: no corrupted or stray entries found");
+    expect(await t.run(member, `/restart_gateway ${"x".repeat(301)}`)).toMatch(/reason is too long/);
+    const audit = await t.run(member, "/actions");
+    expect(audit).toMatch(/#1 .* restart_gateway — waiting for approval \(by telegram:7\)/);
+    expect(await t.run(member, "/actions all")).toBe("/actions takes no arguments. Usage: /actions");
+    expect(runs(t.marker)).toBe(0);
+  });
+
+  it("alert buttons: ack, silence, and request the proposed action (approval-gated)", async () => {
+    const t = setup();
+    expect((await t.inbound.button(member, `ack:${t.ctxAlert.id}`, null)).toast).toContain(`Acknowledged #${t.ctxAlert.id}`);
+    expect((await t.inbound.button(member, `sil:${t.ctxAlert.id}:24h`, null)).toast).toMatch(/Silenced #\d+ for 24h \(silence 1/);
+    expect((await t.inbound.button(member, `req:${t.ctxAlert.id}`, null)).toast).toMatch(/proposes no action/);
+    const req = await t.inbound.button(member, `req:${t.gwAlert.id}`, null);
+    expect((req.reply as View).title).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(t.manager.actionStore.get(1)).toMatchObject({ fingerprint: "cccc3333dddd4444", reason: "gateway down for 4m", status: "pending" });
+    expect((await t.inbound.button(member, `req:${t.gwAlert.id}`, null)).toast).toMatch(/already requested \(#1, pending\)/);
+    expect((await t.inbound.button(member, "sil:1:5y", null)).toast).toBe("This button is no longer active.");
+    expect(runs(t.marker)).toBe(0);
+  });
+
+  it("the /session reset button asks for a reset like the command", async () => {
+    const t = setup();
+    const out = await t.inbound.button(member, "rs:3f1d9c2e-aaaa-4bbb-8ccc-000000000001", null);
+    expect(viewToText(out.reply as View)).toContain("sessions.json was not found");
+  });
+
+  it("never shows a stack trace when a command throws", async () => {
+    const t = setup();
+    t.rt.close();
+    const text = viewToText(await runCommand({ rt: t.rt, manager: t.manager, caller: member, now }, "sessions", []));
+    expect(text).toMatch(/^\/sessions failed \(ref [a-z0-9]+\); the details are in asm's log\.$/);
+    expect(t.log.text).toContain("command failed");
+  });
+});
