@@ -59,6 +59,8 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
 
     const tool = h.sessions.get(uid(SID_TOOL))!;
     expect(tool.contextTokens).toBe(27859);
+    // "gemini-3.8-flash": the family default of the config table, as Gemini CLI's own tokenLimit().
+    expect(tool.contextWindow).toBe(1_048_576);
     expect(h.turns(uid(SID_TOOL))).toHaveLength(3);
     expect(tool.inputTokens + tool.cacheReadTokens).toBe(27690 + 27742 + 27859);
 

@@ -40,6 +40,9 @@ export const modelsSection = z
         "gemini-2.5-pro": 1_048_576,
         "gemini-2.5-flash": 1_048_576,
         "gemini-3-pro": 1_048_576,
+        // Gemini CLI's own tokenLimit() gives the whole 2.5/3 family 1,048,576 (flash-lite, 3.x previews, ...).
+        "gemini-2.5": 1_048_576,
+        "gemini-3": 1_048_576,
       })
       .describe("Context window per model id (prefix match on the longest key); extends the agents' own figures"),
   })
