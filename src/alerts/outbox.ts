@@ -193,10 +193,15 @@ export class OutboxSender {
     const now = this.now();
     const isBlocked = () => (this.blockedUntil.get(t.name) ?? 0) > this.now();
     if (isBlocked()) return report;
-    let ready = deliverable(outbox.unsent(t.name), now);
+    const unsent = outbox.unsent(t.name);
+    let ready = deliverable(unsent, now);
     const budget = t.sendBudget?.();
     if (budget !== undefined && budget > 0) {
-      const burst = ready.filter((r) => mergeable.includes(r.kind));
+      // Only rows that are their alerts' sole unsent message: the group row is newer than
+      // everything queued, so merging a row with a later sibling would put the sibling first.
+      const rowsPerAlert = new Map<number, number>();
+      for (const r of unsent) for (const id of r.alertIds) rowsPerAlert.set(id, (rowsPerAlert.get(id) ?? 0) + 1);
+      const burst = ready.filter((r) => mergeable.includes(r.kind) && r.alertIds.every((id) => rowsPerAlert.get(id) === 1));
       if (burst.length > budget && burst.length > 1) {
         this.mergeBurst(t.name, burst, now);
         report.merged += burst.length;

@@ -214,6 +214,21 @@ describe("outbox sender", () => {
     expect(t.edits.at(-1)!.view.sections[1]!.lines).toContain("Status: all resolved");
   });
 
+  it("never merges a row that has a later sibling, so order per alert holds under budget pressure", async () => {
+    const t = new BudgetedTransport();
+    t.budget = 1;
+    const { stores, sender, cycle, at } = setup(t);
+    cycle(["a"]);
+    t.failNext.push(new DeliveryError("502", "telegram"));
+    await sender.drainOnce();
+    const a = stores.alerts.open()[0]!;
+    stores.outbox.enqueue({ alertIds: [a.id], transport: "telegram", kind: "escalate", view: { title: "escalated a", sections: [] }, now: t0 });
+    cycle(["a", "b", "c"]);
+    at(t0 + 5_000);
+    expect(await sender.drainOnce()).toMatchObject({ merged: 2 });
+    expect(t.sent.map((m) => m.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ 2 context alerts", "escalated a"]);
+  });
+
   it("after a crash, rows left in flight are sent on start and nothing is lost", async () => {
     const t = new FakeTransport();
     const { stores, sender, cycle } = setup(t);
