@@ -39,6 +39,12 @@ export interface GeminiChatState {
   size: number;
   /** Messages folded out of the map to keep it bounded. */
   folded: { messages: number; input: number; output: number; cached: number };
+  /**
+   * "history" when the latest record replaced or cut the history (a checkpoint or `$rewindTo`):
+   * a user message left last by it is not a request in flight (Gemini CLI rolls a failed request
+   * back this way), so the state is unknown rather than running.
+   */
+  lastChange?: "message" | "history";
 }
 
 /** A turns-table row for a `gemini` message that carries tokens. */
@@ -164,6 +170,7 @@ export function applyGeminiRecord(s: GeminiChatState, rec: unknown): GeminiTurn[
   if (typeof rec.$rewindTo === "string") {
     const at = s.order.indexOf(rec.$rewindTo);
     if (at >= 0) unlink(s, s.order.splice(at));
+    s.lastChange = "history";
     return turns;
   }
   const patch = isObject(rec.$set) ? rec.$set : null;
@@ -176,10 +183,14 @@ export function applyGeminiRecord(s: GeminiChatState, rec: unknown): GeminiTurn[
     if (start !== null && (s.startTime === null || start < s.startTime)) s.startTime = start;
     s.lastUpdated = ms(meta.lastUpdated) ?? s.lastUpdated;
     s.summary = str(meta.summary) ?? s.summary;
-    if (Array.isArray(meta.messages)) replaceHistory(s, meta.messages, turns);
+    if (Array.isArray(meta.messages)) {
+      replaceHistory(s, meta.messages, turns);
+      s.lastChange = "history";
+    }
     return turns;
   }
   upsertMessage(s, rec, turns);
+  if (str(rec.id)) s.lastChange = "message";
   return turns;
 }
 
@@ -229,7 +240,7 @@ export function summarizeGemini(s: GeminiChatState): GeminiSummary {
     if (m.type !== "info" && m.type !== "warning") last = m;
   }
   let state: SessionState = "unknown";
-  if (last?.type === "user") state = "running";
+  if (last?.type === "user") state = s.lastChange === "history" ? "unknown" : "running";
   else if (last?.type === "gemini") state = last.pending ? "running" : "idle";
   else if (last?.type === "error") state = "errored";
   return { messageCount: count, model, contextTokens, firstTs, lastTs, input, output, cached, state };
