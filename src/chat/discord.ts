@@ -196,6 +196,7 @@ export class DiscordTransport implements Transport {
     try {
       await client.login(this.options.token);
     } catch (err) {
+      this.client = null;
       await client.destroy().catch(() => undefined);
       const code = discordCode(err);
       if (code === "TokenInvalid" || (err as { status?: number }).status === 401) {

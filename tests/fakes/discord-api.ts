@@ -52,6 +52,8 @@ export interface FakeDiscordOptions {
   applicationId?: string;
   /** Gateway heartbeat interval sent in HELLO (ms). */
   heartbeatIntervalMs?: number;
+  /** Listen on this port (a test that starts Discord after the bot); default: any free port. */
+  port?: number;
 }
 
 const jsonHeaders = { "content-type": "application/json" };
@@ -139,6 +141,14 @@ export class FakeDiscord {
     this.revoked = true;
     for (const ws of this.sockets) ws.close(4004, "Authentication failed.");
   }
+
+  /** A network fault: every gateway connection is cut without a close frame. */
+  dropConnections(): void {
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  /** Gateway RESUME requests seen (after a dropped connection). */
+  readonly resumes: Record<string, unknown>[] = [];
 
   /** Requests to a path (below /api/v10) matching `path`, optionally by method. */
   requestsTo(path: RegExp, method?: string): RecordedRequest[] {
@@ -251,7 +261,7 @@ export class FakeDiscord {
     });
     this.wss = new WebSocketServer({ server: this.server, path: "/gateway" });
     this.wss.on("connection", (ws) => this.onGateway(ws));
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
 
@@ -273,6 +283,14 @@ export class FakeDiscord {
       if (frame.op === 1) {
         this.heartbeats += 1;
         ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      } else if (frame.op === 6) {
+        if (this.revoked || frame.d.token !== this.token) {
+          ws.close(4004, "Authentication failed.");
+          return;
+        }
+        this.resumes.push(frame.d);
+        this.seq += 1;
+        ws.send(JSON.stringify({ op: 0, t: "RESUMED", s: this.seq, d: {} }));
       } else if (frame.op === 2) {
         if (this.revoked || frame.d.token !== this.token) {
           ws.close(4004, "Authentication failed.");
