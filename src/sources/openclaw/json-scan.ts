@@ -10,7 +10,7 @@ import { clearSourceProblem, recordSourceProblem } from "../problems.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
 import { type EntrySummary, summarizeEntry } from "./entry.ts";
 import { openclawRecord, type TranscriptProblem } from "./record.ts";
-import { applyPiLine, emptyPiState, type PiTranscriptState } from "./transcript.ts";
+import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, toMs } from "./transcript.ts";
 
 /** What we remember of a `sessions.json` between cycles: its entries, summarised. */
 interface StoreState {
@@ -37,6 +37,12 @@ interface JsonSession {
 }
 
 export const storeSource = "openclaw-store";
+
+// A pi transcript line names its type and role in its first bytes; tool output follows.
+const HEAD_BYTES = 320;
+const CLOSE_BRACE = 0x7d;
+const TOOL_RESULT = Buffer.from('"role":"toolResult"');
+const TYPE_MESSAGE = Buffer.from('"type":"message"');
 export const transcriptSource = "openclaw";
 
 /**
@@ -197,6 +203,14 @@ export class JsonEra {
       },
       fresh: () => ({ tx: emptyPiState(), parseErrors: 0, lastParseError: null }),
       line: (state, line, lineNo, emitTurn) => {
+        if (line[line.length - 1] === CLOSE_BRACE) {
+          const head = line.subarray(0, HEAD_BYTES);
+          if (head.indexOf(TOOL_RESULT) !== -1 && head.indexOf(TYPE_MESSAGE) !== -1) {
+            const ts = /"timestamp":"([^"]{10,40})"/.exec(head.toString("latin1"));
+            applyToolResult(state.tx, ts ? toMs(ts[1]) : null);
+            return;
+          }
+        }
         const v = parseLine(line, lineNo);
         if (v instanceof LineError) {
           state.parseErrors++;

@@ -119,6 +119,18 @@ export function applyPiLine(s: PiTranscriptState, line: unknown): PiTurn | null 
   }
 }
 
+/**
+ * A `toolResult` message line, recognised from its first bytes without parsing it (tool output is
+ * most of a transcript's bytes and says nothing we count): a turn is in progress.
+ */
+export function applyToolResult(s: PiTranscriptState, ts: number | null): void {
+  if (ts !== null) {
+    if (s.firstTs === null || ts < s.firstTs) s.firstTs = ts;
+    if (s.lastTs === null || ts > s.lastTs) s.lastTs = ts;
+  }
+  s.state = "running";
+}
+
 function applyCustom(s: PiTranscriptState, line: Json, ts: number | null, touch: (t: number | null) => void): null {
   const data = isObject(line.data) ? line.data : {};
   if (line.customType === "model-snapshot") {
