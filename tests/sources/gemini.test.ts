@@ -211,6 +211,22 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
     expect(h.turns(s.uid)).toHaveLength(2);
   });
 
+  it("a 5 MB checkpoint line (a long history written whole) is read like any other", async () => {
+    const { chats, h, source } = geminiHome();
+    const header = { sessionId: "huge-1", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" };
+    const text = "ü日本語 tool output ".repeat(5 * 1024 * 1024 / 24);
+    const history = [
+      { id: "u1", timestamp: "2026-08-20T10:00:01.000Z", type: "user", content: [{ text }] },
+      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: "ok", tokens: { input: 900000, output: 5, cached: 0, thoughts: 0, tool: 0, total: 900005 } },
+    ];
+    const file = join(chats, "session-2026-08-20T10-00-huge0001.jsonl");
+    writeFileSync(file, `${JSON.stringify(header)}\n${JSON.stringify({ $set: { messages: history } })}\n`);
+    const r = await source.scan(h.ctx());
+    expect(r.bytesRead).toBeGreaterThan(5_000_000);
+    expect(h.sessions.get(uid("huge-1"))).toMatchObject({ contextTokens: 900000, messageCount: 2, state: "idle" });
+    expect(h.sessions.get(uid("huge-1"))!.contextPercent).toBeCloseTo((900000 / 1_048_576) * 100, 5);
+  });
+
   it("reports a missing root once, as information", async () => {
     const home = tempDir("asm-gemini-");
     const h = sourceHarness(home);
