@@ -73,7 +73,9 @@ export function checkFallbackRate(obs: Observations, config: Config, now: number
     const attempts = ok.turns + ds.length;
     const rate = (ds.length / attempts) * 100;
     const errors = [...new Set(ds.map((d) => d.errorType).filter(Boolean))];
-    if (attempts >= c.minAttempts && rate > c.ratePercent) {
+    // Without successes seen in transcripts the denominator is unknown (a worker we do not read):
+    // the streak rule below speaks for a model that only fails.
+    if (ok.turns > 0 && attempts >= c.minAttempts && rate > c.ratePercent) {
       findings.push({
         check: "fallback-rate",
         subject: `model:${model}`,

@@ -127,7 +127,7 @@ function gatewayObservation(rt: Runtime, target: ProbeTarget, now: number): Gate
 
 function modelTurns(rt: Runtime, since: number): ModelTurns[] {
   return rt.db
-    .prepare("SELECT model, COUNT(*) AS turns, MAX(ts) AS lastTurnAt FROM turns WHERE ts >= ? AND model IS NOT NULL GROUP BY model")
+    .prepare("SELECT model, COUNT(*) AS turns, MAX(ts) AS lastTurnAt FROM turns WHERE ts >= ? AND model IS NOT NULL AND model != '<synthetic>' GROUP BY model")
     .all(since) as ModelTurns[];
 }
 

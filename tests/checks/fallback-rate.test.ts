@@ -36,6 +36,7 @@ describe("fallback-rate check", () => {
     { name: "30% is fine", obs: { fallback: { decisions: many(3, "a"), modelTurns: [turns("a", 7)] } }, expected: [] },
     { name: "above 30% warns", obs: { fallback: { decisions: many(4, "a"), modelTurns: [turns("a", 6)] } }, expected: [["model:a", "warning"]] },
     { name: "too few requests to judge a rate", obs: { fallback: { decisions: many(2, "a"), modelTurns: [turns("a", 2)] } }, expected: [] },
+    { name: "no successes seen: no rate, only the streak rule", obs: { fallback: { decisions: many(5, "a"), modelTurns: [] } }, expected: [] },
     {
       name: "provider prefixes do not split a model",
       obs: { fallback: { decisions: many(4, "anthropic/claude-opus-4-6"), modelTurns: [turns("claude-opus-4-6", 6)] } },
