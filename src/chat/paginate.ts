@@ -2,8 +2,11 @@ import { randomBytes } from "node:crypto";
 import type { TransportName } from "./transport.ts";
 import type { Button, View, ViewSection } from "./view.ts";
 
-/** Longest message text each platform accepts (Telegram 4096 after entity parsing, Discord 2000). */
-export const textLimits: Record<TransportName, number> = { telegram: 4096, discord: 2000, console: 20_000 };
+/**
+ * Longest message text each platform accepts (Telegram 4096 after entity parsing, Discord 2000).
+ * The terminal has no limit, and its replies cannot be edited in place, so it is never paginated.
+ */
+export const textLimits: Record<TransportName, number> = { telegram: 4096, discord: 2000, console: Number.POSITIVE_INFINITY };
 
 /**
  * The character budget for one page: the platform limit less room for markup a transport adds

@@ -59,10 +59,19 @@ export class ActionWorkflow {
 
   /** Expires due requests every 30 s and finishes actions a previous process left approved or running. */
   start(): void {
+    const now = this.now();
+    const stale = this.deps.config.actions.expiryMinutes * 60_000;
     for (const a of this.deps.store.interrupted()) {
-      if (a.status === "approved") this.launch(a);
-      else {
-        this.deps.store.abandon(a.id, "asm stopped while it was running; check the result by hand", this.now());
+      if (a.status === "approved" && now - (a.decidedAt ?? a.createdAt) <= stale) this.launch(a);
+      else if (a.status === "approved") {
+        // Approved, then asm stopped before it ran; too long ago for the approval to still mean "now".
+        if (this.deps.store.start(a.id, now)) {
+          const note = "not run: asm stopped before it started, and the approval is too old; request it again";
+          this.deps.store.finish(a.id, { status: "failed", exitCode: null, outputTail: "", verifyNote: note }, now);
+          void this.notify(a.id);
+        }
+      } else {
+        this.deps.store.abandon(a.id, "asm stopped while it was running; check the result by hand", now);
         void this.notify(a.id);
       }
     }

@@ -201,4 +201,22 @@ describe("approval workflow", () => {
     expect(await t.manager.handleProposedActions([finding])).toEqual([]);
     expect(t.feed.sent).toEqual([]);
   });
+
+  it("at start, finishes what a previous process left: runs a fresh approval, fails a stale one, closes a running one", async () => {
+    const t = await setup();
+    const store = t.manager.actionStore;
+    const base = { kind: "restart_gateway" as const, target: null, reason: null, requestedBy: "telegram:1", nonce: "0123456789abcdef" };
+    const argv = { mode: "argv", argv: t.rt.config.actions.restartGateway.argv };
+    const now = Date.now();
+    const fresh = store.create({ ...base, createdAt: now, expiresAt: now + 600_000, details: argv, preApprovedBy: "telegram:1" });
+    const stale = store.create({ ...base, createdAt: now - 3_600_000, expiresAt: now - 3_000_000, details: argv, preApprovedBy: "telegram:1" });
+    const running = store.create({ ...base, createdAt: now, expiresAt: now + 600_000, details: argv, preApprovedBy: "telegram:1" });
+    store.start(running.id, now);
+    t.manager.start();
+    await t.manager.actions.idle();
+    expect(store.get(fresh.id)!.status).toBe("succeeded");
+    expect(store.get(stale.id)).toMatchObject({ status: "failed", verifyNote: expect.stringMatching(/approval is too old/) });
+    expect(store.get(running.id)).toMatchObject({ status: "unverified", verifyNote: expect.stringMatching(/stopped while it was running/) });
+    expect(runs(t.marker)).toBe(1);
+  });
 });
