@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -193,6 +193,35 @@ describe("gatherObservations + runChecks on a real store", () => {
     const quota = runChecks(obs, rt.config, now).filter((f) => f.check === "quota");
     expect(quota.map((f) => [f.subject, f.severity])).toEqual([["quota:codex:primary", "warning"]]);
     expect(quota[0]!.value).toBe("42% used (official: codex session file, 29m 51s ago)");
+    rt.close();
+  });
+
+  it("a real OpenClaw store, read by the real source, feeds context and selected-vs-active", async () => {
+    const dir = tempDir();
+    const root = join(dir, ".openclaw");
+    cpSync(new URL("../fixtures/real/openclaw/.openclaw", import.meta.url), root, { recursive: true });
+    // The operator has since made another model the primary: the sessions still run on fake-coder-1.
+    const cfgPath = join(root, "openclaw.json");
+    writeFileSync(cfgPath, readFileSync(cfgPath, "utf8").replace('"model": "fakeai/fake-coder-1"', '"model": "fakeai/fake-coder-2"'));
+    const off = { enabled: false };
+    const rt = checkRuntime(dir, {
+      sources: { openclaw: { root, legacyRoots: [] }, claude: off, codex: off, opencode: off, gemini: off },
+      checks: { context: { percentWarning: 15 }, gateway: { enabled: false } },
+    });
+    const now = Date.now();
+    await runScan(rt, undefined, now);
+    const obs = await gatherObservations(rt, now, {});
+    expect(obs.openclaw.config?.primaryModel).toBe("fakeai/fake-coder-2");
+    const f = runChecks(obs, rt.config, now);
+    const main = obs.sessions.find((x) => x.kind === "main")!;
+    const errored = obs.sessions.find((x) => x.extra.lastErrorReason)!;
+    expect(f.map((x) => `${x.check} ${x.subject}`).sort()).toEqual(
+      [`context session:${main.uid}`, `fallback-rate session:${main.uid}`, `fallback-rate session:${errored.uid}`].sort(),
+    );
+    expect(f.find((x) => x.check === "context")!.value).toBe("33k tokens (19% of 180k)");
+    expect(f.find((x) => x.subject === `session:${errored.uid}` && x.check === "fallback-rate")!.summary).toMatch(
+      /runs on fake-coder-1 instead of fakeai\/fake-coder-2 \(server_error\)$/,
+    );
     rt.close();
   });
 
