@@ -45,6 +45,18 @@ export function runRetention(rt: Runtime, stores: AlertStores, now: number) {
   };
 }
 
+/** A network outage is reported after this long; a refused token or a second poller at once. */
+const transportOutageMs = 5 * 60_000;
+
+/** Transports that cannot work, as job errors: the self check raises them, the other transports deliver. */
+function transportFailures(transports: Transport[], now: number): { job: string; error: string; at: number }[] {
+  return transports.flatMap((t) => {
+    const p = typeof t.problem === "string" ? { kind: "unknown", message: t.problem, since: now } : t.problem;
+    if (!p || (p.kind === "unreachable" && now - p.since < transportOutageMs)) return [];
+    return [{ job: `transport:${t.name}`, error: p.message, at: p.since }];
+  });
+}
+
 /**
  * The jobs `asm run` schedules: scan + checks + alerts every `monitor.intervalSeconds`, the logs
  * pass every `logsIntervalSeconds` (quota probes ride along), the gateway probe every
@@ -61,7 +73,8 @@ export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: Outbo
         const jobErrors = m
           .scheduler()
           .currentFailures()
-          .map((f) => ({ job: f.job, error: f.error, at: f.at }));
+          .map((f) => ({ job: f.job, error: f.error, at: f.at }))
+          .concat(transportFailures(m.options.transports, now));
         const report = await runCheckCycle(rt, m.stores, {
           now,
           transports: m.options.transports.map((t) => t.name),

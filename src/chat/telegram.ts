@@ -23,16 +23,18 @@ import { type FeedTarget, FeedTopic, FeedUnavailableError } from "./telegram/fee
 import { commandMenus, type MenuCommand } from "./telegram/menu.ts";
 import { parseCommand } from "./telegram/parse.ts";
 import { type RenderedMessage, renderSingle, renderView } from "./telegram/render.ts";
-import { type ButtonOutcome, DeliveryError, type Inbound, type MessageRef, type Transport } from "./transport.ts";
+import {
+  type ButtonOutcome,
+  DeliveryError,
+  type Inbound,
+  type MessageRef,
+  type Transport,
+  type TransportProblem,
+} from "./transport.ts";
 import { textView, type View } from "./view.ts";
 
-/** Why the transport cannot work right now; the self check and the other transports report it. */
-export interface TelegramProblem {
-  kind: "unauthorized" | "conflict" | "unreachable";
-  /** Safe to log and show: never contains the token. */
-  message: string;
-  since: number;
-}
+/** Why the transport cannot work right now; the self check reports it through the other transports. */
+export type TelegramProblem = TransportProblem;
 
 export interface TelegramTransportOptions {
   token: string;

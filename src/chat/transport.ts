@@ -40,6 +40,14 @@ export interface Inbound {
   delivered?(key: string, ref: MessageRef): void;
 }
 
+/** Why a transport cannot work right now; `message` is safe to show (never a token). */
+export interface TransportProblem {
+  kind: "unauthorized" | "conflict" | "unreachable";
+  message: string;
+  /** When it started (epoch ms). */
+  since: number;
+}
+
 /**
  * One chat platform. Telegram, Discord and the console implement exactly this; nothing outside
  * `src/chat/<platform>.ts` knows a platform's API.
@@ -60,6 +68,12 @@ export interface Transport {
    * more are waiting than this. Undefined = no budget to respect.
    */
   sendBudget?(): number;
+  /**
+   * What keeps it from working (a revoked token, another poller, no network), or null; a plain
+   * string is a problem without a kind or start time. The self check turns it into an alert, which
+   * the other transports deliver.
+   */
+  readonly problem?: TransportProblem | string | null;
 }
 
 /**

@@ -3,6 +3,24 @@ import type { Finding } from "./check.ts";
 import { formatAge, formatBytes, formatDuration } from "./format.ts";
 import type { Observations } from "./observations.ts";
 
+/** Job errors named `transport:<name>` are a chat transport that cannot work (see monitor.ts). */
+const transportJobPrefix = "transport:";
+
+/** A chat transport that cannot deliver: critical, since alerts stop reaching people there. */
+function transportFinding(name: string, error: string, since: number, now: number): Finding {
+  return {
+    check: "self",
+    subject: `self:transport:${name}`,
+    severity: "critical",
+    summary: `${name}: ${error}`,
+    component: `asm ${name} transport`,
+    value: `since ${formatAge(since, now)}`,
+    threshold: "connected",
+    action: `Fix what the message says (token, network); ${name} alerts wait in the outbox meanwhile`,
+    details: { transport: name, error, since },
+  };
+}
+
 /**
  * **self**: asm's own health — errors in the last scan, a cycle slower than its interval, an outbox
  * backlog (messages not getting out), the database outgrowing its limit, and scheduled jobs that threw.
@@ -64,6 +82,10 @@ export function checkSelf(obs: Observations, config: Config, now: number): Findi
     });
   }
   for (const e of s.jobErrors) {
+    if (e.job.startsWith(transportJobPrefix)) {
+      findings.push(transportFinding(e.job.slice(transportJobPrefix.length), e.error, e.at, now));
+      continue;
+    }
     findings.push({
       check: "self",
       subject: `self:job:${e.job}`,

@@ -209,4 +209,18 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     expect(log.text).not.toContain(fake.token);
     expect(log.text).not.toContain(fake.token.split(":")[1]);
   });
+
+  it("a revoked token stops polling, logs a clear error without the token, and becomes a critical self alert", async () => {
+    const { fake, service, log } = await start();
+    fake.revokeToken();
+    const telegram = service.transports[0]!;
+    await until(() => typeof telegram.problem === "object" && telegram.problem?.kind === "unauthorized", "the problem");
+    await service.monitoring.scheduler.runNow("cycle");
+    const alert = service.monitoring.stores.alerts.open().find((a) => a.subject === "self:transport:telegram");
+    expect(alert).toMatchObject({ check: "self", severity: "critical" });
+    expect(alert!.summary).toMatch(/telegram: Telegram refused the bot token/);
+    expect(log.text).toMatch(/refused the bot token/);
+    expect(log.text).not.toContain(fake.token);
+    expect(log.text).not.toContain(fake.token.split(":")[1]);
+  });
 });
