@@ -34,6 +34,11 @@ export class AlertOps {
     return this.alerts.open().sort((a, b) => rank[a.severity] - rank[b.severity] || b.lastSeen - a.lastSeen);
   }
 
+  /** Open alerts about one session (their subject names its uid or session id). */
+  forSession(uid: string, sessionId: string): AlertRecord[] {
+    return this.alerts.open().filter((a) => a.subject === uid || a.subject.includes(sessionId));
+  }
+
   get(id: number): AlertRecord | undefined {
     return this.alerts.get(id);
   }

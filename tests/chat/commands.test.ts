@@ -42,7 +42,7 @@ function setup() {
   const alerts = new AlertStore(r.rt.db);
   const finding = (over: Partial<Finding>): Finding => ({
     check: "context",
-    subject: "claude::7d3f2a10",
+    subject: "claude::7d3f2a10-1111-4c2e-9a55-0123456789ab",
     severity: "critical",
     summary: "context 91% in claude 7d3f2a10",
     component: "session",
@@ -137,6 +137,8 @@ describe("commands", () => {
     expect(text).toContain("claude 7d3f2a10-1111-4c2e-9a55-0123456789ab");
     expect(text).toContain("context: 91.0% (182k of 200k)");
     expect(text).toContain("cd /home/dev/app && claude --resume 7d3f2a10-1111-4c2e-9a55-0123456789ab");
+    expect(text).toContain(`Open alerts\n#${t.ctxAlert.id} critical: context 91% in claude 7d3f2a10 (/ack ${t.ctxAlert.id})`);
+    expect(await t.run(member, "/session 01a209ee")).toContain("Open alerts\nnone");
     const turnLines = text.split("\n").filter((l) => l.includes(" ctx "));
     expect(turnLines).toHaveLength(5);
     expect(turnLines.at(-1)).toContain("ctx 177k");

@@ -104,7 +104,12 @@ const extraLines = (x: Record<string, unknown>): string[] => {
 };
 
 /** Everything we know about one session. */
-export function sessionView(s: SessionRecord, turns: { ts: number; model: string | null; input: number; output: number; cacheRead: number; cacheWrite: number; contextTokens: number | null }[], now: number): View {
+export function sessionView(
+  s: SessionRecord,
+  turns: { ts: number; model: string | null; input: number; output: number; cacheRead: number; cacheWrite: number; contextTokens: number | null }[],
+  alerts: string[],
+  now: number,
+): View {
   const buttons: Button[] = [];
   const rs = s.platform === "openclaw" && s.present ? resetData(s) : null;
   if (rs) buttons.push({ label: "Reset session…", data: rs, style: "danger" });
@@ -132,6 +137,7 @@ export function sessionView(s: SessionRecord, turns: { ts: number; model: string
           ? turns.map((t) => `${utc(t.ts).slice(11, 16)} ${pad(t.model ?? "-", 18)} in ${tokens(t.input)} out ${tokens(t.output)} cache ${tokens(t.cacheRead)}/${tokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${tokens(t.contextTokens)}` : ""}`)
           : ["(no per-turn usage recorded)"],
       },
+      { heading: "Open alerts", lines: alerts.length ? alerts : ["none"] },
       { heading: "Resume", pre: true, lines: [resumeCommand(s)] },
     ],
     ...(buttons.length ? { buttons: [buttons] } : {}),
@@ -154,6 +160,8 @@ export const sessionCommand: Command = {
         sections: [{ lines: found.candidates.map((s) => sessionRow(s, now)), pre: true }, { lines: ["Give a longer prefix, e.g. /session " + found.candidates[0]!.sessionId.slice(0, id.length + 4)] }],
       };
     }
-    return sessionView(found.session, manager.recentTurns(found.session.uid, 5), now);
+    const s = found.session;
+    const alerts = manager.alerts.forSession(s.uid, s.sessionId).map((a) => `#${a.id} ${a.severity}: ${a.summary} (/ack ${a.id})`);
+    return sessionView(s, manager.recentTurns(s.uid, 5), alerts, now);
   },
 };
