@@ -97,6 +97,8 @@ export class DiscordTransport implements Transport {
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private readonly pagers = new Map<string, { view: View; pages: string[]; at: number }>();
+  /** Button responses in flight, by the message they update (see `applying`). */
+  private readonly responding = new Map<string, Promise<void>>();
   private readonly deferAfterMs: number;
   private readonly maxRateLimitWaitMs: number;
   private problemText: string | null = null;
@@ -145,6 +147,7 @@ export class DiscordTransport implements Transport {
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
+    await this.responding.get(ref.messageId)?.catch(() => undefined);
     const client = this.ready("edit");
     try {
       await client.rest.patch(Routes.channelMessage(ref.chatId, ref.messageId), { body: this.payload(view) });
@@ -359,9 +362,25 @@ export class DiscordTransport implements Transport {
     const ref: MessageRef = { transport: "discord", chatId: i.channelId, messageId: i.message.id };
     const work = this.inbound!.button(caller, i.customId, ref);
     const first = await within(work, this.deferAfterMs);
-    if (first.done) return this.apply(i, first.value, false);
+    if (first.done) return this.applying(i, first.value, false);
     await i.deferUpdate();
-    await this.apply(i, await work, true);
+    await this.applying(i, await work, true);
+  }
+
+  /**
+   * Applies a button outcome while `edit()` of the same message waits: the core may finish an
+   * approved action and edit the message with its outcome before our "running…" update has landed,
+   * and the later write would win. Registered synchronously, before the first request goes out.
+   */
+  private async applying(i: ButtonInteraction, outcome: ButtonOutcome, deferred: boolean): Promise<void> {
+    const messageId = i.message.id;
+    const done = this.apply(i, outcome, deferred);
+    this.responding.set(messageId, done);
+    try {
+      await done;
+    } finally {
+      if (this.responding.get(messageId) === done) this.responding.delete(messageId);
+    }
   }
 
   private async onPage(i: ButtonInteraction): Promise<void> {

@@ -302,6 +302,24 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
     await fake.waitFor(() => message.embeds[0]?.title === "Restart: done", "the late edit");
   });
 
+  it("lets the core's outcome edit land after the button's own update, never before it", async () => {
+    const { fake, transport, inbound } = await setup();
+    const ref = await transport.send({ title: "Approve?", sections: [], buttons: [[{ label: "Approve", data: "a:2:cccccccccccccccc:y" }]] });
+    const message = fake.messages.get(ref.messageId)!;
+    // The action finishes while our "running" update is still on the wire (a slow callback).
+    fake.delay(/\/callback$/, 300);
+    let finished!: Promise<void>;
+    inbound.outcome = () => {
+      finished = new Promise((resolve) => setImmediate(() => resolve(transport.edit(ref, { title: "Restart: succeeded", sections: [] }))));
+      return { edit: { title: "Restart: running", sections: [] } };
+    };
+    const id = fake.press({ message, customId: "a:2:cccccccccccccccc:y", user: admin });
+    await fake.waitFor(() => fake.callbacks.has(id), "the update");
+    await finished;
+    expect(fake.requests.filter((r) => r.path.endsWith("/callback") || r.method === "PATCH").map((r) => r.method)).toEqual(["POST", "PATCH"]);
+    expect(message.embeds[0]!.title).toBe("Restart: succeeded");
+  });
+
   it("refuses a stranger's button press before the core sees it", async () => {
     const { fake, transport, inbound } = await setup();
     const ref = await transport.send({ title: "Approve?", sections: [], buttons: [[{ label: "Approve", data: "a:1:bbbbbbbbbbbbbbbb:y" }]] });

@@ -81,6 +81,7 @@ export class FakeDiscord {
   private seq = 0;
   private nextSnowflake = 1_300_000_000_000_000_000n;
   private readonly planned: Planned[] = [];
+  private readonly delays: { path: RegExp; ms: number }[] = [];
   private readonly sockets = new Set<WebSocket>();
   private readonly interactions = new Map<string, { token: string; channelId: string; messageId?: string }>();
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
@@ -140,6 +141,11 @@ export class FakeDiscord {
   revokeToken(): void {
     this.revoked = true;
     for (const ws of this.sockets) ws.close(4004, "Authentication failed.");
+  }
+
+  /** Requests whose path matches are held this long before they are processed (a slow network). */
+  delay(path: RegExp, ms: number): void {
+    this.delays.push({ path, ms });
   }
 
   /** A network fault: every gateway connection is cut without a close frame. */
@@ -447,6 +453,9 @@ export class FakeDiscord {
       this.notify();
       return true;
     };
+
+    const slow = this.delays.find((d) => d.path.test(path));
+    if (slow) await new Promise((r) => setTimeout(r, slow.ms));
 
     const plan = this.planned.find((p) => p.method === method && p.path.test(path) && p.times > 0);
     if (plan) {
