@@ -229,6 +229,29 @@ describe("outbox sender", () => {
     expect(t.sent.map((m) => m.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ 2 context alerts", "escalated a"]);
   });
 
+  it("stop() waits for the delivery in flight and leaves no row half-done", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const t = new FakeTransport();
+    const send = t.send.bind(t);
+    t.send = async (view) => {
+      await gate;
+      return send(view);
+    };
+    const { stores, sender, cycle } = setup(t);
+    cycle(["a", "b"]);
+    sender.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stores.outbox.all().map((r) => r.status)).toEqual(["sending", "pending"]);
+    let stopped = false;
+    const stopping = sender.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped, "still waiting for the send").toBe(false);
+    release();
+    await stopping;
+    expect(stores.outbox.all().map((r) => r.status), "the one in flight finished; the next waits for the next start").toEqual(["sent", "pending"]);
+  });
+
   it("after a crash, rows left in flight are sent on start and nothing is lost", async () => {
     const t = new FakeTransport();
     const { stores, sender, cycle } = setup(t);
