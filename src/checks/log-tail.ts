@@ -1,5 +1,7 @@
-import { closeSync, type Dirent, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, type Stats, statSync } from "node:fs";
 import { join, sep } from "node:path";
+import { FileStore } from "../sources/files.ts";
+import { identity, planRead, readLines } from "../sources/jsonl-reader.ts";
 import type { Db } from "../store/db.ts";
 import type { LogObservation } from "./observations.ts";
 
@@ -19,20 +21,6 @@ export interface TailOptions {
   maxBytesPerPass?: number;
 }
 
-/** The per-file memory kept in the `files` table (source "log"). */
-interface FileRow {
-  dev: number;
-  ino: number;
-  size: number;
-  offset: number;
-  line_no: number;
-  state: string;
-}
-
-const CHUNK = 1024 * 1024;
-/** A "line" longer than this without a newline is dropped so one runaway write cannot stall the reader. */
-const MAX_LINE = 1024 * 1024;
-const NL = 0x0a;
 
 /** Pino numeric levels (50 error, 60 fatal) and the usual names. */
 function jsonIsError(doc: Record<string, unknown>): boolean {
@@ -95,10 +83,11 @@ export class AppendedReadError extends Error {
 
 /**
  * Calls `onLine` for each whole line appended to `path` since the last pass and remembers how far it
- * got in the `files` table (under `source`). Only whole lines: a half-written last line waits for the
- * next pass. Rotation-aware (a new device/inode starts from 0) and truncation-aware (a file shorter
- * than our offset starts from 0). Returns null when the file does not exist; throws AppendedReadError
- * when it cannot be read.
+ * got in the `files` table (under `source`), using the sources' shared reader: only whole lines (a
+ * half-written last line waits for the next pass); a new device/inode (rotation), a shrink, or a file
+ * truncated and regrown past our offset (copytruncate; caught by the tail fingerprint) starts from 0.
+ * On first sight only the last `initialTailBytes` are read, without the line they cut. Returns null
+ * when the file does not exist; throws AppendedReadError when it cannot be read.
  */
 export function readAppended(
   db: Db,
@@ -110,96 +99,63 @@ export function readAppended(
 ): AppendedRead | null {
   const initialTail = options.initialTailBytes ?? 256 * 1024;
   const maxBytes = options.maxBytesPerPass ?? 16 * 1024 * 1024;
-  let st: ReturnType<typeof statSync>;
+  const files = new FileStore(db);
   try {
-    st = statSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    throw new AppendedReadError(path, code ?? String(err));
-  }
-  if (!st.isFile()) throw new AppendedReadError(path, "not a regular file");
-  const prev = db.prepare("SELECT dev, ino, size, offset, line_no, state FROM files WHERE path = ?").get(path) as FileRow | undefined;
-  const prevState = prev ? (JSON.parse(prev.state) as { at?: number }) : {};
-  const firstSight = !prev;
-  const rotated = !!prev && (prev.ino !== st.ino || prev.dev !== st.dev);
-  const truncated = !!prev && !rotated && st.size < prev.offset;
-  let start: number;
-  if (firstSight) start = Math.max(0, st.size - initialTail);
-  else if (rotated || truncated) start = 0;
-  else start = prev.offset;
-  // Starting mid-file: the first (partial) line is not ours to judge.
-  let skipFirst = firstSight && start > 0;
-  const result: AppendedRead = {
-    size: st.size,
-    sizeBefore: firstSight ? st.size : rotated || truncated ? 0 : prev.size,
-    previousAt: prevState.at ?? null,
-    bytesRead: 0,
-    firstSight,
-    rotated,
-    truncated,
-  };
-  const end = Math.min(st.size, start + maxBytes);
-  let offset = start;
-  let lines = 0;
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (err) {
-    throw new AppendedReadError(path, (err as NodeJS.ErrnoException).code ?? String(err));
-  }
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let carry: Buffer | null = null;
-    let pos = start;
-    while (pos < end) {
-      const n = readSync(fd, buf, 0, Math.min(CHUNK, end - pos), pos);
-      if (n <= 0) break;
-      pos += n;
-      result.bytesRead += n;
-      const data: Buffer = carry ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
-      let lineStart = 0;
-      for (let i = data.indexOf(NL); i !== -1; i = data.indexOf(NL, lineStart)) {
-        if (skipFirst) skipFirst = false;
-        else {
-          lines++;
-          onLine(data.subarray(lineStart, i));
-        }
-        lineStart = i + 1;
-      }
-      offset = pos - (data.length - lineStart);
-      const rest = data.subarray(lineStart);
-      if (rest.length > MAX_LINE) {
-        offset = pos;
-        carry = null;
-        skipFirst = true;
-      } else {
-        carry = rest.length > 0 ? Buffer.from(rest) : null;
-      }
+    let st: Stats;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
     }
+    if (!st.isFile()) throw new AppendedReadError(path, "not a regular file");
+    const prev = files.get(path);
+    const previousAt = prev ? ((JSON.parse(prev.state) as { at?: number }).at ?? null) : null;
+    const plan = planRead(path, st, prev);
+    const result: AppendedRead = {
+      size: st.size,
+      sizeBefore: plan.kind === "restart" ? (plan.reason === "new" ? st.size : 0) : prev!.size,
+      previousAt,
+      bytesRead: 0,
+      firstSight: plan.kind === "restart" && plan.reason === "new",
+      rotated: plan.kind === "restart" && plan.reason === "replaced",
+      truncated: plan.kind === "restart" && (plan.reason === "shrunk" || plan.reason === "rewritten"),
+    };
+    let cursor = { offset: prev?.offset ?? 0, lineNo: prev?.lineNo ?? 0, tail: prev?.tail ?? "", size: prev?.size ?? 0 };
+    if (plan.kind !== "skip") {
+      let from = plan.from;
+      // Starting mid-file on first sight: the first (cut) line is not ours to judge.
+      let skipFirst = false;
+      if (result.firstSight && st.size > initialTail) {
+        from = { offset: st.size - initialTail, lineNo: 0 };
+        skipFirst = true;
+      }
+      const end = Math.min(st.size, from.offset + maxBytes);
+      const out = readLines(path, from, end, (line) => {
+        if (skipFirst) skipFirst = false;
+        else onLine(line);
+      });
+      result.bytesRead = out.bytesRead;
+      // Stopped short by maxBytesPerPass: remember the size we read to, so the next pass appends.
+      cursor = { offset: out.offset, lineNo: out.lineNo, tail: out.tail, size: end };
+    }
+    files.put({
+      path,
+      source,
+      ...identity(st),
+      size: cursor.size,
+      offset: cursor.offset,
+      lineNo: cursor.lineNo,
+      tail: cursor.tail,
+      sessionUid: null,
+      state: JSON.stringify({ at: now }),
+      seenAt: now,
+    });
+    return result;
   } catch (err) {
-    throw new AppendedReadError(path, (err as NodeJS.ErrnoException).code ?? String(err));
-  } finally {
-    closeSync(fd);
+    if (err instanceof AppendedReadError) throw err;
+    throw new AppendedReadError(path, (err as NodeJS.ErrnoException).code ?? String((err as Error)?.message ?? err));
   }
-  db.prepare(
-    `INSERT INTO files(path, source, dev, ino, size, mtime_ms, offset, line_no, state, seen_at)
-     VALUES (@path, @source, @dev, @ino, @size, @mtime, @offset, @lineNo, @state, @now)
-     ON CONFLICT(path) DO UPDATE SET source = @source, dev = @dev, ino = @ino, size = @size, mtime_ms = @mtime,
-       offset = @offset, line_no = @lineNo, state = @state, seen_at = @now`,
-  ).run({
-    path,
-    source,
-    dev: st.dev,
-    ino: st.ino,
-    size: st.size,
-    mtime: Math.floor(st.mtimeMs),
-    offset,
-    lineNo: (rotated || truncated || firstSight ? 0 : prev.line_no) + lines,
-    state: JSON.stringify({ at: now }),
-    now,
-  });
-  return result;
 }
 
 /** The `files` source under which log offsets are kept. */

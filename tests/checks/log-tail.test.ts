@@ -79,6 +79,21 @@ describe("tailLog", () => {
     expect(o).toMatchObject({ truncated: true, rotated: false, sizeBefore: 0, lines: 1, errorLines: 1 });
   });
 
+  it("starts over when the file was truncated and regrew past our offset (copytruncate)", () => {
+    writeFileSync(path, "INFO a\nINFO b\n");
+    tailLog(db, path, rules, NOW);
+    writeFileSync(path, "ERROR after rotation, a longer first line\nINFO next\n");
+    const o = tailLog(db, path, rules, NOW + MIN)!;
+    expect(o).toMatchObject({ truncated: true, sizeBefore: 0, lines: 2, errorLines: 1 });
+  });
+
+  it("an untouched file costs a stat and moves the interval on", () => {
+    writeFileSync(path, "INFO a\n");
+    tailLog(db, path, rules, NOW);
+    expect(tailLog(db, path, rules, NOW + MIN)).toMatchObject({ lines: 0, bytesRead: 0, previousAt: NOW });
+    expect(tailLog(db, path, rules, NOW + 2 * MIN)).toMatchObject({ previousAt: NOW + MIN });
+  });
+
   it("starts over on a rotated file (new inode), even when it is larger", () => {
     writeFileSync(path, "INFO a\n");
     tailLog(db, path, rules, NOW);
