@@ -105,7 +105,7 @@ export const groupListLimit = 25;
  * Several alerts in one message: one line each with its status, so a group message can be edited
  * as its members resolve. Silent unless a firing member is critical.
  */
-export function groupView(alerts: AlertRecord[], now: number): View {
+export function groupView(alerts: AlertRecord[], now: number, options: { reminder?: boolean } = {}): View {
   const checks = [...new Set(alerts.map((a) => a.check))];
   const open = alerts.filter((a) => a.status !== "resolved");
   const worst = open.some((a) => a.severity === "critical") ? "critical" : open.some((a) => a.severity === "warning") ? "warning" : "info";
@@ -118,7 +118,7 @@ export function groupView(alerts: AlertRecord[], now: number): View {
   const status = open.length === 0 ? "all resolved" : `${open.length} firing${resolvedCount ? `, ${resolvedCount} resolved` : ""}`;
   const actions = [...new Set(alerts.map((a) => a.report.action))].slice(0, 3);
   return {
-    title: `${open.length === 0 ? "✅" : severityMark[worst]} ${alerts.length} ${checks.join(", ")} alerts`,
+    title: `${open.length === 0 ? "✅" : severityMark[worst]} ${alerts.length} ${checks.join(", ")} alerts${options.reminder ? " still firing (reminder)" : ""}`,
     sections: [
       { lines },
       { lines: [`Time: ${formatTime(now)}`, `Status: ${status}`, ...actions.map((x) => `Recommended action: ${x}`)] },

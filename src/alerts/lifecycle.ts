@@ -243,19 +243,21 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
       outcomes.push({ alert: next, change });
     }
 
-    // Stages 7–8: group many new alerts of one check, then write the outbox.
+    // Stages 7–8: group many new alerts (or many reminders) of one check, then write the outbox.
     let enqueued = 0;
-    const fires = new Map<CheckName, Planned[]>();
-    for (const p of planned) if (p.kind === "fire") fires.set(p.alert.check, [...(fires.get(p.alert.check) ?? []), p]);
+    const bursts = new Map<string, Planned[]>();
+    for (const p of planned) {
+      if (p.kind !== "fire" && p.kind !== "repeat") continue;
+      const key = `${p.kind}:${p.alert.check}`;
+      bursts.set(key, [...(bursts.get(key) ?? []), p]);
+    }
     const grouped = new Set<Planned>();
-    for (const members of fires.values()) {
+    for (const members of bursts.values()) {
       if (members.length <= cfg.groupAbove) continue;
-      const view = groupView(
-        members.map((m) => m.alert),
-        now,
-      );
+      const alerts = members.map((m) => m.alert);
+      const view = groupView(alerts, now, { reminder: members[0]!.kind === "repeat" });
       for (const t of transports) {
-        stores.outbox.enqueue({ alertIds: members.map((m) => m.alert.id), transport: t, kind: "group", view, now });
+        stores.outbox.enqueue({ alertIds: alerts.map((a) => a.id), transport: t, kind: "group", view, now });
         enqueued++;
       }
       for (const m of members) grouped.add(m);

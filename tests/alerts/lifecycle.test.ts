@@ -218,9 +218,19 @@ describe("alert lifecycle", () => {
     expect(group.alertIds).toHaveLength(7);
     expect(group.view.title).toBe("⚠️ 7 context alerts");
     expect(viewToText(group.view)).toContain("[warning] session claude::s3 context at 82% — 164k tokens (82%)");
+    // Their reminders come as one message too.
+    const later = cycle([...many, finding("log:/x", { check: "logs" })], t0 + 4 * hour);
+    expect(later.enqueued).toBe(4);
+    expect(rows(stores).slice(4).map((r) => `${r.transport}:${r.kind}:${r.alertIds.length}`)).toEqual([
+      "console:group:7",
+      "telegram:group:7",
+      "console:repeat:1",
+      "telegram:repeat:1",
+    ]);
+    expect(rows(stores)[4]!.view.title).toBe("⚠️ 7 context alerts still firing (reminder)");
     // Exactly groupAbove new alerts are still sent one by one.
     const five = Array.from({ length: 5 }, (_, i) => finding(`codex::t${i}`, { check: "quota" }));
-    expect(cycle([...many, finding("log:/x", { check: "logs" }), ...five], t0 + minute, {}).enqueued).toBe(10);
+    expect(cycle([...many, finding("log:/x", { check: "logs" }), ...five], t0 + 4 * hour + minute, {}).enqueued).toBe(10);
   });
 
   it("offers the buttons that apply, each ≤ 64 bytes and decodable", () => {
