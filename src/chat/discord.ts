@@ -22,7 +22,15 @@ import { discordCaller } from "./discord/access.ts";
 import { buildSlashCommands, registerCommands } from "./discord/commands.ts";
 import { DiscordRenderError, discordCode, toDeliveryError, tokenRetryMs } from "./discord/errors.ts";
 import { type DiscordPayload, type PagerState, paginate, pagerPrefix, parsePagerId, renderPage } from "./discord/render.ts";
-import { type ButtonOutcome, type Caller, DeliveryError, type Inbound, type MessageRef, type Transport } from "./transport.ts";
+import {
+  type ButtonOutcome,
+  type Caller,
+  DeliveryError,
+  type Inbound,
+  type MessageRef,
+  type Transport,
+  type TransportProblem,
+} from "./transport.ts";
 import type { View } from "./view.ts";
 
 /** One autocomplete suggestion: what the user sees and the value the command receives. */
@@ -48,12 +56,7 @@ export interface DiscordOptions {
   loginRetryMs?: number;
 }
 
-/** A problem that keeps the Discord transport from working, kept in kv for `asm health` and the self check. */
-export interface DiscordProblem {
-  at: number;
-  problem: string;
-}
-
+/** kv key of the current problem (a `TransportProblem`, or null), for `asm health` in another process. */
 export const discordProblemKey = "transport.discord.problem";
 
 const ephemeral = MessageFlags.Ephemeral;
@@ -101,16 +104,20 @@ export class DiscordTransport implements Transport {
   private readonly responding = new Map<string, Promise<void>>();
   private readonly deferAfterMs: number;
   private readonly maxRateLimitWaitMs: number;
-  private problemText: string | null = null;
+  private current: TransportProblem | null = null;
 
   constructor(private readonly options: DiscordOptions) {
     this.deferAfterMs = options.deferAfterMs ?? 2000;
     this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 10_000;
   }
 
-  /** What keeps the transport from working right now, or null. */
-  get problem(): string | null {
-    return this.problemText;
+  /**
+   * What keeps the transport from working right now, or null: `unauthorized` (the token was
+   * refused, at login or by the gateway: 4004) or `unreachable` (no connection to Discord; the
+   * monitor alerts only when it lasts). Other transports deliver the resulting self alert.
+   */
+  get problem(): TransportProblem | null {
+    return this.current;
   }
 
   /** Logs in (GET /gateway/bot, then the gateway) and registers the commands if they changed. */
@@ -174,9 +181,15 @@ export class DiscordTransport implements Transport {
     client.on(Events.Warn, (message) => log.warn({ message }, "discord warning"));
     client.on(Events.ShardError, (err, shardId) => log.warn({ err: summary(err), shardId }, "discord gateway error; reconnecting"));
     client.on(Events.ShardDisconnect, (event, shardId) => {
-      if (event.code === 4004) this.report("Discord closed the gateway: DISCORD_TOKEN is no longer valid (4004)");
+      if (event.code === 4004) this.setProblem("unauthorized", "Discord closed the gateway: DISCORD_TOKEN is no longer valid (4004)");
       else if (!this.stopped) log.error({ code: event.code, shardId }, "discord gateway closed for good");
     });
+    // discord.js reconnects by itself after network faults; meanwhile we are unreachable.
+    client.on(Events.ShardReconnecting, () => {
+      if (!this.stopped && this.current?.kind !== "unauthorized") this.setProblem("unreachable", "reconnecting to the Discord gateway");
+    });
+    client.on(Events.ShardResume, () => this.clearProblem("unreachable"));
+    client.on(Events.ShardReady, () => this.clearProblem("unreachable"));
     return client;
   }
 
@@ -203,16 +216,17 @@ export class DiscordTransport implements Transport {
       await client.destroy().catch(() => undefined);
       const code = discordCode(err);
       if (code === "TokenInvalid" || (err as { status?: number }).status === 401) {
-        this.report("Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed");
+        this.setProblem("unauthorized", "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed");
         return;
       }
+      this.setProblem("unreachable", `cannot connect to Discord: ${summary(err).message ?? "network error"}`);
       const next = Math.min(retryMs * 2, 600_000);
       this.options.log.error({ err: summary(err), retryInMs: retryMs }, "could not connect to Discord; will retry");
       this.retryTimer = setTimeout(() => void this.connect(next), retryMs);
       this.retryTimer.unref();
       return;
     }
-    this.problemText = null;
+    this.clearProblem("unreachable");
     this.options.log.info({ user: client.user?.username, guildId: this.options.config.guildId }, "discord connected");
     await this.register(client);
   }
@@ -235,15 +249,34 @@ export class DiscordTransport implements Transport {
     }
   }
 
-  /** Logs a problem clearly and keeps it in kv so health checks can show it. */
-  private report(problem: string): void {
-    this.problemText = problem;
-    this.options.log.error({ transport: "discord" }, problem);
-    this.options.kv.set(discordProblemKey, { at: Date.now(), problem } satisfies DiscordProblem);
+  /** Logs a problem clearly (once per change) and keeps it in kv; `since` survives repeats of the same kind. */
+  private setProblem(kind: TransportProblem["kind"], message: string): void {
+    const before = this.current;
+    if (before?.kind === kind && before.message === message) return;
+    this.current = { kind, message, since: before?.kind === kind ? before.since : Date.now() };
+    this.options.log.error({ transport: "discord", kind }, message);
+    this.record();
+  }
+
+  private clearProblem(kind: TransportProblem["kind"]): void {
+    if (this.current?.kind !== kind) return;
+    this.options.log.info({ transport: "discord", was: kind }, "discord recovered");
+    this.current = null;
+    this.record();
+  }
+
+  private record(): void {
+    try {
+      this.options.kv.set(discordProblemKey, this.current);
+    } catch (err) {
+      this.options.log.warn({ err: summary(err) }, "could not record the discord problem in the store");
+    }
   }
 
   private ready(what: string): Client {
-    if (this.problemText) throw new DeliveryError(`discord ${what}: ${this.problemText}`, "discord", { retryAfterMs: tokenRetryMs });
+    if (this.current?.kind === "unauthorized") {
+      throw new DeliveryError(`discord ${what}: ${this.current.message}`, "discord", { retryAfterMs: tokenRetryMs });
+    }
     if (!this.client) throw new DeliveryError(`discord ${what}: not connected`, "discord", { retryAfterMs: 30_000 });
     return this.client;
   }

@@ -65,6 +65,8 @@ describe("Discord transport under network faults", () => {
     const { transport, inbound, log } = transportAt(`http://127.0.0.1:${port}/api`);
     await transport.start(inbound);
     expect(log.text).toContain("could not connect to Discord; will retry");
+    expect(transport.problem).toMatchObject({ kind: "unreachable" });
+    const since = transport.problem!.since;
     const early = await transport.send(textView("early")).catch((e: unknown) => e);
     expect(early).toBeInstanceOf(DeliveryError);
     expect((early as DeliveryError).permanent).toBe(false);
@@ -73,6 +75,8 @@ describe("Discord transport under network faults", () => {
     closers.push(() => fake.close());
     await fake.waitForIdentify();
     await until(() => log.text.includes("discord connected"), "the connection");
+    expect(since).toBeGreaterThan(0);
+    expect(transport.problem).toBeNull();
     await transport.send(textView("late"));
     expect(fake.channelMessages(feed)).toHaveLength(1);
     expect(log.text).not.toContain(token);

@@ -365,8 +365,8 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
 
   it("survives a rejected token: start resolves, the problem is logged and kept, sends fail softly, no token in the log", async () => {
     const { transport, kv, log, fake } = await setup({ token: "MTEw.bad.tokentokentokentokentokentoken" });
-    expect(transport.problem).toContain("rejected DISCORD_TOKEN");
-    expect(kv.get<{ problem: string }>(discordProblemKey)!.problem).toContain("rejected");
+    expect(transport.problem).toMatchObject({ kind: "unauthorized", message: expect.stringContaining("rejected DISCORD_TOKEN") });
+    expect(kv.get<{ message: string }>(discordProblemKey)!.message).toContain("rejected");
     expect(fake.identifies).toHaveLength(0);
     const err = await transport.send(textView("x")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeliveryError);
@@ -379,7 +379,7 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
     const { fake, transport, kv } = await setup();
     fake.revokeToken();
     await until(() => transport.problem !== null);
-    expect(transport.problem).toContain("4004");
-    expect(kv.get<{ problem: string }>(discordProblemKey)!.problem).toContain("4004");
+    expect(transport.problem).toMatchObject({ kind: "unauthorized", message: expect.stringContaining("4004") });
+    expect(kv.get<{ message: string }>(discordProblemKey)!.message).toContain("4004");
   });
 });
