@@ -127,6 +127,29 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     expect(ref.threadId).toBe(String(stored!.topicId));
   });
 
+  it("a deleted feed topic is recreated: the failed send is retryable, the next one lands in the new topic", async () => {
+    const t = await setup();
+    await t.transport.start(t.core.inbound);
+    const first = t.kv.get<{ topicId: number }>(feedTopicKey)!.topicId;
+    t.fake.topics.get(feedChatId)!.delete(first);
+    const failed = await t.transport.send(textView("lost?")).catch((e) => e);
+    expect(failed).toMatchObject({ permanent: false, message: expect.stringMatching(/thread not found.*new topic/) });
+    const ref = await t.transport.send(textView("found"));
+    const second = t.kv.get<{ topicId: number }>(feedTopicKey)!.topicId;
+    expect(second).not.toBe(first);
+    expect(ref.threadId).toBe(String(second));
+    expect(t.fake.ok("createForumTopic")).toHaveLength(2);
+  });
+
+  it("a plain group gets no topic and no message_thread_id", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    const ref = await t.transport.send(textView("plain"));
+    expect(ref.threadId).toBeUndefined();
+    expect(t.fake.ok("sendMessage")[0]!.payload).not.toHaveProperty("message_thread_id");
+    expect(t.fake.ok("createForumTopic")).toHaveLength(0);
+  });
+
   it("posts alerts into the feed topic as HTML, silent unless critical, and edits them in place", async () => {
     const t = await setup({ telegram: { feedTopicId: 77 } });
     t.fake.addTopic(feedChatId, 77, "alerts");
