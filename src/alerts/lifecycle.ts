@@ -176,6 +176,7 @@ interface Planned {
   alert: AlertRecord;
   kind: AlertMessageKind;
   view: View;
+  outcome: AlertOutcome;
 }
 
 /**
@@ -238,9 +239,9 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
           ? a
           : { ...a, lastNotifiedAt: now, notifiedSeverity: kind === "repeat" ? a.notifiedSeverity : a.severity };
       stores.alerts.update(next);
-      planned.push({ alert: next, kind, view });
-      const change = ({ fire: "fired", repeat: "repeated", escalate: "escalated", resolve: "resolved" } as const)[kind];
-      outcomes.push({ alert: next, change });
+      const outcome: AlertOutcome = { alert: next, change: ({ fire: "fired", repeat: "repeated", escalate: "escalated", resolve: "resolved" } as const)[kind] };
+      planned.push({ alert: next, kind, view, outcome });
+      outcomes.push(outcome);
     }
 
     // Stages 7–8: group many new alerts (or many reminders) of one check, then write the outbox.
@@ -249,7 +250,9 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
     for (const p of planned) {
       if (p.kind !== "fire" && p.kind !== "repeat") continue;
       const key = `${p.kind}:${p.alert.check}`;
-      bursts.set(key, [...(bursts.get(key) ?? []), p]);
+      const members = bursts.get(key) ?? [];
+      members.push(p);
+      bursts.set(key, members);
     }
     const grouped = new Set<Planned>();
     for (const members of bursts.values()) {
@@ -264,6 +267,7 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
     }
     for (const p of planned) {
       if (grouped.has(p)) continue;
+      let reached = false;
       for (const t of transports) {
         if (p.kind === "resolve") {
           // Resolved before it reached this transport: drop the unsent message and say nothing.
@@ -272,7 +276,9 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
         }
         stores.outbox.enqueue({ alertIds: [p.alert.id], transport: t, kind: p.kind, view: p.view, now });
         enqueued++;
+        reached = true;
       }
+      if (p.kind === "resolve" && !reached) p.outcome.change = "resolved-unposted";
     }
     return { outcomes, enqueued };
   })();

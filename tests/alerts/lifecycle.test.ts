@@ -156,12 +156,19 @@ describe("alert lifecycle", () => {
     // Telegram delivered, the console did not get to it.
     const tg = rows(stores).find((r) => r.transport === "telegram")!;
     stores.outbox.markSent([tg.id], { transport: "telegram", chatId: "-100", messageId: "7" }, t0, { alertIds: tg.alertIds, grouped: false });
-    cycle([], t0 + minute);
+    expect(cycle([], t0 + minute).outcomes[0]!.change, "telegram saw it").toBe("resolved");
     expect(rows(stores).map((r) => `${r.transport}:${r.kind}:${r.status}`)).toEqual([
       "console:fire:cancelled",
       "telegram:fire:sent",
       "telegram:resolve:pending",
     ]);
+  });
+
+  it("an alert whose message went nowhere yet resolves as unposted", () => {
+    const { stores, cycle } = setup({}, ["console"]);
+    cycle([finding("s1")], t0);
+    expect(cycle([], t0 + minute).outcomes[0]!.change).toBe("resolved-unposted");
+    expect(rows(stores).map((r) => r.status)).toEqual(["cancelled"]);
   });
 
   it("damps flapping: nothing is posted before minFiringSeconds, and a flap that ends first is never posted", () => {
