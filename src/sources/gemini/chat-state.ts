@@ -11,6 +11,8 @@ export interface GeminiMessage {
   cached: number;
   /** A tool call of this message has not finished yet. */
   pending: boolean;
+  /** A tool call waits for the user's approval (`awaiting_approval`). */
+  waiting?: boolean;
   /** A turns row has been written for this message (a re-append must not add another). */
   counted: boolean;
   /** Part of the current history (`order`); false once a rewind or checkpoint took it out. */
@@ -101,6 +103,7 @@ function messageOf(raw: Json, prev: GeminiMessage | undefined): GeminiMessage {
   const tokens = isObject(raw.tokens) ? raw.tokens : null;
   const calls = Array.isArray(raw.toolCalls) ? raw.toolCalls : [];
   const pending = calls.some((c) => isObject(c) && typeof c.status === "string" && !doneStatuses.has(c.status));
+  const waiting = calls.some((c) => isObject(c) && c.status === "awaiting_approval");
   return {
     type: str(raw.type) ?? prev?.type ?? "unknown",
     // A history checkpoint rewrites every timestamp to the resume time; the first sighting is the true one.
@@ -110,6 +113,7 @@ function messageOf(raw: Json, prev: GeminiMessage | undefined): GeminiMessage {
     output: tokens ? num(tokens.output) : (prev?.output ?? 0),
     cached: tokens ? num(tokens.cached) : (prev?.cached ?? 0),
     pending: calls.length > 0 ? pending : (prev?.pending ?? false),
+    waiting: calls.length > 0 ? waiting : (prev?.waiting ?? false),
     counted: prev?.counted ?? false,
     live: true,
   };
@@ -241,7 +245,7 @@ export function summarizeGemini(s: GeminiChatState): GeminiSummary {
   }
   let state: SessionState = "unknown";
   if (last?.type === "user") state = s.lastChange === "history" ? "unknown" : "running";
-  else if (last?.type === "gemini") state = last.pending ? "running" : "idle";
+  else if (last?.type === "gemini") state = last.waiting ? "waiting" : last.pending ? "running" : "idle";
   else if (last?.type === "error") state = "errored";
   return { messageCount: count, model, contextTokens, firstTs, lastTs, input, output, cached, state };
 }

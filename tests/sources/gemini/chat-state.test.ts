@@ -94,13 +94,16 @@ describe("Gemini chat state, hand-made cases", () => {
     expect(s.order).toEqual(["u1", "g1"]);
   });
 
-  it("derives running, idle and errored from the last message", () => {
+  it("derives running, waiting, idle and errored from the last message", () => {
     const s = emptyGeminiState();
     applyAll(s, [header, user("u1", "2026-08-20T10:01:00Z")]);
     expect(summarizeGemini(s).state).toBe("running");
     const call = { id: "c1", name: "run_shell_command", args: {}, status: "executing" };
     applyGeminiRecord(s, gem("g1", "2026-08-20T10:02:00Z", 1000, { toolCalls: [call] }));
     expect(summarizeGemini(s).state).toBe("running");
+    // A shell command waiting for the user's approval: the session waits for input.
+    applyGeminiRecord(s, gem("g1", "2026-08-20T10:02:00Z", 1000, { toolCalls: [{ ...call, status: "awaiting_approval" }] }));
+    expect(summarizeGemini(s).state).toBe("waiting");
     const turns = applyGeminiRecord(s, gem("g1", "2026-08-20T10:02:00Z", 1000, { toolCalls: [{ ...call, status: "success" }] }));
     expect(turns).toEqual([]);
     expect(summarizeGemini(s).state).toBe("idle");
