@@ -11,6 +11,7 @@ import { startService } from "../../src/service.ts";
 import { runScan } from "../../src/sources/scan.ts";
 import { Capture, healthServer, markerArgv, runs } from "../core/setup.ts";
 import { FakeDiscord, type FakeMessage, type FakeUser } from "../fakes/discord-api.ts";
+import { session } from "../helpers/checks.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GxYz12.e2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2e";
@@ -188,8 +189,46 @@ describe("Discord end to end: the real service and discord.js against the fake D
     expect(fake.followUpsOf(replay)[0]!.content).toMatch(/already decided \(succeeded/);
     expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded", decidedBy: `discord:${admin.id}` });
 
+    // Autocomplete for a session id, from the store the real scan filled.
+    const target = stored[0]!;
+    const ac = fake.autocomplete({ name: "reset_session", focused: "id", value: target.sessionId.slice(0, 6), user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(ac), "the suggestions");
+    const choices = (fake.callbacks.get(ac)!.data!.choices as { name: string; value: string }[]).map((c) => c.value);
+    expect(choices).toContain(target.sessionId);
+
     // Nothing we logged carries the token.
     expect(log.text).not.toContain(token);
     expect(log.text).not.toContain(token.split(".")[2]);
+  });
+});
+
+describe("Discord end to end: long answers", () => {
+  it("pages a long /sessions with the core's page buttons, each page within Discord's limits", async () => {
+    const { fake, rt } = await start();
+    const now = Date.now();
+    for (let i = 0; i < 120; i++) {
+      rt.sessions.upsert(
+        session({ platform: "claude", agentId: null, sessionId: `${String(i).padStart(4, "0")}aaaa-e2e-${i}`, title: `task number ${i} with a long title`, lastActivity: now - i * 1000, scannedAt: now }),
+      );
+    }
+    const id = fake.slashCommand({ name: "sessions", options: { scope: "all", sort: "activity" }, user: member, channelId: feed, guildId: guild });
+    await fake.waitFor(() => fake.callbacks.has(id), "the first page");
+    const reply = fake.responseOf(id)!;
+    const title = () => String(reply.embeds[0]!.title);
+    expect(title()).toMatch(/page 1\/(\d+)/);
+    const pages = Number(/page 1\/(\d+)/.exec(title())![1]);
+    expect(pages).toBeGreaterThan(1);
+    expect(String(reply.embeds[0]!.description).length).toBeLessThanOrEqual(4096);
+    expect(text(reply)).toContain("0000aaaa");
+
+    const nav = () => (reply.components.at(-1) as { components: { custom_id: string; label: string }[] }).components;
+    const next = nav().find((b) => b.label.includes("›"))!.custom_id;
+    expect(next.length).toBeLessThanOrEqual(100);
+    const press = fake.press({ message: reply, customId: next, user: member });
+    await fake.waitFor(() => fake.callbacks.has(press), "page 2");
+    expect(fake.callbacks.get(press)!.type).toBe(7);
+    expect(title()).toMatch(/page 2\//);
+    expect(text(reply)).not.toContain("0000aaaa");
+    expect(nav().some((b) => b.label.includes("‹"))).toBe(true);
   });
 });
