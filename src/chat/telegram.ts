@@ -49,6 +49,8 @@ export interface TelegramTransportOptions {
   answerWithinMs?: number;
   /** First delay before reconnecting after a failure; doubles up to 5 minutes (default 5 s). */
   reconnectMs?: number;
+  /** The budget's window (default one minute; tests shorten it). */
+  budgetWindowMs?: number;
   /** Feed sends and edits give up after this long, so the outbox can retry (default 20 s). */
   requestTimeoutSeconds?: number;
   /** How long `stop()` waits for handlers still running (default 15 s). */
@@ -112,7 +114,7 @@ export class TelegramTransport implements Transport {
     this.reconnectDelay = options.reconnectMs ?? 5000;
     this.bot = new Bot(token, { client: { apiRoot, timeoutSeconds: pollTimeout + 30 } });
     this.feedApi = new Api(token, { apiRoot, timeoutSeconds: options.requestTimeoutSeconds ?? 20 });
-    this.budget = new SendBudget(config.maxMessagesPerMinute);
+    this.budget = new SendBudget(config.maxMessagesPerMinute, options.budgetWindowMs);
     this.feed = new FeedTopic(this.feedApi, config, options.kv, options.log);
     this.menu = options.commands ?? allCommands;
     this.commandNames = new Set(this.menu.map((c) => c.name));
@@ -438,10 +440,24 @@ export class TelegramTransport implements Transport {
   /** A reply to a command or button in the chat (and topic) it came from. */
   private async reply(where: Where, view: View, replyTo?: number): Promise<MessageRef | null> {
     try {
-      return await this.post(this.bot.api, where, renderView(view), { silent: view.silent ?? false, replyTo });
+      const parts = renderView(view);
+      await this.waitForFeedBudget(where.chatId, parts.length);
+      return await this.post(this.bot.api, where, parts, { silent: view.silent ?? false, replyTo });
     } catch (err) {
       this.options.log.error({ error: describeTelegramError(err), chatId: where.chatId }, "telegram: could not reply");
       return null;
+    }
+  }
+
+  /**
+   * Replies into the feed group share its budget with alerts: a reply that would exceed it waits
+   * (a person asked and gets the answer a little later), while alerts fail fast to the outbox.
+   */
+  private async waitForFeedBudget(chatId: string, parts: number): Promise<void> {
+    if (!this.feed.isFeedChat(chatId)) return;
+    const needed = Math.min(parts, this.budget.perWindow);
+    while (!this.stopped && this.budget.remaining() < needed) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.budget.waitMs(), 5000)));
     }
   }
 

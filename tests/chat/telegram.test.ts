@@ -344,6 +344,19 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     await expect(t.transport.send(textView("dm"), { chatId: "900" })).resolves.toMatchObject({ chatId: "900" });
   });
 
+  it("replies into the feed group share its budget: a reply over it waits until the window frees", async () => {
+    const t = await setup({ forum: false, telegram: { maxMessagesPerMinute: 2 }, transport: { budgetWindowMs: 1500 } });
+    await t.transport.start(t.core.inbound);
+    await t.transport.send(textView("a1"));
+    await t.transport.send(textView("a2"));
+    const lastAlert = t.fake.ok("sendMessage")[1]!;
+    t.fake.userMessage(member, "/sessions", { chat: t.fake.chats.get(feedChatId)! });
+    const reply = await t.fake.waitForCall("sendMessage", (c) => /you ran/.test(String(c.payload.text)));
+    expect(reply.at - t.fake.ok("sendMessage")[0]!.at).toBeGreaterThanOrEqual(1400);
+    expect(reply.at).toBeGreaterThan(lastAlert.at);
+    await vi.waitFor(() => expect(t.transport.sendBudget()).toBe(1));
+  });
+
   it("a revoked token: no crash, polling stops, a clear problem without the token in the log", async () => {
     const t = await setup({ forum: false });
     await t.transport.start(t.core.inbound);
