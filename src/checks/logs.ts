@@ -14,7 +14,7 @@ function problemsOf(o: LogObservation, config: Config): Problem[] {
   const c = config.checks.logs;
   const out: Problem[] = [];
   const interval = o.previousAt !== null ? ` in ${formatDuration(o.at - o.previousAt)}` : "";
-  if (!o.firstSight && !o.rotated && !o.truncated && o.sizeBefore > 0) {
+  if (!o.firstSight && !o.rotated && !o.truncated && o.sizeBefore > 0 && o.sizeBefore >= c.growthMinBytes) {
     const growth = ((o.size - o.sizeBefore) / o.sizeBefore) * 100;
     if (growth > c.growthPercent) {
       out.push({

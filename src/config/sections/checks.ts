@@ -43,6 +43,12 @@ export const logsCheck = z
       .default(["/tmp/openclaw/openclaw-*.log", "~/.openclaw/logs/gateway*.log"])
       .describe("Log files or globs (asm's own log.file is added automatically)"),
     growthPercent: z.number().positive().default(50),
+    growthMinBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1024 * 1024)
+      .describe("Growth is judged only for files at least this big (a fresh daily log doubles all morning)"),
     errorRatePercent: z.number().positive().default(10),
     errorPatterns: z.array(z.string()).default(["\\bERROR\\b", "\\bFATAL\\b"]),
     durationPattern: z
