@@ -66,7 +66,14 @@ export async function executeAction(action: ActionRecord, deps: RunnerDeps): Pro
   const details = action.details as unknown as ActionDetails;
   if (details.mode === "json") return runJsonEdit(details.stores);
   const timeoutMs = kindConfig(deps.config, action.kind).timeoutSeconds * 1000;
-  const run = await runArgv(details.argv, timeoutMs);
+  const outputs: string[] = [];
+  let run = { ok: true, exitCode: null as number | null, output: "", note: "nothing to run" };
+  for (const argv of details.argvs) {
+    run = await runArgv(argv, timeoutMs);
+    if (run.output) outputs.push(run.output);
+    if (!run.ok) break;
+  }
+  run.output = tail(outputs.join("\n"));
   if (!run.ok) return { status: "failed", exitCode: run.exitCode, outputTail: run.output, verifyNote: run.note };
   if (action.kind !== "restart_gateway") {
     return { status: "succeeded", exitCode: run.exitCode, outputTail: run.output, verifyNote: `${run.note}; the next scan shows the result` };

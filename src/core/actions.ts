@@ -7,7 +7,7 @@ import type { SessionRecord } from "../store/sessions.ts";
 
 /** What an action will do, decided when it is requested and stored with the row (`details`). */
 export type ActionDetails =
-  | { mode: "argv"; argv: string[] }
+  | { mode: "argv"; argvs: string[][] }
   | { mode: "json"; stores: { path: string; keys: string[] }[] };
 
 /** A request that can be put up for approval: kind, target and exactly what will happen. */
@@ -83,7 +83,7 @@ export function fillArgv(kind: ActionKind, argv: string[], values: Record<string
 export function planRestart(config: Config): ActionPlan {
   const argv = config.actions.restartGateway.argv;
   if (!argv) throw new ActionRefused("restart_gateway", "no restart command is configured (actions.restartGateway.argv)");
-  return { kind: "restart_gateway", target: null, details: { mode: "argv", argv: fillArgv("restart_gateway", argv, {}) }, summary: argv.join(" ") };
+  return { kind: "restart_gateway", target: null, details: { mode: "argv", argvs: [fillArgv("restart_gateway", argv, {})] }, summary: argv.join(" ") };
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
@@ -98,6 +98,9 @@ export function jsonStorePath(config: Config, s: SessionRecord): string | null {
   return candidates.find((p): p is string => p !== null && existsSync(p)) ?? null;
 }
 
+/** The placeholders a session-level argv may use: `{target}` is the session key (how OpenClaw's CLI addresses sessions). */
+const sessionValues = (s: SessionRecord) => ({ target: s.sessionKey ?? s.sessionId, sessionKey: s.sessionKey, sessionId: s.sessionId, agentId: s.agentId });
+
 /** A reset of one observed OpenClaw session: the configured CLI, or (older versions) editing sessions.json. */
 export function planReset(config: Config, s: SessionRecord): ActionPlan {
   const kind = "reset_session";
@@ -107,8 +110,8 @@ export function planReset(config: Config, s: SessionRecord): ActionPlan {
   const argv = config.actions.resetSession.argv;
   const label = s.sessionKey ?? s.sessionId;
   if (argv) {
-    const filled = fillArgv(kind, argv, { target: s.sessionKey ?? s.sessionId, sessionKey: s.sessionKey, sessionId: s.sessionId, agentId: s.agentId });
-    return { kind, target: s.uid, details: { mode: "argv", argv: filled }, summary: `${label}: ${filled.join(" ")}` };
+    const filled = fillArgv(kind, argv, sessionValues(s));
+    return { kind, target: s.uid, details: { mode: "argv", argvs: [filled] }, summary: `${label}: ${filled.join(" ")}` };
   }
   if (s.extra.storage === "sqlite") {
     throw new ActionRefused(
@@ -131,16 +134,22 @@ export function planReset(config: Config, s: SessionRecord): ActionPlan {
 export const isCorrupted = (s: SessionRecord) => s.platform === "openclaw" && s.present && Boolean(s.extra.transcriptProblem);
 
 /**
- * Cleanup of corrupted or stray OpenClaw entries: the configured CLI, or removing them from their
- * `sessions.json` (entries in SQLite stores are listed but never touched by asm).
+ * Cleanup of corrupted or stray OpenClaw entries (the caller decides which: corrupted ones from the
+ * store, strays from the duplicates check). With `actions.cleanup.argv`: that command, once per
+ * entry when it names one (`{target}`, `{sessionId}`, …), else once. Without: the entries are
+ * removed from their `sessions.json` (backup first); entries in SQLite stores are listed in
+ * `skipped`, never touched by asm.
  */
 export function planCleanup(config: Config, candidates: SessionRecord[]): ActionPlan & { entries: SessionRecord[]; skipped: SessionRecord[] } {
   const kind = "cleanup";
-  const entries = candidates.filter(isCorrupted);
+  const entries = candidates.filter((s) => s.platform === "openclaw" && s.present);
+  if (entries.length === 0) throw new ActionRefused(kind, "no corrupted or stray entries found");
+  const target = entries.length === 1 ? entries[0]!.uid : null;
   const argv = config.actions.cleanup.argv;
   if (argv) {
-    const filled = fillArgv(kind, argv, {});
-    return { kind, target: null, details: { mode: "argv", argv: filled }, summary: filled.join(" "), entries, skipped: [] };
+    const perEntry = argv.some((a) => /\{[A-Za-z]+\}/.test(a));
+    const argvs = perEntry ? entries.map((s) => fillArgv(kind, argv, sessionValues(s))) : [fillArgv(kind, argv, {})];
+    return { kind, target, details: { mode: "argv", argvs }, summary: argvs.map((a) => a.join(" ")).join("; "), entries, skipped: [] };
   }
   const byStore = new Map<string, string[]>();
   const skipped: SessionRecord[] = [];
@@ -155,16 +164,14 @@ export function planCleanup(config: Config, candidates: SessionRecord[]): Action
   if (byStore.size === 0) {
     throw new ActionRefused(
       kind,
-      entries.length
-        ? `${entries.length} corrupted entr${entries.length === 1 ? "y is" : "ies are"} in SQLite stores, which asm never writes; set actions.cleanup.argv to the OpenClaw command`
-        : "no corrupted or stray entries found",
+      `${entries.length} entr${entries.length === 1 ? "y is" : "ies are"} in SQLite stores (or their sessions.json is gone), which asm never writes; set actions.cleanup.argv to the OpenClaw command`,
     );
   }
   const stores = [...byStore].map(([path, keys]) => ({ path, keys }));
   const n = stores.reduce((sum, st) => sum + st.keys.length, 0);
   return {
     kind,
-    target: null,
+    target,
     details: { mode: "json", stores },
     summary: `remove ${n} entr${n === 1 ? "y" : "ies"} from ${stores.length} sessions.json (backup first; transcripts stay)`,
     entries: entries.filter((e) => !skipped.includes(e)),

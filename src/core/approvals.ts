@@ -10,7 +10,7 @@ import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
 import { type ActionResult, executeAction } from "./action-runner.ts";
 import { approvalView, outcomeView } from "./action-views.ts";
-import { type ActionPlan, ActionRefused, isAuto, kindLabels, planCleanup, planReset, planRestart } from "./actions.ts";
+import { type ActionPlan, ActionRefused, isAuto, isCorrupted, kindLabels, planCleanup, planReset, planRestart } from "./actions.ts";
 import type { Feed } from "./feed.ts";
 import type { GatewayProbe } from "./gateway-health.ts";
 
@@ -180,7 +180,7 @@ export class ActionWorkflow {
       if (fp in next) continue;
       const pa = f.proposedAction!;
       if (pa.kind === "restart_gateway" && config.checks.gateway.restart === "off") continue;
-      const existing = store.open(pa.kind, pa.kind === "cleanup" || pa.kind === "restart_gateway" ? null : (pa.target ?? null));
+      const existing = store.open(pa.kind, pa.kind === "restart_gateway" ? null : (pa.target ?? null));
       if (existing.length) {
         next[fp] = existing[0]!.id;
         continue;
@@ -215,7 +215,12 @@ export class ActionWorkflow {
       if (!s) throw new ActionRefused(pa.kind, `session ${pa.target ?? "(none)"} is not in the store`);
       return planReset(config, s);
     }
-    return planCleanup(config, sessions.list({ platform: "openclaw" }));
+    if (pa.target) {
+      const s = sessions.get(pa.target);
+      if (!s) throw new ActionRefused(pa.kind, `session ${pa.target} is not in the store`);
+      return planCleanup(config, [s]);
+    }
+    return planCleanup(config, sessions.list({ platform: "openclaw" }).filter(isCorrupted));
   }
 
   /** Runs an approved action in the background (a transport must never wait on a restart). */

@@ -142,9 +142,22 @@ export class Manager {
     );
   }
 
-  /** OpenClaw entries whose transcript path is null or whose file is missing. */
-  corruptedEntries(): SessionRecord[] {
-    return this.rt.sessions.list({ platform: "openclaw", sort: "activity" }).filter(isCorrupted);
+  /**
+   * What `/cleanup` offers to remove, with why: OpenClaw entries whose transcript path is null or
+   * whose file is missing, and stray sessions the duplicates check has an open alert about.
+   */
+  cleanupCandidates(): { session: SessionRecord; why: string }[] {
+    const out = this.rt.sessions
+      .list({ platform: "openclaw", sort: "activity" })
+      .filter(isCorrupted)
+      .map((session) => ({ session, why: String(session.extra.transcriptProblem) }));
+    for (const a of this.alerts.list(false)) {
+      const pa = a.report.proposedAction;
+      if (a.check !== "duplicates" || pa?.kind !== "cleanup" || !pa.target || out.some((c) => c.session.uid === pa.target)) continue;
+      const session = this.rt.sessions.get(pa.target);
+      if (session?.present) out.push({ session, why: `stray: ${a.summary}` });
+    }
+    return out;
   }
 
   /** Asks for a gateway restart; throws ActionRefused when none is configured. */
@@ -161,8 +174,12 @@ export class Manager {
 
   /** Asks for a cleanup of corrupted/stray entries; throws ActionRefused when there is nothing asm may do. */
   requestCleanup(requestedBy: string, reason: string | null) {
-    const plan = planCleanup(this.rt.config, this.corruptedEntries());
-    return { plan, action: this.actions.request(plan, requestedBy, reason) };
+    const candidates = this.cleanupCandidates();
+    const plan = planCleanup(this.rt.config, candidates.map((c) => c.session));
+    const open = this.actionStore.open("cleanup", plan.target);
+    if (open.length) throw new ActionRefused("cleanup", `a cleanup is already ${open[0]!.status} (#${open[0]!.id})`);
+    const why = new Map(candidates.map((c) => [c.session.uid, c.why]));
+    return { plan, why, action: this.actions.request(plan, requestedBy, reason) };
   }
 
   /**

@@ -169,7 +169,8 @@ describe("commands", () => {
     t.rt.kv.set("scan.last", { at: now - 5000, durationMs: 42, errors: [] });
     const text = await t.run(member, "/health");
     expect(text).toMatch(/^asm health: (ok|degraded)/);
-    for (const part of ["store:", "scan: last 5s ago in 42 ms", "source claude:", "sessions: 5 present", "gateway: not probed yet", "outbox: 0 unsent", "actions: none pending", "self: up"]) {
+    expect(text).toMatch(/scan: last \d+s ago in 42 ms/);
+    for (const part of ["store:", "source claude:", "sessions: 5 present", "gateway: not probed yet", "outbox: 0 unsent", "actions: none pending", "self: up"]) {
       expect(text).toContain(part);
     }
     expect(await t.run(member, "/health now")).toBe("/health takes no arguments. Usage: /health");

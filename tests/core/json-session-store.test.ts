@@ -7,6 +7,8 @@ import { CoreInbound } from "../../src/core/inbound.ts";
 import { backupPathFor, removeJsonStoreEntries, SessionStoreEditError } from "../../src/core/json-session-store.ts";
 import { Manager } from "../../src/core/manager.ts";
 import { viewToText } from "../../src/chat/view.ts";
+import type { Finding } from "../../src/checks/check.ts";
+import { AlertStore } from "../../src/store/alerts.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { rig, session } from "./setup.ts";
 
@@ -156,5 +158,79 @@ describe("reset and cleanup through the approval workflow", () => {
     await t.manager.actions.idle();
     expect(t.manager.actionStore.get(1)!.status).toBe("succeeded");
     expect(Object.keys(JSON.parse(readFileSync(t.storePath, "utf8")))).toEqual(["agent:main:main"]);
+  });
+
+  it("/cleanup also offers stray sessions the duplicates check reported, and a proposal removes just that one", async () => {
+    const t = setup();
+    open.push(t);
+    const alerts = new AlertStore(t.rt.db);
+    const stray: Finding = {
+      check: "duplicates",
+      subject: `session:${t.main.uid}`,
+      severity: "warning",
+      summary: "stray session: telegram:dm:4411 lives in agent main, but bindings route it to work",
+      component: `session ${t.main.uid}`,
+      action: "Back up and remove the stray session",
+      proposedAction: { kind: "cleanup", target: t.main.uid },
+    };
+    const now = Date.now();
+    alerts.insert({
+      fingerprint: "feedfacefeedface",
+      check: "duplicates",
+      subject: stray.subject,
+      severity: "warning",
+      status: "firing",
+      summary: stray.summary,
+      report: stray,
+      firstSeen: now,
+      lastSeen: now,
+      firedAt: now,
+      resolvedAt: null,
+      lastNotifiedAt: null,
+      notifiedSeverity: null,
+      ackedBy: null,
+      ackedAt: null,
+      missed: 0,
+    });
+    const view = viewToText(await t.inbound.command(admin, "cleanup", []));
+    expect(view).toContain("[stray: stray session: telegram:dm:4411");
+    expect(view).toContain("remove entry agent:main:main");
+    expect(viewToText(await t.inbound.command(admin, "cleanup", []))).toMatch(/already pending \(#1\)/);
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, false), null);
+
+    const feed = { sent: [] as string[] };
+    t.manager.feed.attach([
+      {
+        name: "console",
+        start: async () => {},
+        stop: async () => {},
+        send: async (v) => {
+          feed.sent.push(viewToText(v));
+          return { transport: "console", chatId: "c", messageId: String(feed.sent.length) };
+        },
+        edit: async () => {},
+      },
+    ]);
+    const [proposed] = await t.manager.handleProposedActions([stray]);
+    expect(proposed).toMatchObject({ kind: "cleanup", target: t.main.uid, status: "pending" });
+    expect(feed.sent[0]).toContain("remove entry agent:main:main");
+    expect(feed.sent[0]).not.toContain("agent:main:telegram:dm:4411");
+    await t.inbound.button(admin, approvalData(proposed!, true), null);
+    await t.manager.actions.idle();
+    expect(Object.keys(JSON.parse(readFileSync(t.storePath, "utf8")))).toEqual(["agent:main:telegram:dm:4411", "agent:main:telegram:group:-100123"]);
+  });
+
+  it("a cleanup argv that names an entry runs once per entry with its validated key", async () => {
+    const dir = tempDir();
+    const marker = join(dir, "argv.txt");
+    const t = setup({
+      actions: { cleanup: { argv: [process.execPath, "-e", "require('fs').appendFileSync(process.argv[1], process.argv[2] + '\\n')", marker, "{target}"] } },
+    });
+    open.push(t);
+    await t.inbound.command(admin, "cleanup", []);
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), null);
+    await t.manager.actions.idle();
+    expect(t.manager.actionStore.get(1)!.status).toBe("succeeded");
+    expect(readFileSync(marker, "utf8").split("\n").filter(Boolean).sort()).toEqual(["agent:main:telegram:dm:4411", "agent:main:telegram:group:-100123"]);
   });
 });

@@ -58,10 +58,10 @@ export const cleanupCommand: Command = {
   run({ manager, caller, now }, args) {
     const reason = reasonFrom(args);
     return refusing(() => {
-      const { plan, action } = manager.requestCleanup(who(caller), reason);
+      const { plan, why, action } = manager.requestCleanup(who(caller), reason);
       const view = approvalView(action);
       const found = [
-        ...plan.entries.map((s) => `${sessionRow(s, now)} [${String(s.extra.transcriptProblem)}]`),
+        ...plan.entries.map((s) => `${sessionRow(s, now)} [${why.get(s.uid)}]`),
         ...plan.skipped.map((s) => `${sessionRow(s, now)} [SQLite: not touched]`),
       ];
       return found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found, pre: true }, ...view.sections] } : view;
