@@ -214,6 +214,7 @@ export class DiscordTransport implements Transport {
     } catch (err) {
       this.client = null;
       await client.destroy().catch(() => undefined);
+      if (this.stopped) return; // stop() during login: not a problem, and no retry
       const code = discordCode(err);
       if (code === "TokenInvalid" || (err as { status?: number }).status === 401) {
         this.setProblem("unauthorized", "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed");

@@ -172,6 +172,17 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
     expect(fake.channelMessages(feed)).toHaveLength(1);
   });
 
+  it("posts into a thread by its id, and quietly when the view is silent", async () => {
+    const { fake, transport } = await setup();
+    const thread = "1300000000000000888";
+    const ref = await transport.send(textView("resolved quietly", { silent: true }), { chatId: feed, threadId: thread });
+    expect(ref).toMatchObject({ chatId: thread });
+    const [post] = fake.requestsTo(new RegExp(`^/channels/${thread}/messages$`), "POST");
+    expect(post!.body).toMatchObject({ flags: 4096 });
+    await transport.send(textView("loud", { tone: "critical" }));
+    expect(fake.requestsTo(new RegExp(`^/channels/${feed}/messages$`), "POST")[0]!.body).not.toHaveProperty("flags");
+  });
+
   it("sits out a short 429 on the feed and delivers once; a long one goes back to the outbox", async () => {
     const { fake, transport, log } = await setup();
     fake.rateLimit("POST", /^\/channels\/\d+\/messages$/, 0.3);
