@@ -159,7 +159,7 @@ export class TelegramTransport implements Transport {
     this.reconnectTimer = null;
     const runner = this.runner;
     this.runner = null;
-    if (runner?.isRunning()) await runner.stop();
+    if (runner) await runner.stop();
     if (this.inFlight.size) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<"timeout">((resolve) => {

@@ -141,6 +141,14 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     expect(t.fake.ok("createForumTopic")).toHaveLength(2);
   });
 
+  it("TELEGRAM_FEED_TOPIC_ID=1 (the General topic) posts without message_thread_id", async () => {
+    const t = await setup({ telegram: { feedTopicId: 1 } });
+    await t.transport.start(t.core.inbound);
+    await t.transport.send(textView("general"));
+    expect(t.fake.ok("sendMessage")[0]!.payload).not.toHaveProperty("message_thread_id");
+    expect(t.fake.ok("createForumTopic")).toHaveLength(0);
+  });
+
   it("a plain group gets no topic and no message_thread_id", async () => {
     const t = await setup({ forum: false });
     await t.transport.start(t.core.inbound);

@@ -519,7 +519,8 @@ export class FakeTelegramApi {
     const chat = this.chat(p.chat_id);
     const text = this.checkText(p.text, p.parse_mode);
     const thread = p.message_thread_id === undefined ? undefined : Number(p.message_thread_id);
-    if (thread !== undefined && chat.is_forum && !this.topics.get(chat.id)?.has(thread)) {
+    // Thread 1 is the General topic: the real API refuses it as a thread id.
+    if (thread !== undefined && chat.is_forum && (thread === 1 || !this.topics.get(chat.id)?.has(thread))) {
       throw new ApiError(400, "Bad Request: message thread not found");
     }
     const reply_markup = this.checkMarkup(p.reply_markup);

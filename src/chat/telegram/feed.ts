@@ -22,6 +22,9 @@ interface StoredTopic {
   name: string;
 }
 
+/** The id of a forum's General topic, which must be addressed by leaving the thread id out. */
+const generalTopicId = 1;
+
 /** KvStore key of the topic asm created in a forum feed chat. */
 export const feedTopicKey = "telegram.feedTopicId";
 
@@ -88,6 +91,8 @@ export class FeedTopic {
     if (!feedChatId) {
       throw new FeedUnavailableError("no Telegram feed chat configured (set TELEGRAM_FEED_CHAT_ID)", true);
     }
+    // The General topic is thread 1, but sending with message_thread_id 1 fails ("message thread not found").
+    if (feedTopicId === generalTopicId) return { chatId: feedChatId };
     if (feedTopicId !== null) return { chatId: feedChatId, threadId: feedTopicId };
     const stored = this.kv.get<StoredTopic | null>(feedTopicKey);
     if (stored && stored.chatId === feedChatId) return { chatId: feedChatId, threadId: stored.topicId };
