@@ -33,6 +33,11 @@ import { walkFiles } from "./walk.ts";
  *   plus distinct assistant message ids.
  */
 
+/** Keys read from lines (constant arrays: json-fields compiles each once). */
+const K_CONTENT = ["content"] as const;
+const K_TYPE = ["type"] as const;
+const K_TYPE_TEXT = ["type", "text"] as const;
+
 type Phase = "prompt" | "tool-result" | "tool-use" | "streaming" | "end-turn" | "api-error";
 type Kind = "session" | "subagent" | "sidechain";
 
@@ -218,7 +223,7 @@ type Top = Partial<Record<(typeof topKeys)[number], Span>>;
 
 function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Span) {
   if (isTrue(line, f.isCompactSummary)) return; // the model's summary after /compact, not a person
-  const m = fields(line, msg, ["content"]);
+  const m = fields(line, msg, K_CONTENT);
   if (!m) {
     badLine(s, lineNo, "invalid message");
     return;
@@ -239,7 +244,7 @@ function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Spa
   let toolResult = false;
   let text = false;
   for (const b of blocks) {
-    const t = stringAt(line, fields(line, b, ["type"])?.type);
+    const t = stringAt(line, fields(line, b, K_TYPE)?.type);
     if (t === "tool_result") toolResult = true;
     else if (t === "text" || t === "image") text = true;
   }
@@ -268,7 +273,7 @@ function assistantLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg
   if (model) s.model = model;
   const blocks = m.content ? elements(line, m.content) : [];
   let toolUse = false;
-  for (const b of blocks ?? []) if (stringAt(line, fields(line, b, ["type"])?.type) === "tool_use") toolUse = true;
+  for (const b of blocks ?? []) if (stringAt(line, fields(line, b, K_TYPE)?.type) === "tool_use") toolUse = true;
   const stop = stringAt(line, m.stop_reason);
   s.phase = toolUse || stop === "tool_use" ? "tool-use" : stop === null ? "streaming" : "end-turn";
 
@@ -306,7 +311,7 @@ function assistantLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg
 
 function firstText(line: Buffer, content: Span | undefined): string {
   for (const b of (content && elements(line, content)) || []) {
-    const t = fields(line, b, ["type", "text"]);
+    const t = fields(line, b, K_TYPE_TEXT);
     if (t && stringAt(line, t.type) === "text") return (stringAt(line, t.text) ?? "").slice(0, 300);
   }
   return "";
@@ -342,7 +347,8 @@ export interface ClaudeFile {
 
 /** Classifies a `.jsonl` path under a projects root, or null when it is not a transcript we read. */
 export function classifyClaudePath(root: string, path: string): ClaudeFile | null {
-  const parts = relative(root, path).split(sep);
+  // The walk hands us paths under `root`: slicing is far cheaper than path.relative for 10,000 files.
+  const parts = (path.startsWith(root + sep) ? path.slice(root.length + 1) : relative(root, path)).split(sep);
   const name = basename(path, ".jsonl");
   if (parts.length === 2) {
     return name.startsWith("agent-")

@@ -37,6 +37,20 @@ import { walkFiles } from "./walk.ts";
  *   UserMessage/AgentMessage in newer versions; whichever a file has more of, never both added).
  */
 
+/** Keys read from lines (constant arrays: json-fields compiles each once). */
+const K_CWD_MODEL = ["cwd", "model"] as const;
+const K_ERROR = ["error"] as const;
+const K_SESSION_META = ["id", "timestamp", "cwd", "originator", "source", "forked_from_id"] as const;
+const K_INFO_RATE_LIMITS = ["info", "rate_limits"] as const;
+const K_ITEM = ["item"] as const;
+const K_MESSAGE = ["message"] as const;
+const K_MODEL_CONTEXT_WINDOW = ["model_context_window"] as const;
+const K_PAYLOAD = ["payload"] as const;
+const K_THREAD_NAME_NAME = ["thread_name", "name"] as const;
+const K_TIMESTAMP_TYPE = ["timestamp", "type"] as const;
+const K_TOKEN_INFO = ["total_token_usage", "last_token_usage", "model_context_window"] as const;
+const K_TYPE = ["type"] as const;
+
 type Phase = "running" | "completed" | "aborted" | "errored";
 
 /** Per-file parser state, stored in `files.state` between cycles. */
@@ -151,7 +165,7 @@ const rateWindow = (v: unknown) => {
 /** Folds one rollout line into the state; emits a turn per token_count whose cumulative total moved. */
 export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t: TurnInput) => void): void {
   // Top-level keys come in order timestamp, (ordinal,) type, payload: the walk stops at `type`.
-  const top = fields(line, whole(line), ["timestamp", "type"]);
+  const top = fields(line, whole(line), K_TIMESTAMP_TYPE);
   if (!top) {
     badLine(s, lineNo, "invalid JSON");
     return;
@@ -170,7 +184,7 @@ export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t:
     touch(s, line, top.timestamp);
     return;
   }
-  const p = fields(line, whole(line), ["payload"])?.payload;
+  const p = fields(line, whole(line), K_PAYLOAD)?.payload;
   if (!p) {
     badLine(s, lineNo, `${type} without payload`);
     return;
@@ -182,7 +196,7 @@ export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t:
     return;
   }
   if (type === "turn_context") {
-    const f = fields(line, p, ["cwd", "model"]);
+    const f = fields(line, p, K_CWD_MODEL);
     if (!f) {
       badLine(s, lineNo, "invalid turn_context");
       return;
@@ -209,7 +223,7 @@ function touch(s: CodexState, line: Buffer, span: Span | undefined) {
 }
 
 function sessionMeta(s: CodexState, line: Buffer, p: Span, lineNo: number) {
-  const f = fields(line, p, ["id", "timestamp", "cwd", "originator", "source", "forked_from_id"]);
+  const f = fields(line, p, K_SESSION_META);
   if (!f) {
     badLine(s, lineNo, "invalid session_meta");
     return;
@@ -234,7 +248,7 @@ function sessionMeta(s: CodexState, line: Buffer, p: Span, lineNo: number) {
 }
 
 function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
-  const head = fields(line, p, ["type"]);
+  const head = fields(line, p, K_TYPE);
   if (!head) {
     badLine(s, lineNo, "invalid event_msg");
     return;
@@ -246,7 +260,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
       return;
     case "task_started":
     case "turn_started": {
-      const f = fields(line, p, ["model_context_window"]);
+      const f = fields(line, p, K_MODEL_CONTEXT_WINDOW);
       s.taskWindow = numberAt(line, f?.model_context_window) ?? s.taskWindow;
       if (!s.ownTurns) {
         const ms = at ? Date.parse(at) : Number.NaN;
@@ -257,7 +271,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
     }
     case "task_complete":
     case "turn_complete": {
-      const f = fields(line, p, ["error"]);
+      const f = fields(line, p, K_ERROR);
       if (f && !isNullOrAbsent(line, f.error)) {
         const err = jsonAt(line, f.error);
         const text = typeof err === "string" ? err : String(findKey(err, "message") ?? JSON.stringify(err));
@@ -271,7 +285,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
       s.phase = "aborted";
       return;
     case "error": {
-      const f = fields(line, p, ["message"]);
+      const f = fields(line, p, K_MESSAGE);
       const text = stringAt(line, f?.message) ?? "error";
       s.phase = "errored";
       s.lastError = { at, text: text.slice(0, 300) };
@@ -283,13 +297,13 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
       s.legacyMessages++;
       return;
     case "item_completed": {
-      const item = fields(line, p, ["item"])?.item;
-      const t = item ? stringAt(line, fields(line, item, ["type"])?.type) : null;
+      const item = fields(line, p, K_ITEM)?.item;
+      const t = item ? stringAt(line, fields(line, item, K_TYPE)?.type) : null;
       if (t === "UserMessage" || t === "AgentMessage") s.itemMessages++;
       return;
     }
     case "thread_name_updated": {
-      const f = fields(line, p, ["thread_name", "name"]);
+      const f = fields(line, p, K_THREAD_NAME_NAME);
       s.title = stringAt(line, f?.thread_name) ?? stringAt(line, f?.name) ?? s.title;
       return;
     }
@@ -299,7 +313,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
 }
 
 function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
-  const f = fields(line, p, ["info", "rate_limits"]);
+  const f = fields(line, p, K_INFO_RATE_LIMITS);
   if (!f) {
     badLine(s, lineNo, "invalid token_count");
     return;
@@ -315,7 +329,7 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: st
     s.rateLimits = rl;
   }
   if (isNullOrAbsent(line, f.info)) return;
-  const info = fields(line, f.info!, ["total_token_usage", "last_token_usage", "model_context_window"]);
+  const info = fields(line, f.info!, K_TOKEN_INFO);
   if (!info) {
     badLine(s, lineNo, "invalid token_count info");
     return;

@@ -65,6 +65,7 @@ export interface FileAdapter<S> {
 /** A transaction is committed (and the event loop given a turn) after this long, so a cold scan never
  * blocks the bot for seconds and never holds a write lock across an await. */
 const SLICE_MS = 50;
+const TURN_BATCH = 256;
 
 /**
  * Runs one incremental cycle of `adapter` over `jobs`, adding its counts to `result`. Never throws for a
@@ -73,7 +74,7 @@ const SLICE_MS = 50;
 export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jobs: FileJob[], result: SourceScanResult): Promise<void> {
   const files = new FileStore(ctx.db);
   const turns = new TurnStore(ctx.db);
-  const known = files.bySource(adapter.source);
+  const known = files.index(adapter.source);
   const seen = new Set<string>();
   const liveUids = new Set<string>();
   let inTx = false;
@@ -110,7 +111,7 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
       if (plan.kind === "skip") {
         if (plan.touched && prev) {
           begin();
-          files.put({ ...prev, mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
+          files.put({ ...prev, state: files.stateOf(path) ?? "{}", mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
         }
         continue;
       }
@@ -118,7 +119,7 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
       const restarted = plan.kind === "restart" || job.compressed === true;
       let state: S;
       try {
-        state = !restarted && prev ? (JSON.parse(prev.state) as S) : adapter.fresh(path);
+        state = !restarted && prev ? (JSON.parse(files.stateOf(path) ?? "") as S) : adapter.fresh(path);
       } catch {
         state = adapter.fresh(path);
       }
@@ -127,7 +128,15 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
       if (job.compressed && inTx) await pause();
       begin();
       if (restarted) turns.deleteSession(uid);
-      const emit = (t: TurnInput) => turns.add({ ...t, sessionUid: uid });
+      // Turns are written in batches (multi-row INSERTs), never held for a whole file.
+      const pending: TurnInput[] = [];
+      const flush = () => {
+        turns.addMany(uid, pending);
+        pending.length = 0;
+      };
+      const emit = (t: TurnInput) => {
+        if (pending.push(t) >= TURN_BATCH) flush();
+      };
       const onLine = (line: Buffer, lineNo: number) => adapter.line(state, line, lineNo, emit);
       try {
         let offset: number;
@@ -145,6 +154,7 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
           result.bytesRead += out.bytesRead;
           ({ offset, lineNo, tail } = out);
         }
+        flush();
         result.filesRead++;
         adapter.commit({ path, uid, state, st, restarted, now: ctx.now });
         result.sessionsUpdated++;

@@ -79,6 +79,8 @@ export class FileStore {
   private readonly delStmt;
   private readonly getStmt;
   private readonly bySourceStmt;
+  private readonly indexStmt;
+  private readonly stateStmt;
 
   constructor(private readonly db: Db) {
     this.putStmt = db.prepare(
@@ -91,6 +93,13 @@ export class FileStore {
     this.delStmt = db.prepare("DELETE FROM files WHERE path = ?");
     this.getStmt = db.prepare("SELECT * FROM files WHERE path = ?");
     this.bySourceStmt = db.prepare("SELECT * FROM files WHERE source = ?");
+    // The tail is cut out by SQLite; the (larger) parser state stays in the database until a file changed.
+    this.indexStmt = db.prepare(
+      `SELECT path, source, dev, ino, size, mtime_ms, offset, line_no, session_uid, seen_at,
+              CASE WHEN substr(state, 1, 6) = '{"t":"' THEN substr(state, 7, instr(state, '","s":') - 7) ELSE '' END AS tail
+       FROM files WHERE source = ?`,
+    );
+    this.stateStmt = db.prepare("SELECT state FROM files WHERE path = ?").pluck();
   }
 
   get(path: string): FileCursor | undefined {
@@ -103,6 +112,38 @@ export class FileStore {
     const out = new Map<string, FileCursor>();
     for (const row of this.bySourceStmt.iterate(source) as Iterable<Row>) out.set(row.path, fromRow(row));
     return out;
+  }
+
+  /**
+   * Like `bySource` but without the parser states (`state` is ""): what a cycle needs to decide which files
+   * changed. Fetch the state of a changed file with `stateOf`. This keeps a no-change cycle over 10,000 files
+   * from loading megabytes of state text.
+   */
+  index(source: string): Map<string, FileCursor> {
+    const out = new Map<string, FileCursor>();
+    for (const r of this.indexStmt.iterate(source) as Iterable<Omit<Row, "state"> & { tail: string }>) {
+      out.set(r.path, {
+        path: r.path,
+        source: r.source,
+        dev: r.dev,
+        ino: r.ino,
+        size: r.size,
+        mtimeMs: r.mtime_ms,
+        offset: r.offset,
+        lineNo: r.line_no,
+        tail: r.tail,
+        sessionUid: r.session_uid,
+        state: "",
+        seenAt: r.seen_at,
+      });
+    }
+    return out;
+  }
+
+  /** The parser state (JSON text) of one file, or undefined when it has no cursor. */
+  stateOf(path: string): string | undefined {
+    const raw = this.stateStmt.get(path) as string | undefined;
+    return raw === undefined ? undefined : fromRow({ state: raw } as Row).state;
   }
 
   /** Inserts or replaces a cursor. `state` must be JSON text. */

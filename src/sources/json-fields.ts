@@ -40,9 +40,17 @@ function skipWs(b: Buffer, i: number, end: number): number {
   return i;
 }
 
-/** End (exclusive) of the string whose opening quote is at `i`, or -1. */
+/** End (exclusive) of the string whose opening quote is at `i`, or -1. Short strings (keys, ids, timestamps)
+ * are scanned in JS; long ones jump from quote to quote with the native search. */
 function skipString(b: Buffer, i: number, end: number): number {
+  const near = Math.min(end, i + 48);
   let j = i + 1;
+  for (; j < near; j++) {
+    const c = b[j];
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) break;
+  }
+  if (j === near && near === end) return -1;
   for (;;) {
     const q = b.indexOf(QUOTE, j);
     if (q === -1 || q >= end) return -1;
@@ -89,13 +97,43 @@ function skipValue(b: Buffer, i: number, end: number): number {
   return j > i ? j : -1;
 }
 
+/** Wanted keys as bytes, compiled once per (constant) array: matching never decodes a key. The result
+ * object is cloned from a template holding every wanted key, so all results of one call site share a shape. */
+interface Compiled {
+  keys: Uint8Array[];
+  /** Wanted key indexes by key length: most keys of a line are rejected by length alone. */
+  byLength: number[][];
+  template: Record<string, Span | undefined>;
+}
+const compiledKeys = new WeakMap<readonly string[], Compiled>();
+function compile(wanted: readonly string[]): Compiled {
+  let c = compiledKeys.get(wanted);
+  if (!c) {
+    if (wanted.length > 30) throw new RangeError("fields: at most 30 wanted keys");
+    const template: Record<string, Span | undefined> = {};
+    for (const w of wanted) template[w] = undefined;
+    const keys = wanted.map((w) => Buffer.from(w, "latin1"));
+    const byLength: number[][] = [];
+    keys.forEach((k, w) => {
+      for (let n = byLength.length; n <= k.length; n++) byLength.push([]);
+      byLength[k.length]!.push(w);
+    });
+    c = { keys, byLength, template };
+    compiledKeys.set(wanted, c);
+  }
+  return c;
+}
+
 /**
  * The spans of the wanted keys of the object at `span` (first occurrence wins). Returns null when the bytes
  * are not an object this walk can follow (the caller counts a parse error), and leaves keys it did not find
- * undefined.
+ * undefined. Pass a constant array (module-level): it is compiled once and cached by identity.
  */
 export function fields<K extends string>(b: Buffer, span: Span, wanted: readonly K[]): Partial<Record<K, Span>> | null {
-  const out: Partial<Record<K, Span>> = {};
+  const c = compile(wanted);
+  const keys = c.keys;
+  const byLength = c.byLength;
+  const out = { ...c.template } as Partial<Record<K, Span>>;
   let end = span.end;
   while (end > span.start && (b[end - 1] === 32 || b[end - 1] === 10 || b[end - 1] === 13 || b[end - 1] === 9)) end--;
   // A line cut short (a crash mid-write, then more lines) fails here even if the wanted keys came first.
@@ -104,17 +142,26 @@ export function fields<K extends string>(b: Buffer, span: Span, wanted: readonly
   if (b[i] !== LBRACE) return null;
   i = skipWs(b, i + 1, end);
   if (b[i] === RBRACE) return out;
-  let left = wanted.length;
+  const all = (1 << keys.length) - 1;
+  let found = 0;
   for (;;) {
     if (b[i] !== QUOTE) return null;
     const keyEnd = skipString(b, i, end);
     if (keyEnd === -1) return null;
     const keyLen = keyEnd - i - 2;
-    let match: K | undefined;
-    for (const w of wanted) {
-      if (w.length === keyLen && out[w] === undefined && b.toString("latin1", i + 1, keyEnd - 1) === w) {
-        match = w;
-        break;
+    let match = -1;
+    const candidates = keyLen < byLength.length ? byLength[keyLen]! : undefined;
+    if (candidates !== undefined) {
+      for (let x = 0; x < candidates.length; x++) {
+        const w = candidates[x]!;
+        if (found & (1 << w)) continue;
+        const key = keys[w]!;
+        let k = 0;
+        while (k < keyLen && b[i + 1 + k] === key[k]) k++;
+        if (k === keyLen) {
+          match = w;
+          break;
+        }
       }
     }
     i = skipWs(b, keyEnd, end);
@@ -122,10 +169,11 @@ export function fields<K extends string>(b: Buffer, span: Span, wanted: readonly
     i = skipWs(b, i + 1, end);
     const vEnd = skipValue(b, i, end);
     if (vEnd === -1) return null;
-    if (match !== undefined) {
-      out[match] = { start: i, end: vEnd };
+    if (match !== -1) {
+      out[wanted[match]!] = { start: i, end: vEnd };
+      found |= 1 << match;
       // Everything wanted is found: stop walking (the rest of a huge line is never touched).
-      if (--left === 0) return out;
+      if (found === all) return out;
     }
     i = skipWs(b, vEnd, end);
     if (b[i] === COMMA) {

@@ -59,3 +59,17 @@ describe("FileStore", () => {
     expect(files.get("/c.jsonl")!.state).toBe("{}");
   });
 });
+
+describe("FileStore.index / stateOf", () => {
+  it("lists cursors with their tail but without loading states, and fetches a state on demand", () => {
+    const files = new FileStore(db);
+    files.put(cursor("/a.jsonl"));
+    files.put(cursor("/b.jsonl", { tail: "", state: '{"x":"\\",\\"s\\":"}' }));
+    const idx = files.index("claude");
+    expect(idx.get("/a.jsonl")).toEqual({ ...cursor("/a.jsonl"), state: "" });
+    expect(idx.get("/b.jsonl")).toMatchObject({ tail: "", state: "" });
+    expect(files.stateOf("/a.jsonl")).toBe('{"lastIds":["msg_1"],"n":2}');
+    expect(JSON.parse(files.stateOf("/b.jsonl")!)).toEqual({ x: '","s":' });
+    expect(files.stateOf("/nope")).toBeUndefined();
+  });
+});

@@ -1,0 +1,126 @@
+import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { configSchema } from "../src/config/schema.ts";
+import { createLogger } from "../src/log.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { ClaudeCodeSource } from "../src/sources/claude-code.ts";
+import { CodexSource } from "../src/sources/codex.ts";
+import { runScan } from "../src/sources/scan.ts";
+import { openStore } from "../src/store/db.ts";
+import { KvStore } from "../src/store/kv.ts";
+import { SessionStore } from "../src/store/sessions.ts";
+
+/**
+ * One measurement in a fresh process (so peak RSS is its own): `parse` (bare read + split + JSON.parse of
+ * every line), `stat` (bare walk + stat), or `scan` (asm's Claude + Codex sources into SQLite). Prints one
+ * JSON line: { ms, maxRssMiB, ... }.
+ */
+
+function walk(dir: string, out: string[]) {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.isFile() && (e.name.endsWith(".jsonl") || e.name.endsWith(".jsonl.zst"))) out.push(p);
+  }
+}
+
+function bareParse(roots: string[]) {
+  const files: string[] = [];
+  for (const r of roots) walk(r, files);
+  let buf = Buffer.allocUnsafe(256 * 1024);
+  let lines = 0;
+  let bytes = 0;
+  let sink = 0;
+  for (const f of files) {
+    const fd = openSync(f, "r");
+    let len = 0;
+    let pos = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const b = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(b, 0, 0, len);
+        buf = b;
+      }
+      const n = readSync(fd, buf, len, buf.length - len, pos);
+      if (n === 0) break;
+      pos += n;
+      bytes += n;
+      const stop = len + n;
+      let start = 0;
+      let nl = buf.indexOf(10, len);
+      while (nl !== -1 && nl < stop) {
+        const v = JSON.parse(buf.toString("utf8", start, nl));
+        sink += v.type ? 1 : 0;
+        lines++;
+        start = nl + 1;
+        nl = buf.indexOf(10, start);
+      }
+      buf.copy(buf, 0, start, stop);
+      len = stop - start;
+    }
+    closeSync(fd);
+  }
+  return { files: files.length, lines, bytes, sink };
+}
+
+function bareStat(roots: string[]) {
+  const files: string[] = [];
+  for (const r of roots) walk(r, files);
+  let size = 0;
+  for (const f of files) size += statSync(f).size;
+  return { files: files.length, size };
+}
+
+async function scan(db: string, claudeRoot: string, codexRoot: string) {
+  const config = configSchema.parse({
+    store: { path: db },
+    sources: {
+      claude: { root: claudeRoot, extraRoots: [] },
+      codex: { root: codexRoot },
+      openclaw: { enabled: false },
+      opencode: { enabled: false },
+      gemini: { enabled: false },
+    },
+  });
+  const store = openStore(db);
+  const rt = {
+    config,
+    secrets: {},
+    log: createLogger({ level: "silent", pretty: "never" }),
+    db: store,
+    kv: new KvStore(store),
+    sessions: new SessionStore(store),
+    configFiles: [],
+    close: () => store.close(),
+  } as unknown as Runtime;
+  const sources = [new ClaudeCodeSource(config), new CodexSource(config)];
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const report = await runScan(rt, sources);
+  const ms = performance.now() - t0;
+  const cu = process.cpuUsage(c0);
+  const sum = (k: "filesRead" | "bytesRead" | "filesSeen" | "parseErrors" | "sessionsUpdated") => report.results.reduce((n, r) => n + r[k], 0);
+  const out = { ms, cpuMs: (cu.user + cu.system) / 1000, filesSeen: sum("filesSeen"), filesRead: sum("filesRead"), bytesRead: sum("bytesRead"), parseErrors: sum("parseErrors"), sessions: rt.sessions.count(), errors: report.results.flatMap((r) => r.errors).slice(0, 3) };
+  rt.close();
+  return out;
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+let result: Record<string, unknown>;
+if (mode === "parse") result = bareParse(args);
+else if (mode === "stat") result = bareStat(args);
+else if (mode === "idle") result = {};
+else if (mode === "scan") result = await scan(args[0]!, args[1]!, args[2]!);
+else throw new Error(`unknown mode ${mode}`);
+const ms = (result.ms as number | undefined) ?? performance.now() - t0;
+const cu = process.cpuUsage(c0);
+const cpuMs = (result.cpuMs as number | undefined) ?? (cu.user + cu.system) / 1000;
+process.stdout.write(`${JSON.stringify({ ...result, ms, cpuMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);

@@ -1,0 +1,160 @@
+import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildSync } from "esbuild";
+import { appendTurn, ensureBigTranscript, ensureCorpus } from "./corpus.ts";
+
+/**
+ * `npm run bench` → the scan benchmark (issue 4). Flags:
+ *   --files N        transcripts in the corpus (default 10000)
+ *   --size-mb N      corpus size (default 1024)
+ *   --huge N         files carrying one 1 MB line (default 20)
+ *   --big-mb N       size of the single-transcript RSS test (default 500; 0 skips it)
+ *   --append N       files grown in the append cycle (default 1000)
+ *   --dir PATH       where corpora live (default <tmpdir>/asm-bench), generated once and reused
+ * Every figure is measured in the same run, each in a fresh child process, beside its bare baseline.
+ */
+
+interface Measure {
+  ms: number;
+  /** user + system CPU time of the measured part: steadier than wall time on a shared machine. */
+  cpuMs: number;
+  maxRssMiB: number;
+  [k: string]: unknown;
+}
+
+/**
+ * The child is bundled with esbuild (already installed with tsx) and run by plain node: the figures are
+ * asm's own, not the TypeScript loader's (running from source under tsx adds about 40 MiB of RSS; the
+ * "idle process" line prints both baselines).
+ */
+const childSource = join(import.meta.dirname, "child.ts");
+const childBundle = join(import.meta.dirname, "../node_modules/.cache/asm-bench/child.mjs");
+
+function bundleChild(): void {
+  buildSync({
+    entryPoints: [childSource],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile: childBundle,
+    packages: "external",
+    logLevel: "error",
+  });
+}
+
+function measure(args: string[]): Measure {
+  const r = spawnSync(process.execPath, [childBundle, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`bench child ${args[0]} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Measure;
+}
+
+const best = (runs: Measure[]) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+const bestCpu = (runs: Measure[]) => Math.min(...runs.map((r) => r.cpuMs));
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+export async function benchScan(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: "string", default: "10000" },
+      "size-mb": { type: "string", default: "1024" },
+      huge: { type: "string", default: "20" },
+      "big-mb": { type: "string", default: "500" },
+      append: { type: "string", default: "1000" },
+      dir: { type: "string", default: join(tmpdir(), "asm-bench") },
+    },
+    strict: true,
+  });
+  const files = Number(values.files);
+  const sizeMb = Number(values["size-mb"]);
+  const bigMb = Number(values["big-mb"]);
+  const appendN = Number(values.append);
+  const base = values.dir!;
+  mkdirSync(base, { recursive: true });
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+
+  say(`# asm scan benchmark — ${files} files, ${sizeMb} MiB (node ${process.version})`);
+  bundleChild();
+  const idleNode = measure(["idle"]);
+  const idleTsx = spawnSync(process.execPath, ["--import", "tsx", childSource, "idle"], { encoding: "utf8" });
+  say(`idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from source)`);
+  const corpus = ensureCorpus(
+    { dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) },
+    say,
+  );
+  const roots = [corpus.claudeRoot, corpus.codexRoot];
+  const mib = corpus.bytes / 2 ** 20;
+  say(`corpus: ${corpus.files.length} files, ${mib.toFixed(0)} MiB (Claude Code 70%, Codex 30%)`);
+
+  // Warm the page cache so neither side pays for the disk.
+  measure(["parse", ...roots]);
+
+  const db = join(base, "bench.db");
+  const fresh = () => {
+    for (const s of ["", "-wal", "-shm"]) rmSync(db + s, { force: true });
+  };
+
+  // 1. Cold scan vs bare read + split + JSON.parse (best of 3 each, alternated).
+  const parseRuns: Measure[] = [];
+  const coldRuns: Measure[] = [];
+  for (let i = 0; i < 3; i++) {
+    parseRuns.push(measure(["parse", ...roots]));
+    fresh();
+    coldRuns.push(measure(["scan", db, ...roots]));
+  }
+  const bare = best(parseRuns);
+  const cold = best(coldRuns);
+  say("");
+  say(`cold scan (everything into SQLite): ${fmt(cold.ms)} = ${(cold.ms / 1000 / (mib / 1024)).toFixed(2)} s/GiB, ${cold.sessions} sessions, ${cold.parseErrors} parse errors`);
+  say(`  bare read+split+JSON.parse:       ${fmt(bare.ms)} = ${(bare.ms / 1000 / (mib / 1024)).toFixed(2)} s/GiB`);
+  say(`  ratio: ${ratio(cold.ms, bare.ms)} wall, ${ratio(bestCpu(coldRuns), bestCpu(parseRuns))} CPU (${fmt(bestCpu(coldRuns))} vs ${fmt(bestCpu(parseRuns))}) (target ≤ 1.0×)`);
+  say(`  peak RSS: cold scan ${cold.maxRssMiB.toFixed(0)} MiB, bare parse ${bare.maxRssMiB.toFixed(0)} MiB`);
+
+  // 2. No-change cycle vs bare walk + stat (best of 5 each).
+  const statRuns: Measure[] = [];
+  const idleRuns: Measure[] = [];
+  for (let i = 0; i < 5; i++) {
+    statRuns.push(measure(["stat", ...roots]));
+    idleRuns.push(measure(["scan", db, ...roots]));
+  }
+  const stat = best(statRuns);
+  const idle = best(idleRuns);
+  say("");
+  say(`no-change cycle over ${idle.filesSeen} files: ${fmt(idle.ms)}, ${idle.bytesRead} bytes read`);
+  say(`  bare walk+stat: ${fmt(stat.ms)}`);
+  say(`  ratio: ${ratio(idle.ms, stat.ms)} wall, ${ratio(bestCpu(idleRuns), bestCpu(statRuns))} CPU (${fmt(bestCpu(idleRuns))} vs ${fmt(bestCpu(statRuns))}) (target ≤ 1.5×)`);
+
+  // 3. Append cycle: N files grow by a turn's worth of lines.
+  const step = Math.max(1, Math.floor(corpus.files.length / appendN));
+  const grown = corpus.files.filter((_, i) => i % step === 0).slice(0, appendN);
+  const sizes = grown.map((f) => statSync(f).size);
+  let appended = 0;
+  grown.forEach((f, i) => {
+    const text = appendTurn(f, i + 1);
+    appendFileSync(f, text);
+    appended += Buffer.byteLength(text);
+  });
+  const app = measure(["scan", db, ...roots]);
+  for (const [i, f] of grown.entries()) truncateSync(f, sizes[i]!); // the corpus stays as generated
+  measure(["scan", db, ...roots]); // and the db follows it back
+  say("");
+  say(`append cycle (${grown.length} files grew by ${(appended / 1024).toFixed(0)} KiB): ${fmt(app.ms)}, ${app.filesRead} files read, ${app.bytesRead} bytes`);
+  say(`  ${((app.ms * 1e6) / appended).toFixed(0)} ns per appended byte (whole cycle incl. stat of all ${app.filesSeen} files); ${(((app.ms - idle.ms) * 1e6) / appended).toFixed(0)} ns/byte above the no-change cycle`);
+
+  // 4. One big transcript with 1 MB lines: peak RSS must stay flat.
+  if (bigMb > 0) {
+    const big = ensureBigTranscript(join(base, `big-${bigMb}`), bigMb * 2 ** 20, say);
+    const bigDb = join(base, "big.db");
+    for (const s of ["", "-wal", "-shm"]) rmSync(bigDb + s, { force: true });
+    const one = measure(["scan", bigDb, big.root, join(base, "no-codex")]);
+    const bareOne = measure(["parse", big.root]);
+    say("");
+    say(`single ${(big.bytes / 2 ** 20).toFixed(0)} MiB transcript with 1 MB lines: ${fmt(one.ms)}, peak RSS ${one.maxRssMiB.toFixed(0)} MiB (target < 100 MiB)`);
+    say(`  bare read+split+JSON.parse: ${fmt(bareOne.ms)}, peak RSS ${bareOne.maxRssMiB.toFixed(0)} MiB`);
+  }
+}
