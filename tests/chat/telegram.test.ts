@@ -387,6 +387,19 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     expect(t.log()).not.toContain(t.fake.token.split(":")[1]);
   });
 
+  it("a 429 storm on getUpdates and on replies: polling recovers and the command is still answered once", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    t.fake.fail("getUpdates", { status: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 }, 3);
+    t.fake.fail("sendMessage", { status: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 }, 2);
+    await t.fake.waitForCall("getUpdates", (c) => c.status === 429);
+    t.fake.userMessage(member, "/sessions");
+    await t.fake.waitForCall("sendMessage", (c) => c.status === 200 && String(c.payload.chat_id) === String(member.id), 15_000);
+    expect(t.core.commands).toHaveLength(1);
+    expect(t.fake.ok("sendMessage")).toHaveLength(1);
+    expect(t.transport.problem).toBeNull();
+  });
+
   it("starts even when Telegram is unreachable, and connects once it is back", async () => {
     const gone = await FakeTelegramApi.start();
     const port = Number(new URL(gone.apiRoot).port);
