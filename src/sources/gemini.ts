@@ -232,9 +232,10 @@ export class GeminiSource implements Source {
   /** Legacy whole-document chats: read when changed; a document caught mid-write keeps its last good state. */
   private scanLegacy(ctx: ScanContext, paths: string[], projects: ProjectRoots, result: SourceScanResult): void {
     const files = new FileStore(ctx.db);
+    const known = files.bySource("gemini-json");
+    if (paths.length === 0 && known.size === 0) return;
     const fromJsonl = new Set<string>();
     for (const c of files.bySource("gemini").values()) if (c.sessionUid) fromJsonl.add(c.sessionUid);
-    const known = files.bySource("gemini-json");
     const seen = new Set<string>();
     files.transaction(() => {
       for (const path of paths) {

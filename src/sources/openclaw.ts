@@ -1,11 +1,13 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { KvStore } from "../store/kv.ts";
 import { scanFiles } from "./file-scan.ts";
 import { FileStore } from "./files.ts";
+import { identity } from "./jsonl-reader.ts";
 import { dbSource, forgetAgentDb, scanAgentDb } from "./openclaw/db-scan.ts";
 import { JsonEra, transcriptSource } from "./openclaw/json-scan.ts";
+import { type AgentDatabase, readAgentDatabases } from "./openclaw/sqlite-store.ts";
 import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "./openclaw-config.ts";
 import { clearSourceProblem, recordSourceProblem } from "./problems.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
@@ -52,19 +54,22 @@ export class OpenClawSource implements Source {
         result.missingRoots.push(root);
         continue;
       }
-      for (const agentId of listDirs(join(root, "agents"), result)) {
-        const dbPath = agentDbPath(root, agentId);
-        if (existsSync(dbPath)) {
-          dbsSeen.add(dbPath);
-          try {
-            for (const uid of scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
-          } catch (err) {
-            ctx.log.warn({ path: dbPath, err: (err as Error).message }, "OpenClaw agent store unreadable");
-            result.errors.push((err as Error).message);
-          }
+      const scanDb = (agentId: string, dbPath: string) => {
+        if (dbsSeen.has(dbPath) || !existsSync(dbPath)) return;
+        dbsSeen.add(dbPath);
+        try {
+          for (const uid of scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
+        } catch (err) {
+          ctx.log.warn({ path: dbPath, err: (err as Error).message }, "OpenClaw agent store unreadable");
+          result.errors.push((err as Error).message);
         }
+      };
+      for (const agentId of listDirs(join(root, "agents"), result)) {
+        scanDb(agentId, agentDbPath(root, agentId));
         era.addAgent(agentId, join(root, "agents", agentId, "sessions"), result);
       }
+      // Stores kept outside agents/<id>/agent/: the global store lists every one.
+      for (const a of this.listedAgentDbs(ctx, files, root)) scanDb(a.agentId, a.path);
     }
     for (const [path, cursor] of files.bySource(dbSource)) {
       if (dbsSeen.has(path)) continue;
@@ -80,6 +85,42 @@ export class OpenClawSource implements Source {
     await scanFiles(ctx, era.adapter(), era.jobs, result);
     files.transaction(() => era.finish());
     return result;
+  }
+
+  /**
+   * `agent_databases` of `<root>/state/openclaw.sqlite`, paths resolved against the root. The
+   * global store is opened only when it (or its WAL) changed; the list is kept in its cursor.
+   */
+  private listedAgentDbs(ctx: ScanContext, files: FileStore, root: string): AgentDatabase[] {
+    const path = join(root, "state", "openclaw.sqlite");
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return [];
+    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    const sig = `${st.ino}:${st.size}:${Math.trunc(st.mtimeMs)}:${wal ? `${wal.size}:${Math.trunc(wal.mtimeMs)}` : "-"}`;
+    const prev = files.get(path);
+    if (prev) {
+      const saved = JSON.parse(prev.state || "{}") as { sig?: string; list?: AgentDatabase[] };
+      if (saved.sig === sig && saved.list) return saved.list;
+    }
+    let list: AgentDatabase[] = [];
+    try {
+      list = readAgentDatabases(path).map((a) => ({ ...a, path: isAbsolute(a.path) ? a.path : resolve(root, a.path) }));
+    } catch (err) {
+      // The global store is optional for us: the agents/ folders are scanned anyway.
+      ctx.log.debug({ path, err: (err as Error).message }, "OpenClaw global store unreadable");
+    }
+    files.put({
+      path,
+      source: "openclaw-global",
+      ...identity(st),
+      offset: 0,
+      lineNo: 0,
+      tail: "",
+      sessionUid: null,
+      state: JSON.stringify({ sig, list }),
+      seenAt: ctx.now,
+    });
+    return list;
   }
 
   /** openclaw.json, or null when absent; a broken one is a source problem, not a failed scan. */

@@ -1,5 +1,5 @@
-import { appendFileSync, cpSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { OpenClawSource } from "../../src/sources/openclaw.ts";
@@ -139,24 +139,7 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
     const root = join(home, ".openclaw");
     const path = join(root, "agents/ops/agent/openclaw-agent.sqlite");
     cpSync(join(fixtures, "openclaw/json-era/.openclaw/openclaw.json"), join(root, "openclaw.json"));
-    const { mkdirSync } = await import("node:fs");
-    mkdirSync(join(root, "agents/ops/agent"), { recursive: true });
-    const db = new Database(path);
-    db.exec(`
-      CREATE TABLE sessions (session_id TEXT PRIMARY KEY, session_key TEXT NOT NULL, created_at INTEGER, updated_at INTEGER, chat_type TEXT, channel TEXT);
-      CREATE TABLE session_entries (session_key TEXT PRIMARY KEY, session_id TEXT NOT NULL, entry_json TEXT NOT NULL, updated_at INTEGER NOT NULL, status TEXT);
-      CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (session_id, seq));
-    `);
-    db.prepare("INSERT INTO sessions VALUES ('s-1', 'agent:ops:telegram:group:-42', 1, 2, 'group', 'telegram')").run();
-    db.prepare("INSERT INTO session_entries VALUES ('agent:ops:telegram:group:-42', 's-1', ?, 2, 'running')").run(
-      JSON.stringify({ sessionId: "s-1", updatedAt: 2, chatType: "group", channel: "telegram", contextTokens: 64000 }),
-    );
-    const ev = (seq: number, e: unknown) => db.prepare("INSERT INTO transcript_events VALUES ('s-1', ?, ?, 0)").run(seq, JSON.stringify(e));
-    ev(0, { type: "session", version: 3, id: "s-1", timestamp: "2026-08-01T10:00:00Z", cwd: "/srv/ops" });
-    ev(1, { type: "message", id: "e1", timestamp: "2026-08-01T10:00:01Z", message: { role: "user", content: "status?" } });
-    ev(2, "not an object but valid JSON");
-    db.prepare("INSERT INTO transcript_events VALUES ('s-1', 3, '{broken', 0)").run();
-    db.close();
+    smallStore(path);
     const h = sourceHarness(home, { sources: { openclaw: { root, legacyRoots: [] } } });
     harnesses.push(h);
     const r = await OpenClawSource.fromConfig(h.config).scan(h.ctx());
@@ -167,7 +150,46 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
     expect(s.extra).toMatchObject({ peer: "telegram:group:-42", channel: "telegram", chatType: "group" });
     expect(s.lastParseError).toMatch(/^seq 3: invalid JSON/);
   });
+
+  it("finds an agent store kept elsewhere through the global store's agent_databases", async () => {
+    const home = tempDir("asm-openclaw-");
+    const root = join(home, ".openclaw");
+    const far = join(home, "elsewhere", "ops.sqlite");
+    smallStore(far);
+    mkdirSync(join(root, "state"), { recursive: true });
+    const g = new Database(join(root, "state", "openclaw.sqlite"));
+    g.exec("CREATE TABLE agent_databases (agent_id TEXT PRIMARY KEY, path TEXT NOT NULL, schema_version INTEGER, last_seen_at INTEGER, size_bytes INTEGER)");
+    g.prepare("INSERT INTO agent_databases (agent_id, path) VALUES ('ops', ?)").run(far);
+    g.close();
+    const h = sourceHarness(home, { sources: { openclaw: { root, legacyRoots: [] } } });
+    harnesses.push(h);
+    const source = OpenClawSource.fromConfig(h.config);
+    await source.scan(h.ctx());
+    expect(h.sessions.get(uid("s-1", "ops"))).toMatchObject({ kind: "group", path: far });
+    expect((await source.scan(h.ctx())).filesRead).toBe(0);
+  });
 });
+
+/** A store with the early 2026.8 table names (session_entries + sessions), one group session. */
+function smallStore(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.exec(`
+    CREATE TABLE sessions (session_id TEXT PRIMARY KEY, session_key TEXT NOT NULL, created_at INTEGER, updated_at INTEGER, chat_type TEXT, channel TEXT);
+    CREATE TABLE session_entries (session_key TEXT PRIMARY KEY, session_id TEXT NOT NULL, entry_json TEXT NOT NULL, updated_at INTEGER NOT NULL, status TEXT);
+    CREATE TABLE transcript_events (session_id TEXT NOT NULL, seq INTEGER NOT NULL, event_json TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (session_id, seq));
+  `);
+  db.prepare("INSERT INTO sessions VALUES ('s-1', 'agent:ops:telegram:group:-42', 1, 2, 'group', 'telegram')").run();
+  db.prepare("INSERT INTO session_entries VALUES ('agent:ops:telegram:group:-42', 's-1', ?, 2, 'running')").run(
+    JSON.stringify({ sessionId: "s-1", updatedAt: 2, chatType: "group", channel: "telegram", contextTokens: 64000 }),
+  );
+  const ev = (seq: number, e: unknown) => db.prepare("INSERT INTO transcript_events VALUES ('s-1', ?, ?, 0)").run(seq, JSON.stringify(e));
+  ev(0, { type: "session", version: 3, id: "s-1", timestamp: "2026-08-01T10:00:00Z", cwd: "/srv/ops" });
+  ev(1, { type: "message", id: "e1", timestamp: "2026-08-01T10:00:01Z", message: { role: "user", content: "status?" } });
+  ev(2, "not an object but valid JSON");
+  db.prepare("INSERT INTO transcript_events VALUES ('s-1', 3, '{broken', 0)").run();
+  db.close();
+}
 
 describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 layout)", () => {
   const era = join(fixtures, "openclaw/json-era/.openclaw");

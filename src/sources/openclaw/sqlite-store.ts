@@ -238,3 +238,31 @@ function readEvents(
     out.cursors.set(sid, { seq: last, generation: gen });
   }
 }
+
+/** One row of the global store's `agent_databases`: where an agent's own store lives. */
+export interface AgentDatabase {
+  agentId: string;
+  path: string;
+}
+
+/**
+ * The per-agent stores the global `state/openclaw.sqlite` lists (`agent_databases(agent_id, path)`),
+ * paths as written (absolute, or relative to the state root). Empty when the table is absent.
+ */
+export function readAgentDatabases(path: string): AgentDatabase[] {
+  const db = openAgentDb(path);
+  try {
+    if (!pickTable(readSchema(db), ["agent_databases"], ["agent_id", "path"])) return [];
+    const rows = db.prepare("SELECT agent_id, path FROM agent_databases").all() as Row[];
+    return rows.flatMap((r) => {
+      const agentId = str(r.agent_id);
+      const p = str(r.path);
+      return agentId && p ? [{ agentId, path: p }] : [];
+    });
+  } catch (err) {
+    if (err instanceof AgentDbError) throw err;
+    throw new AgentDbError(path, (err as Error).message);
+  } finally {
+    db.close();
+  }
+}
