@@ -111,16 +111,15 @@ export class OpencodeSource implements Source {
     if (same) return;
     // A replaced store (new inode) is read whole again.
     const since = old && prev && prev.ino === st.ino ? old.watermark : 0;
-    const read = readOpencodeDb(path, since);
-    result.filesRead++;
-    result.bytesRead += read.changed.reduce((n, s) => n + s.sizeBytes, 0);
     const limits = getLimits();
     files.transaction(() => {
-      for (const s of read.changed) {
+      const read = readOpencodeDb(path, since, (s) => {
         this.writeSession(ctx, s, path, limits);
         result.sessionsUpdated++;
         result.parseErrors += s.badRows;
-      }
+      });
+      result.filesRead++;
+      result.bytesRead += read.bytes;
       const now = new Set(read.allIds);
       for (const id of old?.ids ?? []) if (!now.has(id)) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);
       const state: DbState = { watermark: read.watermark, wal: walSig, ids: read.allIds };

@@ -22,8 +22,10 @@ export interface OpencodeDbSession {
 
 /** What one read of the store found. */
 export interface OpencodeDbRead {
-  /** Sessions changed at or after the watermark, complete with all their messages. */
-  changed: OpencodeDbSession[];
+  /** Sessions changed at or after the watermark (each handed to the callback, complete). */
+  changed: number;
+  /** Bytes of message and part JSON of the changed sessions. */
+  bytes: number;
   /** Every session id in the store now (to notice deleted ones). */
   allIds: string[];
   /** The new watermark: the largest time_updated seen. */
@@ -65,9 +67,11 @@ function modelOf(v: unknown): string | null {
 
 /**
  * Reads the sessions of an `opencode*.db` that changed at or after `since` (epoch ms; 0 = all),
- * read-only and in one short read transaction. Throws AgentDbError / OpencodeSchemaError.
+ * read-only and in one read transaction, handing each changed session (with all its messages) to
+ * `onSession` before loading the next: memory holds one session at a time.
+ * Throws AgentDbError / OpencodeSchemaError.
  */
-export function readOpencodeDb(path: string, since: number): OpencodeDbRead {
+export function readOpencodeDb(path: string, since: number, onSession: (s: OpencodeDbSession) => void): OpencodeDbRead {
   const db = openAgentDb(path);
   try {
     const schema = readSchema(db);
@@ -101,7 +105,8 @@ export function readOpencodeDb(path: string, since: number): OpencodeDbRead {
       const partBytesStmt = partTable
         ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck()
         : null;
-      const changed: OpencodeDbSession[] = [];
+      let changed = 0;
+      let bytes = 0;
       for (const id of touched) {
         const row = sessionStmt.get(id) as Json | undefined;
         if (!row) continue; // messages of a session row that is gone
@@ -133,9 +138,11 @@ export function readOpencodeDb(path: string, since: number): OpencodeDbRead {
           if (msg) s.messages.push(msg);
         }
         s.sizeBytes += partBytesStmt ? (partBytesStmt.get(id) as number) : 0;
-        changed.push(s);
+        changed++;
+        bytes += s.sizeBytes;
+        onSession(s);
       }
-      return { changed, allIds, watermark: Math.max(since, maxSession, maxMessage) };
+      return { changed, bytes, allIds, watermark: Math.max(since, maxSession, maxMessage) };
     })();
   } catch (err) {
     if (err instanceof OpencodeSchemaError || err instanceof AgentDbError) throw err;
