@@ -8,7 +8,7 @@ import type { ScanContext, SourceScanResult } from "../source.ts";
 import type { EntrySummary } from "./entry.ts";
 import { openclawRecord, type WindowRow } from "./record.ts";
 import { readOpenClawDb, type SeqCursor } from "./sqlite-store.ts";
-import { applyPiLine, emptyPiState, type PiTranscriptState, type PiTurn } from "./transcript.ts";
+import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, type PiTurn } from "./transcript.ts";
 
 /** What we remember about one agent store between cycles (`files` row of the .sqlite path). */
 interface DbState {
@@ -118,6 +118,12 @@ export function scanAgentDb(
       restarted.add(sid);
       turns.delete(sid);
     },
+    toolResult(sid, ts, bytes) {
+      const s = stateOf(sid);
+      s.bytes += bytes;
+      touched.add(sid);
+      applyToolResult(s.tx, ts);
+    },
     event(sid, event, _seq, bytes) {
       const s = stateOf(sid);
       s.bytes += bytes;
@@ -142,9 +148,10 @@ export function scanAgentDb(
   for (const [sid, c] of read.cursors) stateOf(sid).cursor = c;
   for (const e of read.entries) {
     const s = stateOf(e.sessionId);
+    // Rows at the watermark itself are read again each cycle; only a real change rewrites the session.
+    if (s.key !== e.key || JSON.stringify(s.entry) !== JSON.stringify(e.entry)) touched.add(e.sessionId);
     s.key = e.key;
     s.entry = e.entry;
-    touched.add(e.sessionId);
   }
   for (const w of read.windows) {
     const s = stateOf(w.sessionId);

@@ -40,7 +40,18 @@ export interface EventHandler {
   /** The session's transcript was rewritten: forget what was folded so far, events restart at seq 0. */
   restart(sessionId: string): void;
   event(sessionId: string, event: unknown, seq: number, bytes: number): void;
+  /** A `toolResult` message, recognised from its first bytes: its output is never decoded or parsed. */
+  toolResult(sessionId: string, ts: number | null, bytes: number): void;
 }
+
+// A pi transcript event names its type and role in its first bytes; tool output follows.
+const HEAD_CHARS = 320;
+const isToolResultHead = (head: string) => head.includes('"role":"toolResult"') && head.includes('"type":"message"');
+const headTimestamp = (head: string): number | null => {
+  const m = /"timestamp":"([^"]{10,40})"/.exec(head);
+  const t = m ? Date.parse(m[1]!) : Number.NaN;
+  return Number.isNaN(t) ? null : t;
+};
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
@@ -190,9 +201,14 @@ function readEvents(
   const T = quoteIdent(t.events!);
   const hasJson = t.eventCols.has("event_json");
   const hasZstd = t.eventCols.has("event_zstd");
-  const payload = `${hasJson ? "event_json" : "NULL"} AS j, ${hasZstd ? "event_zstd" : "NULL"} AS z`;
+  // Tool results are most of a store's bytes: SQLite cuts them to their head before they reach JS.
+  const toolHead = `instr(substr(event_json, 1, ${HEAD_CHARS}), '"role":"toolResult"') > 0 AND instr(substr(event_json, 1, ${HEAD_CHARS}), '"type":"message"') > 0`;
+  const payload = hasJson
+    ? `CASE WHEN ${toolHead} THEN substr(event_json, 1, ${HEAD_CHARS}) ELSE event_json END AS j, CASE WHEN ${toolHead} THEN 1 ELSE 0 END AS head, length(event_json) AS n`
+    : "NULL AS j, 0 AS head, 0 AS n";
+  const payloadAll = `${payload}, ${hasZstd ? "event_zstd" : "NULL"} AS z`;
   const maxSeq = db.prepare(`SELECT MAX(seq) FROM ${T} WHERE session_id = ?`).pluck();
-  const rowsAfter = db.prepare(`SELECT seq, ${payload} FROM ${T} WHERE session_id = ? AND seq > ? ORDER BY seq`);
+  const rowsAfter = db.prepare(`SELECT seq, ${payloadAll} FROM ${T} WHERE session_id = ? AND seq > ? ORDER BY seq`);
   const generation = t.rewrites
     ? db.prepare(`SELECT generation FROM ${quoteIdent(t.rewrites)} WHERE session_id = ?`).pluck()
     : null;
@@ -211,8 +227,14 @@ function readEvents(
     }
     if (top <= from) continue;
     let last = from;
-    for (const r of rowsAfter.iterate(sid, from) as Iterable<{ seq: number; j: string | null; z: Uint8Array | null }>) {
+    type EventRow = { seq: number; j: string | null; head: number; n: number; z: Uint8Array | null };
+    for (const r of rowsAfter.iterate(sid, from) as Iterable<EventRow>) {
       last = r.seq;
+      if (r.j !== null && r.head === 1) {
+        out.bytesRead += r.n;
+        onEvent.toolResult(sid, headTimestamp(r.j), r.n);
+        continue;
+      }
       let text: string;
       try {
         if (r.j !== null) text = r.j;
@@ -224,8 +246,12 @@ function readEvents(
         out.badRows.push({ sessionId: sid, seq: r.seq, reason: `cannot decompress event_zstd (${(err as Error).message.slice(0, 80)})` });
         continue;
       }
-      const bytes = r.j !== null ? Buffer.byteLength(text) : (r.z?.byteLength ?? 0);
+      const bytes = r.j !== null ? r.n : (r.z?.byteLength ?? 0);
       if (r.j !== null) out.bytesRead += bytes;
+      else if (isToolResultHead(text.slice(0, HEAD_CHARS))) {
+        onEvent.toolResult(sid, headTimestamp(text.slice(0, HEAD_CHARS)), bytes);
+        continue;
+      }
       let event: unknown;
       try {
         event = JSON.parse(text);
