@@ -1,4 +1,6 @@
 import { benchScan } from "./scan.ts";
+import { benchSessionsQuery } from "./sessions-query.ts";
 
 /** `npm run bench`: every benchmark, one after another. Flags are passed to each (see bench/scan.ts). */
 await benchScan();
+await benchSessionsQuery();
