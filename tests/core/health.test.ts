@@ -1,0 +1,55 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { healthInputsOf, healthReport } from "../../src/core/health.ts";
+import { recordSourceProblem } from "../../src/sources/problems.ts";
+import { SeriesStore } from "../../src/store/series.ts";
+import { rig, type TestRig } from "./setup.ts";
+
+const rigs: TestRig[] = [];
+afterEach(() => {
+  for (const r of rigs.splice(0)) r.rt.close();
+});
+
+const item = (report: ReturnType<typeof healthReport>, name: string) => report.items.find((i) => i.name === name);
+
+describe("healthReport", () => {
+  it("is ok on a fresh store with a recent scan and a gateway that answers", () => {
+    const t = rig({ checks: { quota: { probes: [{ name: "minimax", url: "http://127.0.0.1:9/q" }] } } });
+    rigs.push(t);
+    const now = Date.now();
+    mkdirSync(t.rt.config.sources.claude.root, { recursive: true });
+    t.rt.kv.set("scan.last", { at: now - 1000, durationMs: 12, errors: [] });
+    const series = new SeriesStore(t.rt.db);
+    series.add({ name: "gateway", subject: "", ts: now - 2000, value: 3, ok: true, extra: { detail: "HTTP 200" } });
+    series.add({ name: "quota", subject: "minimax", ts: now - 2000, value: 5000, ok: true, extra: { minRemaining: 100, error: null } });
+    const r = healthReport({ ...healthInputsOf(t.rt), outboxBacklog: () => ({ pending: 2, oldestCreatedAt: now - 5000 }), startedAt: now - 60_000 }, now);
+    expect(r.status).toBe("ok");
+    expect(item(r, "gateway")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^up \(HTTP 200\) 2s ago$/) });
+    expect(item(r, "quota minimax")).toMatchObject({ status: "ok", detail: expect.stringContaining("5000 remaining (minimum 100)") });
+    expect(item(r, "source claude")).toMatchObject({ status: "ok" });
+    expect(item(r, "source codex")).toMatchObject({ status: "info", detail: expect.stringContaining("(not present)") });
+    expect(item(r, "outbox")).toMatchObject({ status: "ok", detail: "2 unsent, oldest 5s" });
+    expect(item(r, "self")).toMatchObject({ status: "ok", detail: expect.stringMatching(/^up 60s, pid \d+/) });
+  });
+
+  it("is degraded when the gateway is down, a scan is stale, a source has a problem, quota is low or the outbox backs up", () => {
+    const t = rig();
+    rigs.push(t);
+    const now = Date.now();
+    t.rt.kv.set("scan.last", { at: now - 3_600_000, durationMs: 12, errors: [] });
+    const storePath = join(t.rt.config.sources.openclaw.root, "agents", "main", "sessions", "sessions.json");
+    recordSourceProblem(t.rt.kv, { platform: "openclaw", path: storePath, problem: "invalid JSON at 1:17", since: now - 1000 });
+    const series = new SeriesStore(t.rt.db);
+    series.add({ name: "gateway", subject: "", ts: now - 600_000, value: 3, ok: true, extra: { detail: "HTTP 200" } });
+    series.add({ name: "gateway", subject: "", ts: now - 1000, value: null, ok: false, extra: { detail: "ECONNREFUSED" } });
+    series.add({ name: "quota", subject: "minimax", ts: now - 1000, value: 12, ok: true, extra: { minRemaining: 100, error: null } });
+    const r = healthReport({ ...healthInputsOf(t.rt), outboxBacklog: () => ({ pending: 500, oldestCreatedAt: now - 60_000 }) }, now);
+    expect(r.status).toBe("degraded");
+    expect(item(r, "scan")).toMatchObject({ status: "degraded", detail: expect.stringContaining("(stale)") });
+    expect(item(r, "gateway")).toMatchObject({ status: "degraded", detail: "DOWN (ECONNREFUSED) 1s ago; last up 10m ago" });
+    expect(item(r, "source openclaw")).toMatchObject({ status: "degraded", detail: expect.stringContaining("invalid JSON at 1:17") });
+    expect(item(r, "quota minimax")).toMatchObject({ status: "degraded" });
+    expect(item(r, "outbox")).toMatchObject({ status: "degraded", detail: "500 unsent, oldest 60s" });
+  });
+});
