@@ -134,6 +134,26 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
     expect(h.sessions.get(uid(o.ids["agent:main:main"]))!.present).toBe(true);
   });
 
+  it("a reset moves the key to a new session id: the old window is ended, the new one is the main session", async () => {
+    const { root, h, source } = openclawHome(real);
+    const o = oracle(dbFile(root));
+    const old = o.ids["agent:main:main"]!;
+    await source.scan(h.ctx());
+    const db = new Database(dbFile(root));
+    const now = Date.now();
+    db.prepare(
+      "INSERT INTO session_windows (session_id, session_key, previous_session_id, reason, created_at, updated_at) VALUES ('new-1', 'agent:main:main', ?, 'reset', ?, ?)",
+    ).run(old, now, now);
+    db.prepare("UPDATE session_nodes SET current_session_id = 'new-1', entry_json = ?, updated_at = ? WHERE session_key = 'agent:main:main'").run(
+      JSON.stringify({ sessionId: "new-1", updatedAt: now, contextTokens: 180000 }),
+      now,
+    );
+    db.close();
+    await source.scan(h.ctx());
+    expect(h.sessions.get(uid(old))).toMatchObject({ state: "ended", present: true });
+    expect(h.sessions.get(uid("new-1"))).toMatchObject({ kind: "main", sessionKey: "agent:main:main", state: "unknown", contextTokens: null });
+  });
+
   it("reads an early 2026.8 layout (session_entries + sessions tables) by its columns", async () => {
     const home = tempDir("asm-openclaw-");
     const root = join(home, ".openclaw");

@@ -146,7 +146,11 @@ export function scanAgentDb(
     result.parseErrors++;
   }
   for (const [sid, c] of read.cursors) stateOf(sid).cursor = c;
+  const byKey = new Map<string, string[]>();
+  for (const [sid, st] of states) if (st.key) byKey.set(st.key, [...(byKey.get(st.key) ?? []), sid]);
   for (const e of read.entries) {
+    // The key moved on (reset, rollover): the session it left is rewritten as ended.
+    for (const sid of byKey.get(e.key) ?? []) if (sid !== e.sessionId) touched.add(sid);
     const s = stateOf(e.sessionId);
     // Rows at the watermark itself are read again each cycle; only a real change rewrites the session.
     if (s.key !== e.key || JSON.stringify(s.entry) !== JSON.stringify(e.entry)) touched.add(e.sessionId);
