@@ -31,6 +31,9 @@ function firstSignal(rt: Runtime): Promise<string> {
 
 /** `asm run`: the banner, the service, and a clean stop on the first signal. */
 export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): Promise<number> {
+  // Listen before anything is announced: a signal that follows the banner at once must still stop
+  // us cleanly (without a listener the default action kills the process mid-write).
+  const stopRequested = options.until ?? firstSignal(rt);
   const service = await startService(rt, { consoleIn: options.consoleIn, consoleOut: io.out });
   const locations = watchedLocations(rt.config);
   print(
@@ -49,7 +52,7 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   }
   // Nothing else may hold the event loop open (no TTY, no chat token): keep the process up until told to stop.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await (options.until ?? firstSignal(rt));
+  await stopRequested;
   clearInterval(keepAlive);
   await service.stop();
   rt.log.info("stopped");
