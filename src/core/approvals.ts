@@ -149,6 +149,8 @@ export class ActionWorkflow {
       await this.notify(id);
       return { decided: true, toast: `Denied #${id}; nothing was run.`, view: outcomeView(this.deps.store.get(id)!) };
     }
+    // Other chats that show this request lose their buttons now, not when the run ends.
+    await this.notify(id, message, { ...action!, status: "running" });
     this.launch(action!);
     return { decided: true, toast: `Approved #${id}: ${kindLabels[action!.kind]} is running.`, view: outcomeView({ ...action!, status: "running" }) };
   }
@@ -244,10 +246,11 @@ export class ActionWorkflow {
   }
 
   /** Edits every recorded approval message of an action to show where it stands, without buttons. */
-  private async notify(id: number): Promise<void> {
-    const action = this.deps.store.get(id);
+  private async notify(id: number, except: MessageRef | null = null, as?: ActionRecord): Promise<void> {
+    const action = as ?? this.deps.store.get(id);
     if (!action) return;
     const view = outcomeView(action);
-    for (const ref of action.messageRefs) await this.deps.feed.edit(ref, view);
+    const same = (r: MessageRef) => except !== null && r.transport === except.transport && r.chatId === except.chatId && r.messageId === except.messageId;
+    for (const ref of action.messageRefs) if (!same(ref)) await this.deps.feed.edit(ref, view);
   }
 }
