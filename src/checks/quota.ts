@@ -1,5 +1,6 @@
 import type { Severity } from "../config/sections/common.ts";
 import type { Config } from "../config/schema.ts";
+import { classifyError } from "../sources/error-reason.ts";
 import type { SessionRecord } from "../store/sessions.ts";
 import type { Finding } from "./check.ts";
 import { formatAge, formatDuration, formatPercent, formatTokens } from "./format.ts";
@@ -14,6 +15,17 @@ export interface OfficialLimit {
   resetsAt: number | null;
   observedAt: number;
   sessionUid: string;
+}
+
+/** A rate-limit or billing error an agent recorded in its own files (official: the provider said so). */
+export interface ReportedLimit {
+  platform: string;
+  sessionUid: string;
+  reason: "rate_limit" | "billing";
+  text: string;
+  at: number;
+  /** From "usage limit reached|<epoch seconds>" style messages, when present. */
+  resetsAt: number | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -55,6 +67,41 @@ export function officialLimits(sessions: SessionRecord[], now: number): Official
   return [...newest.values()];
 }
 
+/** Limit errors we report: the provider refused for quota or money, not for a passing fault. */
+function limitReason(text: string): ReportedLimit["reason"] | null {
+  if (/usage limit/i.test(text)) return "rate_limit";
+  const r = classifyError(text);
+  return r === "rate_limit" || r === "billing" ? r : null;
+}
+
+/**
+ * The newest limit error per platform that the agents recorded within `withinMs`: Claude Code's
+ * `lastApiError`, OpenClaw's `lastError`/`lastErrorReason`. An error the session has since worked
+ * past (activity more than two minutes after it) or whose stated reset time has passed is over.
+ */
+export function reportedLimits(sessions: SessionRecord[], now: number, withinMs: number): ReportedLimit[] {
+  const newest = new Map<string, ReportedLimit>();
+  for (const s of sessions) {
+    const e = (s.extra.lastApiError ?? s.extra.lastError) as { at?: unknown; text?: unknown } | undefined;
+    if (!e || typeof e !== "object") continue;
+    const text = typeof e.text === "string" ? e.text : "";
+    const at = toMs(e.at);
+    const reason = typeof s.extra.lastErrorReason === "string" ? limitReasonOf(s.extra.lastErrorReason, text) : limitReason(text);
+    if (!reason || at === null || now - at > withinMs || at > now) continue;
+    if (s.lastActivity !== null && s.lastActivity - at > 2 * 60_000) continue;
+    const resetSec = /\|(\d{9,11})\b/.exec(text)?.[1];
+    const resetsAt = resetSec ? Number(resetSec) * 1000 : null;
+    if (resetsAt !== null && resetsAt <= now) continue;
+    const prev = newest.get(s.platform);
+    if (prev && prev.at >= at) continue;
+    newest.set(s.platform, { platform: s.platform, sessionUid: s.uid, reason, text: text.slice(0, 200), at, resetsAt });
+  }
+  return [...newest.values()];
+}
+
+const limitReasonOf = (recorded: string, text: string): ReportedLimit["reason"] | null =>
+  recorded === "rate_limit" || recorded === "billing" ? recorded : limitReason(text);
+
 function usedSeverity(percent: number, config: Config): Severity | null {
   const q = config.checks.quota;
   if (percent >= q.usedPercentCritical) return "critical";
@@ -67,7 +114,8 @@ const maxSeverity = (a: Severity | null, b: Severity | null): Severity | null =>
 
 /**
  * **quota**: official figures first — rate-limit windows the agents record themselves (Codex
- * `rateLimits`, used % against 80/95%) and configured provider probes (remaining against
+ * `rateLimits`, used % against 80/95%), limit errors they recorded recently (Claude Code's API error
+ * lines, OpenClaw's last error: rate limit → warning, billing → critical), and configured provider probes (remaining against
  * `minRemaining`, used % when the plan `limit` is known) — then estimates from transcripts (tokens in a
  * rolling window against a configured plan), labelled as estimates and skipped for a platform that
  * has an official figure. Every value names its source and age.
@@ -92,6 +140,21 @@ export function checkQuota(obs: Observations, config: Config, now: number): Find
       threshold,
       action: severity === "critical" ? "Pause or move work to another account/model until the window resets" : "Slow down or plan for the limit",
       details: { ...o, official: true },
+    });
+  }
+  for (const r of reportedLimits(obs.sessions, now, q.reportedWithinMinutes * 60_000)) {
+    const billing = r.reason === "billing";
+    const resets = r.resetsAt ? `, resets in ${formatDuration(r.resetsAt - now)}` : "";
+    findings.push({
+      check: "quota",
+      subject: `quota:${r.platform}:reported`,
+      severity: billing ? "critical" : "warning",
+      summary: `${r.platform} hit a ${billing ? "billing/credit" : "rate"} limit ${formatAge(r.at, now)}${resets}`,
+      component: `${r.platform} account`,
+      value: `${r.reason}: "${r.text}" (official: ${r.platform} session ${r.sessionUid}, ${formatAge(r.at, now)})`,
+      threshold: "no limit errors",
+      action: billing ? "Add credit or fix billing for this provider; requests are being refused" : "Wait for the limit to reset or move work to another account/model",
+      details: { ...r, official: true },
     });
   }
   for (const p of obs.quota.probes) {
@@ -129,6 +192,7 @@ export function checkQuota(obs: Observations, config: Config, now: number): Find
     });
   }
   const officialPlatforms = new Set(official.map((o) => o.platform));
+  for (const f of findings) if (f.subject.endsWith(":reported")) officialPlatforms.add(f.subject.split(":")[1]!);
   for (const plan of obs.quota.plans) {
     if (officialPlatforms.has(plan.platform)) continue;
     const used = (plan.usedTokens / plan.tokenLimit) * 100;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PlanUsage, QuotaReading } from "../../src/checks/observations.ts";
-import { checkQuota, officialLimits } from "../../src/checks/quota.ts";
+import { checkQuota, officialLimits, reportedLimits } from "../../src/checks/quota.ts";
 import { cfg, HOUR, MIN, NOW, observations, session } from "../helpers/checks.ts";
 
 const config = cfg();
@@ -116,5 +116,43 @@ describe("quota check", () => {
       const [o] = officialLimits([codex(90, { primary: { usedPercent: 90, windowMinutes: 300, resetsAt } })], NOW);
       expect(o!.resetsAt).toBe(NOW + HOUR);
     }
+  });
+
+  describe("limit errors the agents recorded", () => {
+    const iso = (t: number) => new Date(t).toISOString();
+    const claude = (text: string, ago: number, over: Parameters<typeof session>[0] = {}) =>
+      session({ platform: "claude", agentId: null, lastActivity: NOW - ago, extra: { apiErrors: 1, lastApiError: { at: iso(NOW - ago), text } }, ...over });
+    const cases: { name: string; s: ReturnType<typeof session>[]; expected: [string, string][] }[] = [
+      { name: "a rate limit a few minutes ago", s: [claude("API Error: 429 Too Many Requests", 5 * MIN)], expected: [["quota:claude:reported", "warning"]] },
+      { name: "the old usage-limit wording", s: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)], expected: [["quota:claude:reported", "warning"]] },
+      { name: "a usage limit whose reset has passed", s: [claude(`Claude AI usage limit reached|${(NOW - MIN) / 1000}`, 5 * MIN)], expected: [] },
+      { name: "billing is critical", s: [claude("API Error: 402 insufficient credit balance", 5 * MIN)], expected: [["quota:claude:reported", "critical"]] },
+      { name: "overload is not a quota problem", s: [claude("API Error: Repeated 529 Overloaded errors", 5 * MIN)], expected: [] },
+      { name: "too long ago", s: [claude("429 Too Many Requests", 61 * MIN)], expected: [] },
+      { name: "the session worked past it", s: [claude("429 Too Many Requests", 30 * MIN, { lastActivity: NOW - MIN })], expected: [] },
+      {
+        name: "OpenClaw's classified last error",
+        s: [session({ lastActivity: NOW - 2 * MIN, extra: { lastErrorReason: "rate_limit", lastError: { at: NOW - 2 * MIN, text: "provider said no" } } })],
+        expected: [["quota:openclaw:reported", "warning"]],
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        expect(checkQuota(observations({ sessions: c.s }), config, NOW).map((f) => [f.subject, f.severity])).toEqual(c.expected);
+      });
+    }
+
+    it("names the session, the words and the age; replaces the estimate", () => {
+      const obs = observations({ sessions: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)], quota: { probes: [], plans: [plan(990_000)] } });
+      const f = checkQuota(obs, config, NOW);
+      expect(f).toHaveLength(1);
+      expect(f[0]!.summary).toBe("claude hit a rate limit 5m ago, resets in 1h");
+      expect(f[0]!.value).toBe('rate_limit: "Claude AI usage limit reached|1795438800" (official: claude session claude::s1, 5m ago)');
+    });
+
+    it("keeps the newest per platform", () => {
+      const r = reportedLimits([claude("429", 20 * MIN, { sessionId: "a" }), claude("rate limit", 3 * MIN, { sessionId: "b" })], NOW, HOUR);
+      expect(r.map((x) => x.sessionUid)).toEqual(["claude::b"]);
+    });
   });
 });

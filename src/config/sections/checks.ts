@@ -103,6 +103,11 @@ export const quotaCheck = z
     enabled: z.boolean().default(true),
     usedPercentWarning: z.number().positive().default(80),
     usedPercentCritical: z.number().positive().default(95),
+    reportedWithinMinutes: z
+      .number()
+      .positive()
+      .default(60)
+      .describe("A rate-limit or billing error an agent recorded this recently is reported (official figure)"),
     probes: z.array(quotaProbe).default([]),
     minRemaining: z.number().nonnegative().default(100).describe("Default for probes; ASM_MINIMAX_QUOTA_THRESHOLD"),
     plans: z
