@@ -257,8 +257,9 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
     const sub = h.sessions.get(uid(ID(5)))!;
     expect(sub).toMatchObject({ kind: "subagent", parentUid: uid(ID(1)), state: "running" });
 
+    // A transcript sessions.json does not name (left behind by a reset): ended, its last error kept.
     const orphan = h.sessions.get(uid(ORPHAN))!;
-    expect(orphan).toMatchObject({ kind: "session", sessionKey: null, state: "errored" });
+    expect(orphan).toMatchObject({ kind: "session", sessionKey: null, state: "ended" });
     expect(orphan.extra.lastErrorReason).toBe("timeout");
 
     const again = await source.scan(h.ctx());
@@ -318,6 +319,20 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
     expect(h.turns(uid(ID(1)))).toHaveLength(2);
     // An entry removed from the store with no transcript left: the session is gone.
     expect(h.sessions.get(uid(ID(4)))!.present).toBe(false);
+  });
+
+  it("a reset points the key at a new session: the old transcript's session has ended", async () => {
+    const { root, h, source } = openclawHome(era);
+    await source.scan(h.ctx());
+    expect(h.sessions.get(uid(ID(1)))!.state).toBe("idle");
+    const store = join(sessionsDir(root), "sessions.json");
+    const doc = JSON.parse(readFileSync(store, "utf8"));
+    doc["agent:main:main"] = { sessionId: "fresh-0001", updatedAt: Date.now(), sessionFile: "fresh-0001.jsonl" };
+    writeFileSync(join(sessionsDir(root), "fresh-0001.jsonl"), `${JSON.stringify({ type: "session", version: 3, id: "fresh-0001", timestamp: new Date().toISOString(), cwd: "/w" })}\n`);
+    writeFileSync(store, JSON.stringify(doc));
+    await source.scan(h.ctx());
+    expect(h.sessions.get(uid(ID(1)))).toMatchObject({ state: "ended", present: true });
+    expect(h.sessions.get(uid("fresh-0001"))).toMatchObject({ kind: "main", sessionKey: "agent:main:main", state: "unknown" });
   });
 
   it("a transcript truncated and rewritten is read again from the start; an absolute sessionFile works", async () => {

@@ -34,6 +34,11 @@ interface JsonSession {
   problem: TranscriptProblem;
   /** The store entry changed this cycle: the row must be rewritten even if the transcript did not grow. */
   entryChanged: boolean;
+  /**
+   * A transcript the agent's session store no longer names (the key was reset to a new session id,
+   * or the entry was cleaned up): OpenClaw will not route to it again, so the session has ended.
+   */
+  orphan?: boolean;
 }
 
 export const storeSource = "openclaw-store";
@@ -122,7 +127,8 @@ export class JsonEra {
           entry: null,
           transcript: path,
           problem: null,
-          entryChanged: false,
+          entryChanged: changed,
+          orphan: Object.keys(entries).length > 0,
         };
         const uid = sessionUid("openclaw", agentId, s.sessionId);
         if (!this.sessions.has(uid)) this.sessions.set(uid, s);
@@ -263,7 +269,7 @@ export class JsonEra {
         transcriptProblem: s?.problem ?? null,
         parseErrors: state?.parseErrors ?? 0,
         lastParseError: state?.lastParseError ?? null,
-        current: true,
+        current: !s?.orphan,
         resolveKey: (key) => {
           for (const x of this.sessions.values()) if (x.key === key && x.agentId === agentId) return x.sessionId;
           return null;
