@@ -39,7 +39,7 @@ async function until(check: () => boolean, what: string, ms = 10_000): Promise<v
  * environment, the store, the real scan of the agents' fixture files, the core, the outbox sender,
  * and grammY talking to the fake Bot API on loopback.
  */
-async function start() {
+async function start(extra: Record<string, unknown> = {}) {
   const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
   closers.push(() => fake.close());
   const group = fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: true });
@@ -71,6 +71,7 @@ async function start() {
       },
       checks: { gateway: { url: gw.url, timeoutSeconds: 2 } },
       actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
+      ...extra,
     }),
   );
   const log = new Capture();
@@ -222,5 +223,27 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     expect(log.text).toMatch(/refused the bot token/);
     expect(log.text).not.toContain(fake.token);
     expect(log.text).not.toContain(fake.token.split(":")[1]);
+  });
+
+  it("a burst larger than the group's budget arrives as one grouped message in the topic", async () => {
+    const { fake, rt, service } = await start({ telegram: { maxMessagesPerMinute: 3 } });
+    const findings: Finding[] = Array.from({ length: 6 }, (_, i) => ({
+      check: "context",
+      subject: `claude::burst-${i}`,
+      severity: "warning",
+      summary: `claude burst-${i} context at 8${i}%`,
+      component: `claude burst-${i}`,
+      value: `8${i}%`,
+      threshold: "80%",
+      action: "Compact the session",
+    }));
+    processFindings(service.monitoring.stores, findings, { now: Date.now(), config: rt.config, transports: ["telegram"], scope: [{ check: "context" }] });
+    service.monitoring.sender.kick();
+    await until(() => inTopic(fake).length >= 1, "the grouped alert");
+    await new Promise((r) => setTimeout(r, 300));
+    const posted = inTopic(fake);
+    expect(posted).toHaveLength(1);
+    for (let i = 0; i < 6; i++) expect(posted[0]!.text).toContain(`burst-${i}`);
+    expect(service.transports[0]!.sendBudget!()).toBe(2);
   });
 });
