@@ -24,7 +24,7 @@ export interface GatewayState {
   breakerOpen: boolean;
   /** When the oldest restart in the window leaves it, i.e. when the breaker closes again. */
   breakerClosesAt: number | null;
-  /** Finished restarts in a row, newest first, that did not bring the gateway back. */
+  /** Finished restarts in a row, newest first, that did not bring the gateway back (even for a moment). */
   failedStreak: number;
   /** A restart request is waiting for approval or running. */
   restartPending: boolean;
@@ -62,7 +62,8 @@ export function gatewayState(g: GatewayObservation, config: Config, now: number)
   let failedStreak = 0;
   for (const r of g.restarts) {
     if (!finished(r)) continue;
-    if (!failed(r)) break;
+    // A success, or the gateway having been up since, ends the streak.
+    if (!failed(r) || (g.lastOkAt !== null && (r.startedAt ?? r.createdAt) < g.lastOkAt)) break;
     failedStreak++;
   }
   return {
@@ -85,8 +86,9 @@ export function gatewayState(g: GatewayObservation, config: Config, now: number)
  * (unless restarts are off, the circuit breaker is open, or one is already pending). A gateway that
  * just (re)started gets a startup grace: after our restart, or from its first "not ready" answer
  * (HTTP 503 while starting, whoever restarted it). An outage that began with the start is not
- * reported until the grace ends; an older one stays reported, without proposing another restart. `repairAfterFailedRestarts` failed restarts in a row → a separate "needs repair"
- * escalation (`gateway:repair`) while it stays down.
+ * reported until the grace ends; an older one stays reported, without proposing another restart.
+ * `repairAfterFailedRestarts` failed restarts in a row (no success and no good probe in between) → a
+ * separate "needs repair" escalation (`gateway:repair`) while it stays down.
  */
 export function checkGateway(obs: Observations, config: Config, now: number): Finding[] {
   const c = config.checks.gateway;

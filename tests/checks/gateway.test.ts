@@ -119,6 +119,12 @@ describe("gateway check", () => {
       propose: true,
     },
     {
+      name: "the gateway was up between the failed restarts: no repair escalation",
+      g: { ...gw("d".repeat(60), [restart(3, "failed", 6 * MIN), restart(2, "failed", 20 * MIN), restart(1, "failed", 26 * MIN)]), lastOkAt: NOW - 10 * MIN },
+      subjects: ["gateway"],
+      propose: true,
+    },
+    {
       name: "needs repair escalates even inside the down threshold",
       g: gw("udd", [restart(3, "failed", 30 * MIN), restart(2, "failed", 40 * MIN), restart(1, "failed", 50 * MIN)]),
       subjects: ["gateway:repair"],
