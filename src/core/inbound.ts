@@ -13,6 +13,7 @@ const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
 /** `rs:<sessionId>` — the "Reset session…" button of /session: the same as typing /reset_session <id>. */
 const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
 const actionKeyPattern = /^action:(\d{1,12})$/;
+const maxToast = 200;
 
 /**
  * The core side of every transport: commands run through `runCommand` and are paginated for the
@@ -31,6 +32,13 @@ export class CoreInbound implements Inbound {
   }
 
   async button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome> {
+    const outcome = await this.press(caller, data, message);
+    // Telegram shows at most 200 characters in a callback answer.
+    if (outcome.toast && outcome.toast.length > maxToast) outcome.toast = `${outcome.toast.slice(0, maxToast - 1)}…`;
+    return outcome;
+  }
+
+  private async press(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome> {
     const log = this.manager.rt.log;
     if (!caller.allowed) {
       log.warn({ audit: "button.refused", transport: caller.transport, userId: caller.userId }, "button from a user not in the allow list");
