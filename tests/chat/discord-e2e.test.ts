@@ -130,6 +130,15 @@ describe("Discord end to end: the real service and discord.js against the fake D
     expect(text(alert)).toContain("182k tokens (91%)");
     expect(fake.requestsTo(new RegExp(`^/channels/${feed}/messages$`), "POST").map((r) => r.status)).toEqual([429, 200]);
 
+    // The alert's own buttons go through the core: Ack by an allowed user, answered ephemerally.
+    const controls = alert.components.flatMap((row) => (row as { components: { custom_id: string; label: string }[] }).components);
+    const ack = controls.find((b) => b.label === "Ack")!.custom_id;
+    const acked = fake.press({ message: alert, customId: ack, user: member });
+    await fake.waitFor(() => fake.callbacks.has(acked), "the ack answer");
+    expect(fake.callbacks.get(acked)).toMatchObject({ type: 4, data: { flags: 64 } });
+    const alertId = Number(/^ack:(\d+)$/.exec(ack)![1]);
+    expect(service.monitoring.stores.alerts.get(alertId)!.ackedBy).toBe(`discord:${member.id}`);
+
     processFindings(service.monitoring.stores, [], { now: t0 + 60_000, config: rt.config, transports: ["discord"], scope });
     service.monitoring.sender.kick();
     await fake.waitFor(() => alert.edits === 1, "the resolve edit");
