@@ -171,7 +171,7 @@ export class GeminiSource implements Source {
       source: "gemini",
       sessionUid: (path) => {
         const place = placeOf(path);
-        const id = place.parentSessionId ? basename(path, ".jsonl") : (headerSessionId(path) ?? `file:${basename(path)}`);
+        const id = place.parentSessionId ? basename(path, ".jsonl") : (headerSessionId(path) ?? basename(path, ".jsonl"));
         return sessionUid("gemini", null, id);
       },
       fresh: () => ({ chat: emptyGeminiState(), parseErrors: 0, lastParseError: null }),
@@ -191,7 +191,11 @@ export class GeminiSource implements Source {
       },
       parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
     };
-    await scanFiles(ctx, adapter, jsonl, result);
+    // A new chat file whose header line is not written yet waits: its session id (the row's key,
+    // fixed when the file is first read) is in that header.
+    const known = new FileStore(ctx.db).bySource("gemini");
+    const ready = jsonl.filter((j) => known.has(j.path) || placeOf(j.path).parentSessionId !== null || headerSessionId(j.path) !== null);
+    await scanFiles(ctx, adapter, ready, result);
     this.scanLegacy(ctx, legacy, projects, result);
     return result;
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { GeminiSource } from "../../src/sources/gemini.ts";
@@ -172,6 +172,13 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
     );
     const r = await source.scan(h.ctx());
     expect(r.errors).toEqual([]);
+    // The empty file waits for its header, then is read under its real session id.
+    const empty = join(chats, "session-2026-08-20T10-00-22222222.jsonl");
+    writeFileSync(empty, `${JSON.stringify({ sessionId: "22222222-full-id", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" })}\n`);
+    await source.scan(h.ctx());
+    expect(h.sessions.get(uid("22222222-full-id"))).toMatchObject({ path: empty, state: "unknown" });
+    rmSync(empty);
+    await source.scan(h.ctx());
     const sub = h.sessions.get(uid("33333333-sub"))!;
     expect(sub).toMatchObject({ kind: "subagent", parentUid: uid(parent), project: "/home/dev/prøject 日本", contextTokens: 1000 });
     expect(h.sessions.count({ platform: "gemini" })).toBe(1);
