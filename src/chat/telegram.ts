@@ -232,6 +232,10 @@ export class TelegramTransport implements Transport {
     this.setProblem(null);
     this.reconnectDelay = this.options.reconnectMs ?? 5000;
     log.info({ bot: `@${this.bot.botInfo.username}` }, "telegram connected");
+    const { allowedUserIds, adminIds } = this.options.config;
+    if (allowedUserIds.length === 0 && adminIds.length === 0) {
+      log.warn("neither TELEGRAM_ALLOWED_USER_IDS nor TELEGRAM_ADMIN_IDS is set: every command and button will be refused");
+    }
     await this.announceCommands();
     if (this.options.config.feedChatId) {
       try {
