@@ -162,6 +162,8 @@ export class Manager {
 
   /** Asks for a gateway restart; throws ActionRefused when none is configured. */
   requestRestart(requestedBy: string, reason: string | null) {
+    const open = this.actionStore.open("restart_gateway", null);
+    if (open.length) throw new ActionRefused("restart_gateway", `a restart is already ${open[0]!.status} (#${open[0]!.id})`);
     return this.actions.request(planRestart(this.rt.config), requestedBy, reason);
   }
 

@@ -225,6 +225,7 @@ describe("commands", () => {
     const restart = await t.run(member, "/restart_gateway it hangs");
     expect(restart).toContain("Approval needed: #1 Restart the gateway");
     expect(restart).toContain("reason: it hangs");
+    expect(await t.run(member, "/restart_gateway")).toBe("Cannot restart gateway: a restart is already pending (#1)");
     expect(await t.run(member, "/reset_session 3f1d9c2e")).toContain("Cannot reset session: its sessions.json was not found");
     expect(await t.run(member, "/reset_session 7d3f")).toContain("matches several sessions");
     expect(await t.run(member, "/reset_session nope")).toMatch(/no session matches "nope"\. Usage: \/reset_session/);
