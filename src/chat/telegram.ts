@@ -85,6 +85,13 @@ const silentFor = (view: View) => (view.tone === "critical" ? false : (view.sile
  * paces interactive replies per chat. Feed sends use their own API client without the throttler:
  * the durable outbox paces them against `sendBudget()` and needs failures back quickly as
  * `DeliveryError`, not queued in memory.
+ *
+ * ```ts
+ * const telegram = telegramTransport(rt, rt.secrets.telegramBotToken!);
+ * await telegram.start(inbound);                 // never throws: see `telegram.problem`
+ * const ref = await telegram.send(alertView);    // into the feed topic; throws DeliveryError
+ * await telegram.edit(ref, resolvedView);        // "message is not modified" counts as done
+ * ```
  */
 export class TelegramTransport implements Transport {
   readonly name = "telegram" as const;
