@@ -57,7 +57,11 @@ export interface TelegramTransportOptions {
   stopGraceMs?: number;
 }
 
-/** KvStore key holding the current `TelegramProblem` (or null), for the self check. */
+/**
+ * KvStore key holding the current `TelegramProblem` (or null), so the state survives the process
+ * for inspection (`sqlite3 asm.db "select value from kv where key='telegram.problem'"`); the self
+ * check itself reads `transport.problem` in-process.
+ */
 export const telegramProblemKey = "telegram.problem";
 
 const refusal = "Sorry, you are not allowed to use this bot.";
