@@ -33,6 +33,12 @@ export function formatDuration(ms: number): string {
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
 }
 
+/** A response time: 850 → "850 ms", 3500 → "3.5s", 95_000 → "1m 35s". */
+export function formatLatency(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return ms < 60_000 ? `${trim(ms / 1000)}s` : formatDuration(ms);
+}
+
 /** How old a figure is, for "source, age" annotations: "just now", "4m ago". */
 export function formatAge(at: number, now: number): string {
   const ms = now - at;

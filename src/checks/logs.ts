@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import type { Finding } from "./check.ts";
-import { formatBytes, formatDuration, formatPercent } from "./format.ts";
+import { formatBytes, formatDuration, formatLatency, formatPercent } from "./format.ts";
 import type { LogObservation, Observations } from "./observations.ts";
 
 interface Problem {
@@ -38,9 +38,9 @@ function problemsOf(o: LogObservation, config: Config): Problem[] {
   }
   if (o.slowLines > 0 && o.maxDurationMs !== null) {
     out.push({
-      text: `${o.slowLines} slow response${o.slowLines === 1 ? "" : "s"} (up to ${formatDuration(o.maxDurationMs)})`,
-      value: `${o.slowLines} lines over ${formatDuration(c.slowMs)}, max ${Math.round(o.maxDurationMs)} ms`,
-      threshold: `${c.slowMs} ms`,
+      text: `${o.slowLines} slow response${o.slowLines === 1 ? "" : "s"} (up to ${formatLatency(o.maxDurationMs)})`,
+      value: `${o.slowLines} lines over ${formatLatency(c.slowMs)}, max ${formatLatency(o.maxDurationMs)}`,
+      threshold: formatLatency(c.slowMs),
       action: "Check the provider's latency and the gateway's load",
     });
   }

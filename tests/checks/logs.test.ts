@@ -39,7 +39,7 @@ describe("logs check", () => {
     { name: "errors at 10% are fine", o: { errorLines: 100 }, problem: null },
     { name: "errors above 10% warn", o: { errorLines: 101 }, problem: /10% of new lines are errors/ },
     { name: "error rate needs new lines", o: { lines: 0, errorLines: 0 }, problem: null },
-    { name: "slow responses warn", o: { slowLines: 3, maxDurationMs: 4500 }, problem: /3 slow responses \(up to 5s\)/ },
+    { name: "slow responses warn", o: { slowLines: 3, maxDurationMs: 4500 }, problem: /3 slow responses \(up to 4.5s\)/ },
     { name: "over the rotation size", o: { sizeBefore: 60 * 1024 * 1024, size: 60 * 1024 * 1024 + 10 }, problem: /over its rotation size/ },
     { name: "unreadable file", o: { error: "EACCES" }, problem: /cannot be read: EACCES/ },
     { name: "thresholds come from config", o: { size: 2_400_000 }, problem: /grew 20%/, c: cfg({ checks: { logs: { growthPercent: 10 } } }) },
