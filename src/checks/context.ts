@@ -89,7 +89,8 @@ const label = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` 
 export function checkContext(obs: Observations, config: Config, _now: number): Finding[] {
   const findings: Finding[] = [];
   for (const session of obs.sessions) {
-    if (!session.present || session.contextTokens === null) continue;
+    // An ended session will not grow again: its context is history, not a risk.
+    if (!session.present || session.state === "ended" || session.contextTokens === null) continue;
     const { reasons, window } = reasonsFor(session, obs.turns[session.uid] ?? [], config);
     if (reasons.length === 0) continue;
     reasons.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);

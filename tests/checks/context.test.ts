@@ -24,6 +24,7 @@ describe("context check", () => {
     { name: "openclaw main 200k critical", s: { kind: "main", contextTokens: 200_000, contextWindow: 1_000_000 }, severity: "critical" },
     { name: "kind limits are OpenClaw only", s: { platform: "claude", kind: "group", contextTokens: 60_000 }, severity: null },
     { name: "gone sessions are skipped", s: { platform: "claude", contextTokens: 199_000, present: false }, severity: null },
+    { name: "ended sessions are skipped", s: { platform: "claude", contextTokens: 199_000, state: "ended" }, severity: null },
     { name: "unknown context is skipped", s: { platform: "claude", contextTokens: null }, severity: null },
     {
       name: "window from the model table when the source has none",
