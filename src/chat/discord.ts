@@ -124,6 +124,9 @@ export class DiscordTransport implements Transport {
   async start(inbound: Inbound): Promise<void> {
     this.inbound = inbound;
     this.stopped = false;
+    if (!this.options.config.feedChannelId) {
+      this.options.log.warn("DISCORD_FEED_CHANNEL_ID is not set: slash commands work, but alerts are not posted to Discord");
+    }
     await this.connect(this.options.loginRetryMs ?? 15_000);
   }
 
