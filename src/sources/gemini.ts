@@ -193,7 +193,7 @@ export class GeminiSource implements Source {
     };
     // A new chat file whose header line is not written yet waits: its session id (the row's key,
     // fixed when the file is first read) is in that header.
-    const known = new FileStore(ctx.db).bySource("gemini");
+    const known = new Set(ctx.db.prepare("SELECT path FROM files WHERE source = 'gemini'").pluck().all() as string[]);
     const ready = jsonl.filter((j) => known.has(j.path) || placeOf(j.path).parentSessionId !== null || headerSessionId(j.path) !== null);
     await scanFiles(ctx, adapter, ready, result);
     this.scanLegacy(ctx, legacy, projects, result);
