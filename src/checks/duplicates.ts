@@ -79,7 +79,10 @@ export function checkDuplicates(obs: Observations, config: Config, _now: number)
     });
   }
   const cfg = obs.openclaw.config;
-  if (obs.openclaw.error) {
+  // The OpenClaw source records a broken openclaw.json as a source problem (the transcript check's
+  // `file:` finding); say it here only when nobody else does.
+  const reported = obs.sourceProblems.some((p) => p.path === obs.openclaw.path);
+  if (obs.openclaw.error && !reported) {
     findings.push({
       check: "duplicates",
       subject: "openclaw-config",

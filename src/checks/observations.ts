@@ -127,7 +127,8 @@ export interface Observations {
   sessions: SessionRecord[];
   /** Recent turns per session uid, oldest first. */
   turns: Record<string, TurnPoint[]>;
-  openclaw: { config: OpenClawConfig | null; error: string | null };
+  /** openclaw.json as read this cycle: the config, or why it could not be read (null when simply absent). */
+  openclaw: { config: OpenClawConfig | null; error: string | null; path?: string };
   sourceProblems: SourceProblem[];
   logs: LogObservation[];
   gateway: GatewayObservation | null;

@@ -189,8 +189,9 @@ export async function gatherObservations(rt: Runtime, now: number, opts: GatherO
     obs.turns = recentTurns(rt, new Set(obs.sessions.map((s) => s.uid)), now - lookback);
   });
   if (rt.config.sources.openclaw.enabled) {
+    obs.openclaw.path = openClawConfigPath(rt.config);
     try {
-      obs.openclaw.config = readOpenClawConfig(openClawConfigPath(rt.config));
+      obs.openclaw.config = readOpenClawConfig(obs.openclaw.path);
     } catch (err) {
       // No openclaw.json is normal on a machine without OpenClaw; a broken one is worth saying.
       const missing = err instanceof OpenClawConfigError && err.reason === "cannot read: ENOENT";

@@ -73,4 +73,12 @@ describe("duplicates check", () => {
     expect(f.map((x) => x.subject)).toEqual(["peer:telegram:dm:555", "openclaw-config"]);
     expect(f[1]!.summary).toMatch(/cannot check OpenClaw routing: .*not valid JSON5/);
   });
+
+  it("a broken openclaw.json the source already reported is not reported twice", () => {
+    const obs = observations({
+      openclaw: { config: null, error: "OpenClaw config /o/openclaw.json: not valid JSON5", path: "/o/openclaw.json" },
+      sourceProblems: [{ platform: "openclaw", path: "/o/openclaw.json", problem: "not valid JSON5", since: NOW }],
+    });
+    expect(checkDuplicates(obs, config, NOW)).toEqual([]);
+  });
 });

@@ -174,7 +174,7 @@ describe("gatherObservations + runChecks on a real store", () => {
     expect(runChecks(obs, rt.config, Date.now()).map((f) => f.subject)).toContain("openclaw-config");
     rt.close();
     const other = checkRuntime(tempDir(), { sources: { openclaw: { configPath: join(dir, "absent.json") } } });
-    expect((await gatherObservations(other, Date.now(), {})).openclaw).toEqual({ config: null, error: null });
+    expect((await gatherObservations(other, Date.now(), {})).openclaw).toEqual({ config: null, error: null, path: join(dir, "absent.json") });
     other.close();
   });
 
