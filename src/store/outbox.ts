@@ -226,13 +226,14 @@ export class OutboxStore {
 
   /** Has anything covering this alert been sent, or is it being sent, or queued inside a group? */
   reachedOrQueuedInGroup(alertId: number, transport: TransportName): boolean {
+    if (this.alertMessage(alertId, transport) !== undefined) return true;
     const row = this.db
       .prepare(
         `SELECT 1 FROM outbox WHERE transport = ? AND ${covers}
            AND (status IN ('sent', 'sending') OR (status = 'pending' AND kind = 'group')) LIMIT 1`,
       )
       .get(transport, alertId);
-    return row !== undefined || this.alertMessage(alertId, transport) !== undefined;
+    return row !== undefined;
   }
 
   addAttempt(a: DeliveryAttempt): void {
