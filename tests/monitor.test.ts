@@ -57,6 +57,20 @@ describe("monitor", () => {
     expect(m.scheduler.currentFailures()).toEqual([]);
   });
 
+  it("a job that throws raises a self alert in the feed at once, and the process carries on", async () => {
+    // An invalid error pattern makes every logs pass throw (config allows any string here).
+    const { rt } = runtime({ checks: { logs: { errorPatterns: ["(unclosed"] }, gateway: { enabled: false } } });
+    const transport = new RecordingTransport();
+    const m = startMonitoring(rt, { transports: [transport] });
+    await until(() => transport.sent.some((v) => v.title?.includes('scheduled job "logs" failed')));
+    expect(await m.scheduler.runNow("cycle")).toBe("ran");
+    await m.stop();
+    const alert = m.stores.alerts.open().find((a) => a.subject === "self:job:logs");
+    expect(alert).toMatchObject({ check: "self", status: "firing", severity: "warning" });
+    expect(alert!.summary).toMatch(/Invalid regular expression/);
+    expect(m.scheduler.currentFailures().map((f) => f.job)).toEqual(["logs"]);
+  });
+
   it("retention drops what is past its days and keeps the rest", () => {
     const { rt } = runtime({ monitor: { retentionDays: { resolvedAlerts: 30, deliveredOutbox: 7, series: 14 } } });
     const day = 86_400_000;
