@@ -113,13 +113,16 @@ export class OpencodeSource implements Source {
     const since = old && prev && prev.ino === st.ino ? old.watermark : 0;
     const limits = getLimits();
     files.transaction(() => {
+      let bad = 0;
       const read = readOpencodeDb(path, since, (s) => {
         this.writeSession(ctx, s, path, limits);
         result.sessionsUpdated++;
-        result.parseErrors += s.badRows;
+        bad += s.badRows;
       });
+      result.parseErrors += bad;
       result.filesRead++;
       result.bytesRead += read.bytes;
+      if (bad > 0) ctx.log.warn({ path, skipped: bad }, "malformed OpenCode message rows skipped");
       const now = new Set(read.allIds);
       for (const id of old?.ids ?? []) if (!now.has(id)) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);
       const state: DbState = { watermark: read.watermark, wal: walSig, ids: read.allIds };

@@ -109,6 +109,23 @@ describe("OpenCode SQLite store (written by OpenCode 1.18.33)", () => {
     expect(harness.turns(uid(S1))).toHaveLength(7);
   });
 
+  it("a message row that is not JSON is counted on its session and skipped", async () => {
+    const { root, source, harness } = realHome();
+    await source.scan(harness.ctx());
+    const db = new Database(join(root, "opencode.db"));
+    db.prepare("INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES ('msg_bad', ?, ?, ?, '{\"role\":\"assis')").run(
+      S2,
+      1795463400000,
+      1795463400000,
+    );
+    db.close();
+    const r = await source.scan(harness.ctx());
+    expect(r.parseErrors).toBe(1);
+    const s2 = harness.sessions.get(uid(S2))!;
+    expect(s2).toMatchObject({ parseErrors: 1, state: "errored", messageCount: 2 });
+    expect(s2.lastParseError).toMatch(/^message msg_bad: invalid JSON/);
+  });
+
   it("a deleted session and a vanished store mark their sessions gone", async () => {
     const { root, source, harness } = realHome();
     await source.scan(harness.ctx());

@@ -138,6 +138,10 @@ export function scanAgentDb(
   });
   result.filesRead++;
   result.bytesRead += read.bytesRead;
+  if (read.badRows.length > 0) {
+    const last = read.badRows.at(-1)!;
+    ctx.log.warn({ path, skipped: read.badRows.length, last: `${last.sessionId} seq ${last.seq}: ${last.reason}` }, "malformed transcript rows skipped");
+  }
   for (const bad of read.badRows) {
     const s = stateOf(bad.sessionId);
     s.parseErrors++;
