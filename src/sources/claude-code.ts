@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { basename, relative, sep } from "node:path";
+import { type Dirent, existsSync, readdirSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
 import { contextPercent, contextWindowFor } from "./context-window.ts";
@@ -345,20 +345,52 @@ export interface ClaudeFile {
   parentSessionId: string | null;
 }
 
-/** Classifies a `.jsonl` path under a projects root, or null when it is not a transcript we read. */
-export function classifyClaudePath(root: string, path: string): ClaudeFile | null {
-  // The walk hands us paths under `root`: slicing is far cheaper than path.relative for 10,000 files.
-  const parts = (path.startsWith(root + sep) ? path.slice(root.length + 1) : relative(root, path)).split(sep);
-  const name = basename(path, ".jsonl");
-  if (parts.length === 2) {
-    return name.startsWith("agent-")
-      ? { kind: "sidechain", sessionId: name, parentSessionId: null }
-      : { kind: "session", sessionId: name, parentSessionId: null };
+/** A transcript found under a projects root, with where it sits. */
+export interface FoundClaudeFile extends ClaudeFile {
+  path: string;
+}
+
+/**
+ * Lists the transcripts under a projects root by their place: `<project>/<id>.jsonl` (a session, or an old
+ * `agent-*` sidechain) and `<project>/<session id>/subagents/**\/agent-*.jsonl` (a subagent of that session).
+ * Anything else (`tool-results/`, `memory/`, `*.meta.json`) is not read. Unlistable folders land in `errors`.
+ */
+export function discoverClaudeFiles(root: string, errors: string[]): FoundClaudeFile[] {
+  const out: FoundClaudeFile[] = [];
+  const list = (dir: string): Dirent[] => {
+    try {
+      return readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") errors.push(`cannot list ${dir}: ${code ?? err}`);
+      return [];
+    }
+  };
+  const base = resolve(root);
+  for (const project of list(base)) {
+    if (!project.isDirectory()) continue;
+    const dir = base + sep + project.name;
+    for (const e of list(dir)) {
+      const name = e.name;
+      if (e.isDirectory()) {
+        // A session's own folder (CLI ≥ 2.1.2): its subagents, at any depth (workflows nest them).
+        const problems: { path: string; reason: string }[] = [];
+        const subs = walkFiles(dir + sep + name + sep + "subagents", {
+          accept: (n) => n.startsWith("agent-") && n.endsWith(".jsonl"),
+          maxDepth: 8,
+          problems,
+        });
+        for (const p of problems) errors.push(`cannot list ${p.path}: ${p.reason}`);
+        for (const path of subs) {
+          out.push({ path, kind: "subagent", sessionId: path.slice(path.lastIndexOf(sep) + 1, -6), parentSessionId: name });
+        }
+      } else if (name.endsWith(".jsonl") && (e.isFile() || e.isSymbolicLink())) {
+        const id = name.slice(0, -6);
+        out.push({ path: dir + sep + name, kind: id.startsWith("agent-") ? "sidechain" : "session", sessionId: id, parentSessionId: null });
+      }
+    }
   }
-  if (parts.length >= 4 && parts[2] === "subagents" && name.startsWith("agent-")) {
-    return { kind: "subagent", sessionId: name, parentSessionId: parts[1]! };
-  }
-  return null;
+  return out;
 }
 
 const uidOf = (sessionId: string) => sessionUid("claude", null, sessionId);
@@ -383,18 +415,9 @@ export class ClaudeCodeSource implements Source {
         result.missingRoots.push(root);
         continue;
       }
-      const problems: { path: string; reason: string }[] = [];
-      const paths = walkFiles(root, {
-        accept: (n) => n.endsWith(".jsonl"),
-        skipDir: (n, depth) => n === "tool-results" || n === "memory" || depth > 8,
-        problems,
-      });
-      for (const p of problems) result.errors.push(`cannot list ${p.path}: ${p.reason}`);
-      for (const path of paths) {
-        const c = classifyClaudePath(root, path);
-        if (!c) continue;
-        where.set(path, c);
-        jobs.push({ path });
+      for (const f of discoverClaudeFiles(root, result.errors)) {
+        where.set(f.path, f);
+        jobs.push({ path: f.path });
       }
     }
     const config = this.config;

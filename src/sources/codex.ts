@@ -362,10 +362,15 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: st
   });
 }
 
-const UUID = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?:\.zst)?$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The thread id a rollout file name carries (`rollout-<local time>-<uuid>.jsonl[.zst]`), else its stem. */
-export const rolloutId = (path: string): string => UUID.exec(basename(path))?.[1] ?? basename(path).replace(/\.jsonl(\.zst)?$/, "");
+export function rolloutId(path: string): string {
+  const name = basename(path);
+  const stem = name.endsWith(".zst") ? name.slice(0, -10) : name.slice(0, -6);
+  const tail = stem.slice(-36);
+  return UUID.test(tail) ? tail : stem;
+}
 
 function codexState(s: CodexState, archived: boolean, now: number): SessionState {
   if (s.phase === null) return archived ? "ended" : "unknown";

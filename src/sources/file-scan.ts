@@ -104,14 +104,19 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
       if (!st?.isFile()) continue;
       seen.add(path);
       result.filesSeen++;
-      const prev = known.get(path);
+      let prev = known.get(path);
       const uid = prev?.sessionUid ?? adapter.sessionUid(path);
       liveUids.add(uid);
+      // The cursor index carries no tail or parser state: fetch them only for a file whose stat changed.
+      if (prev && (st.size !== prev.size || Math.trunc(st.mtimeMs) !== prev.mtimeMs || st.ino !== prev.ino || st.dev !== prev.dev)) {
+        const details = files.detailsOf(path);
+        if (details) prev = { ...prev, ...details };
+      }
       const plan = planRead(path, st, prev);
       if (plan.kind === "skip") {
         if (plan.touched && prev) {
           begin();
-          files.put({ ...prev, state: files.stateOf(path) ?? "{}", mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
+          files.put({ ...prev, mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
         }
         continue;
       }
@@ -119,7 +124,7 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
       const restarted = plan.kind === "restart" || job.compressed === true;
       let state: S;
       try {
-        state = !restarted && prev ? (JSON.parse(files.stateOf(path) ?? "") as S) : adapter.fresh(path);
+        state = !restarted && prev ? (JSON.parse(prev.state) as S) : adapter.fresh(path);
       } catch {
         state = adapter.fresh(path);
       }

@@ -1,5 +1,5 @@
 import { type Dirent, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { resolve, sep } from "node:path";
 
 /** Why a folder could not be listed (other than not existing), for the scan's error list. */
 export interface WalkProblem {
@@ -24,6 +24,8 @@ export interface WalkOptions {
 export function walkFiles(root: string, opts: WalkOptions): string[] {
   const out: string[] = [];
   const maxDepth = opts.maxDepth ?? 32;
+  // Paths are built by concatenation from a resolved root: path.join's normalisation is measurable at 10,000 files.
+  const base = resolve(root);
   const visit = (dir: string, depth: number) => {
     let entries: Dirent[];
     try {
@@ -36,11 +38,11 @@ export function walkFiles(root: string, opts: WalkOptions): string[] {
     for (const e of entries) {
       const name = e.name;
       if (e.isDirectory()) {
-        if (depth + 1 <= maxDepth && !opts.skipDir?.(name, depth + 1)) visit(join(dir, name), depth + 1);
+        if (depth + 1 <= maxDepth && !opts.skipDir?.(name, depth + 1)) visit(dir + sep + name, depth + 1);
       } else if (e.isFile()) {
-        if (opts.accept(name)) out.push(join(dir, name));
+        if (opts.accept(name)) out.push(dir + sep + name);
       } else if (e.isSymbolicLink() && opts.accept(name)) {
-        const p = join(dir, name);
+        const p = dir + sep + name;
         try {
           if (statSync(p).isFile()) out.push(p);
         } catch {
@@ -49,6 +51,6 @@ export function walkFiles(root: string, opts: WalkOptions): string[] {
       }
     }
   };
-  visit(root, 0);
+  visit(base, 0);
   return out;
 }

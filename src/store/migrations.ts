@@ -209,6 +209,18 @@ export const migrations: Migration[] = [
       CREATE INDEX actions_status ON actions(status, created_at);
     `,
   },
+  {
+    version: 4,
+    name: "scan indexes",
+    sql: `
+      -- A no-change scan cycle reads every cursor of a source: answer it from the index alone, never
+      -- touching the rows (whose parser state is the bulk of the table).
+      CREATE INDEX files_cursor ON files(source, path, dev, ino, size, mtime_ms, offset, line_no, session_uid);
+      -- Each cycle ages waiting → idle and stale running → unknown: only those few rows are visited.
+      CREATE INDEX sessions_waiting ON sessions(platform, last_activity) WHERE state = 'waiting';
+      CREATE INDEX sessions_running ON sessions(platform, last_activity) WHERE state = 'running';
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

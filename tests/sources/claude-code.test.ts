@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClaudeCodeSource, claudeWindow, classifyClaudePath } from "../../src/sources/claude-code.ts";
+import { ClaudeCodeSource, claudeWindow, discoverClaudeFiles } from "../../src/sources/claude-code.ts";
 import type { SourceScanResult } from "../../src/sources/source.ts";
 import { sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
@@ -225,13 +225,19 @@ describe("ClaudeCodeSource on hand-made cases", () => {
   });
 });
 
-describe("classifyClaudePath / claudeWindow", () => {
+describe("discoverClaudeFiles / claudeWindow", () => {
   it("knows sessions, subagents and old sidechains by place, and ignores the rest", () => {
-    expect(classifyClaudePath("/r", "/r/p/abc.jsonl")).toEqual({ kind: "session", sessionId: "abc", parentSessionId: null });
-    expect(classifyClaudePath("/r", "/r/p/agent-1.jsonl")).toMatchObject({ kind: "sidechain" });
-    expect(classifyClaudePath("/r", "/r/p/s/subagents/x/agent-2.jsonl")).toEqual({ kind: "subagent", sessionId: "agent-2", parentSessionId: "s" });
-    expect(classifyClaudePath("/r", "/r/p/s/other/agent-2.jsonl")).toBeNull();
-    expect(classifyClaudePath("/r", "/r/top.jsonl")).toBeNull();
+    const errors: string[] = [];
+    const found = discoverClaudeFiles(handProjects, errors);
+    const rel = (p: string) => p.slice(handProjects.length + 1);
+    expect(errors).toEqual([]);
+    expect(found.map((f) => ({ ...f, path: rel(f.path) })).sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: "-home-dev-caf--app/7d3f2a10-1111-4c2e-9a55-0123456789ab.jsonl", kind: "session", sessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab", parentSessionId: null },
+      { path: "-home-dev-caf--app/7d3f2a10-1111-4c2e-9a55-0123456789ab/subagents/agent-a5f0c1.jsonl", kind: "subagent", sessionId: "agent-a5f0c1", parentSessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab" },
+      { path: "-home-dev-caf--app/7d3f2a10-1111-4c2e-9a55-0123456789ab/subagents/workflows/run1/agent-w9.jsonl", kind: "subagent", sessionId: "agent-w9", parentSessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab" },
+      { path: "-home-dev-caf--app/9e9e9e9e-2222-4c2e-9a55-0123456789ab.jsonl", kind: "session", sessionId: "9e9e9e9e-2222-4c2e-9a55-0123456789ab", parentSessionId: null },
+      { path: "-home-dev-caf--app/agent-1a2b3c4d.jsonl", kind: "sidechain", sessionId: "agent-1a2b3c4d", parentSessionId: null },
+    ]);
   });
 
   it("assumes 1M only for models that have it, when the context shows it", () => {

@@ -60,14 +60,17 @@ describe("FileStore", () => {
   });
 });
 
-describe("FileStore.index / stateOf", () => {
-  it("lists cursors with their tail but without loading states, and fetches a state on demand", () => {
+describe("FileStore.index / detailsOf / stateOf", () => {
+  it("lists cursors without tails or states (from the index alone), and fetches them on demand", () => {
     const files = new FileStore(db);
     files.put(cursor("/a.jsonl"));
     files.put(cursor("/b.jsonl", { tail: "", state: '{"x":"\\",\\"s\\":"}' }));
     const idx = files.index("claude");
-    expect(idx.get("/a.jsonl")).toEqual({ ...cursor("/a.jsonl"), state: "" });
+    expect(idx.get("/a.jsonl")).toEqual({ ...cursor("/a.jsonl"), tail: "", state: "", seenAt: 0 });
     expect(idx.get("/b.jsonl")).toMatchObject({ tail: "", state: "" });
+    expect(files.detailsOf("/a.jsonl")).toEqual({ tail: "eyJhIjoxfQo=", state: '{"lastIds":["msg_1"],"n":2}' });
+    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT path, dev, ino, size, mtime_ms, offset, line_no, session_uid FROM files INDEXED BY files_cursor WHERE source = ?").all("claude") as { detail: string }[];
+    expect(plan[0]!.detail).toMatch(/COVERING INDEX files_cursor/);
     expect(files.stateOf("/a.jsonl")).toBe('{"lastIds":["msg_1"],"n":2}');
     expect(JSON.parse(files.stateOf("/b.jsonl")!)).toEqual({ x: '","s":' });
     expect(files.stateOf("/nope")).toBeUndefined();
