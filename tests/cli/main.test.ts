@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runAsm } from "../helpers/cli.ts";
+import { runAsm, runAsmInProcess } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const home = () => {
@@ -29,7 +29,7 @@ describe("asm CLI", () => {
     [["config"], /config needs a subcommand/],
     [["config", "check", "extra", "more"], /unexpected argument/],
   ])("%j is a usage error with one clear line and exit 2", async (args, message) => {
-    const r = await runAsm(args, home());
+    const r = await runAsmInProcess(args, home());
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -47,15 +47,15 @@ describe("asm CLI", () => {
 
   it("works on an empty store", async () => {
     const env = home();
-    const sessions = await runAsm(["sessions", "--json"], env);
+    const sessions = await runAsmInProcess(["sessions", "--json"], env);
     expect(sessions.code).toBe(0);
     expect(JSON.parse(sessions.stdout)).toEqual([]);
-    const table = await runAsm(["sessions"], env);
+    const table = await runAsmInProcess(["sessions"], env);
     expect(table.stdout).toMatch(/No sessions in the store yet/);
-    const scan = await runAsm(["scan", "--once", "--json"], env);
+    const scan = await runAsmInProcess(["scan", "--once", "--json"], env);
     expect(scan.code).toBe(0);
     expect(JSON.parse(scan.stdout)).toEqual([]);
-    const health = await runAsm(["health", "--json"], env);
+    const health = await runAsmInProcess(["health", "--json"], env);
     expect([0, 1]).toContain(health.code);
     expect(JSON.parse(health.stdout)).toMatchObject({ status: expect.stringMatching(/ok|degraded/) });
   });

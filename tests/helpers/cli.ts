@@ -55,3 +55,21 @@ export function waitForOutput(stream: NodeJS.ReadableStream, text: string | RegE
     stream.on("data", onData);
   });
 }
+
+/**
+ * Runs `main(args)` in this process with captured streams: the same code path as the binary minus
+ * the process start-up (tsx) cost. Use `runAsm` where the process itself matters (exit, signals).
+ */
+export async function runAsmInProcess(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const { PassThrough } = await import("node:stream");
+  const { main } = await import("../../src/main.ts");
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = "";
+  let stderr = "";
+  out.on("data", (d) => (stdout += d));
+  err.on("data", (d) => (stderr += d));
+  const code = await main(args, { out, err, env: { PATH: process.env.PATH, ...env } });
+  await new Promise((r) => setImmediate(r));
+  return { code, stdout, stderr };
+}
