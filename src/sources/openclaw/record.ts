@@ -1,5 +1,5 @@
 import type { Config } from "../../config/schema.ts";
-import type { SessionRecord, SessionState } from "../../store/sessions.ts";
+import { type SessionRecord, type SessionState, sessionUid } from "../../store/sessions.ts";
 import { configuredModel, configuredWindow, type OpenClawConfig } from "../openclaw-config.ts";
 import { blankRecord, contextPercent, windowFromTable } from "../record-helpers.ts";
 import { type EntrySummary, parseSessionKey } from "./entry.ts";
@@ -80,7 +80,7 @@ export function openclawRecord(p: OpenClawParts, oc: OpenClawConfig | null, conf
   r.kind = info?.kind ?? "session";
   const parentKey = entry?.parentSessionKey ?? w?.parentSessionKey ?? null;
   const parentId = parentKey && p.resolveKey ? p.resolveKey(parentKey) : null;
-  r.parentUid = parentId ? `openclaw:${p.agentId}:${parentId}` : null;
+  r.parentUid = parentId ? sessionUid("openclaw", p.agentId, parentId) : null;
   if (parentKey && r.kind === "session") r.kind = "subagent";
   r.project = tx?.cwd ?? null;
   r.title = entry?.title ?? null;
