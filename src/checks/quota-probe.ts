@@ -87,14 +87,18 @@ async function readRemaining(p: QuotaProbeConfig, env: Record<string, string | u
   throw new QuotaProbeError(p.name, "neither url nor command is configured");
 }
 
-/** Runs one quota probe; never throws (a failure is a reading with `error`). */
+/**
+ * Runs one quota probe; never throws (a failure is a reading with `error`). `defaultMinRemaining` is the
+ * section's `minRemaining`, for a probe that sets none.
+ */
 export async function probeQuota(
   p: QuotaProbeConfig,
   env: Record<string, string | undefined>,
   timeoutMs: number,
   now = Date.now(),
+  defaultMinRemaining = 100,
 ): Promise<QuotaReading> {
-  const base = { name: p.name, limit: p.limit, minRemaining: p.minRemaining, source: describeProbe(p), at: now };
+  const base = { name: p.name, limit: p.limit, minRemaining: p.minRemaining ?? defaultMinRemaining, source: describeProbe(p), at: now };
   try {
     return { ...base, remaining: await readRemaining(p, env, timeoutMs), error: null };
   } catch (err) {
@@ -110,7 +114,8 @@ export async function probeAllQuotas(
   timeoutMs: number,
   now = Date.now(),
 ): Promise<QuotaReading[]> {
-  const readings = await Promise.all(config.checks.quota.probes.map((p) => probeQuota(p, env, timeoutMs, now)));
+  const q = config.checks.quota;
+  const readings = await Promise.all(q.probes.map((p) => probeQuota(p, env, timeoutMs, now, q.minRemaining)));
   for (const r of readings) {
     series.add({
       name: QUOTA_SERIES,

@@ -109,6 +109,7 @@ describe("probeAllQuotas", () => {
             { name: "a", url: `${base}/quota`, headersFromEnv: { "x-api-key": "MINIMAX_KEY" }, jsonPath: "data.plans.0.remaining", limit: 1000 },
             { name: "b", command: [process.execPath, "-e", "process.exit(1)"] },
           ],
+          minRemaining: 42,
         },
       },
     });
@@ -116,9 +117,9 @@ describe("probeAllQuotas", () => {
     const probed = await probeAllQuotas(config, series, env, 5_000, 200);
     const latest = latestQuotaReadings(config, series);
     expect(latest).toEqual(probed);
-    expect(latest.map((r) => [r.name, r.remaining, r.error, r.at, r.limit])).toEqual([
-      ["a", 37, null, 200, 1000],
-      ["b", null, "exit 1", 200, null],
+    expect(latest.map((r) => [r.name, r.remaining, r.error, r.at, r.limit, r.minRemaining])).toEqual([
+      ["a", 37, null, 200, 1000, 42],
+      ["b", null, "exit 1", 200, null, 42],
     ]);
     db.close();
   });

@@ -95,7 +95,12 @@ const quotaProbe = z.strictObject({
   jsonPath: z.string().nullable().default(null).describe("Dot path to the remaining number in the JSON answer"),
   command: argv.nullable().default(null),
   limit: z.number().positive().nullable().default(null).describe("The plan's total, so used % can be judged"),
-  minRemaining: z.number().nonnegative().default(100).describe("ASM_MINIMAX_QUOTA_THRESHOLD"),
+  minRemaining: z
+    .number()
+    .nonnegative()
+    .nullable()
+    .default(null)
+    .describe("Warn below this many remaining; null = checks.quota.minRemaining (ASM_MINIMAX_QUOTA_THRESHOLD)"),
 });
 
 export const quotaCheck = z
