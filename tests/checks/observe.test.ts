@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATEWAY_SERIES } from "../../src/checks/gateway-probe.ts";
 import { gatherObservations, runChecks } from "../../src/checks/index.ts";
-import { LOGS_KV } from "../../src/checks/observe.ts";
+import { LOGS_KV, watchedLogs } from "../../src/checks/observe.ts";
 import { recordSourceProblem } from "../../src/sources/problems.ts";
 import { runScan } from "../../src/sources/scan.ts";
 import { SeriesStore } from "../../src/store/series.ts";
@@ -222,6 +222,15 @@ describe("gatherObservations + runChecks on a real store", () => {
     expect(f.find((x) => x.subject === `session:${errored.uid}` && x.check === "fallback-rate")!.summary).toMatch(
       /runs on fake-coder-1 instead of fakeai\/fake-coder-2 \(server_error\)$/,
     );
+    rt.close();
+  });
+
+  it("watches the configured logs and globs plus asm's own log file", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "openclaw-2026-11-23.log"), "x\n");
+    writeFileSync(join(dir, "asm.log"), "x\n");
+    const rt = checkRuntime(dir, { log: { file: join(dir, "asm.log") }, checks: { logs: { files: [join(dir, "openclaw-*.log")] } } });
+    expect(watchedLogs(rt, Date.now())).toEqual([join(dir, "asm.log"), join(dir, "openclaw-2026-11-23.log")]);
     rt.close();
   });
 
