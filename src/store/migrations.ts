@@ -148,14 +148,14 @@ export const migrations: Migration[] = [
         retry_after_ms INTEGER
       );
 
-      -- Where each alert's message lives on each transport, so it can be edited when it resolves.
+      -- Every message posted about an alert on each transport, so all of them are edited when it resolves.
       CREATE TABLE alert_messages (
         alert_id   INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
         transport  TEXT NOT NULL,
         ref        TEXT NOT NULL,
         grouped    INTEGER NOT NULL DEFAULT 0,     -- the message is a group message shared with other alerts
         created_at INTEGER NOT NULL,
-        PRIMARY KEY (alert_id, transport)
+        PRIMARY KEY (alert_id, transport, ref)
       );
 
       CREATE TABLE series (
@@ -219,6 +219,15 @@ export const migrations: Migration[] = [
       -- Each cycle ages waiting → idle and stale running → unknown: only those few rows are visited.
       CREATE INDEX sessions_waiting ON sessions(platform, last_activity) WHERE state = 'waiting';
       CREATE INDEX sessions_running ON sessions(platform, last_activity) WHERE state = 'running';
+    `,
+  },
+  {
+    version: 5,
+    name: "session list index",
+    sql: `
+      -- /sessions (most urgent first) walks this in order and stops at its LIMIT instead of sorting
+      -- every row: the expressions match SessionStore's "urgency" ORDER BY exactly.
+      CREATE INDEX sessions_urgency ON sessions(present DESC, COALESCE(context_percent, -1) DESC, COALESCE(last_activity, 0) DESC);
     `,
   },
 ];
