@@ -21,6 +21,28 @@ export interface TailOptions {
   maxBytesPerPass?: number;
 }
 
+/** What one incremental read of a file did. */
+export interface AppendedRead {
+  size: number;
+  /** Size at the previous pass (0 after a rotation or truncation; the current size on first sight). */
+  sizeBefore: number;
+  previousAt: number | null;
+  bytesRead: number;
+  firstSight: boolean;
+  rotated: boolean;
+  truncated: boolean;
+}
+
+/** A file could not be read; `reason` is the errno code or a sentence. */
+export class AppendedReadError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`cannot read ${path}: ${reason}`);
+    this.name = "AppendedReadError";
+  }
+}
 
 /** Pino numeric levels (50 error, 60 fatal) and the usual names. */
 function jsonIsError(doc: Record<string, unknown>): boolean {
@@ -56,29 +78,6 @@ export function judgeLine(line: string, rules: LogRules): { error: boolean; dura
     if (!Number.isNaN(n)) durationMs = m?.[2]?.toLowerCase() === "s" ? n * 1000 : n;
   }
   return { error, durationMs };
-}
-
-/** What one incremental read of a file did. */
-export interface AppendedRead {
-  size: number;
-  /** Size at the previous pass (0 after a rotation or truncation; the current size on first sight). */
-  sizeBefore: number;
-  previousAt: number | null;
-  bytesRead: number;
-  firstSight: boolean;
-  rotated: boolean;
-  truncated: boolean;
-}
-
-/** A file could not be read; `reason` is the errno code or a sentence. */
-export class AppendedReadError extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`cannot read ${path}: ${reason}`);
-    this.name = "AppendedReadError";
-  }
 }
 
 /**
