@@ -242,41 +242,46 @@ export class OutboxSender {
   private async deliver(t: Transport, row: OutboxRow, ready: OutboxRow[]): Promise<{ outcome: "sent" | "retried" | "failed"; ids: number[] }> {
     const { outbox, alerts, log } = this.options;
     if (!outbox.markSending(row.id)) return { outcome: "retried", ids: [row.id] };
-    let ids = [row.id];
+    const ids = [row.id];
     try {
       let ref: MessageRef;
-      let headline: { alertIds: number[]; grouped: boolean } | null = null;
+      let about: { alertIds: number[]; grouped: boolean } | null = null;
       if (row.kind === "resolve") {
-        const target = outbox.alertMessage(row.alertIds[0]!, t.name);
-        if (target) {
+        // Every message posted about the alert is edited, so nothing in the feed still says "firing".
+        let edited: MessageRef | null = null;
+        for (const target of outbox.alertMessages(row.alertIds[0]!, t.name)) {
           let view = row.view;
           if (target.grouped) {
-            // One edit of the group message covers every member whose resolve is ready.
+            // One edit of a group message covers every member whose resolve is ready and whose only message it is.
             const members = outbox.alertsOnMessage(t.name, target.ref);
+            const only = JSON.stringify(target.ref);
             const siblings = ready.filter(
-              (r) => r.id !== row.id && r.kind === "resolve" && members.includes(r.alertIds[0]!) && outbox.markSending(r.id),
+              (r) =>
+                !ids.includes(r.id) &&
+                r.kind === "resolve" &&
+                members.includes(r.alertIds[0]!) &&
+                outbox.alertMessages(r.alertIds[0]!, t.name).every((m) => JSON.stringify(m.ref) === only) &&
+                outbox.markSending(r.id),
             );
-            ids = [row.id, ...siblings.map((r) => r.id)];
+            ids.push(...siblings.map((r) => r.id));
             view = groupView(alerts.getMany(members), this.now());
           }
-          ref = target.ref;
           try {
             await t.edit(target.ref, view);
+            edited ??= target.ref;
           } catch (err) {
             if (!(err instanceof DeliveryError && err.permanent)) throw err;
-            // The message is gone or can no longer be edited: say it in a new message instead.
-            log.info({ transport: t.name, outboxId: row.id, err: err.message }, "cannot edit the alert message; replying instead");
-            ref = await t.send(row.view);
+            log.info({ transport: t.name, outboxId: row.id, err: err.message }, "cannot edit an alert message; skipping it");
           }
-        } else {
-          ref = await t.send(row.view);
         }
+        // Nothing left to edit (never posted here, deleted, too old to edit): say it in a new message.
+        ref = edited ?? (await t.send(row.view));
       } else {
         ref = await t.send(row.view);
-        if (row.kind !== "repeat") headline = { alertIds: row.alertIds, grouped: row.kind === "group" };
+        about = { alertIds: row.alertIds, grouped: row.kind === "group" };
       }
       const accepted = performance.now();
-      outbox.markSent(ids, ref, this.now(), headline);
+      outbox.markSent(ids, ref, this.now(), about);
       this.recordCommit(performance.now() - accepted);
       return { outcome: "sent", ids };
     } catch (err) {

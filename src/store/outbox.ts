@@ -143,10 +143,10 @@ export class OutboxStore {
   }
 
   /**
-   * Records a delivery: the row is sent, the attempt logged, and (for headline messages) the ref
-   * stored so a later resolve edits it. One transaction: this commit closes the duplicate window.
+   * Records a delivery: the row is sent, the attempt logged, and (for messages about alerts) the
+   * ref stored so a later resolve edits it. One transaction: this commit closes the duplicate window.
    */
-  markSent(ids: number[], ref: MessageRef | null, now: number, headline: { alertIds: number[]; grouped: boolean } | null): void {
+  markSent(ids: number[], ref: MessageRef | null, now: number, about: { alertIds: number[]; grouped: boolean } | null): void {
     this.db.transaction(() => {
       const refJson = ref === null ? null : JSON.stringify(ref);
       for (const id of ids) {
@@ -155,7 +155,7 @@ export class OutboxStore {
           .run(now, refJson, id);
         this.addAttempt({ outboxId: id, at: now, ok: true, error: null, retryAfterMs: null });
       }
-      if (headline && ref) this.setAlertMessages(headline.alertIds, ref, headline.grouped, now);
+      if (about && ref) this.setAlertMessages(about.alertIds, ref, about.grouped, now);
     })();
   }
 
@@ -251,20 +251,25 @@ export class OutboxStore {
 
   setAlertMessages(alertIds: number[], ref: MessageRef, grouped: boolean, now: number): void {
     const stmt = this.db.prepare(
-      `INSERT INTO alert_messages(alert_id, transport, ref, grouped, created_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(alert_id, transport) DO UPDATE SET ref = excluded.ref, grouped = excluded.grouped, created_at = excluded.created_at`,
+      "INSERT OR IGNORE INTO alert_messages(alert_id, transport, ref, grouped, created_at) VALUES (?, ?, ?, ?, ?)",
     );
     for (const id of alertIds) stmt.run(id, ref.transport, JSON.stringify(ref), grouped ? 1 : 0, now);
   }
 
+  /** The newest message posted about an alert on a transport. */
   alertMessage(alertId: number, transport: TransportName): AlertMessage | undefined {
-    const r = this.db.prepare("SELECT ref, grouped FROM alert_messages WHERE alert_id = ? AND transport = ?").get(alertId, transport) as
-      | { ref: string; grouped: number }
-      | undefined;
-    return r ? { alertId, transport, ref: JSON.parse(r.ref) as MessageRef, grouped: r.grouped === 1 } : undefined;
+    return this.alertMessages(alertId, transport)[0];
   }
 
-  /** The alerts whose headline is this message (the members of a group message). */
+  /** Every message posted about an alert on a transport, newest first (all are edited when it resolves). */
+  alertMessages(alertId: number, transport: TransportName): AlertMessage[] {
+    const rows = this.db
+      .prepare("SELECT ref, grouped FROM alert_messages WHERE alert_id = ? AND transport = ? ORDER BY created_at DESC, rowid DESC")
+      .all(alertId, transport) as { ref: string; grouped: number }[];
+    return rows.map((r) => ({ alertId, transport, ref: JSON.parse(r.ref) as MessageRef, grouped: r.grouped === 1 }));
+  }
+
+  /** The alerts this message is about (the members of a group message). */
   alertsOnMessage(transport: TransportName, ref: MessageRef): number[] {
     return (
       this.db.prepare("SELECT alert_id FROM alert_messages WHERE transport = ? AND ref = ? ORDER BY alert_id").all(transport, JSON.stringify(ref)) as {

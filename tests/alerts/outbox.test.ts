@@ -184,6 +184,29 @@ describe("outbox sender", () => {
     expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large", "✅ RESOLVED · a is large"]);
   });
 
+  it("on resolve, edits every message posted about the alert (fire, reminder, escalation), skipping deleted ones", async () => {
+    const t = new FakeTransport();
+    const { stores, sender, at } = setup(t);
+    const run = (f: Finding[], now: number) => processFindings(stores, f, { now, config: alertsCfg, transports: ["telegram"] });
+    run([finding("a")], t0);
+    await sender.drainOnce();
+    at(t0 + 4 * 3_600_000);
+    run([finding("a")], t0 + 4 * 3_600_000);
+    await sender.drainOnce();
+    at(t0 + 5 * 3_600_000);
+    run([{ ...finding("a"), severity: "critical" }], t0 + 5 * 3_600_000);
+    await sender.drainOnce();
+    expect(t.sent.map((m) => m.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ WARNING · a is large", "🔴 CRITICAL · a is large"]);
+    at(t0 + 6 * 3_600_000);
+    run([], t0 + 6 * 3_600_000);
+    // The newest is edited first; the reminder was deleted by someone in the chat.
+    t.failNext.push(undefined, new DeliveryError("Bad Request: message to edit not found", "telegram", { permanent: true }));
+    expect(await sender.drainOnce()).toMatchObject({ sent: 1 });
+    expect(t.edits.map((e) => e.ref.messageId)).toEqual(["3", "1"]);
+    expect(t.edits.every((e) => e.view.title === "✅ RESOLVED · a is large")).toBe(true);
+    expect(t.sent).toHaveLength(3);
+  });
+
   it("merges pending alerts into one message when the send budget is short, and edits it as members resolve", async () => {
     const t = new BudgetedTransport();
     t.budget = 2;
