@@ -40,7 +40,7 @@ export function spawnAsm(args: string[], env: Record<string, string | undefined>
 }
 
 /** Resolves when `text` appears in the stream's output, rejects after `ms`. */
-export function waitForOutput(stream: NodeJS.ReadableStream, text: string | RegExp, ms = 15_000): Promise<string> {
+export function waitForOutput(stream: NodeJS.ReadableStream, text: string | RegExp, ms = 40_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${text}; saw:\n${seen}`)), ms);
