@@ -90,10 +90,10 @@ export function openClawTables(schema: SchemaMap) {
 }
 
 /**
- * Reads an agent's `openclaw-agent.sqlite` read-only in one short transaction: all windows (small
- * rows), the entries updated since `since`, and the transcript rows after each session's known
- * `seq` (a session whose rewrite generation changed is read from the start). Events are handed to
- * `onEvent` one by one, so a long transcript is never held in memory.
+ * Reads an agent's `openclaw-agent.sqlite` read-only: all windows (small rows) and the entries
+ * updated since `since` in one short transaction, then the transcript rows after each session's
+ * known `seq` (a session whose rewrite generation changed is read from the start), one session per
+ * read. Events are handed to `onEvent` one by one, so a long transcript is never held in memory.
  */
 export function readOpenClawDb(
   path: string,
@@ -105,7 +105,9 @@ export function readOpenClawDb(
   try {
     const t = openClawTables(readSchema(db));
     if (!t.windows && !t.entries) throw new AgentDbError(path, "no session_windows/session_nodes table: not an OpenClaw agent store this asm understands");
-    return db.transaction(() => {
+    // Windows and entries are read in one snapshot; each session's events then in its own short read,
+    // so a long cold read never pins the agent's WAL for the whole scan.
+    const out = db.transaction(() => {
       const out: OpenClawDbRead = {
         windows: [],
         currentByKey: new Map(),
@@ -180,9 +182,10 @@ export function readOpenClawDb(
           out.watermark = Math.max(out.watermark, num(r.updated_at) ?? 0);
         }
       }
-      if (t.events) readEvents(db, t, out, known, onEvent);
       return out;
     })();
+    if (t.events) readEvents(db, t, out, known, onEvent);
+    return out;
   } catch (err) {
     if (err instanceof AgentDbError) throw err;
     throw new AgentDbError(path, (err as Error).message);

@@ -85,7 +85,10 @@ export function readOpencodeDb(path: string, since: number, onSession: (s: Openc
     const S = quoteIdent(sessionTable);
     const M = quoteIdent(messageTable);
 
-    return db.transaction(() => {
+    // The list of changed sessions in one snapshot; each session then in its own short read, so a
+    // long cold read never pins the agent's WAL. Rows newer than the watermark are read again next
+    // cycle, which is harmless: a session is always recomputed whole.
+    const { allIds, watermark, touched } = db.transaction(() => {
       const allIds = (db.prepare(`SELECT id FROM ${S}`).pluck().all() as string[]).filter((x) => typeof x === "string");
       const maxSession = (db.prepare(`SELECT MAX(time_updated) FROM ${S}`).pluck().get() as number | null) ?? 0;
       const maxMessage = (db.prepare(`SELECT MAX(time_updated) FROM ${M}`).pluck().get() as number | null) ?? 0;
@@ -95,55 +98,61 @@ export function readOpencodeDb(path: string, since: number, onSession: (s: Openc
         )
         .pluck()
         .all({ since }) as string[];
-      const sessionStmt = db.prepare(
-        `SELECT id, ${col("parent_id")} AS parent, ${col("directory")} AS directory, ${col("title")} AS title,
-                ${col("model")} AS model, ${col("time_created")} AS created, time_updated AS updated,
-                ${col("time_archived")} AS archived
-         FROM ${S} WHERE id = ?`,
-      );
-      const messagesStmt = db.prepare(`SELECT id, data FROM ${M} WHERE session_id = ?`);
-      const partBytesStmt = partTable
-        ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck()
-        : null;
-      let changed = 0;
-      let bytes = 0;
-      for (const id of touched) {
-        const row = sessionStmt.get(id) as Json | undefined;
-        if (!row) continue; // messages of a session row that is gone
-        const s: OpencodeDbSession = {
-          id,
-          parentId: str(row.parent),
-          directory: str(row.directory),
-          title: str(row.title),
-          model: modelOf(row.model),
-          created: num(row.created),
-          updated: num(row.updated),
-          archived: num(row.archived),
-          messages: [],
-          sizeBytes: 0,
-          badRows: 0,
-          lastBadRow: null,
-        };
-        for (const m of messagesStmt.iterate(id) as Iterable<{ id: string; data: string }>) {
-          s.sizeBytes += m.data.length;
-          let data: unknown;
-          try {
-            data = JSON.parse(m.data);
-          } catch (err) {
-            s.badRows++;
-            s.lastBadRow = `message ${m.id}: invalid JSON (${(err as Error).message.slice(0, 120)})`;
-            continue;
-          }
-          const msg = opencodeMessage(m.id, data);
-          if (msg) s.messages.push(msg);
-        }
-        s.sizeBytes += partBytesStmt ? (partBytesStmt.get(id) as number) : 0;
-        changed++;
-        bytes += s.sizeBytes;
-        onSession(s);
-      }
-      return { changed, bytes, allIds, watermark: Math.max(since, maxSession, maxMessage) };
+      return { allIds, watermark: Math.max(since, maxSession, maxMessage), touched };
     })();
+    const sessionStmt = db.prepare(
+      `SELECT id, ${col("parent_id")} AS parent, ${col("directory")} AS directory, ${col("title")} AS title,
+              ${col("model")} AS model, ${col("time_created")} AS created, time_updated AS updated,
+              ${col("time_archived")} AS archived
+       FROM ${S} WHERE id = ?`,
+    );
+    const messagesStmt = db.prepare(`SELECT id, data FROM ${M} WHERE session_id = ?`);
+    const partBytesStmt = partTable
+      ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck()
+      : null;
+    let changed = 0;
+    let bytes = 0;
+    const readSession = db.transaction((id: string): OpencodeDbSession | null => {
+      const row = sessionStmt.get(id) as Json | undefined;
+      if (!row) return null; // messages of a session row that is gone
+      const s: OpencodeDbSession = {
+        id,
+        parentId: str(row.parent),
+        directory: str(row.directory),
+        title: str(row.title),
+        model: modelOf(row.model),
+        created: num(row.created),
+        updated: num(row.updated),
+        archived: num(row.archived),
+        messages: [],
+        sizeBytes: 0,
+        badRows: 0,
+        lastBadRow: null,
+      };
+      for (const m of messagesStmt.iterate(id) as Iterable<{ id: string; data: string }>) {
+        s.sizeBytes += m.data.length;
+        let data: unknown;
+        try {
+          data = JSON.parse(m.data);
+        } catch (err) {
+          s.badRows++;
+          s.lastBadRow = `message ${m.id}: invalid JSON (${(err as Error).message.slice(0, 120)})`;
+          continue;
+        }
+        const msg = opencodeMessage(m.id, data);
+        if (msg) s.messages.push(msg);
+      }
+      s.sizeBytes += partBytesStmt ? (partBytesStmt.get(id) as number) : 0;
+      return s;
+    });
+    for (const id of touched) {
+      const s = readSession(id);
+      if (!s) continue;
+      changed++;
+      bytes += s.sizeBytes;
+      onSession(s);
+    }
+    return { changed, bytes, allIds, watermark };
   } catch (err) {
     if (err instanceof OpencodeSchemaError || err instanceof AgentDbError) throw err;
     throw new AgentDbError(path, (err as Error).message);
