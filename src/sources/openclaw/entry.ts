@@ -43,7 +43,7 @@ export interface KeyInfo {
   kind: "main" | "dm" | "group" | "channel" | "subagent" | "cron" | "session";
   channel: string | null;
   accountId: string | null;
-  /** "<channel>:<kind>:<id>" (kind dm/group/channel), the chat this session answers; null for main. */
+  /** "<channel>:<kind>:<id>[:topic:<id>]" (kind dm/group/channel), the chat this session answers; null for main. */
   peer: string | null;
 }
 
@@ -135,7 +135,10 @@ export function parseSessionKey(key: string, chatType: string | null = null): Ke
     const channel = at >= 1 ? rest[0]! : null;
     const accountId = at >= 2 ? rest[1]! : null;
     const id = rest[at + 1]!;
-    return { agentId, kind, channel, accountId, peer: `${channel ?? "any"}:${kind}:${id}` };
+    // A forum topic or thread is its own conversation: it is part of the peer.
+    const sub = rest[at + 2];
+    const thread = (sub === "topic" || sub === "thread") && rest[at + 3] ? `:${sub}:${rest[at + 3]}` : "";
+    return { agentId, kind, channel, accountId, peer: `${channel ?? "any"}:${kind}:${id}${thread}` };
   }
   const byType = chatType ? peerKinds[chatType] : undefined;
   return byType ? { ...info, kind: byType } : info;
