@@ -8,7 +8,7 @@ import { scanOpencodeJson } from "./opencode/json-store.ts";
 import { opencodeFigures } from "./opencode/messages.ts";
 import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "./opencode/record.ts";
 import { type OpencodeDbSession, readOpencodeDb } from "./opencode/sqlite-store.ts";
-import { replaceTurns } from "./record-helpers.ts";
+import { replaceTurns, timeSlicer } from "./record-helpers.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
 const dbName = /^opencode.*\.db$/;
@@ -70,7 +70,7 @@ export class OpencodeSource implements Source {
       seen.add(path);
       result.filesSeen++;
       try {
-        this.scanDb(ctx, files, path, known.get(path), result, getLimits);
+        await this.scanDb(ctx, files, path, known.get(path), result, getLimits);
       } catch (err) {
         ctx.log.warn({ path, err: (err as Error).message }, "OpenCode store unreadable");
         result.errors.push((err as Error).message);
@@ -89,14 +89,14 @@ export class OpencodeSource implements Source {
     return result;
   }
 
-  private scanDb(
+  private async scanDb(
     ctx: ScanContext,
     files: FileStore,
     path: string,
     prev: FileCursor | undefined,
     result: SourceScanResult,
     getLimits: () => Record<string, number>,
-  ): void {
+  ): Promise<void> {
     const st = statSync(path);
     const wal = statOrNull(`${path}-wal`);
     const walSig: [number, number] | null = wal ? [wal.size, Math.trunc(wal.mtimeMs)] : null;
@@ -112,13 +112,20 @@ export class OpencodeSource implements Source {
     // A replaced store (new inode) is read whole again.
     const since = old && prev && prev.ino === st.ino ? old.watermark : 0;
     const limits = getLimits();
-    files.transaction(() => {
-      let bad = 0;
-      const read = readOpencodeDb(path, since, (s) => {
-        this.writeSession(ctx, s, path, limits);
+    // Each session is written in its own small transaction, with event-loop turns between them; the
+    // cursor moves only at the end, so an interrupted cycle is simply read again (idempotently).
+    let bad = 0;
+    const read = await readOpencodeDb(
+      path,
+      since,
+      (s) => {
+        files.transaction(() => this.writeSession(ctx, s, path, limits));
         result.sessionsUpdated++;
         bad += s.badRows;
-      });
+      },
+      timeSlicer(),
+    );
+    files.transaction(() => {
       result.parseErrors += bad;
       result.filesRead++;
       result.bytesRead += read.bytes;

@@ -67,11 +67,17 @@ function modelOf(v: unknown): string | null {
 
 /**
  * Reads the sessions of an `opencode*.db` that changed at or after `since` (epoch ms; 0 = all),
- * read-only and in one read transaction, handing each changed session (with all its messages) to
- * `onSession` before loading the next: memory holds one session at a time.
+ * read-only, one short read transaction per session, handing each changed session (with all its
+ * messages) to `onSession` before loading the next: memory holds one session at a time. `pause` is
+ * awaited between sessions (no transaction is open then).
  * Throws AgentDbError / OpencodeSchemaError.
  */
-export function readOpencodeDb(path: string, since: number, onSession: (s: OpencodeDbSession) => void): OpencodeDbRead {
+export async function readOpencodeDb(
+  path: string,
+  since: number,
+  onSession: (s: OpencodeDbSession) => void,
+  pause: () => Promise<void> = async () => {},
+): Promise<OpencodeDbRead> {
   const db = openAgentDb(path);
   try {
     const schema = readSchema(db);
@@ -151,6 +157,7 @@ export function readOpencodeDb(path: string, since: number, onSession: (s: Openc
       changed++;
       bytes += s.sizeBytes;
       onSession(s);
+      await pause();
     }
     return { changed, bytes, allIds, watermark };
   } catch (err) {
