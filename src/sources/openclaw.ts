@@ -54,22 +54,22 @@ export class OpenClawSource implements Source {
         result.missingRoots.push(root);
         continue;
       }
-      const scanDb = (agentId: string, dbPath: string) => {
+      const scanDb = async (agentId: string, dbPath: string) => {
         if (dbsSeen.has(dbPath) || !existsSync(dbPath)) return;
         dbsSeen.add(dbPath);
         try {
-          for (const uid of scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
+          for (const uid of await scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
         } catch (err) {
           ctx.log.warn({ path: dbPath, err: (err as Error).message }, "OpenClaw agent store unreadable");
           result.errors.push((err as Error).message);
         }
       };
       for (const agentId of listDirs(join(root, "agents"), result)) {
-        scanDb(agentId, agentDbPath(root, agentId));
+        await scanDb(agentId, agentDbPath(root, agentId));
         era.addAgent(agentId, join(root, "agents", agentId, "sessions"), result);
       }
       // Stores kept outside agents/<id>/agent/: the global store lists every one.
-      for (const a of this.listedAgentDbs(ctx, files, root)) scanDb(a.agentId, a.path);
+      for (const a of this.listedAgentDbs(ctx, files, root)) await scanDb(a.agentId, a.path);
     }
     for (const [path, cursor] of files.bySource(dbSource)) {
       if (dbsSeen.has(path)) continue;

@@ -3,6 +3,7 @@ import { sessionUid } from "../../store/sessions.ts";
 import { TurnStore } from "../../store/turns.ts";
 import type { FileStore } from "../files.ts";
 import { identity } from "../jsonl-reader.ts";
+import { timeSlicer } from "../record-helpers.ts";
 import type { OpenClawConfig } from "../openclaw-config.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
 import type { EntrySummary } from "./entry.ts";
@@ -46,14 +47,14 @@ const statOrNull = (path: string): Stats | null => {
  * after each session's last `seq` are read. Returns the uids of the sessions this store holds, so
  * the JSON era reader leaves them alone.
  */
-export function scanAgentDb(
+export async function scanAgentDb(
   ctx: ScanContext,
   files: FileStore,
   agentId: string,
   path: string,
   oc: OpenClawConfig | null,
   result: SourceScanResult,
-): Set<string> {
+): Promise<Set<string>> {
   const prev = files.get(path);
   const old: DbState | null = prev ? (JSON.parse(prev.state || "null") as DbState | null) : null;
   const uids = new Set((old?.ids ?? []).map((id) => sessionUid("openclaw", agentId, id)));
@@ -108,7 +109,7 @@ export function scanAgentDb(
   const touched = new Set<string>();
 
   const since = replaced ? 0 : (old?.watermark ?? 0);
-  const read = readOpenClawDb(path, since, known, {
+  const read = await readOpenClawDb(path, since, known, {
     restart(sid) {
       const s = stateOf(sid);
       s.tx = emptyPiState();
@@ -135,7 +136,7 @@ export function scanAgentDb(
         turns.set(sid, list);
       }
     },
-  });
+  }, timeSlicer());
   result.filesRead++;
   result.bytesRead += read.bytesRead;
   if (read.badRows.length > 0) {

@@ -95,12 +95,13 @@ export function openClawTables(schema: SchemaMap) {
  * known `seq` (a session whose rewrite generation changed is read from the start), one session per
  * read. Events are handed to `onEvent` one by one, so a long transcript is never held in memory.
  */
-export function readOpenClawDb(
+export async function readOpenClawDb(
   path: string,
   since: number,
   known: ReadonlyMap<string, SeqCursor>,
   onEvent: EventHandler,
-): OpenClawDbRead {
+  pause: () => Promise<void> = async () => {},
+): Promise<OpenClawDbRead> {
   const db = openAgentDb(path);
   try {
     const t = openClawTables(readSchema(db));
@@ -184,7 +185,7 @@ export function readOpenClawDb(
       }
       return out;
     })();
-    if (t.events) readEvents(db, t, out, known, onEvent);
+    if (t.events) await readEvents(db, t, out, known, onEvent, pause);
     return out;
   } catch (err) {
     if (err instanceof AgentDbError) throw err;
@@ -194,13 +195,14 @@ export function readOpenClawDb(
   }
 }
 
-function readEvents(
+async function readEvents(
   db: ReturnType<typeof openAgentDb>,
   t: ReturnType<typeof openClawTables>,
   out: OpenClawDbRead,
   known: ReadonlyMap<string, SeqCursor>,
   onEvent: EventHandler,
-): void {
+  pause: () => Promise<void>,
+): Promise<void> {
   const T = quoteIdent(t.events!);
   const hasJson = t.eventCols.has("event_json");
   const hasZstd = t.eventCols.has("event_zstd");
@@ -265,6 +267,7 @@ function readEvents(
       onEvent.event(sid, event, r.seq, bytes);
     }
     out.cursors.set(sid, { seq: last, generation: gen });
+    await pause();
   }
 }
 
