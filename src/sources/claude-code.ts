@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
 import { contextPercent, contextWindowFor } from "./context-window.ts";
 import { type FileAdapter, type FileJob, scanFiles, type TurnInput } from "./file-scan.ts";
-import { elements, fields, isTrue, numberAt, type Span, stringAt, whole } from "./json-fields.ts";
+import { elements, fields, isNullOrAbsent, isTrue, numberAt, sameBytes, type Span, stringAt, stringIs, timeAt, whole } from "./json-fields.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 import { ageSessionStates, ageState } from "./state.ts";
 import { walkFiles } from "./walk.ts";
@@ -72,7 +72,7 @@ export interface ClaudeState {
   parseErrorLine: number | null;
 }
 
-const RECENT_IDS = 16;
+const RECENT_IDS = 8;
 const ONE_MILLION = 1_000_000;
 
 const topKeys = [
@@ -154,6 +154,28 @@ const errorReason = (status: number | null, error: string | null): string | null
   return error ?? (status !== null ? `http_${status}` : null);
 };
 
+/** Byte forms of the values the hot path compares (no decoding per line). */
+const B = {
+  user: Buffer.from("user"),
+  assistant: Buffer.from("assistant"),
+  system: Buffer.from("system"),
+  compactBoundary: Buffer.from("compact_boundary"),
+  toolUse: Buffer.from("tool_use"),
+  toolResult: Buffer.from("tool_result"),
+  text: Buffer.from("text"),
+  image: Buffer.from("image"),
+  synthetic: Buffer.from("<synthetic>"),
+};
+
+/** The raw bytes of the last cwd, model and message id seen per state: repeated values are not decoded again. */
+interface RawSeen {
+  cwd: Uint8Array | null;
+  model: Uint8Array | null;
+  id: Uint8Array | null;
+}
+const rawSeen = new WeakMap<ClaudeState, RawSeen>();
+const copyOf = (line: Buffer, span: Span) => Uint8Array.prototype.slice.call(line, span.start, span.end);
+
 /** Folds one transcript line into the state; emits a turn per new assistant message id. */
 export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (t: TurnInput) => void): void {
   const meta = metaType(line);
@@ -168,31 +190,38 @@ export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (
     badLine(s, lineNo, "invalid JSON");
     return;
   }
-  const type = stringAt(line, f.type);
-  if (type === null) {
+  if (!f.type || line[f.type.start] !== 34) {
     badLine(s, lineNo, "no type");
     return;
   }
-  if (titleTypes.has(type)) {
+  const isUser = stringIs(line, f.type, B.user);
+  const isAssistant = !isUser && stringIs(line, f.type, B.assistant);
+  const isSystem = !isUser && !isAssistant && stringIs(line, f.type, B.system);
+  if (!isUser && !isAssistant && !isSystem) {
+    const type = stringAt(line, f.type);
     if (type === "custom-title") s.customTitle = stringAt(line, f.customTitle) ?? s.customTitle;
     else if (type === "ai-title") s.aiTitle = stringAt(line, f.aiTitle) ?? s.aiTitle;
-    else s.summary = stringAt(line, f.summary) ?? s.summary;
-    return;
-  }
-  if (type !== "user" && type !== "assistant" && type !== "system") {
+    else if (type === "summary") s.summary = stringAt(line, f.summary) ?? s.summary;
     // attachment, progress and unknown chain types: activity only.
-    touch(s, line, f.timestamp);
+    else touch(s, line, f.timestamp);
     return;
   }
-  const sidechain = isTrue(line, f.isSidechain);
   // A `/btw` side question replays the parent's lines inside the main transcript: not this session's own.
-  if (sidechain && s.kind === "session") return;
+  if (s.kind === "session" && isTrue(line, f.isSidechain)) return;
   touch(s, line, f.timestamp);
-  if (s.cwd === null || f.cwd) s.cwd = stringAt(line, f.cwd) ?? s.cwd;
+  let raw = rawSeen.get(s);
+  if (!raw) {
+    raw = { cwd: null, model: null, id: null };
+    rawSeen.set(s, raw);
+  }
+  if (f.cwd && !sameBytes(line, f.cwd, raw.cwd)) {
+    s.cwd = stringAt(line, f.cwd) ?? s.cwd;
+    raw.cwd = copyOf(line, f.cwd);
+  }
   if (s.lineSessionId === null) s.lineSessionId = stringAt(line, f.sessionId);
 
-  if (type === "system") {
-    if (stringAt(line, f.subtype) === "compact_boundary") {
+  if (isSystem) {
+    if (stringIs(line, f.subtype, B.compactBoundary)) {
       s.compactions++;
       s.context = null; // stale until the next assistant usage
     }
@@ -200,26 +229,25 @@ export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (
   }
   const msg = f.message;
   if (!msg) {
-    badLine(s, lineNo, `${type} line without message`);
+    badLine(s, lineNo, `${isUser ? "user" : "assistant"} line without message`);
     return;
   }
-  if (type === "user") {
-    userLine(s, line, lineNo, f, msg);
-    return;
-  }
-  assistantLine(s, line, lineNo, f, msg, emit);
+  if (isUser) userLine(s, line, lineNo, f, msg);
+  else assistantLine(s, raw, line, lineNo, f, msg, emit);
 }
 
 function touch(s: ClaudeState, line: Buffer, span: Span | undefined) {
-  const ts = stringAt(line, span);
-  if (ts === null) return;
-  const ms = Date.parse(ts);
+  const ms = timeAt(line, span);
   if (Number.isNaN(ms)) return;
   if (s.first === null || ms < s.first) s.first = ms;
   if (s.last === null || ms > s.last) s.last = ms;
 }
 
 type Top = Partial<Record<(typeof topKeys)[number], Span>>;
+
+/** "[Request interrupted by user" near the start of a prompt: the person stopped the turn. */
+const interrupted = (line: Buffer, content: Span) =>
+  line.subarray(content.start, Math.min(content.end, content.start + 160)).indexOf(INTERRUPTED) !== -1;
 
 function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Span) {
   if (isTrue(line, f.isCompactSummary)) return; // the model's summary after /compact, not a person
@@ -233,7 +261,7 @@ function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Spa
   if (line[content.start] === 34) {
     if (isTrue(line, f.isMeta)) return;
     s.messages++;
-    s.phase = line.subarray(content.start, Math.min(content.end, content.start + 64)).indexOf(INTERRUPTED) !== -1 ? "end-turn" : "prompt";
+    s.phase = interrupted(line, content) ? "end-turn" : "prompt";
     return;
   }
   const blocks = elements(line, content);
@@ -244,44 +272,51 @@ function userLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Spa
   let toolResult = false;
   let text = false;
   for (const b of blocks) {
-    const t = stringAt(line, fields(line, b, K_TYPE)?.type);
-    if (t === "tool_result") toolResult = true;
-    else if (t === "text" || t === "image") text = true;
+    const t = fields(line, b, K_TYPE)?.type;
+    if (stringIs(line, t, B.toolResult)) toolResult = true;
+    else if (stringIs(line, t, B.text) || stringIs(line, t, B.image)) text = true;
   }
   if (toolResult) s.phase = "tool-result";
   else if (text && !isTrue(line, f.isMeta)) {
     s.messages++;
-    s.phase = line.subarray(content.start, Math.min(content.end, content.start + 128)).indexOf(INTERRUPTED) !== -1 ? "end-turn" : "prompt";
+    s.phase = interrupted(line, content) ? "end-turn" : "prompt";
   }
 }
 
-function assistantLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg: Span, emit: (t: TurnInput) => void) {
+function assistantLine(s: ClaudeState, raw: RawSeen, line: Buffer, lineNo: number, f: Top, msg: Span, emit: (t: TurnInput) => void) {
   const m = fields(line, msg, messageKeys);
   if (!m) {
     badLine(s, lineNo, "invalid message");
     return;
   }
-  const model = stringAt(line, m.model);
-  const at = stringAt(line, f.timestamp);
-  if (isTrue(line, f.isApiErrorMessage) || model === "<synthetic>") {
+  if (isTrue(line, f.isApiErrorMessage) || stringIs(line, m.model, B.synthetic)) {
     s.apiErrors++;
     s.phase = "api-error";
     s.lastErrorReason = errorReason(numberAt(line, f.apiErrorStatus), stringAt(line, f.error));
-    s.lastApiError = { at, text: firstText(line, m.content) };
+    s.lastApiError = { at: stringAt(line, f.timestamp), text: firstText(line, m.content) };
     return;
   }
-  if (model) s.model = model;
-  const blocks = m.content ? elements(line, m.content) : [];
-  let toolUse = false;
-  for (const b of blocks ?? []) if (stringAt(line, fields(line, b, K_TYPE)?.type) === "tool_use") toolUse = true;
-  const stop = stringAt(line, m.stop_reason);
-  s.phase = toolUse || stop === "tool_use" ? "tool-use" : stop === null ? "streaming" : "end-turn";
+  if (m.model && !sameBytes(line, m.model, raw.model)) {
+    s.model = stringAt(line, m.model) ?? s.model;
+    raw.model = copyOf(line, m.model);
+  }
+  let toolUse = stringIs(line, m.stop_reason, B.toolUse);
+  if (!toolUse && m.content) {
+    for (const b of elements(line, m.content) ?? []) if (stringIs(line, fields(line, b, K_TYPE)?.type, B.toolUse)) toolUse = true;
+  }
+  s.phase = toolUse ? "tool-use" : isNullOrAbsent(line, m.stop_reason) ? "streaming" : "end-turn";
 
-  const id = stringAt(line, m.id);
-  if (id !== null && s.ids.includes(id)) return;
-  if (id !== null) {
-    s.ids.push(id);
-    if (s.ids.length > RECENT_IDS) s.ids.shift();
+  // One line per content block, each repeating the message's id and usage: count an id once. Blocks of one
+  // message are adjacent, so comparing bytes with the previous id settles nearly every line.
+  if (m.id) {
+    if (sameBytes(line, m.id, raw.id)) return;
+    const id = stringAt(line, m.id);
+    raw.id = copyOf(line, m.id);
+    if (id !== null) {
+      if (s.ids.includes(id)) return;
+      s.ids.push(id);
+      if (s.ids.length > RECENT_IDS) s.ids.shift();
+    }
   }
   const u = m.usage ? fields(line, m.usage, usageKeys) : null;
   if (!u) return;
@@ -297,10 +332,10 @@ function assistantLine(s: ClaudeState, line: Buffer, lineNo: number, f: Top, msg
   const context = input + cacheWrite + cacheRead;
   s.context = context;
   if (context > s.maxContext) s.maxContext = context;
-  const ts = at ? Date.parse(at) : Number.NaN;
+  const ts = timeAt(line, f.timestamp);
   emit({
     ts: Number.isNaN(ts) ? (s.last ?? 0) : ts,
-    model,
+    model: s.model,
     input,
     output,
     cacheRead,

@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
 import { contextPercent, contextWindowFor } from "./context-window.ts";
 import { type FileAdapter, type FileJob, scanFiles, type TurnInput } from "./file-scan.ts";
-import { fields, isNullOrAbsent, jsonAt, numberAt, type Span, stringAt, whole } from "./json-fields.ts";
+import { fields, isNullOrAbsent, jsonAt, numberAt, type Span, stringAt, stringIs, timeAt, whole } from "./json-fields.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 import { ageSessionStates, ageState } from "./state.ts";
 import { walkFiles } from "./walk.ts";
@@ -162,6 +162,14 @@ const rateWindow = (v: unknown) => {
   return { usedPercent: w.used_percent ?? null, windowMinutes: w.window_minutes ?? null, resetsAt: w.resets_at ?? null };
 };
 
+const T = {
+  responseItem: Buffer.from("response_item"),
+  eventMsg: Buffer.from("event_msg"),
+  turnContext: Buffer.from("turn_context"),
+  sessionMeta: Buffer.from("session_meta"),
+  compacted: Buffer.from("compacted"),
+};
+
 /** Folds one rollout line into the state; emits a turn per token_count whose cumulative total moved. */
 export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t: TurnInput) => void): void {
   // Top-level keys come in order timestamp, (ordinal,) type, payload: the walk stops at `type`.
@@ -170,32 +178,33 @@ export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t:
     badLine(s, lineNo, "invalid JSON");
     return;
   }
-  const type = stringAt(line, top.type);
-  if (type === null) {
+  if (!top.type || line[top.type.start] !== 34) {
     badLine(s, lineNo, "no type");
     return;
   }
-  if (type === "response_item" || type === "world_state" || type === "token_usage_record") {
-    touch(s, line, top.timestamp);
-    return;
-  }
-  const relevant = type === "session_meta" || type === "turn_context" || type === "event_msg" || type === "compacted";
-  if (!relevant) {
-    touch(s, line, top.timestamp);
+  touch(s, line, top.timestamp);
+  // The bulk of a rollout (model input/output items, world state, usage records) is skipped unread.
+  if (stringIs(line, top.type, T.responseItem)) return;
+  const isEvent = stringIs(line, top.type, T.eventMsg);
+  const isContext = !isEvent && stringIs(line, top.type, T.turnContext);
+  const isMeta = !isEvent && !isContext && stringIs(line, top.type, T.sessionMeta);
+  const isCompacted = !isEvent && !isContext && !isMeta && stringIs(line, top.type, T.compacted);
+  if (!isEvent && !isContext && !isMeta && !isCompacted) return;
+  if (isCompacted) {
+    s.compactions++;
+    if (s.ownTurns) s.context = 0;
     return;
   }
   const p = fields(line, whole(line), K_PAYLOAD)?.payload;
   if (!p) {
-    badLine(s, lineNo, `${type} without payload`);
+    badLine(s, lineNo, "line without payload");
     return;
   }
-  const at = stringAt(line, top.timestamp);
-  touch(s, line, top.timestamp);
-  if (type === "session_meta") {
+  if (isMeta) {
     sessionMeta(s, line, p, lineNo);
     return;
   }
-  if (type === "turn_context") {
+  if (isContext) {
     const f = fields(line, p, K_CWD_MODEL);
     if (!f) {
       badLine(s, lineNo, "invalid turn_context");
@@ -205,18 +214,11 @@ export function codexLine(s: CodexState, line: Buffer, lineNo: number, emit: (t:
     s.cwd = stringAt(line, f.cwd) ?? s.cwd;
     return;
   }
-  if (type === "compacted") {
-    s.compactions++;
-    if (s.ownTurns) s.context = 0;
-    return;
-  }
-  eventMsg(s, line, p, lineNo, at, emit);
+  eventMsg(s, line, p, lineNo, top.timestamp, emit);
 }
 
 function touch(s: CodexState, line: Buffer, span: Span | undefined) {
-  const ts = stringAt(line, span);
-  if (ts === null) return;
-  const ms = Date.parse(ts);
+  const ms = timeAt(line, span);
   if (Number.isNaN(ms)) return;
   if (s.first === null || ms < s.first) s.first = ms;
   if (s.last === null || ms > s.last) s.last = ms;
@@ -247,7 +249,8 @@ function sessionMeta(s: CodexState, line: Buffer, p: Span, lineNo: number) {
   if (s.parentId !== null || s.forkedFrom !== null) s.ownTurns = false;
 }
 
-function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
+function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, atSpan: Span | undefined, emit: (t: TurnInput) => void) {
+  const at = () => stringAt(line, atSpan);
   const head = fields(line, p, K_TYPE);
   if (!head) {
     badLine(s, lineNo, "invalid event_msg");
@@ -256,14 +259,14 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
   const kind = stringAt(line, head.type);
   switch (kind) {
     case "token_count":
-      tokenCount(s, line, p, lineNo, at, emit);
+      tokenCount(s, line, p, lineNo, atSpan, emit);
       return;
     case "task_started":
     case "turn_started": {
       const f = fields(line, p, K_MODEL_CONTEXT_WINDOW);
       s.taskWindow = numberAt(line, f?.model_context_window) ?? s.taskWindow;
       if (!s.ownTurns) {
-        const ms = at ? Date.parse(at) : Number.NaN;
+        const ms = timeAt(line, atSpan);
         if (s.metaTs === null || Number.isNaN(ms) || ms >= s.metaTs) s.ownTurns = true;
       }
       s.phase = "running";
@@ -276,7 +279,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
         const err = jsonAt(line, f.error);
         const text = typeof err === "string" ? err : String(findKey(err, "message") ?? JSON.stringify(err));
         s.phase = "errored";
-        s.lastError = { at, text: text.slice(0, 300) };
+        s.lastError = { at: at(), text: text.slice(0, 300) };
         s.lastErrorReason = errorReason(text);
       } else if (s.phase !== "errored") s.phase = "completed"; // an `error` event earlier in the turn stands
       return;
@@ -288,7 +291,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
       const f = fields(line, p, K_MESSAGE);
       const text = stringAt(line, f?.message) ?? "error";
       s.phase = "errored";
-      s.lastError = { at, text: text.slice(0, 300) };
+      s.lastError = { at: at(), text: text.slice(0, 300) };
       s.lastErrorReason = errorReason(text);
       return;
     }
@@ -312,7 +315,7 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, at: stri
   }
 }
 
-function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: string | null, emit: (t: TurnInput) => void) {
+function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, atSpan: Span | undefined, emit: (t: TurnInput) => void) {
   const f = fields(line, p, K_INFO_RATE_LIMITS);
   if (!f) {
     badLine(s, lineNo, "invalid token_count");
@@ -321,7 +324,7 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: st
   if (!s.ownTurns) return; // the parent's replayed counts
   const limits = jsonAt(line, f.rate_limits) as Record<string, unknown> | null | undefined;
   if (limits && typeof limits === "object" && (limits.primary || limits.secondary)) {
-    const rl: Record<string, unknown> = { observedAt: at };
+    const rl: Record<string, unknown> = { observedAt: stringAt(line, atSpan) };
     const primary = rateWindow(limits.primary);
     const secondary = rateWindow(limits.secondary);
     if (primary) rl.primary = primary;
@@ -350,7 +353,7 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, at: st
   if (!last) return;
   const input = numberAt(line, last.input_tokens) ?? 0;
   const cached = numberAt(line, last.cached_input_tokens) ?? 0;
-  const ts = at ? Date.parse(at) : Number.NaN;
+  const ts = timeAt(line, atSpan);
   emit({
     ts: Number.isNaN(ts) ? (s.last ?? 0) : ts,
     model: s.model,

@@ -219,10 +219,52 @@ export function jsonAt(b: Buffer, span: Span | undefined): unknown {
 /** The string at `span`, or null when absent or not a string. Fast path for strings without escapes. */
 export function stringAt(b: Buffer, span: Span | undefined): string | null {
   if (!span || b[span.start] !== QUOTE) return null;
-  const inner = b.subarray(span.start + 1, span.end - 1);
-  if (inner.indexOf(BACKSLASH) === -1) return inner.toString("utf8");
-  const v = jsonAt(b, span);
-  return typeof v === "string" ? v : null;
+  const start = span.start + 1;
+  const end = span.end - 1;
+  for (let i = start; i < end; i++) {
+    if (b[i] === BACKSLASH) {
+      const v = jsonAt(b, span);
+      return typeof v === "string" ? v : null;
+    }
+  }
+  return b.toString("utf8", start, end);
+}
+
+/**
+ * True when the value at `span` is the JSON string whose raw (escape-free) bytes are `raw`: compares
+ * without decoding. `raw` is a Buffer of the string's characters (no quotes), e.g. `Buffer.from("assistant")`.
+ */
+export function stringIs(b: Buffer, span: Span | undefined, raw: Uint8Array): boolean {
+  if (!span || span.end - span.start !== raw.length + 2 || b[span.start] !== QUOTE) return false;
+  const o = span.start + 1;
+  for (let i = 0; i < raw.length; i++) if (b[o + i] !== raw[i]) return false;
+  return true;
+}
+
+/** True when the bytes of the values at `span` equal `prev` exactly (a cheap "did it change?" test). */
+export function sameBytes(b: Buffer, span: Span | undefined, prev: Uint8Array | null): boolean {
+  if (!span || prev === null || span.end - span.start !== prev.length) return false;
+  for (let i = 0; i < prev.length; i++) if (b[span.start + i] !== prev[i]) return false;
+  return true;
+}
+
+const d2 = (b: Buffer, i: number) => (b[i]! - 48) * 10 + (b[i + 1]! - 48);
+
+/**
+ * The epoch ms of an ISO-8601 UTC timestamp string at `span` (`"2026-11-20T09:00:03.512Z"`), read from the
+ * bytes without building a string; other shapes fall back to Date.parse. NaN when absent or invalid.
+ */
+export function timeAt(b: Buffer, span: Span | undefined): number {
+  if (!span || b[span.start] !== QUOTE) return Number.NaN;
+  const i = span.start + 1;
+  const len = span.end - span.start - 2;
+  if ((len === 24 || len === 20) && b[i + 4] === 45 && b[i + 10] === 84 && b[i + 13] === 58 && b[i + 16] === 58 && b[i + len - 1] === 90) {
+    const ms = len === 24 ? (b[i + 20]! - 48) * 100 + d2(b, i + 21) : 0;
+    const t = Date.UTC(d2(b, i) * 100 + d2(b, i + 2), d2(b, i + 5) - 1, d2(b, i + 8), d2(b, i + 11), d2(b, i + 14), d2(b, i + 17), ms);
+    if (!Number.isNaN(t)) return t;
+  }
+  const str = stringAt(b, span);
+  return str === null ? Number.NaN : Date.parse(str);
 }
 
 /** The number at `span`, or null. */

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import type { Db } from "./db.ts";
 
 /** One assistant turn's token usage (a row of `turns`), kept compactly for rates and windows. */
@@ -14,8 +15,10 @@ export interface Turn {
   contextTokens: number | null;
 }
 
-/** Rows per multi-row INSERT. */
+/** Rows per multi-row INSERT (8 parameters each; well under SQLite's parameter limit). */
 const BATCH = 32;
+const INSERT = "INSERT INTO turns (session_uid, ts, model, input, output, cache_read, cache_write, context_tokens) VALUES ";
+const ROW = "(?, ?, ?, ?, ?, ?, ?, ?)";
 
 /**
  * Reads and writes the `turns` table. Sources add one row per usage record (Claude: per message id, Codex:
@@ -24,14 +27,12 @@ const BATCH = 32;
  */
 export class TurnStore {
   private readonly addStmt;
-  private readonly batchStmt;
   private readonly delStmt;
+  /** Multi-row INSERT statements by row count, prepared on first use. */
+  private readonly batchStmts = new Map<number, Database.Statement>();
 
   constructor(private readonly db: Db) {
-    const insert = "INSERT INTO turns (session_uid, ts, model, input, output, cache_read, cache_write, context_tokens) VALUES ";
-    const row = "(?, ?, ?, ?, ?, ?, ?, ?)";
-    this.addStmt = db.prepare(insert + row);
-    this.batchStmt = db.prepare(insert + Array(BATCH).fill(row).join(", "));
+    this.addStmt = db.prepare(`${INSERT}${ROW}`);
     this.delStmt = db.prepare("DELETE FROM turns WHERE session_uid = ?");
   }
 
@@ -39,30 +40,29 @@ export class TurnStore {
     this.addStmt.run(t.sessionUid, t.ts, t.model, t.input, t.output, t.cacheRead, t.cacheWrite, t.contextTokens);
   }
 
-  /** Adds many turns of one session: multi-row INSERTs (a cold scan writes tens of thousands of rows). */
+  /** Adds many turns of one session with as few statements as possible (a cold scan writes tens of thousands). */
   addMany(sessionUid: string, turns: readonly Omit<Turn, "sessionUid">[]): void {
-    let i = 0;
-    if (turns.length >= BATCH) {
-      const params: unknown[] = new Array(BATCH * 8);
-      for (; i + BATCH <= turns.length; i += BATCH) {
-        for (let j = 0; j < BATCH; j++) {
-          const t = turns[i + j]!;
-          const o = j * 8;
-          params[o] = sessionUid;
-          params[o + 1] = t.ts;
-          params[o + 2] = t.model;
-          params[o + 3] = t.input;
-          params[o + 4] = t.output;
-          params[o + 5] = t.cacheRead;
-          params[o + 6] = t.cacheWrite;
-          params[o + 7] = t.contextTokens;
-        }
-        this.batchStmt.run(params);
+    for (let i = 0; i < turns.length; i += BATCH) {
+      const n = Math.min(BATCH, turns.length - i);
+      let stmt = this.batchStmts.get(n);
+      if (!stmt) {
+        stmt = this.db.prepare(INSERT + Array(n).fill(ROW).join(", "));
+        this.batchStmts.set(n, stmt);
       }
-    }
-    for (; i < turns.length; i++) {
-      const t = turns[i]!;
-      this.addStmt.run(sessionUid, t.ts, t.model, t.input, t.output, t.cacheRead, t.cacheWrite, t.contextTokens);
+      const params: unknown[] = new Array(n * 8);
+      for (let j = 0; j < n; j++) {
+        const t = turns[i + j]!;
+        const o = j * 8;
+        params[o] = sessionUid;
+        params[o + 1] = t.ts;
+        params[o + 2] = t.model;
+        params[o + 3] = t.input;
+        params[o + 4] = t.output;
+        params[o + 5] = t.cacheRead;
+        params[o + 6] = t.cacheWrite;
+        params[o + 7] = t.contextTokens;
+      }
+      stmt.run(params);
     }
   }
 
