@@ -157,7 +157,9 @@ export class OutboxSender {
     let wake = now + this.idleMs;
     for (const t of this.options.transports) {
       const rows = this.options.outbox.unsent(t.name);
-      const blocked = this.blockedUntil.get(t.name) ?? 0;
+      // Out of send budget: look again in a second rather than spinning on rows that are due.
+      const budgetWait = t.sendBudget?.() === 0 ? now + 1_000 : 0;
+      const blocked = Math.max(this.blockedUntil.get(t.name) ?? 0, budgetWait);
       for (const r of rows) if (r.status === "pending") wake = Math.min(wake, Math.max(r.notBefore, blocked));
     }
     return Math.max(50, wake - now);
