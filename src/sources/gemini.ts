@@ -11,6 +11,7 @@ import {
   type GeminiTurn,
   summarizeGemini,
 } from "./gemini/chat-state.ts";
+import { elements, fields, jsonAt, stringAt, whole } from "./json-fields.ts";
 import { identity, LineError, parseLine } from "./jsonl-reader.ts";
 import { blankRecord, contextPercent, replaceTurns, windowFromTable } from "./record-helpers.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
@@ -29,6 +30,37 @@ interface ChatPlace {
 }
 
 const mainChat = /^session-.*\.jsonl$/;
+
+// Long message lines are mostly tool output and thoughts; only a few small fields count.
+const bigLine = 2048;
+const messageKeys = ["id", "type", "timestamp", "model", "tokens", "toolCalls", "$set", "$rewindTo", "sessionId"] as const;
+const callKeys = ["status"] as const;
+
+/**
+ * A message record read from its bytes without decoding its content: id, type, timestamp, model,
+ * tokens and the status of each tool call. Null for anything else (a header, a `$set` checkpoint,
+ * a line the byte walk cannot follow): the caller parses those whole, and reports a bad line.
+ */
+export function lightRecord(line: Buffer): Record<string, unknown> | null {
+  const f = fields(line, whole(line), messageKeys);
+  if (!f || !f.id || f.$set || f.$rewindTo || f.sessionId) return null;
+  const rec: Record<string, unknown> = {
+    id: stringAt(line, f.id),
+    type: stringAt(line, f.type),
+    timestamp: stringAt(line, f.timestamp),
+    model: stringAt(line, f.model),
+  };
+  if (f.tokens) rec.tokens = jsonAt(line, f.tokens);
+  if (f.toolCalls) {
+    const calls = elements(line, f.toolCalls);
+    if (!calls) return null;
+    rec.toolCalls = calls.map((c) => {
+      const cf = fields(line, c, callKeys);
+      return { status: cf ? stringAt(line, cf.status) : null };
+    });
+  }
+  return rec;
+}
 const legacyChat = /^session-.*\.json$/;
 
 /** `tmp/<project>/chats/session-*.jsonl` or `tmp/<project>/chats/<parentSessionId>/<sessionId>.jsonl`. */
@@ -176,7 +208,7 @@ export class GeminiSource implements Source {
       },
       fresh: () => ({ chat: emptyGeminiState(), parseErrors: 0, lastParseError: null }),
       line: (s, line, lineNo, emitTurn) => {
-        const rec = parseLine(line, lineNo);
+        const rec = (line.length > bigLine ? lightRecord(line) : null) ?? parseLine(line, lineNo);
         if (rec instanceof LineError) {
           s.parseErrors++;
           s.lastParseError = String(rec);

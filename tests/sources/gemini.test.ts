@@ -1,7 +1,8 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { GeminiSource } from "../../src/sources/gemini.ts";
+import { GeminiSource, lightRecord } from "../../src/sources/gemini.ts";
+import { applyGeminiRecord, emptyGeminiState, summarizeGemini } from "../../src/sources/gemini/chat-state.ts";
 import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -232,6 +233,29 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
     expect(r.bytesRead).toBeGreaterThan(5_000_000);
     expect(h.sessions.get(uid("huge-1"))).toMatchObject({ contextTokens: 900000, messageCount: 2, state: "idle" });
     expect(h.sessions.get(uid("huge-1"))!.contextPercent).toBeCloseTo((900000 / 1_048_576) * 100, 5);
+  });
+
+  it("long message lines read from their bytes give the same state as a full parse", () => {
+    const big = "思考 output ".repeat(400);
+    const recs = [
+      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: big, thoughts: [{ subject: "s", description: big }], tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 } },
+      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: "x", tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 }, toolCalls: [{ id: "c1", name: "run_shell_command", args: { command: "ls" }, status: "awaiting_approval", result: big }, { id: "c2", status: "success", result: [{ functionResponse: { response: { output: big } } }] }] },
+      { id: "u2", timestamp: "2026-08-20T10:00:03.000Z", type: "user", content: [{ text: `quote \" and \\ ${big}` }] },
+    ];
+    const viaParse = emptyGeminiState();
+    const viaBytes = emptyGeminiState();
+    for (const r of recs) {
+      const line = Buffer.from(JSON.stringify(r));
+      const light = lightRecord(line);
+      expect(light).not.toBeNull();
+      expect(applyGeminiRecord(viaBytes, light)).toEqual(applyGeminiRecord(viaParse, JSON.parse(line.toString())));
+      expect(viaBytes).toEqual(viaParse);
+    }
+    expect(summarizeGemini(viaBytes).state).toBe("running");
+    // Headers, checkpoints, rewinds and lines cut short are left to the full parse.
+    expect(lightRecord(Buffer.from(JSON.stringify({ $set: { messages: [] }, pad: big })))).toBeNull();
+    expect(lightRecord(Buffer.from(JSON.stringify({ sessionId: "s", pad: big })))).toBeNull();
+    expect(lightRecord(Buffer.from(JSON.stringify(recs[0]).slice(0, 3000)))).toBeNull();
   });
 
   it("reports a missing root once, as information", async () => {
