@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, readdirSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, readFileSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
@@ -428,6 +428,17 @@ export function discoverClaudeFiles(root: string, errors: string[]): FoundClaude
   return out;
 }
 
+/** The small `agent-<id>.meta.json` the CLI writes beside a subagent transcript (agentType, description). */
+function subagentMeta(path: string): { agentType: string | null; description: string | null } | null {
+  try {
+    const v = JSON.parse(readFileSync(`${path.slice(0, -".jsonl".length)}.meta.json`, "utf8")) as Record<string, unknown>;
+    const str = (x: unknown) => (typeof x === "string" && x ? x.slice(0, 200) : null);
+    return { agentType: str(v.agentType), description: str(v.description) };
+  } catch {
+    return null; // older CLIs write none; a damaged one only costs the title
+  }
+}
+
 const uidOf = (sessionId: string) => sessionUid("claude", null, sessionId);
 
 /** The Claude Code source: every configured projects root, incrementally. */
@@ -473,6 +484,8 @@ export class ClaudeCodeSource implements Source {
         };
         if (s.lastErrorReason) extra.lastErrorReason = s.lastErrorReason;
         if (s.parseErrorLine !== null) extra.parseErrorLine = s.parseErrorLine;
+        const meta = c.kind === "subagent" ? subagentMeta(path) : null;
+        if (meta?.agentType) extra.agentType = meta.agentType;
         const record: SessionRecord = {
           uid,
           platform: "claude",
@@ -482,7 +495,7 @@ export class ClaudeCodeSource implements Source {
           kind: c.kind,
           parentUid: parentId ? uidOf(parentId) : null,
           project: s.cwd,
-          title: s.customTitle ?? s.aiTitle ?? s.summary,
+          title: s.customTitle ?? s.aiTitle ?? s.summary ?? meta?.description ?? null,
           model: s.model,
           firstActivity: s.first,
           lastActivity: s.last ?? Math.trunc(st.mtimeMs),

@@ -66,12 +66,21 @@ export interface FileAdapter<S> {
  * blocks the bot for seconds and never holds a write lock across an await. */
 const SLICE_MS = 50;
 const TURN_BATCH = 256;
+/** Bytes of one file read before the cycle commits and lets the event loop run (a cold 500 MB transcript). */
+export const READ_SLICE = 64 * 1024 * 1024;
 
 /**
  * Runs one incremental cycle of `adapter` over `jobs`, adding its counts to `result`. Never throws for a
  * bad file: unreadable files mark their session gone and land in `result.errors`.
  */
-export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jobs: FileJob[], result: SourceScanResult): Promise<void> {
+export async function scanFiles<S>(
+  ctx: ScanContext,
+  adapter: FileAdapter<S>,
+  jobs: FileJob[],
+  result: SourceScanResult,
+  options: { readSlice?: number } = {},
+): Promise<void> {
+  const readSlice = options.readSlice ?? READ_SLICE;
   const files = new FileStore(ctx.db);
   const turns = new TurnStore(ctx.db);
   const known = files.index(adapter.source);
@@ -155,9 +164,24 @@ export async function scanFiles<S>(ctx: ScanContext, adapter: FileAdapter<S>, jo
           offset = st.size;
           lineNo = out.lineNo;
         } else {
-          const out = readLines(path, plan.from, st.size, onLine);
-          result.bytesRead += out.bytesRead;
-          ({ offset, lineNo, tail } = out);
+          // A huge transcript is read in slices, each committed with its cursor (so a crash resumes exactly
+          // there and nothing counts twice), with the event loop let through between them.
+          let from = plan.from;
+          for (;;) {
+            const limit = Math.min(st.size, from.offset + readSlice);
+            let out = readLines(path, from, limit, onLine);
+            if (out.offset === from.offset && limit < st.size) out = readLines(path, from, st.size, onLine); // one line longer than a slice
+            result.bytesRead += out.bytesRead;
+            ({ offset, lineNo, tail } = out);
+            if (limit >= st.size || out.offset === from.offset) break;
+            flush();
+            adapter.commit({ path, uid, state, st, restarted, now: ctx.now });
+            // size = what was read so far: the next look at this cursor sees a file still to finish.
+            files.put({ path, source: adapter.source, ...identity(st), size: out.offset, offset, lineNo, tail, sessionUid: uid, state: JSON.stringify(state), seenAt: ctx.now });
+            await pause();
+            begin();
+            from = out;
+          }
         }
         flush();
         result.filesRead++;

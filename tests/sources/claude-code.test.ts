@@ -133,6 +133,7 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     expect(s.extra).toMatchObject({ compactions: 1 });
     const sub = h.sessions.get(uid("agent-a5f0c1"))!;
     expect(sub).toMatchObject({ kind: "subagent", parentUid: uid(main), model: "claude-haiku-4-5", contextTokens: 4004, state: "ended" });
+    expect(sub).toMatchObject({ title: "Explore the repo", extra: { agentType: "Explore" } });
     expect(h.sessions.get(uid("agent-w9"))).toMatchObject({ kind: "subagent", parentUid: uid(main), state: "running" });
     expect(h.sessions.get(uid("agent-1a2b3c4d"))).toMatchObject({ kind: "sidechain", parentUid: uid(main) });
     expect(h.sessions.list({ platform: "claude" }).map((x) => x.sessionId).sort()).toEqual(
