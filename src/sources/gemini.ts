@@ -43,7 +43,7 @@ const callKeys = ["status"] as const;
  */
 export function lightRecord(line: Buffer): Record<string, unknown> | null {
   const f = fields(line, whole(line), messageKeys);
-  if (!f || !f.id || f.$set || f.$rewindTo || f.sessionId) return null;
+  if (!f?.id || f.$set || f.$rewindTo || f.sessionId) return null;
   const rec: Record<string, unknown> = {
     id: stringAt(line, f.id),
     type: stringAt(line, f.type),

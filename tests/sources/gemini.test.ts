@@ -240,7 +240,7 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
     const recs = [
       { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: big, thoughts: [{ subject: "s", description: big }], tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 } },
       { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: "x", tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 }, toolCalls: [{ id: "c1", name: "run_shell_command", args: { command: "ls" }, status: "awaiting_approval", result: big }, { id: "c2", status: "success", result: [{ functionResponse: { response: { output: big } } }] }] },
-      { id: "u2", timestamp: "2026-08-20T10:00:03.000Z", type: "user", content: [{ text: `quote \" and \\ ${big}` }] },
+      { id: "u2", timestamp: "2026-08-20T10:00:03.000Z", type: "user", content: [{ text: `quote " and \\ ${big}` }] },
     ];
     const viaParse = emptyGeminiState();
     const viaBytes = emptyGeminiState();
