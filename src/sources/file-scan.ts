@@ -84,7 +84,8 @@ export async function scanFiles<S>(
   const files = new FileStore(ctx.db);
   const turns = new TurnStore(ctx.db);
   const known = files.index(adapter.source);
-  const seen = new Set<string>();
+  /** Marks a known cursor as present this cycle (its `seenAt` is 0 as loaded by `index`). */
+  const SEEN = -1;
   const liveUids = new Set<string>();
   let inTx = false;
   let sliceStart = performance.now();
@@ -111,9 +112,9 @@ export async function scanFiles<S>(
       const { path } = job;
       const st = statSync(path, { throwIfNoEntry: false });
       if (!st?.isFile()) continue;
-      seen.add(path);
       result.filesSeen++;
       let prev = known.get(path);
+      if (prev) prev.seenAt = SEEN;
       const uid = prev?.sessionUid ?? adapter.sessionUid(path);
       liveUids.add(uid);
       // The cursor index carries no tail or parser state: fetch them only for a file whose stat changed.
@@ -218,7 +219,7 @@ export async function scanFiles<S>(
 
     begin();
     for (const [path, cursor] of known) {
-      if (seen.has(path)) continue;
+      if (cursor.seenAt === SEEN) continue;
       files.delete(path);
       if (cursor.sessionUid && !liveUids.has(cursor.sessionUid)) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
     }
