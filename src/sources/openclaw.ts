@@ -9,7 +9,8 @@ import { dbSource, forgetAgentDb, scanAgentDb } from "./openclaw/db-scan.ts";
 import { JsonEra, transcriptSource } from "./openclaw/json-scan.ts";
 import { type AgentDatabase, readAgentDatabases } from "./openclaw/sqlite-store.ts";
 import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "./openclaw-config.ts";
-import { clearSourceProblem, recordSourceProblem } from "./problems.ts";
+import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "./problems.ts";
+import { AgentDbError } from "./sqlite-readonly.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
 /** Where an agent's SQLite store lives under its folder (2026.8+). */
@@ -45,6 +46,7 @@ export class OpenClawSource implements Source {
   async scan(ctx: ScanContext): Promise<SourceScanResult> {
     const result = emptyResult("openclaw");
     const files = new FileStore(ctx.db);
+    const kv = new KvStore(ctx.db);
     const oc = this.readConfig(ctx, result);
     const inDb = new Set<string>();
     const era = new JsonEra(ctx, files, oc, inDb);
@@ -59,7 +61,12 @@ export class OpenClawSource implements Source {
         dbsSeen.add(dbPath);
         try {
           for (const uid of await scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
+          clearSourceProblem(kv, dbPath, ctx.now);
         } catch (err) {
+          // Its sessions keep their last known figures (a lock held too long is transient); the
+          // problem is recorded for the transcript check until the store reads again.
+          const reason = err instanceof AgentDbError ? err.reason : (err as Error).message;
+          recordSourceProblem(kv, { platform: "openclaw", path: dbPath, problem: `unreadable SQLite store: ${reason}`, since: ctx.now });
           ctx.log.warn({ path: dbPath, err: (err as Error).message }, "OpenClaw agent store unreadable");
           result.errors.push((err as Error).message);
         }
@@ -70,6 +77,10 @@ export class OpenClawSource implements Source {
       }
       // Stores kept outside agents/<id>/agent/: the global store lists every one.
       for (const a of this.listedAgentDbs(ctx, files, root)) await scanDb(a.agentId, a.path);
+    }
+    // A store that was unreadable and is now gone is no longer a problem.
+    for (const p of listSourceProblems(kv)) {
+      if (p.platform === "openclaw" && p.path.endsWith(".sqlite") && !existsSync(p.path)) clearSourceProblem(kv, p.path, ctx.now);
     }
     for (const [path, cursor] of files.bySource(dbSource)) {
       if (dbsSeen.has(path)) continue;
@@ -126,7 +137,10 @@ export class OpenClawSource implements Source {
   /** openclaw.json, or null when absent; a broken one is a source problem, not a failed scan. */
   private readConfig(ctx: ScanContext, result: SourceScanResult): OpenClawConfig | null {
     const kv = new KvStore(ctx.db);
-    if (!existsSync(this.configPath)) return null;
+    if (!existsSync(this.configPath)) {
+      clearSourceProblem(kv, this.configPath, ctx.now);
+      return null;
+    }
     try {
       const cfg = readOpenClawConfig(this.configPath);
       clearSourceProblem(kv, this.configPath, ctx.now);

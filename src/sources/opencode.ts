@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
+import { KvStore } from "../store/kv.ts";
 import { sessionUid } from "../store/sessions.ts";
 import { type FileCursor, FileStore } from "./files.ts";
 import { identity } from "./jsonl-reader.ts";
@@ -8,6 +9,7 @@ import { scanOpencodeJson } from "./opencode/json-store.ts";
 import { opencodeFigures } from "./opencode/messages.ts";
 import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "./opencode/record.ts";
 import { type OpencodeDbSession, readOpencodeDb } from "./opencode/sqlite-store.ts";
+import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "./problems.ts";
 import { replaceTurns, timeSlicer } from "./record-helpers.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
@@ -52,6 +54,7 @@ export class OpencodeSource implements Source {
       return result;
     }
     const files = new FileStore(ctx.db);
+    const kv = new KvStore(ctx.db);
     let limits: Record<string, number> | null = null;
     const getLimits = () => {
       limits ??= opencodeModelLimits(this.configDir);
@@ -71,10 +74,16 @@ export class OpencodeSource implements Source {
       result.filesSeen++;
       try {
         await this.scanDb(ctx, files, path, known.get(path), result, getLimits);
+        clearSourceProblem(kv, path, ctx.now);
       } catch (err) {
+        // Its sessions keep their last known figures; the problem is recorded until the store reads again.
+        recordSourceProblem(kv, { platform: "opencode", path, problem: (err as Error).message, since: ctx.now });
         ctx.log.warn({ path, err: (err as Error).message }, "OpenCode store unreadable");
         result.errors.push((err as Error).message);
       }
+    }
+    for (const p of listSourceProblems(kv)) {
+      if (p.platform === "opencode" && !existsSync(p.path)) clearSourceProblem(kv, p.path, ctx.now);
     }
     // A store that disappeared: its sessions are gone.
     for (const [path, cursor] of known) {

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -169,6 +169,20 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
     expect(s).toMatchObject({ kind: "group", state: "running", contextWindow: 64000, project: "/srv/ops", parseErrors: 1 });
     expect(s.extra).toMatchObject({ peer: "telegram:group:-42", channel: "telegram", chatType: "group" });
     expect(s.lastParseError).toMatch(/^seq 3: invalid JSON/);
+  });
+
+  it("an unreadable agent store is a source problem; the other agents are still read", async () => {
+    const { root, h, source } = openclawHome(real);
+    mkdirSync(join(root, "agents/broken/agent"), { recursive: true });
+    const bad = join(root, "agents/broken/agent/openclaw-agent.sqlite");
+    writeFileSync(bad, "not a database at all, just text");
+    const r = await source.scan(h.ctx());
+    expect(r.errors).toHaveLength(1);
+    expect(r.sessionsUpdated).toBe(2);
+    expect(listSourceProblems(h.kv)).toMatchObject([{ platform: "openclaw", path: bad }]);
+    rmSync(bad);
+    await source.scan(h.ctx());
+    expect(listSourceProblems(h.kv)).toEqual([]);
   });
 
   it("finds an agent store kept elsewhere through the global store's agent_databases", async () => {

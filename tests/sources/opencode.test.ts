@@ -3,6 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { OpencodeSource } from "../../src/sources/opencode.ts";
+import { listSourceProblems } from "../../src/sources/problems.ts";
 import { sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -176,9 +177,15 @@ describe("OpenCode SQLite store (written by OpenCode 1.18.33)", () => {
     const root = join(home, "oc");
     mkdirSync(root);
     writeFileSync(join(root, "opencode.db"), "this is not sqlite");
-    const r = await new OpencodeSource(root, join(home, "cfg")).scan(h.ctx());
+    const source = new OpencodeSource(root, join(home, "cfg"));
+    const r = await source.scan(h.ctx());
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toContain("opencode.db");
+    expect(listSourceProblems(h.kv).map((p) => p.path)).toEqual([join(root, "opencode.db")]);
+    // Once it reads again (here: replaced by a real store), the problem is cleared.
+    cpSync(join(real, ".local/share/opencode/opencode.db"), join(root, "opencode.db"));
+    expect((await source.scan(h.ctx())).errors).toEqual([]);
+    expect(listSourceProblems(h.kv)).toEqual([]);
   });
 });
 
