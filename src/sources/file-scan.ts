@@ -90,7 +90,8 @@ export async function scanFiles<S>(
   let inTx = false;
   let sliceStart = performance.now();
   const begin = () => {
-    if (!inTx) {
+    // A caller's own open transaction is joined, not nested (BEGIN inside BEGIN is an error in SQLite).
+    if (!inTx && !ctx.db.inTransaction) {
       ctx.db.exec("BEGIN");
       inTx = true;
       sliceStart = performance.now();
