@@ -31,10 +31,13 @@ import { walkFiles } from "./walk.ts";
  *   unknown when no chain event says. See state.ts for the time-based parts.
  * - messages: prompts typed by a person (not meta/injected text, not compact summaries, not tool results)
  *   plus distinct assistant message ids.
+ * - a subagent's tokens stay on its own row (sum rows by `parentUid` for a session's whole spend); the
+ *   parent's context never includes them.
  */
 
 /** Keys read from lines (constant arrays: json-fields compiles each once). */
 const K_CONTENT = ["content"] as const;
+const K_STATUS = ["status"] as const;
 const K_TYPE = ["type"] as const;
 const K_TYPE_TEXT = ["type", "text"] as const;
 
@@ -65,6 +68,9 @@ export interface ClaudeState {
   compactions: number;
   apiErrors: number;
   lastApiError: { at: string | null; text: string } | null;
+  /** `system` api_error lines: a request the CLI retried (429, 529, ...), whether or not the turn then failed. */
+  apiRetries?: number;
+  lastRetry?: { at: string | null; status: number | null } | null;
   lastErrorReason: string | null;
   phase: Phase | null;
   parseErrors: number;
@@ -160,6 +166,7 @@ const B = {
   assistant: Buffer.from("assistant"),
   system: Buffer.from("system"),
   compactBoundary: Buffer.from("compact_boundary"),
+  apiError: Buffer.from("api_error"),
   toolUse: Buffer.from("tool_use"),
   toolResult: Buffer.from("tool_result"),
   text: Buffer.from("text"),
@@ -224,6 +231,10 @@ export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (
     if (stringIs(line, f.subtype, B.compactBoundary)) {
       s.compactions++;
       s.context = null; // stale until the next assistant usage
+    } else if (stringIs(line, f.subtype, B.apiError)) {
+      s.apiRetries = (s.apiRetries ?? 0) + 1;
+      const e = f.error && line[f.error.start] === 123 ? fields(line, f.error, K_STATUS) : null;
+      s.lastRetry = { at: stringAt(line, f.timestamp), status: numberAt(line, e?.status) };
     }
     return;
   }
@@ -483,6 +494,10 @@ export class ClaudeCodeSource implements Source {
           compactions: s.compactions,
         };
         if (s.lastErrorReason) extra.lastErrorReason = s.lastErrorReason;
+        if (s.apiRetries) {
+          extra.apiRetries = s.apiRetries;
+          extra.lastRetry = s.lastRetry;
+        }
         if (s.parseErrorLine !== null) extra.parseErrorLine = s.parseErrorLine;
         const meta = c.kind === "subagent" ? subagentMeta(path) : null;
         if (meta?.agentType) extra.agentType = meta.agentType;

@@ -74,7 +74,8 @@ describe("ClaudeCodeSource on files written by Claude Code 2.1.330", () => {
       expect(s.contextPercent).toBeCloseTo((want.context / 200_000) * 100, 5);
     }
     // The error session recovered (a later prompt got an answer): its last turn ended, not errored.
-    expect(h.sessions.get(uid("525da2bd-d82b-4fc2-8e03-a00c7c58a818"))!.extra).toMatchObject({ apiErrors: 1 });
+    // Two 529 retries (system api_error lines), then a synthetic error line, in the real file.
+    expect(h.sessions.get(uid("525da2bd-d82b-4fc2-8e03-a00c7c58a818"))!.extra).toMatchObject({ apiErrors: 1, apiRetries: 2, lastRetry: { status: 529 } });
     expect(h.sessions.get(uid("163916ff-775e-4222-8a81-8acc7c4cfe27"))!.extra).toMatchObject({ compactions: 1 });
 
     const r2 = await scan();
