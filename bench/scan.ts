@@ -68,6 +68,7 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
       append: { type: "string", default: "1000" },
       dir: { type: "string", default: join(tmpdir(), "asm-bench") },
     },
+    allowPositionals: true,
     strict: true,
   });
   const files = Number(values.files);
