@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
@@ -467,12 +467,20 @@ export class ClaudeCodeSource implements Source {
     const result = emptyResult("claude");
     const jobs: FileJob[] = [];
     const where = new Map<string, ClaudeFile>();
+    const realRoots = new Set<string>();
+    const ids = new Set<string>();
     for (const root of this.roots()) {
       if (!existsSync(root)) {
         result.missingRoots.push(root);
         continue;
       }
+      // ~/.config/claude is often a link to ~/.claude: one folder read twice would count every session twice.
+      const real = realpathSync(root);
+      if (realRoots.has(real)) continue;
+      realRoots.add(real);
       for (const f of discoverClaudeFiles(root, result.errors)) {
+        if (ids.has(f.sessionId)) continue; // the same session under two roots: the first root wins
+        ids.add(f.sessionId);
         where.set(f.path, f);
         jobs.push({ path: f.path });
       }

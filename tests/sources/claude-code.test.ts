@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
@@ -197,6 +198,14 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     expect(h.sessions.get(uid(main))).toMatchObject({ outputTokens: once.outputTokens, messageCount: once.messageCount });
     expect(h.turns(uid(main))).toHaveLength(2);
     expect(h.sessions.count({ platform: "claude" })).toBe(5);
+  });
+
+  it("reads a root reached twice (an extra root linked to the main one) once", async () => {
+    cpSync(handProjects, root, { recursive: true });
+    symlinkSync(root, join(dir, "missing"));
+    const r = await scan();
+    expect(r.filesSeen).toBe(5);
+    expect(h.sessions.get(uid(main))).toMatchObject({ outputTokens: 160, path: join(project(), `${main}.jsonl`) });
   });
 
   it("marks a vanished transcript gone and brings it back when it reappears", async () => {
