@@ -1,4 +1,5 @@
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { Decompress } from "fzstd";
 import { type LineHandler, LineSplitter } from "./jsonl-reader.ts";
@@ -53,9 +54,11 @@ export async function readZstdLines(path: string, onLine: LineHandler, useNode =
     input.on("data", (c) => {
       bytesRead += (c as Buffer).length;
     });
-    const stream = input.pipe(nodeZstd());
     try {
-      for await (const chunk of stream) sink(chunk as Buffer);
+      // pipeline, not pipe: an error on either side (a vanished file, bad data) ends the read instead of hanging it.
+      await pipeline(input, nodeZstd(), async (source: AsyncIterable<string | Buffer>) => {
+        for await (const chunk of source) sink(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).syscall) throw err; // an fs error, not bad data
       throw new ZstdReadError(path, err);
