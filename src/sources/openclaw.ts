@@ -34,9 +34,18 @@ export class OpenClawSource implements Source {
     private readonly configPath: string,
   ) {}
 
-  static fromConfig(config: Config): OpenClawSource {
+  /**
+   * The roots and openclaw.json from config. OpenClaw's own overrides are honoured too when asm runs
+   * in the same environment: `OPENCLAW_STATE_DIR` is read as an extra root, and `OPENCLAW_CONFIG_PATH`
+   * names openclaw.json unless `sources.openclaw.configPath` is set.
+   */
+  static fromConfig(config: Config, env: Record<string, string | undefined> = process.env): OpenClawSource {
     const s = config.sources.openclaw;
-    return new OpenClawSource([s.root, ...s.legacyRoots], openClawConfigPath(config));
+    const roots = [s.root, ...s.legacyRoots];
+    const stateDir = env.OPENCLAW_STATE_DIR ? resolve(env.OPENCLAW_STATE_DIR) : null;
+    if (stateDir && !roots.includes(stateDir)) roots.unshift(stateDir);
+    const configPath = s.configPath ?? (env.OPENCLAW_CONFIG_PATH ? resolve(env.OPENCLAW_CONFIG_PATH) : null) ?? openClawConfigPath(config);
+    return new OpenClawSource(roots, configPath);
   }
 
   roots(): string[] {

@@ -365,6 +365,23 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
     expect(h.sessions.get(uid(ID(1)))).toMatchObject({ messageCount: 2, state: "running" });
   });
 
+  it("honours OpenClaw's own OPENCLAW_STATE_DIR and OPENCLAW_CONFIG_PATH", async () => {
+    const home = tempDir("asm-openclaw-");
+    const state = join(home, "custom-state");
+    cpSync(era, state, { recursive: true });
+    const cfg = join(home, "elsewhere.json");
+    writeFileSync(cfg, `{ agents: { defaults: { model: "google/gemini-2.5-pro", contextTokens: 90000 } } }`);
+    const h = sourceHarness(home, { sources: { openclaw: { root: join(home, ".openclaw"), legacyRoots: [] } } });
+    harnesses.push(h);
+    const source = OpenClawSource.fromConfig(h.config, { OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: cfg });
+    expect(source.roots()).toEqual([state, join(home, ".openclaw")]);
+    const r = await source.scan(h.ctx());
+    expect(r.missingRoots).toEqual([join(home, ".openclaw")]);
+    const group = h.sessions.get(uid(ID(2)))!;
+    expect(group).toMatchObject({ contextWindow: 90000 });
+    expect(group.extra.configuredModel).toBe("google/gemini-2.5-pro");
+  });
+
   it("a broken openclaw.json is recorded as a source problem and the scan goes on", async () => {
     const { root, h, source } = openclawHome(era);
     writeFileSync(join(root, "openclaw.json"), "{ agents: { ");
