@@ -70,6 +70,9 @@ async function start() {
         opencode: { root: join(home, ".local/share/opencode") },
         gemini: { root: join(home, ".gemini") },
       },
+      // The cycle job would otherwise fire on the next wall-clock minute and post the fixtures' own
+      // alerts in the middle of a test; 86399 s is not cron-expressible, so it is a timer from start.
+      monitor: { intervalSeconds: 86_399 },
       checks: { gateway: { url: gw.url, timeoutSeconds: 2 } },
       actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
     }),
