@@ -456,11 +456,21 @@ const uidOf = (sessionId: string) => sessionUid("claude", null, sessionId);
 export class ClaudeCodeSource implements Source {
   readonly platform = "claude" as const;
 
-  constructor(private readonly config: Config) {}
+  /** `env`: Claude Code's own `CLAUDE_CONFIG_DIR` (a comma-separated list, as ccusage reads it), when set, adds
+   * `<dir>/projects` for each folder it names. */
+  constructor(
+    private readonly config: Config,
+    private readonly env: Record<string, string | undefined> = process.env,
+  ) {}
 
   roots(): string[] {
     const c = this.config.sources.claude;
-    return [...new Set([c.root, ...c.extraRoots])];
+    const fromEnv = (this.env.CLAUDE_CONFIG_DIR ?? "")
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => resolve(d, "projects"));
+    return [...new Set([c.root, ...c.extraRoots, ...fromEnv])];
   }
 
   async scan(ctx: ScanContext): Promise<SourceScanResult> {

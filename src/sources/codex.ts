@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type SessionRecord, type SessionState, sessionUid } from "../store/sessions.ts";
 import { contextPercent, contextWindowFor } from "./context-window.ts";
@@ -394,17 +394,39 @@ interface Found {
 export class CodexSource implements Source {
   readonly platform = "codex" as const;
 
-  constructor(private readonly config: Config) {}
+  /** `env`: Codex's own `CODEX_HOME`, when set, is read as well as the configured root. */
+  constructor(
+    private readonly config: Config,
+    private readonly env: Record<string, string | undefined> = process.env,
+  ) {}
 
   roots(): string[] {
-    return [this.config.sources.codex.root];
+    const list = [this.config.sources.codex.root];
+    const home = this.env.CODEX_HOME ? resolve(this.env.CODEX_HOME) : null;
+    if (home && !list.includes(home)) list.push(home);
+    return list;
   }
 
-  /** Every rollout file, one per session: plain over zst, live over archived. */
-  private discover(result: SourceScanResult): Map<string, Found> {
-    const root = this.config.sources.codex.root;
+  /** Every rollout file under the roots that exist, one per session: plain over zst, live over archived. */
+  private discover(roots: string[], result: SourceScanResult): Map<string, Found> {
     const bySession = new Map<string, Found>();
     const rank = (f: Found) => (f.archived ? 2 : 0) + (f.compressed ? 1 : 0);
+    const real = new Set<string>();
+    for (const root of roots) {
+      let r: string;
+      try {
+        r = realpathSync(root);
+      } catch {
+        continue; // removed since it was seen: its sessions are marked gone below
+      }
+      if (real.has(r)) continue;
+      real.add(r);
+      this.discoverRoot(root, bySession, rank, result);
+    }
+    return bySession;
+  }
+
+  private discoverRoot(root: string, bySession: Map<string, Found>, rank: (f: Found) => number, result: SourceScanResult): void {
     for (const [folder, archived] of [
       ["sessions", false],
       ["archived_sessions", true],
@@ -422,17 +444,17 @@ export class CodexSource implements Source {
         if (!prev || rank(found) < rank(prev)) bySession.set(id, found);
       }
     }
-    return bySession;
   }
 
   async scan(ctx: ScanContext): Promise<SourceScanResult> {
     const result = emptyResult("codex");
-    const root = this.config.sources.codex.root;
-    if (!existsSync(root)) {
-      result.missingRoots.push(root);
-      return result;
+    const present: string[] = [];
+    for (const root of this.roots()) {
+      if (existsSync(root)) present.push(root);
+      else result.missingRoots.push(root);
     }
-    const found = this.discover(result);
+    // Even with no root left the cycle runs: the sessions of a deleted ~/.codex are then marked gone.
+    const found = this.discover(present, result);
     const byPath = new Map<string, Found>();
     const jobs: FileJob[] = [];
     for (const f of found.values()) {

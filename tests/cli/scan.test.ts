@@ -12,7 +12,8 @@ function home() {
   cpSync(join(fixtures, "real/claude/.claude"), join(dir, ".claude"), { recursive: true });
   cpSync(join(fixtures, "claude/projects"), join(dir, ".claude/projects"), { recursive: true });
   cpSync(join(fixtures, "real/codex/.codex"), join(dir, ".codex"), { recursive: true });
-  return { HOME: dir, ASM_DB: join(dir, "asm.db") };
+  // The agents' own location variables of the shell running the tests must not add roots.
+  return { HOME: dir, ASM_DB: join(dir, "asm.db"), CLAUDE_CONFIG_DIR: "", CODEX_HOME: "" };
 }
 
 const bytesOf = (stdout: string, platform: string) => {

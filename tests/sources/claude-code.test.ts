@@ -33,7 +33,7 @@ beforeEach(() => {
   root = join(dir, "home/.claude/projects");
   mkdirSync(root, { recursive: true });
   h = sourceHarness(dir, { sources: { claude: { root, extraRoots: [join(dir, "missing")] } } });
-  source = new ClaudeCodeSource(h.config);
+  source = new ClaudeCodeSource(h.config, {});
 });
 afterEach(() => {
   h.close();
@@ -198,6 +198,11 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     expect(h.sessions.get(uid(main))).toMatchObject({ outputTokens: once.outputTokens, messageCount: once.messageCount });
     expect(h.turns(uid(main))).toHaveLength(2);
     expect(h.sessions.count({ platform: "claude" })).toBe(5);
+  });
+
+  it("adds <dir>/projects for each folder in CLAUDE_CONFIG_DIR", () => {
+    const s = new ClaudeCodeSource(h.config, { CLAUDE_CONFIG_DIR: `${join(dir, "a")}, ${join(dir, "b")}` });
+    expect(s.roots()).toEqual([root, join(dir, "missing"), join(dir, "a/projects"), join(dir, "b/projects")]);
   });
 
   it("reads a root reached twice (an extra root linked to the main one) once", async () => {

@@ -26,7 +26,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "asm-codex-"));
   root = join(dir, "home/.codex");
   h = sourceHarness(dir, { sources: { codex: { root } } });
-  source = new CodexSource(h.config);
+  source = new CodexSource(h.config, {});
 });
 afterEach(() => {
   h.close();
@@ -177,6 +177,21 @@ describe("CodexSource on hand-made rollouts", () => {
     renameSync(p, join(dir, "moved.jsonl"));
     await scan();
     expect(h.sessions.get(uid(A))!.present).toBe(false);
+  });
+
+  it("reads CODEX_HOME too, and marks every session gone when a root is deleted", async () => {
+    const other = join(dir, "elsewhere/.codex");
+    mkdirSync(other, { recursive: true });
+    cpSync(join(hand, "sessions"), join(other, "sessions"), { recursive: true });
+    const withEnv = new CodexSource(h.config, { CODEX_HOME: other });
+    expect(withEnv.roots()).toEqual([root, other]);
+    const r = await withEnv.scan(h.ctx(Date.parse("2026-11-20T10:02:00Z")));
+    expect(r.missingRoots).toEqual([root]);
+    expect(h.sessions.count({ platform: "codex" })).toBe(3);
+    rmSync(other, { recursive: true });
+    await withEnv.scan(h.ctx(Date.parse("2026-11-20T10:03:00Z")));
+    expect(h.sessions.count({ platform: "codex" })).toBe(0);
+    expect(h.sessions.count({ platform: "codex", includeGone: true })).toBe(3);
   });
 
   it("reports a missing root and takes the id from the file name", async () => {
