@@ -10,6 +10,11 @@ export interface ConsoleOptions {
   prompt?: "auto" | "never";
   /** Who the person at the terminal is, for the audit trail. */
   user?: string;
+  /**
+   * Ctrl-C at the prompt. On a terminal readline reads the key itself, so no SIGINT reaches the
+   * process unless we raise one (without this the first Ctrl-C only paused the prompt).
+   */
+  onInterrupt?: () => void;
 }
 
 const toneMark = { critical: "!!", warning: "! ", info: "i ", ok: "ok" } as const;
@@ -45,6 +50,7 @@ export class ConsoleTransport implements Transport {
     this.inbound = inbound;
     if (!this.interactive) return;
     this.rl = createInterface({ input: this.input, output: this.out, prompt: "asm> " });
+    this.rl.on("SIGINT", this.options.onInterrupt ?? (() => process.kill(process.pid, "SIGINT")));
     this.rl.on("line", (line) => {
       this.busy = this.busy.then(() => this.handleLine(line.trim())).then(() => this.rl?.prompt());
     });

@@ -55,6 +55,19 @@ describe("ConsoleTransport", () => {
     await t.transport.stop();
   });
 
+  it("Ctrl-C at a terminal prompt stops asm like a SIGINT (readline would swallow it)", async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const out = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+    out.resume();
+    let interrupts = 0;
+    const transport = new ConsoleTransport({ in: input, out, onInterrupt: () => interrupts++ });
+    await transport.start(setup(true).inbound);
+    input.write("\x03");
+    await tick();
+    expect(interrupts).toBe(1);
+    await transport.stop();
+  });
+
   it("without a TTY it prints alerts and never prompts", async () => {
     const t = setup(false);
     await t.transport.start(t.inbound);
