@@ -21,10 +21,14 @@ import { readZstdLines } from "./zstd.ts";
  *   fresh: (path) => ({ ... }),
  *   line: (s, line, lineNo, emitTurn) => { ...search markers, parse what matters, update s... },
  *   commit: ({ state, path, st, uid, now }) => sessions.upsert(recordFrom(state)),
- *   parseErrors: (s) => s.parseErrors,
+ *   parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
  * };
  * await scanFiles(ctx, adapter, [{ path }, { path: "x.jsonl.zst", compressed: true }], result);
  * ```
+ * Writes are batched into one transaction per ~50 ms of work, after which the event loop gets a turn; a
+ * file bigger than READ_SLICE is read in slices, each committed with its cursor, so a crash mid-file
+ * resumes at the slice and `commit` may run more than once per file (it must be idempotent: it is, when
+ * it rebuilds the row from the state).
  */
 
 /** One file to consider this cycle. */
