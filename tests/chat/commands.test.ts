@@ -164,6 +164,32 @@ describe("commands", () => {
     expect(await t.run(member, "/session a b")).toMatch(/give one session id or prefix/);
   });
 
+  it("ids that share their first 8 characters (Codex UUIDv7 from the same minute) are shown long enough to tell apart", async () => {
+    const t = setup();
+    const a = "01a209f7-4642-7fd2-9938-e1c95f5d15ec";
+    const b = "01a209f7-4b47-7c43-b427-e8663f88e969";
+    t.rt.sessions.upsert(session({ platform: "codex", sessionId: a, contextPercent: 11 }, now));
+    t.rt.sessions.upsert(session({ platform: "codex", sessionId: b, contextPercent: 12 }, now));
+    const list = await t.run(member, "/sessions codex");
+    expect(list).toContain("01a209f7-46 ");
+    expect(list).toContain("01a209f7-4b ");
+    expect(list).toContain("SESSION     MODEL");
+    const amb = await t.run(member, "/session 01a209f7");
+    expect(amb).toContain('"01a209f7" matches 2 sessions');
+    const typed = amb.match(/e\.g\. \/session (\S+)/)![1]!;
+    expect([a.slice(0, 11), b.slice(0, 11)]).toContain(typed);
+    // The suggestion really opens one session.
+    expect(await t.run(member, `/session ${typed}`)).toMatch(new RegExp(`^codex ${typed}`));
+    expect(await t.run(member, "/reset_session 01a209f7")).toMatch(/e\.g\. \/reset_session 01a209f7-4[6b]/);
+
+    // The same id on two platforms: no prefix can choose, so the suggestion is the uid.
+    t.rt.sessions.upsert(session({ platform: "gemini", sessionId: a, contextPercent: 3 }, now));
+    const twins = await t.run(member, `/session ${a}`);
+    const uid = twins.match(/e\.g\. \/session (\S+)/)![1]!;
+    expect(uid).toMatch(new RegExp(`^(codex|gemini)::${a}$`));
+    expect(await t.run(member, `/session ${uid}`)).toContain(a);
+  });
+
   it("/health shows one screen; extra arguments are refused", async () => {
     const t = setup();
     t.rt.kv.set("scan.last", { at: now - 5000, durationMs: 42, errors: [] });

@@ -2,7 +2,7 @@ import { actionLine, approvalView } from "../../core/action-views.ts";
 import { ActionRefused } from "../../core/actions.ts";
 import { who } from "../../core/approvals.ts";
 import { textView, type View } from "../view.ts";
-import { sessionRow } from "./sessions.ts";
+import { distinctIdWidth, sessionRow, suggestion } from "./sessions.ts";
 import { type Command, idArg, reasonFrom, UsageError } from "./spec.ts";
 
 /** A refusal from the actions engine is an answer, not a failure. */
@@ -40,9 +40,13 @@ export const resetSessionCommand: Command = {
     const found = manager.findSession(id);
     if (found.kind === "none") throw new UsageError(`no session matches "${id}"`);
     if (found.kind === "ambiguous") {
+      const width = distinctIdWidth(found.candidates, Math.max(8, id.length + 1));
       return {
         title: `"${id}" matches several sessions; give a longer prefix`,
-        sections: [{ lines: found.candidates.map((s) => sessionRow(s, now)), pre: true }],
+        sections: [
+          { lines: found.candidates.map((s) => sessionRow(s, now, width)), pre: true },
+          { lines: [`e.g. /reset_session ${suggestion(found.candidates, width)}`] },
+        ],
         private: true,
       };
     }
@@ -60,9 +64,10 @@ export const cleanupCommand: Command = {
     return refusing(() => {
       const { plan, why, action } = manager.requestCleanup(who(caller), reason);
       const view = approvalView(action);
+      const width = distinctIdWidth([...plan.entries, ...plan.skipped]);
       const found = [
-        ...plan.entries.map((s) => `${sessionRow(s, now)} [${why.get(s.uid)}]`),
-        ...plan.skipped.map((s) => `${sessionRow(s, now)} [SQLite: not touched]`),
+        ...plan.entries.map((s) => `${sessionRow(s, now, width)} [${why.get(s.uid)}]`),
+        ...plan.skipped.map((s) => `${sessionRow(s, now, width)} [SQLite: not touched]`),
       ];
       return found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found, pre: true }, ...view.sections] } : view;
     });

@@ -32,9 +32,30 @@ const ctx = (s: SessionRecord) => (s.contextPercent === null ? "  - " : `${Math.
 const who = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` : ""}`;
 const label = (s: SessionRecord) => s.title ?? s.project ?? s.sessionKey ?? "";
 
+/**
+ * How many characters of the session id tell these sessions apart (at least `min`). Ids sharing
+ * their first 8 characters are common: Codex ids are UUIDv7, whose first 8 hex digits change only
+ * every ~65 s, and a list that shows two sessions alike leaves the user no prefix to type.
+ */
+export function distinctIdWidth(sessions: SessionRecord[], min = 8): number {
+  const ids = sessions.map((s) => s.sessionId).sort();
+  let width = min;
+  for (let i = 1; i < ids.length; i++) {
+    const a = ids[i - 1]!;
+    const b = ids[i]!;
+    let common = 0;
+    while (common < a.length && common < b.length && a[common] === b[common]) common++;
+    width = Math.max(width, Math.min(common + 1, Math.max(a.length, b.length)));
+  }
+  return width;
+}
+
+/** The header of a list of `sessionRow`s with ids `idWidth` wide. */
+export const sessionHeader = (idWidth = 8) => `CTX  PLATFORM       ${"SESSION".padEnd(idWidth)} MODEL              LAST TITLE`;
+
 /** One row of the list: context %, where, id prefix, model, last activity, what it is about. */
-export function sessionRow(s: SessionRecord, now: number): string {
-  return `${ctx(s)} ${pad(who(s), 14)} ${s.sessionId.slice(0, 8)} ${pad(s.model ?? "-", 18)} ${ago(s.lastActivity, now).padStart(4)} ${s.present ? "" : "(gone) "}${label(s).slice(0, 40)}`;
+export function sessionRow(s: SessionRecord, now: number, idWidth = 8): string {
+  return `${ctx(s)} ${pad(who(s), 14)} ${s.sessionId.slice(0, idWidth).padEnd(idWidth)} ${pad(s.model ?? "-", 18)} ${ago(s.lastActivity, now).padStart(4)} ${s.present ? "" : "(gone) "}${label(s).slice(0, 40)}`;
 }
 
 export const sessionsCommand: Command = {
@@ -53,11 +74,12 @@ export const sessionsCommand: Command = {
     if (rows.length === 0) {
       return { title: "Sessions", sections: [{ lines: [`No sessions (${filters}).${q.scope === "active" ? " Try /sessions all." : ""}`] }] };
     }
+    const width = distinctIdWidth(rows);
     const more = total > rows.length ? [`Showing ${rows.length} of ${total}; narrow it with a platform, e.g. /sessions openclaw.`] : [];
     return {
       title: `Sessions (${total}; ${filters})`,
       sections: [
-        { lines: ["CTX  PLATFORM       SESSION  MODEL              LAST TITLE", ...rows.map((s) => sessionRow(s, now))], pre: true },
+        { lines: [sessionHeader(width), ...rows.map((s) => sessionRow(s, now, width))], pre: true },
         { lines: [...more, "Open one with /session <id-prefix>."] },
       ],
     };
@@ -144,6 +166,13 @@ export function sessionView(
   };
 }
 
+/** What to type to open the first candidate: its distinct prefix, or its uid when another platform has the same id. */
+export function suggestion(candidates: SessionRecord[], width: number): string {
+  const first = candidates[0]!;
+  const twin = candidates.some((s) => s !== first && s.sessionId === first.sessionId);
+  return twin ? first.uid : first.sessionId.slice(0, width);
+}
+
 export const sessionCommand: Command = {
   name: "session",
   description: "Everything known about one session",
@@ -155,9 +184,11 @@ export const sessionCommand: Command = {
     const found = manager.findSession(id);
     if (found.kind === "none") return { sections: [{ lines: [`No session matches "${id}". List them with /sessions all.`] }] };
     if (found.kind === "ambiguous") {
+      const { candidates } = found;
+      const width = distinctIdWidth(candidates, Math.max(8, id.length + 1));
       return {
-        title: `"${id}" matches ${found.candidates.length}${found.candidates.length >= 10 ? "+" : ""} sessions`,
-        sections: [{ lines: found.candidates.map((s) => sessionRow(s, now)), pre: true }, { lines: ["Give a longer prefix, e.g. /session " + found.candidates[0]!.sessionId.slice(0, id.length + 4)] }],
+        title: `"${id}" matches ${candidates.length}${candidates.length >= 10 ? "+" : ""} sessions`,
+        sections: [{ lines: candidates.map((s) => sessionRow(s, now, width)), pre: true }, { lines: [`Give a longer prefix, e.g. /session ${suggestion(candidates, width)}`] }],
       };
     }
     const s = found.session;
