@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runAsm } from "../helpers/cli.ts";
+import { runAsm, runAsmInProcess } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const fixtures = join(import.meta.dirname, "../fixtures");
@@ -52,12 +52,13 @@ describe("asm scan --once", () => {
     expect(sessions.find((s) => s.sessionId === "01a209f7-4642-7fd2-9938-e1c95f5d15ec")).toMatchObject({ contextTokens: 27816, contextWindow: 258400 });
   }, 120_000);
 
+  // In-process through main(): the same code path without four process start-ups (the first test runs the binary).
   it("a repeat scan reads 0 bytes; an append reads only the new bytes and counts them once", async () => {
     const env = home();
-    const first = await runAsm(["scan", "--once"], env);
+    const first = await runAsmInProcess(["scan", "--once"], env);
     expect(first.code).toBe(0);
     expect(bytesOf(first.stdout, "claude")).toBeGreaterThan(0);
-    const again = await runAsm(["scan", "--once"], env);
+    const again = await runAsmInProcess(["scan", "--once"], env);
     expect(bytesOf(again.stdout, "claude")).toBe(0);
     expect(bytesOf(again.stdout, "codex")).toBe(0);
 
@@ -65,9 +66,9 @@ describe("asm scan --once", () => {
     const line = readFileSync(path, "utf8").split("\n")[0]!;
     const extra = `${line.replace('"uuid":"e1"', '"uuid":"e3"').replace("10:00:00.000Z", "10:05:00.000Z")}\n`;
     appendFileSync(path, extra);
-    const third = await runAsm(["scan", "--once"], env);
+    const third = await runAsmInProcess(["scan", "--once"], env);
     expect(bytesOf(third.stdout, "claude")).toBe(Buffer.byteLength(extra));
-    const list = JSON.parse((await runAsm(["sessions", "--json", "--platform", "claude"], env)).stdout) as Record<string, unknown>[];
+    const list = JSON.parse((await runAsmInProcess(["sessions", "--json", "--platform", "claude"], env)).stdout) as Record<string, unknown>[];
     expect(list.find((s) => s.sessionId === "9e9e9e9e-2222-4c2e-9a55-0123456789ab")).toMatchObject({ messageCount: 2, state: "unknown" }); // a prompt days ago with no answer: not claimed to run
   }, 120_000);
 });
