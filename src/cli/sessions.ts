@@ -1,3 +1,4 @@
+import { ago } from "../chat/commands/format.ts";
 import type { Runtime } from "../runtime.ts";
 import { type Platform, platforms, type SessionRecord } from "../store/sessions.ts";
 import { UsageError } from "./errors.ts";
@@ -40,15 +41,6 @@ export const parsePlatform = (value: string | undefined): Platform | undefined =
     throw new UsageError(`unknown platform "${value}" (expected one of: ${platforms.join(", ")})`);
   }
   return value as Platform;
-};
-
-const ago = (ms: number | null, now: number) => {
-  if (ms === null) return "-";
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 90) return `${s}s`;
-  if (s < 5400) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 };
 
 export interface SessionsOptions {

@@ -1,5 +1,5 @@
 import type { Db } from "../store/db.ts";
-import type { PreviousRead } from "./jsonl-reader.ts";
+import type { FileIdentity, PreviousRead } from "./jsonl-reader.ts";
 
 /**
  * What asm remembers about one agent file between scan cycles (a row of the `files` table): identity
@@ -168,6 +168,32 @@ export class FileStore {
       sessionUid: c.sessionUid,
       state: envelope,
       seenAt: c.seenAt,
+    });
+  }
+
+  /**
+   * Remembers a document or store that is read whole, not by offset (sessions.json, a Gemini `.json` chat,
+   * an agent's SQLite store): its identity and our parsed `state`. `retry` forgets the size, so the next
+   * cycle reads it again even if it does not change (a document caught mid-write).
+   */
+  putWhole(
+    path: string,
+    source: string,
+    st: FileIdentity,
+    state: unknown,
+    opts: { now: number; sessionUid?: string | null; retry?: boolean },
+  ): void {
+    this.put({
+      path,
+      source,
+      ...st,
+      ...(opts.retry ? { size: -1 } : {}),
+      offset: 0,
+      lineNo: 0,
+      tail: "",
+      sessionUid: opts.sessionUid ?? null,
+      state: JSON.stringify(state),
+      seenAt: opts.now,
     });
   }
 

@@ -308,18 +308,7 @@ export class GeminiSource implements Source {
           if (!retry) replaceTurns(ctx.db, r.uid, turns.map(toTurn));
           result.sessionsUpdated++;
         }
-        files.put({
-          path,
-          source: "gemini-json",
-          ...identity(st),
-          ...(retry ? { size: -1 } : {}),
-          offset: 0,
-          lineNo: 0,
-          tail: "",
-          sessionUid: r?.uid ?? null,
-          state: JSON.stringify(next),
-          seenAt: ctx.now,
-        });
+        files.putWhole(path, "gemini-json", identity(st), next, { now: ctx.now, sessionUid: r?.uid ?? null, retry });
       }
       for (const [path, cursor] of known) {
         if (seen.has(path)) continue;

@@ -129,17 +129,7 @@ export class OpenClawSource implements Source {
       // The global store is optional for us: the agents/ folders are scanned anyway.
       ctx.log.debug({ path, err: (err as Error).message }, "OpenClaw global store unreadable");
     }
-    files.put({
-      path,
-      source: "openclaw-global",
-      ...identity(st),
-      offset: 0,
-      lineNo: 0,
-      tail: "",
-      sessionUid: null,
-      state: JSON.stringify({ sig, list }),
-      seenAt: ctx.now,
-    });
+    files.putWhole(path, "openclaw-global", identity(st), { sig, list }, { now: ctx.now });
     return list;
   }
 

@@ -142,17 +142,7 @@ export class OpencodeSource implements Source {
       const now = new Set(read.allIds);
       for (const id of old?.ids ?? []) if (!now.has(id)) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);
       const state: DbState = { watermark: read.watermark, wal: walSig, ids: read.allIds };
-      files.put({
-        path,
-        source: "opencode-db",
-        ...identity(st),
-        offset: 0,
-        lineNo: 0,
-        tail: "",
-        sessionUid: null,
-        state: JSON.stringify(state),
-        seenAt: ctx.now,
-      });
+      files.putWhole(path, "opencode-db", identity(st), state, { now: ctx.now });
     });
   }
 

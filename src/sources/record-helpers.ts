@@ -1,19 +1,11 @@
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../store/db.ts";
 import { type Platform, type SessionRecord, sessionUid } from "../store/sessions.ts";
-import { TurnStore } from "../store/turns.ts";
+import { TurnStore, type TurnUsage } from "../store/turns.ts";
 import { contextPercent, contextWindowFor } from "./context-window.ts";
 
 /** One row of the `turns` table, before it is tied to a session. */
-export interface TurnRow {
-  ts: number;
-  model: string | null;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  contextTokens: number | null;
-}
+export type TurnRow = TurnUsage;
 
 /** A session row with every figure at its "nothing known yet" value. */
 export function blankRecord(platform: Platform, agentId: string | null, sessionId: string, now: number): SessionRecord {

@@ -15,6 +15,9 @@ export interface Turn {
   contextTokens: number | null;
 }
 
+/** One turn's usage before it is tied to a session: what a source's parser yields per usage record. */
+export type TurnUsage = Omit<Turn, "sessionUid">;
+
 /** Rows per multi-row INSERT (8 parameters each; well under SQLite's parameter limit). */
 const BATCH = 32;
 const INSERT = "INSERT INTO turns (session_uid, ts, model, input, output, cache_read, cache_write, context_tokens) VALUES ";

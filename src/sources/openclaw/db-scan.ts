@@ -204,17 +204,7 @@ export async function scanAgentDb(
       result.sessionsUpdated++;
       if (restarted.has(sid) || !known.has(sid)) turnStore.deleteSession(uid);
       for (const t of turns.get(sid) ?? []) turnStore.add({ sessionUid: uid, ...t });
-      files.put({
-        path: `${prefix}${sid}`,
-        source: dbSessionSource,
-        ...identity(st),
-        offset: 0,
-        lineNo: 0,
-        tail: "",
-        sessionUid: uid,
-        state: JSON.stringify(s),
-        seenAt: ctx.now,
-      });
+      files.putWhole(`${prefix}${sid}`, dbSessionSource, identity(st), s, { now: ctx.now, sessionUid: uid });
     }
     for (const id of old?.ids ?? []) {
       if (present.has(id)) continue;
@@ -222,17 +212,7 @@ export async function scanAgentDb(
       files.delete(`${prefix}${id}`);
     }
     const next: DbState = { watermark: read.watermark, wal: walSig, ids: [...present] };
-    files.put({
-      path,
-      source: dbSource,
-      ...identity(st),
-      offset: 0,
-      lineNo: 0,
-      tail: "",
-      sessionUid: null,
-      state: JSON.stringify(next),
-      seenAt: ctx.now,
-    });
+    files.putWhole(path, dbSource, identity(st), next, { now: ctx.now });
   });
   return new Set([...present].map((id) => sessionUid("openclaw", agentId, id)));
 }

@@ -182,17 +182,7 @@ export class JsonEra {
       });
       this.ctx.log.warn({ path, err: (err as Error).message }, "OpenClaw session store unreadable; keeping the last good state");
     }
-    this.files.put({
-      path,
-      source: storeSource,
-      ...identity(st),
-      offset: 0,
-      lineNo: 0,
-      tail: "",
-      sessionUid: null,
-      state: JSON.stringify(next),
-      seenAt: this.ctx.now,
-    });
+    this.files.putWhole(path, storeSource, identity(st), next, { now: this.ctx.now });
     const removed = Object.entries(old.entries)
       .filter(([k]) => !(k in next.entries))
       .map(([, e]) => e);

@@ -1,4 +1,5 @@
 import type { SessionState } from "../../store/sessions.ts";
+import type { TurnUsage } from "../../store/turns.ts";
 import { classifyError } from "../error-reason.ts";
 
 /**
@@ -34,15 +35,7 @@ export interface PiTranscriptState {
 }
 
 /** One assistant turn's usage, for the `turns` table. */
-export interface PiTurn {
-  ts: number;
-  model: string | null;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  contextTokens: number;
-}
+export type PiTurn = TurnUsage;
 
 export const emptyPiState = (): PiTranscriptState => ({
   sessionId: null,

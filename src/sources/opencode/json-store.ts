@@ -171,18 +171,7 @@ function scanSession(
       replaceTurns(ctx.db, uid, f.turns);
       result.sessionsUpdated++;
     }
-    files.put({
-      path,
-      source: "opencode-json",
-      ...identity(st),
-      // An unreadable session document is retried next cycle.
-      ...(info ? {} : { size: -1 }),
-      offset: 0,
-      lineNo: 0,
-      tail: "",
-      sessionUid: uid,
-      state: JSON.stringify(next),
-      seenAt: ctx.now,
-    });
+    // An unreadable session document is retried next cycle.
+    files.putWhole(path, "opencode-json", identity(st), next, { now: ctx.now, sessionUid: uid, retry: !info });
   });
 }

@@ -1,4 +1,5 @@
 import type { SessionState } from "../../store/sessions.ts";
+import type { TurnUsage } from "../../store/turns.ts";
 import { classifyError } from "../error-reason.ts";
 
 /**
@@ -25,15 +26,7 @@ export interface OpencodeMessage {
 }
 
 /** One assistant turn's usage, for the `turns` table. */
-export interface OpencodeTurn {
-  ts: number;
-  model: string | null;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  contextTokens: number;
-}
+export type OpencodeTurn = TurnUsage;
 
 /** The session figures derived from its messages. */
 export interface OpencodeFigures {

@@ -1,17 +1,10 @@
 import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema } from "../sqlite-readonly.ts";
 import { type OpencodeMessage, opencodeMessage } from "./messages.ts";
+import type { OpencodeSessionInfo } from "./record.ts";
 
 /** One OpenCode session as its SQLite store (1.2+) holds it. */
-export interface OpencodeDbSession {
-  id: string;
-  parentId: string | null;
-  directory: string | null;
-  title: string | null;
-  /** "provider/model" from the session's `model` column (1.18), if recorded. */
-  model: string | null;
-  created: number | null;
-  updated: number | null;
-  archived: number | null;
+export interface OpencodeDbSession extends OpencodeSessionInfo {
+  /** Session info; `model` is "provider/model" from the session's `model` column (1.18), if recorded. */
   messages: OpencodeMessage[];
   /** Bytes of message and part JSON: what this session occupies in the store. */
   sizeBytes: number;
