@@ -16,15 +16,8 @@ export interface FallbackDecision {
   dedupKey: string;
 }
 
-type Row = {
-  ts: number;
-  worker: string | null;
-  originalModel: string;
-  errorType: string | null;
-  nextModel: string | null;
-  source: string;
-  dedupKey: string;
-};
+/** A row as selected (columns aliased to the field names). */
+type Row = FallbackDecision;
 
 /** Reads and writes the `fallback_decisions` table. */
 export class FallbackStore {
