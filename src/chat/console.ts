@@ -1,4 +1,5 @@
 import { createInterface, type Interface } from "node:readline";
+import { EditOrder } from "./edit-order.ts";
 import type { Button, View } from "./view.ts";
 import { viewToText } from "./view.ts";
 import type { Inbound, MessageRef, Transport } from "./transport.ts";
@@ -36,6 +37,7 @@ export class ConsoleTransport implements Transport {
   private pressable: { button: Button; ref: MessageRef | null }[] = [];
   private inbound: Inbound | null = null;
   private busy: Promise<void> = Promise.resolve();
+  private readonly order = new EditOrder();
 
   constructor(private readonly options: ConsoleOptions = {}) {
     this.out = options.out ?? process.stdout;
@@ -71,9 +73,11 @@ export class ConsoleTransport implements Transport {
       if (/^\d+$/.test(line)) {
         const entry = this.pressable[Number(line) - 1];
         if (!entry) return this.print(`no button ${line} (buttons are numbered in the last message that had any)`);
+        const mark = this.order.mark();
         const outcome = await this.inbound.button(caller, entry.button.data, entry.ref);
         if (outcome.toast) this.print(`» ${outcome.toast}`);
-        if (outcome.edit && entry.ref) await this.edit(entry.ref, outcome.edit);
+        // The core may have shown something newer on that message already (a fast action's result).
+        if (outcome.edit && entry.ref && !this.order.editedSince(entry.ref, mark)) await this.edit(entry.ref, outcome.edit);
         if (outcome.reply) await this.reply(outcome.reply);
         return;
       }
@@ -100,6 +104,7 @@ export class ConsoleTransport implements Transport {
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
+    this.order.editing(ref);
     this.messages.set(ref.messageId, view);
     this.render(view, ref, true);
   }

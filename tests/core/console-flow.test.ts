@@ -8,6 +8,7 @@ import { runScan } from "../../src/sources/scan.ts";
 import { Capture, healthServer, rig, runs } from "./setup.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/claude/projects", import.meta.url));
+const jsonEra = fileURLToPath(new URL("../fixtures/openclaw/json-era/.openclaw", import.meta.url));
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -74,5 +75,31 @@ describe("the console, end to end (issue 6: Done when)", () => {
     expect(again).toMatch(/already decided \(succeeded/);
     await service.manager.actions.idle();
     expect(runs(t.marker)).toBe(1);
+  });
+
+  it("a fast action's result stays on its approval message (the late 'running…' answer does not overwrite it)", async () => {
+    const t = rig();
+    cpSync(jsonEra, t.rt.config.sources.openclaw.root, { recursive: true });
+    await runScan(t.rt);
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const out = new Capture();
+    const service = await startService(t.rt, { consoleIn: input, consoleOut: out, monitorAtStart: false });
+    closers.push(async () => {
+      await service.stop();
+      t.rt.close();
+    });
+    const from = out.text.length;
+    input.write("/cleanup\n");
+    await until(out, /\[2\] Deny/, from);
+    input.write("1\n");
+    await until(out, /» Approved #1/, from);
+    await service.manager.actions.idle();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded" });
+    // The approval message is #n; whatever was printed for it last is what the person now sees.
+    const blocks = out.text.slice(from).split(/(?=── #)/).filter((b) => b.startsWith("── #"));
+    const approvalId = /── #(\d+)/.exec(blocks[0]!)![1];
+    const last = blocks.filter((b) => b.startsWith(`── #${approvalId} `)).at(-1)!;
+    expect(last).toMatch(/Clean up session store: succeeded/);
   });
 });
