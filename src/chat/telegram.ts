@@ -9,6 +9,7 @@ import type { Runtime } from "../runtime.ts";
 import type { KvStore } from "../store/kv.ts";
 import { commands as allCommands } from "./commands.ts";
 import { telegramCaller } from "./telegram/access.ts";
+import { EditOrder } from "./edit-order.ts";
 import { SendBudget } from "./telegram/budget.ts";
 import {
   describeTelegramError,
@@ -116,6 +117,7 @@ export class TelegramTransport implements Transport {
   private readonly inFlight = new Set<Promise<unknown>>();
   private current: TelegramProblem | null = null;
   private readonly listeners = new Set<(problem: TelegramProblem | null) => void>();
+  private readonly order = new EditOrder();
 
   constructor(private readonly options: TelegramTransportOptions) {
     const { token, config } = options;
@@ -223,6 +225,7 @@ export class TelegramTransport implements Transport {
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
+    this.order.editing(ref);
     await this.editWith(this.feedApi, ref, view);
   }
 
@@ -406,6 +409,7 @@ export class TelegramTransport implements Transport {
     }
     const ref = message ? refOf(message) : null;
     type Settled = { outcome: ButtonOutcome } | { error: unknown };
+    const mark = this.order.mark();
     const work: Promise<Settled> = this.inbound.button(caller, query.data, ref).then(
       (outcome) => ({ outcome }),
       (error) => ({ error }),
@@ -426,7 +430,8 @@ export class TelegramTransport implements Transport {
     const { outcome } = settled;
     if (early) await this.answer(query.id, outcome.toast);
     const where: Where | null = ref ? { chatId: ref.chatId, threadId: ref.threadId ? Number(ref.threadId) : undefined } : null;
-    if (outcome.edit && ref) {
+    // The core may have edited this message with something newer meanwhile (a fast action's result).
+    if (outcome.edit && ref && !this.order.editedSince(ref, mark)) {
       try {
         await this.editWith(this.bot.api, ref, outcome.edit);
       } catch (err) {

@@ -19,6 +19,7 @@ const stranger: FakeUser = { id: 7666, first_name: "Eve" };
 const feedChatId = -1009876543210;
 const topicId = 42;
 const real = fileURLToPath(new URL("../fixtures/real", import.meta.url));
+const jsonEra = fileURLToPath(new URL("../fixtures/openclaw/json-era/.openclaw", import.meta.url));
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -250,5 +251,26 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     for (let i = 0; i < 6; i++) expect(posted[0]!.text).toContain(`burst-${i}`);
     expect(service.transports[0]!.sendBudget!()).toBe(2);
     expect(log.text).toMatch(/send budget short: merged pending alerts into one message/);
+  });
+
+  it("a fast action's result stays on the approval message (the late 'running…' edit does not overwrite it)", async () => {
+    const { fake, group, rt, service } = await start();
+    cpSync(jsonEra, rt.config.sources.openclaw.root, { recursive: true });
+    await runScan(rt);
+    const before = inTopic(fake).length;
+    fake.userMessage(admin, "/cleanup", { chat: group, threadId: topicId });
+    await until(() => inTopic(fake).length > before, "the approval request");
+    const approval = inTopic(fake).at(-1)! as StoredMessage;
+    expect(approval.text).toMatch(/Clean up session store/);
+    const approve = approval.reply_markup!.inline_keyboard.flat().find((b) => /approve/i.test(b.text))!.callback_data!;
+    const pressed = fake.pressButton(admin, approval, approve);
+    await fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === pressed && c.status === 200);
+    await service.manager.actions.idle();
+    expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded" });
+    // Stopping the transport waits for the button's handler, so every edit it makes has landed
+    // (grammY's throttler held a late "running…" edit for seconds, then it overwrote the outcome).
+    await service.transports[0]!.stop();
+    expect(approval.text).toMatch(/succeeded/);
+    expect(approval.reply_markup).toBeUndefined();
   });
 });
