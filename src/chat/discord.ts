@@ -32,6 +32,7 @@ import {
   type TransportProblem,
 } from "./transport.ts";
 import type { View } from "./view.ts";
+import { EditOrder } from "./edit-order.ts";
 
 /** One autocomplete suggestion: what the user sees and the value the command receives. */
 export interface Suggestion {
@@ -102,6 +103,7 @@ export class DiscordTransport implements Transport {
   private readonly pagers = new Map<string, { view: View; pages: string[]; at: number }>();
   /** Button responses in flight, by the message they update (see `applying`). */
   private readonly responding = new Map<string, Promise<void>>();
+  private readonly order = new EditOrder();
   private readonly deferAfterMs: number;
   private readonly maxRateLimitWaitMs: number;
   private current: TransportProblem | null = null;
@@ -157,6 +159,7 @@ export class DiscordTransport implements Transport {
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
+    this.order.editing(ref);
     await this.responding.get(ref.messageId)?.catch(() => undefined);
     const client = this.ready("edit");
     try {
@@ -397,11 +400,14 @@ export class DiscordTransport implements Transport {
     if (!caller.allowed) return this.refuse(i, caller, `button ${i.customId}`);
     if (i.customId.startsWith(pagerPrefix)) return this.onPage(i);
     const ref: MessageRef = { transport: "discord", chatId: i.channelId, messageId: i.message.id };
+    const mark = this.order.mark();
     const work = this.inbound!.button(caller, i.customId, ref);
+    // The core may have edited this message with something newer meanwhile (a fast action's result).
+    const fresh = (o: ButtonOutcome): ButtonOutcome => (o.edit && this.order.editedSince(ref, mark) ? { ...o, edit: undefined } : o);
     const first = await within(work, this.deferAfterMs);
-    if (first.done) return this.applying(i, first.value, false);
+    if (first.done) return this.applying(i, fresh(first.value), false);
     await i.deferUpdate();
-    await this.applying(i, await work, true);
+    await this.applying(i, fresh(await work), true);
   }
 
   /**

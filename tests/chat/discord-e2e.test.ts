@@ -20,6 +20,7 @@ const guild = "1200000000000000001";
 const admin: FakeUser = { id: "2000000000000000001", username: "ada" };
 const member: FakeUser = { id: "2000000000000000002", username: "bob" };
 const real = fileURLToPath(new URL("../fixtures/real", import.meta.url));
+const jsonEra = fileURLToPath(new URL("../fixtures/openclaw/json-era/.openclaw", import.meta.url));
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -242,5 +243,25 @@ describe("Discord end to end: long answers", () => {
     expect(title()).toMatch(/page 2\//);
     expect(text(reply)).not.toContain("0000aaaa");
     expect(nav().some((b) => b.label.includes("‹"))).toBe(true);
+  });
+
+  it("a fast action's result stays on the approval message (a late 'running…' update does not overwrite it)", async () => {
+    const { fake, rt, service } = await start();
+    cpSync(jsonEra, rt.config.sources.openclaw.root, { recursive: true });
+    await runScan(rt);
+    const req = fake.slashCommand({ name: "cleanup", options: {}, user: admin, channelId: feed, guildId: guild });
+    await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
+    const approval = fake.responseOf(req)!;
+    expect(String(approval.embeds[0]!.title)).toMatch(/Clean up session store/);
+    await until(() => service.manager.actionStore.get(1)!.messageRefs.length === 1, "the recorded approval message");
+    const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;
+    const pressed = fake.press({ message: approval, customId: buttons.find((b) => /approve/i.test(b.label))!.custom_id, user: admin });
+    await fake.waitFor(() => fake.callbacks.has(pressed), "the approval");
+    await service.manager.actions.idle();
+    expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded" });
+    // Every answer to the press has landed once its follow-up (the toast) has.
+    await fake.waitFor(() => fake.followUpsOf(pressed).length > 0 || fake.callbacks.get(pressed)!.type === 4, "the toast");
+    expect(String(approval.embeds[0]!.title)).toMatch(/succeeded/);
+    expect(approval.components).toEqual([]);
   });
 });
