@@ -56,12 +56,20 @@ export class ConsoleTransport implements Transport {
     this.rl.on("line", (line) => {
       this.busy = this.busy.then(() => this.handleLine(line.trim())).then(() => this.rl?.prompt());
     });
+    const rl = this.rl;
+    // Ctrl-D ends the input, not asm: say so, or the person is left at a prompt that no longer reads.
+    rl.on("close", () => {
+      if (this.rl !== rl) return;
+      this.rl = null;
+      this.print("\ninput closed: no more commands here; alerts still print. Ctrl-C stops asm.");
+    });
     this.rl.prompt();
   }
 
   async stop(): Promise<void> {
-    this.rl?.close();
+    const rl = this.rl;
     this.rl = null;
+    rl?.close();
     await this.busy;
   }
 

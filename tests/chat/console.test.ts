@@ -53,6 +53,7 @@ describe("ConsoleTransport", () => {
     expect(t.text()).toContain("no button 9");
     expect(t.text()).toContain('commands start with "/"');
     await t.transport.stop();
+    expect(t.text()).not.toContain("input closed");
   });
 
   it("Ctrl-C at a terminal prompt stops asm like a SIGINT (readline would swallow it)", async () => {
@@ -66,6 +67,16 @@ describe("ConsoleTransport", () => {
     await tick();
     expect(interrupts).toBe(1);
     await transport.stop();
+  });
+
+  it("end of input (Ctrl-D) says that asm keeps running and how to stop it", async () => {
+    const t = setup(true);
+    await t.transport.start(t.inbound);
+    t.input.end();
+    await tick();
+    expect(t.text()).toContain("input closed: no more commands here; alerts still print. Ctrl-C stops asm.");
+    await t.transport.stop();
+    expect(t.text().match(/input closed/g)).toHaveLength(1);
   });
 
   it("without a TTY it prints alerts and never prompts", async () => {
