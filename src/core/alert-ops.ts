@@ -19,7 +19,7 @@ const recentWindow = 500;
 
 /**
  * Alerts, acknowledgements and silences as commands and buttons use them. Resolves what people
- * type (`12`, `#12`, a fingerprint prefix, `context:claude:*`) against the store; never trusts it.
+ * type (`12`, `#12`, a fingerprint prefix, `context:session:claude:*`) against the store; never trusts it.
  */
 export class AlertOps {
   constructor(

@@ -224,8 +224,12 @@ describe("commands", () => {
   it("/silence by check pattern or fingerprint, listed in /alerts, ended by /unsilence", async () => {
     const t = setup();
     const added = await t.run(member, "/silence context:claude:* 2h deploying now");
-    expect(added).toMatch(/^Added silence 1: context:claude:\* until .* by telegram:7 \(deploying now\)\. End it early with \/unsilence 1\.$/);
-    expect(await t.run(member, "/silence cccc3333 30m")).toContain("Added silence 2: fingerprint cccc3333");
+    expect(added).toMatch(/^Added silence 1: context:claude:\* until .* by telegram:7 \(deploying now\)\. End it early with \/unsilence 1\. It mutes 1 open alert now\.$/);
+    // A pattern that matches nothing says so, with what the check's subjects look like.
+    expect(await t.run(member, "/silence context:session:codex:* 1h")).toMatch(
+      /It matches no open alert now \(context subjects look like claude::7d3f2a10-1111-4c2e-9a55-0123456789ab\)\.$/,
+    );
+    expect(await t.run(member, "/silence cccc3333 30m")).toContain("Added silence 3: fingerprint cccc3333");
     const listed = await t.run(member, "/alerts");
     expect(listed).toContain("Active silences");
     expect(listed).toContain("silence 1: context:claude:*");

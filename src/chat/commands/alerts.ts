@@ -2,7 +2,7 @@ import { formatAge } from "../../alerts/format.ts";
 import { AlertLookupError } from "../../core/alert-ops.ts";
 import { who } from "../../core/approvals.ts";
 import type { AlertRecord } from "../../store/alerts.ts";
-import type { Silence } from "../../store/silences.ts";
+import { type Silence, silenceMatches } from "../../store/silences.ts";
 import { textView, type View } from "../view.ts";
 import { utc } from "./format.ts";
 import { type Command, reasonFrom, UsageError } from "./spec.ts";
@@ -62,7 +62,7 @@ export const alertsCommand: Command = {
 export const silenceCommand: Command = {
   name: "silence",
   description: "Mute alerts by fingerprint or check[:subject-pattern] for a while",
-  usage: "/silence <fingerprint|check[:subject-pattern]> <duration> [reason] — e.g. /silence context:claude:* 2h deploying",
+  usage: "/silence <fingerprint|check[:subject-pattern]> <duration> [reason] — e.g. /silence context:session:claude:* 2h deploying",
   options: [
     { name: "target", description: "Alert fingerprint, or check[:subject-glob]", type: "string", required: true },
     { name: "duration", description: "30m, 2h, 1d …", type: "string", required: true },
@@ -75,9 +75,17 @@ export const silenceCommand: Command = {
     const reason = reasonFrom(args.slice(2));
     const s = lookup(() => manager.alerts.silence(manager.alerts.silenceTarget(spec), ms, who(caller), reason, now));
     manager.rt.log.info({ audit: "silence.added", id: s.id, by: who(caller), until: s.endsAt }, "silence added");
-    return textView(`Added ${silenceLine(s)}. End it early with /unsilence ${s.id}.`);
+    return textView(`Added ${silenceLine(s)}. End it early with /unsilence ${s.id}. ${reach(s, manager.alerts.list(false), now)}`);
   },
 };
+
+/** What a new silence mutes right now, so a pattern that matches nothing is noticed at once. */
+function reach(s: Silence, open: AlertRecord[], now: number): string {
+  const hit = open.filter((a) => silenceMatches(s, a, now)).length;
+  if (hit) return `It mutes ${hit} open alert${hit === 1 ? "" : "s"} now.`;
+  const example = open.find((a) => a.check === s.check)?.subject;
+  return `It matches no open alert now${example ? ` (${s.check} subjects look like ${example})` : ""}.`;
+}
 
 export const unsilenceCommand: Command = {
   name: "unsilence",
