@@ -46,10 +46,7 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
       ...locations.map((l) => `    ${l.platform.padEnd(9)} ${l.path}${l.exists ? "" : "  (not present)"}`),
     ].join("\n"),
   );
-  const missing = locations.filter((l) => !l.exists);
-  if (missing.length) {
-    rt.log.info({ missing: missing.map((l) => l.path) }, "some agent locations are not present; they will be picked up when they appear");
-  }
+  // Missing locations: the banner marks them "(not present)" and each source logs its own once.
   // Nothing else may hold the event loop open (no TTY, no chat token): keep the process up until told to stop.
   const keepAlive = setInterval(() => {}, 1 << 30);
   await stopRequested;
