@@ -104,12 +104,14 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     const g = inp.series.latestBySubject(GATEWAY_SERIES)[0];
     const lastOk = g && !g.ok ? inp.series.lastOk(GATEWAY_SERIES, "") : undefined;
     const detail = typeof g?.extra?.detail === "string" ? g.extra.detail : "";
+    // An old "up" says nothing about now (asm run stopped probing): as with the scan, stale is degraded.
+    const stale = g !== undefined && now - g.ts > config.monitor.gatewayIntervalSeconds * 3 * 1000;
     items.push(
       g
         ? {
             name: "gateway",
-            status: g.ok ? "ok" : "degraded",
-            detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}`,
+            status: g.ok && !stale ? "ok" : "degraded",
+            detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}${stale ? " (stale)" : ""}`,
           }
         : { name: "gateway", status: "info", detail: "not probed yet" },
     );

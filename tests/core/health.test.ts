@@ -52,4 +52,15 @@ describe("healthReport", () => {
     expect(item(r, "quota minimax")).toMatchObject({ status: "degraded" });
     expect(item(r, "outbox")).toMatchObject({ status: "degraded", detail: "500 unsent, oldest 60s" });
   });
+
+  it("an old gateway reading is stale, not ok (asm run stopped probing)", () => {
+    const t = rig();
+    rigs.push(t);
+    const now = Date.now();
+    const series = new SeriesStore(t.rt.db);
+    series.add({ name: "gateway", subject: "", ts: now - 10 * 60_000, value: 3, ok: true, extra: { detail: "HTTP 200" } });
+    const r = healthReport(healthInputsOf(t.rt), now);
+    expect(item(r, "gateway")).toMatchObject({ status: "degraded", detail: "up (HTTP 200) 10m ago (stale)" });
+    expect(r.status).toBe("degraded");
+  });
 });
