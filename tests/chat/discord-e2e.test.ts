@@ -9,7 +9,8 @@ import { toneColors } from "../../src/chat/discord/render.ts";
 import { openRuntime } from "../../src/runtime.ts";
 import { startService } from "../../src/service.ts";
 import { runScan } from "../../src/sources/scan.ts";
-import { Capture, healthServer, markerArgv, runs } from "../core/setup.ts";
+import { Capture, healthServer, runs } from "../core/setup.ts";
+import { baseTestConfig, copyRealFixtures, until } from "../helpers/e2e.ts";
 import { FakeDiscord, type FakeMessage, type FakeUser } from "../fakes/discord-api.ts";
 import { session } from "../helpers/checks.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -19,22 +20,12 @@ const feed = "1300000000000000555";
 const guild = "1200000000000000001";
 const admin: FakeUser = { id: "2000000000000000001", username: "ada" };
 const member: FakeUser = { id: "2000000000000000002", username: "bob" };
-const real = fileURLToPath(new URL("../fixtures/real", import.meta.url));
 const jsonEra = fileURLToPath(new URL("../fixtures/openclaw/json-era/.openclaw", import.meta.url));
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
-
-/** Polls until `check` holds: for state that changes in the service, not at the fake. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const text = (m: FakeMessage | undefined) => JSON.stringify(m?.embeds ?? []);
 
@@ -50,32 +41,16 @@ async function start() {
   closers.push(gw.close);
   const dir = tempDir("asm-discord-e2e-");
   const home = join(dir, "home");
-  for (const [platform, sub] of [
-    ["claude", ".claude"],
-    ["codex", ".codex"],
-    ["gemini", ".gemini"],
-  ] as const) {
-    cpSync(join(real, platform, sub), join(home, sub), { recursive: true });
-  }
+  copyRealFixtures(home);
   const marker = join(dir, "marker.txt");
   const configPath = join(dir, "config.json");
   writeFileSync(
     configPath,
     JSON.stringify({
-      store: { path: join(dir, "asm.db") },
-      log: { level: "info", pretty: "never" },
-      sources: {
-        openclaw: { root: join(home, ".openclaw"), legacyRoots: [] },
-        claude: { root: join(home, ".claude", "projects"), extraRoots: [] },
-        codex: { root: join(home, ".codex") },
-        opencode: { root: join(home, ".local/share/opencode") },
-        gemini: { root: join(home, ".gemini") },
-      },
+      ...baseTestConfig(dir, home, marker, gw.url),
       // The cycle job would otherwise fire on the next wall-clock minute and post the fixtures' own
       // alerts in the middle of a test; 86399 s is not cron-expressible, so it is a timer from start.
       monitor: { intervalSeconds: 86_399 },
-      checks: { gateway: { url: gw.url, timeoutSeconds: 2 } },
-      actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
     }),
   );
   const log = new Capture();

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
+import { baseTestConfig } from "../helpers/e2e.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /** A harmless action command: appends "ran" to the marker file, so tests can count runs. */
-export const markerArgv = (marker: string) => [process.execPath, "-e", "require('fs').appendFileSync(process.argv[1], 'ran\\n')", marker];
+export { markerArgv } from "../helpers/e2e.ts";
 
 /** How many times the marker command ran. */
 export const runs = (marker: string) => (existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0);
@@ -48,19 +49,7 @@ export function rig(config: Record<string, unknown> = {}, gatewayUrl: string | n
   const home = join(dir, "home");
   const marker = join(dir, "marker.txt");
   const file = join(dir, "config.json");
-  const base = {
-    store: { path: join(dir, "asm.db") },
-    log: { level: "info", pretty: "never" },
-    sources: {
-      openclaw: { root: join(home, ".openclaw"), legacyRoots: [] },
-      claude: { root: join(home, ".claude", "projects"), extraRoots: [] },
-      codex: { root: join(home, ".codex") },
-      opencode: { root: join(home, ".local/share/opencode") },
-      gemini: { root: join(home, ".gemini") },
-    },
-    checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 } },
-    actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
-  };
+  const base = baseTestConfig(dir, home, marker, gatewayUrl);
   writeFileSync(file, JSON.stringify(merge(base, config)));
   const log = new Capture();
   const rt = openRuntime({ configPath: file, env: { HOME: home }, logStream: log });

@@ -1,0 +1,49 @@
+import { cpSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The files the real agent CLIs wrote (see tests/fixtures/real/README.md). */
+export const realFixtures = fileURLToPath(new URL("../fixtures/real", import.meta.url));
+
+/** Polls until `check` holds: for state that changes inside the service, not at a fake. */
+export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Copies the real Claude Code, Codex and Gemini CLI files into a HOME, where the sources look for them. */
+export function copyRealFixtures(home: string): void {
+  for (const [platform, sub] of [
+    ["claude", ".claude"],
+    ["codex", ".codex"],
+    ["gemini", ".gemini"],
+  ] as const) {
+    cpSync(join(realFixtures, platform, sub), join(home, sub), { recursive: true });
+  }
+}
+
+/** A harmless action command: appends a line to `marker`, so a test can count how often it ran. */
+export const markerArgv = (marker: string) => [process.execPath, "-e", "require('fs').appendFileSync(process.argv[1], 'ran\\n')", marker];
+
+/**
+ * The config every service-level test starts from: the store under `dir`, every agent root under `home`,
+ * the gateway probe at `gatewayUrl`, and the marker argv as the restart command.
+ */
+export function baseTestConfig(dir: string, home: string, marker: string, gatewayUrl: string | null) {
+  return {
+    store: { path: join(dir, "asm.db") },
+    log: { level: "info", pretty: "never" },
+    sources: {
+      openclaw: { root: join(home, ".openclaw"), legacyRoots: [] },
+      claude: { root: join(home, ".claude", "projects"), extraRoots: [] },
+      codex: { root: join(home, ".codex") },
+      opencode: { root: join(home, ".local/share/opencode") },
+      gemini: { root: join(home, ".gemini") },
+    },
+    checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 } },
+    actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
+  };
+}
