@@ -1,17 +1,16 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATEWAY_SERIES, probeGateway, probeOnce } from "../../src/checks/gateway-probe.ts";
 import { openStore } from "../../src/store/db.ts";
 import { SeriesStore } from "../../src/store/series.ts";
+import { type LoopbackServer, loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-let server: Server;
+let server: LoopbackServer;
 let base: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await loopbackServer((req, res) => {
     if (req.url === "/readyz") return res.end('{"ok":true}');
     if (req.url === "/broken") {
       res.statusCode = 500;
@@ -25,13 +24,9 @@ beforeAll(async () => {
     res.statusCode = 404;
     res.end();
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => server.close());
 
 describe("probeOnce over HTTP", () => {
   it("a 2xx answer is up, with its latency", async () => {
@@ -46,11 +41,9 @@ describe("probeOnce over HTTP", () => {
     expect(await probeOnce({ url: `${base}/slow` }, 200)).toMatchObject({ ok: false, latencyMs: null, detail: "no answer in 200 ms", answered: false });
   });
   it("nobody listening is down, with the error code", async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    expect(await probeOnce({ url: `http://127.0.0.1:${port}/readyz` }, 2_000)).toMatchObject({ ok: false, detail: "ECONNREFUSED", answered: false });
+    const closed = await loopbackServer(() => {});
+    await closed.close();
+    expect(await probeOnce({ url: `${closed.base}/readyz` }, 2_000)).toMatchObject({ ok: false, detail: "ECONNREFUSED", answered: false });
   });
 });
 

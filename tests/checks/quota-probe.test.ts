@@ -1,19 +1,18 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeProbe, latestQuotaReadings, pickPath, probeAllQuotas, probeQuota, type QuotaProbeConfig } from "../../src/checks/quota-probe.ts";
 import { openStore } from "../../src/store/db.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { cfg } from "../helpers/checks.ts";
+import { type LoopbackServer, loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-let server: Server;
+let server: LoopbackServer;
 let base: string;
 const SECRET = "test-key-4242";
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await loopbackServer((req, res) => {
     if (req.headers["x-api-key"] !== SECRET && req.url !== "/open") {
       res.statusCode = 401;
       return res.end('{"error":"unauthorized"}');
@@ -28,13 +27,9 @@ beforeAll(async () => {
     res.statusCode = 404;
     res.end();
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => server.close());
 
 const probe = (over: Partial<QuotaProbeConfig>): QuotaProbeConfig => ({
   name: "minimax",

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
 import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
 import { baseTestConfig } from "../helpers/e2e.ts";
+import { loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /** A harmless action command: appends "ran" to the marker file, so tests can count runs. */
@@ -17,13 +17,11 @@ export const runs = (marker: string) => (existsSync(marker) ? readFileSync(marke
 /** A gateway health endpoint on loopback; `healthy` can be flipped. */
 export async function healthServer(): Promise<{ url: string; server: Server; state: { healthy: boolean }; close: () => Promise<void> }> {
   const state = { healthy: true };
-  const server = createServer((req, res) => {
+  const { server, base, close } = await loopbackServer((req, res) => {
     res.writeHead(req.url === "/readyz" && state.healthy ? 200 : 503, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: state.healthy }));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/readyz`, server, state, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `${base}/readyz`, server, state, close };
 }
 
 /** Collects everything written, for asserting on console output. */
