@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.ts";
 import { writeClaudeSessions } from "../helpers/claude-sessions.ts";
-import { runAsm } from "../helpers/cli.ts";
+import { runAsm, runAsmInProcess } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 describe("asm check --once", () => {
@@ -28,7 +28,8 @@ describe("asm check --once", () => {
     for (const a of alerts) expect(a).toMatchObject({ status: "firing", change: "fired", severity: "warning" });
     expect(out.outbox).toEqual({ enqueued: out.alerts.length, transports: ["console"] });
 
-    const again = JSON.parse((await runAsm(["check", "--once", "--json", "--config", config], env)).stdout);
+    // The repeats run in-process through main() (same code path, no process start-up).
+    const again = JSON.parse((await runAsmInProcess(["check", "--once", "--json", "--config", config], env)).stdout);
     expect(again.alerts.map((a: { change: string }) => a.change)).toEqual(out.alerts.map(() => "unchanged"));
     expect(again.alerts.map((a: { id: number }) => a.id)).toEqual(out.alerts.map((a: { id: number }) => a.id));
     expect(again.outbox.enqueued).toBe(0);
@@ -39,7 +40,7 @@ describe("asm check --once", () => {
     expect(store.prepare("SELECT DISTINCT transport, kind, status FROM outbox").all()).toEqual([{ transport: "console", kind: "fire", status: "pending" }]);
     store.close();
 
-    const text = await runAsm(["check", "--once", "--config", config], env);
+    const text = await runAsmInProcess(["check", "--once", "--config", config], env);
     expect(text.stdout).toMatch(/\d+ findings/);
     expect(text.stdout).toContain(`transcript    claude`);
   });
