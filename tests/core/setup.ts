@@ -3,7 +3,8 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { openRuntime, type Runtime } from "../../src/runtime.ts";
-import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
+import type { SessionRecord } from "../../src/store/sessions.ts";
+import { session as sessionRow } from "../helpers/checks.ts";
 import { baseTestConfig } from "../helpers/e2e.ts";
 import { loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -66,36 +67,20 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-/** A session row as a source would write it. */
+/** A session row as a source would write it, with figures from `now` (defaults for the core's tests). */
 export function session(over: Partial<SessionRecord> & Pick<SessionRecord, "platform" | "sessionId">, now = Date.now()): SessionRecord {
-  const agentId = over.agentId ?? (over.platform === "openclaw" ? "main" : null);
-  return {
-    uid: sessionUid(over.platform, agentId, over.sessionId),
-    agentId,
-    sessionKey: null,
+  return sessionRow({
     kind: "session",
-    parentUid: null,
-    project: null,
-    title: null,
-    model: "claude-sonnet-4-6",
     firstActivity: now - 3_600_000,
     lastActivity: now - 60_000,
     messageCount: 4,
     path: null,
     sizeBytes: 1000,
     contextTokens: 50_000,
-    contextWindow: 200_000,
     contextPercent: 25,
     inputTokens: 100,
     outputTokens: 200,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    parseErrors: 0,
-    lastParseError: null,
-    state: "idle",
-    present: true,
-    extra: {},
     scannedAt: now,
     ...over,
-  };
+  });
 }
