@@ -188,6 +188,8 @@ describe("commands", () => {
     const uid = twins.match(/e\.g\. \/session (\S+)/)![1]!;
     expect(uid).toMatch(new RegExp(`^(codex|gemini)::${a}$`));
     expect(await t.run(member, `/session ${uid}`)).toContain(a);
+    // ...and the list does not widen every id to the full length because of the twins.
+    expect(await t.run(member, "/sessions")).toContain("SESSION     MODEL");
   });
 
   it("/health shows one screen; extra arguments are refused", async () => {

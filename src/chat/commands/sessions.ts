@@ -38,7 +38,8 @@ const label = (s: SessionRecord) => s.title ?? s.project ?? s.sessionKey ?? "";
  * every ~65 s, and a list that shows two sessions alike leaves the user no prefix to type.
  */
 export function distinctIdWidth(sessions: SessionRecord[], min = 8): number {
-  const ids = sessions.map((s) => s.sessionId).sort();
+  // The same id on two platforms cannot be told apart by a prefix (the uid does that): count it once.
+  const ids = [...new Set(sessions.map((s) => s.sessionId))].sort();
   let width = min;
   for (let i = 1; i < ids.length; i++) {
     const a = ids[i - 1]!;
