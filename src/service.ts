@@ -67,6 +67,9 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
     monitoring,
     async stop() {
       await monitoring.stop();
+      // Before the transports: a running action ends (its verification cut short) and its approval
+      // message can still be edited with the outcome.
+      await manager.stop();
       for (const t of transports) {
         try {
           await t.stop();
@@ -74,7 +77,6 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
           rt.log.warn({ err, transport: t.name }, "transport did not stop cleanly");
         }
       }
-      await manager.stop();
     },
   };
 }

@@ -21,6 +21,8 @@ export interface RunnerDeps {
   probe: GatewayProbe;
   /** Verification polling interval (tests shorten it). */
   probeIntervalMs?: number;
+  /** Aborted when asm stops: verification ends early (the command itself is left to finish). */
+  signal?: AbortSignal;
 }
 
 const tailChars = 1500;
@@ -78,7 +80,10 @@ export async function executeAction(action: ActionRecord, deps: RunnerDeps): Pro
   if (action.kind !== "restart_gateway") {
     return { status: "succeeded", exitCode: run.exitCode, outputTail: run.output, verifyNote: `${run.note}; the next scan shows the result` };
   }
-  const health = await waitUntilHealthy(deps.probe, deps.config.actions.verifyTimeoutSeconds * 1000, deps.probeIntervalMs);
+  const health = await waitUntilHealthy(deps.probe, deps.config.actions.verifyTimeoutSeconds * 1000, deps.probeIntervalMs, deps.signal);
+  if (!health.ok && deps.signal?.aborted) {
+    return { status: "unverified", exitCode: run.exitCode, outputTail: run.output, verifyNote: `asm stopped before the gateway was healthy: ${health.detail}` };
+  }
   return health.ok
     ? { status: "succeeded", exitCode: run.exitCode, outputTail: run.output, verifyNote: `gateway healthy: ${health.detail}` }
     : {

@@ -51,6 +51,8 @@ export const who = (c: Pick<Caller, "transport" | "userId">) => `${c.transport}:
 export class ActionWorkflow {
   private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  /** Aborted by `stop()`: a restart's verification ends early instead of holding up the shutdown. */
+  private stopping = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly deps: WorkflowDeps) {
@@ -59,6 +61,7 @@ export class ActionWorkflow {
 
   /** Expires due requests every 30 s and finishes actions a previous process left approved or running. */
   start(): void {
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     const now = this.now();
     const stale = this.deps.config.actions.expiryMinutes * 60_000;
     for (const a of this.deps.store.interrupted()) {
@@ -79,10 +82,14 @@ export class ActionWorkflow {
     this.timer.unref();
   }
 
-  /** Stops the expiry timer and waits for running actions to finish. */
+  /**
+   * Stops the expiry timer and waits for running actions to finish: a command runs to its end (or
+   * its timeout), a restart's verification is cut short and recorded as unverified.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopping.abort();
     await this.idle();
   }
 
@@ -236,7 +243,12 @@ export class ActionWorkflow {
     if (!store.start(action.id, this.now())) return;
     let result: ActionResult;
     try {
-      result = await executeAction(action, { config: this.deps.config, probe: this.deps.probe, probeIntervalMs: this.deps.probeIntervalMs });
+      result = await executeAction(action, {
+        config: this.deps.config,
+        probe: this.deps.probe,
+        probeIntervalMs: this.deps.probeIntervalMs,
+        signal: this.stopping.signal,
+      });
     } catch (err) {
       result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `could not run: ${(err as Error).message}` };
     }

@@ -24,12 +24,23 @@ export function gatewayProbe(config: Config): GatewayProbe {
   };
 }
 
-/** Probes until healthy or `timeoutMs` has passed; returns the last result. */
-export async function waitUntilHealthy(probe: GatewayProbe, timeoutMs: number, intervalMs = 1000): Promise<ProbeResult> {
+/**
+ * Probes until healthy or `timeoutMs` has passed; returns the last result. An aborted `signal`
+ * (asm is stopping) ends the wait early with the last result, so a stop never waits out the timeout.
+ */
+export async function waitUntilHealthy(probe: GatewayProbe, timeoutMs: number, intervalMs = 1000, signal?: AbortSignal): Promise<ProbeResult> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await probe();
-    if (r.ok || Date.now() + intervalMs > deadline) return r;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (r.ok || signal?.aborted || Date.now() + intervalMs > deadline) return r;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, intervalMs);
+      signal?.addEventListener("abort", done, { once: true });
+    });
   }
 }

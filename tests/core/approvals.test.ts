@@ -140,6 +140,21 @@ describe("approval workflow", () => {
     expect(f.manager.actionStore.get(1)).toMatchObject({ status: "failed", exitCode: 3, outputTail: "boom" });
   });
 
+  it("stopping asm cuts a restart's verification short: recorded unverified and shown, not waited out", async () => {
+    const t = await setup({ actions: { verifyTimeoutSeconds: 45 } });
+    t.gw.state.healthy = false;
+    await t.inbound.command(admin, "restart_gateway", []);
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), msg);
+    // The command has run; the verification is waiting for a gateway that stays down.
+    const deadline = Date.now() + 10_000;
+    while (runs(t.marker) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(runs(t.marker)).toBe(1);
+    await t.manager.stop();
+    expect(t.manager.actionStore.get(1)).toMatchObject({ status: "unverified", exitCode: 0 });
+    expect(t.manager.actionStore.get(1)!.verifyNote).toMatch(/^asm stopped before the gateway was healthy: /);
+    expect(t.feed.edits.at(-1)!.view.title).toMatch(/could not be verified/);
+  });
+
   it("a proposed restart is posted once per firing alert, and again after it resolved", async () => {
     const t = await setup();
     const finding: Finding = {
