@@ -10,6 +10,7 @@ import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 import { runScan } from "./sources/scan.ts";
 import { MigrationError, StoreOpenError, StoreVersionError } from "./store/db.ts";
+import { AlreadyRunningError } from "./store/run-lock.ts";
 import { version } from "./version.ts";
 
 export const usage = `asm ${version} — watch and steer AI-agent sessions
@@ -157,7 +158,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.config;
     }
-    if (err instanceof StoreVersionError || err instanceof MigrationError || err instanceof StoreOpenError) {
+    if (
+      err instanceof StoreVersionError ||
+      err instanceof MigrationError ||
+      err instanceof StoreOpenError ||
+      err instanceof AlreadyRunningError
+    ) {
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.store;
     }

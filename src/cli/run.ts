@@ -1,5 +1,6 @@
 import type { Runtime } from "../runtime.ts";
 import { startService } from "../service.ts";
+import { claimRun } from "../store/run-lock.ts";
 import { watchedLocations } from "../sources/locations.ts";
 import { version } from "../version.ts";
 import type { CliIo } from "./io.ts";
@@ -34,6 +35,7 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   // Listen before anything is announced: a signal that follows the banner at once must still stop
   // us cleanly (without a listener the default action kills the process mid-write).
   const stopRequested = options.until ?? firstSignal(rt);
+  const release = claimRun(rt.db, rt.kv, rt.config.store.path);
   const service = await startService(rt, { consoleIn: options.consoleIn, consoleOut: io.out });
   const locations = watchedLocations(rt.config);
   print(
@@ -52,6 +54,7 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   await stopRequested;
   clearInterval(keepAlive);
   await service.stop();
+  release();
   rt.log.info("stopped");
   return 0;
 }

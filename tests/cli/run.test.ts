@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.ts";
-import { spawnAsm, waitForOutput } from "../helpers/cli.ts";
+import { runAsm, spawnAsm, waitForOutput } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const exited = (child: ReturnType<typeof spawnAsm>) =>
@@ -30,6 +30,19 @@ describe("asm run", () => {
     const store = openStore(db);
     expect(store.pragma("integrity_check", { simple: true })).toBe("ok");
     store.close();
+  });
+
+  it("a second asm run on the same database is refused, naming the first", async () => {
+    const dir = tempDir();
+    const env = { HOME: dir, ASM_DB: join(dir, "asm.db") };
+    const first = spawnAsm(["run"], env);
+    const firstDone = exited(first);
+    await waitForOutput(first.stdout!, "watching:");
+    const second = await runAsm(["run"], env);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(new RegExp(`another asm run \\(pid ${first.pid} `));
+    first.kill("SIGTERM");
+    expect((await firstDone).code).toBe(0);
   });
 
   it("a second signal exits at once", async () => {
