@@ -42,9 +42,16 @@ async function runArgv(argv: string[], timeoutMs: number): Promise<{ ok: boolean
 function runJsonEdit(stores: { path: string; keys: string[] }[]): ActionResult {
   const lines: string[] = [];
   const problems: string[] = [];
+  let removedAny = false;
   for (const st of stores) {
     try {
       const r = removeJsonStoreEntries(st.path, st.keys);
+      if (r.removed.length === 0) {
+        // Already gone (an earlier cleanup, or the agent itself): the store was left as it was.
+        lines.push(`${st.path}: nothing to remove (${r.missing.length} already gone)`);
+        continue;
+      }
+      removedAny = true;
       lines.push(`${st.path}: removed ${r.removed.length}${r.missing.length ? ` (${r.missing.length} already gone)` : ""}; backup ${r.backupPath}`);
       const left = keysPresent(st.path, st.keys);
       if (left === null) problems.push(`${st.path} is not readable after the edit`);
@@ -54,9 +61,9 @@ function runJsonEdit(stores: { path: string; keys: string[] }[]): ActionResult {
       return { status: "failed", exitCode: null, outputTail: tail([...lines, (err as Error).message].join("\n")), verifyNote: (err as Error).message };
     }
   }
-  return problems.length
-    ? { status: "unverified", exitCode: null, outputTail: tail(lines.join("\n")), verifyNote: problems.join("; ") }
-    : { status: "succeeded", exitCode: null, outputTail: tail(lines.join("\n")), verifyNote: "entries gone, backup present" };
+  if (problems.length) return { status: "unverified", exitCode: null, outputTail: tail(lines.join("\n")), verifyNote: problems.join("; ") };
+  const verifyNote = removedAny ? "entries gone, backup present" : "the entries were already gone; nothing was changed";
+  return { status: "succeeded", exitCode: null, outputTail: tail(lines.join("\n")), verifyNote };
 }
 
 /**

@@ -121,6 +121,20 @@ describe("reset and cleanup through the approval workflow", () => {
     expect(existsSync(t.transcript)).toBe(true);
   });
 
+  it("a reset approved after the entry already went changes nothing and says so", async () => {
+    const t = setup();
+    open.push(t);
+    await t.inbound.command(admin, "reset_session", ["3f1d9c2e"]);
+    const doc = JSON.parse(readFileSync(t.storePath, "utf8"));
+    delete doc["agent:main:main"];
+    writeFileSync(t.storePath, JSON.stringify(doc));
+    const before = readFileSync(t.storePath, "utf8");
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), null);
+    await t.manager.actions.idle();
+    expect(t.manager.actionStore.get(1)!).toMatchObject({ status: "succeeded", verifyNote: "the entries were already gone; nothing was changed" });
+    expect(readFileSync(t.storePath, "utf8")).toBe(before);
+  });
+
   it("refuses sessions in OpenClaw's SQLite store and sessions of other agents", async () => {
     const t = setup();
     open.push(t);
