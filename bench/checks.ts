@@ -11,11 +11,9 @@ import { runChecks } from "../src/checks/index.ts";
 import { type LogRules, tailLog } from "../src/checks/log-tail.ts";
 import { gatherObservations } from "../src/checks/observe.ts";
 import { configSchema } from "../src/config/schema.ts";
-import { createLogger } from "../src/log.ts";
-import type { Runtime } from "../src/runtime.ts";
+import { runtimeOver } from "../src/runtime.ts";
 import { openStore } from "../src/store/db.ts";
-import { KvStore } from "../src/store/kv.ts";
-import { SessionStore, sessionUid } from "../src/store/sessions.ts";
+import { sessionUid } from "../src/store/sessions.ts";
 import { TurnStore } from "../src/store/turns.ts";
 
 const sessions = Number(process.argv[2] ?? 5_000);
@@ -58,16 +56,7 @@ console.log(`log tail, nothing new: ${ms(t)}`);
 
 // --- one check cycle over many sessions ---
 const config = configSchema.parse({ store: { path: join(dir, "asm.db") }, checks: { logs: { files: [] }, gateway: { enabled: false } } });
-const rt: Runtime = {
-  config,
-  secrets: { telegramBotToken: null, discordToken: null },
-  log: createLogger({ level: "silent", pretty: "never" }),
-  db,
-  kv: new KvStore(db),
-  sessions: new SessionStore(db),
-  configFiles: [],
-  close: () => db.close(),
-};
+const rt = runtimeOver(db, config);
 const now = Date.now();
 const turns = new TurnStore(db);
 db.transaction(() => {

@@ -33,16 +33,27 @@ export function openRuntime(options: RuntimeOptions = {}): Runtime {
     secrets: secretValues(secrets),
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
-  const db = openStore(config.store.path);
+  return runtimeOver(openStore(config.store.path), config, { secrets, log, configFiles: files });
+}
+
+/**
+ * A runtime over an open database and an already-validated config (benchmarks and tests that build
+ * their config in code). Defaults: no secrets, a silent logger.
+ */
+export function runtimeOver(
+  db: Db,
+  config: Config,
+  parts: { secrets?: Secrets; log?: Logger; configFiles?: string[] } = {},
+): Runtime {
   let closed = false;
   return {
     config,
-    secrets,
-    log,
+    secrets: parts.secrets ?? { telegramBotToken: null, discordToken: null },
+    log: parts.log ?? createLogger({ level: "silent", pretty: "never" }),
     db,
     kv: new KvStore(db),
     sessions: new SessionStore(db),
-    configFiles: files,
+    configFiles: parts.configFiles ?? [],
     close() {
       if (closed) return;
       closed = true;

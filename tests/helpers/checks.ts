@@ -1,12 +1,10 @@
 import { join } from "node:path";
 import { emptyObservations, type Observations } from "../../src/checks/observations.ts";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/log.ts";
-import type { Runtime } from "../../src/runtime.ts";
+import { type Runtime, runtimeOver } from "../../src/runtime.ts";
 import { interpretOpenClawConfig, type OpenClawConfig } from "../../src/sources/openclaw-config.ts";
 import { openStore } from "../../src/store/db.ts";
-import { KvStore } from "../../src/store/kv.ts";
-import { type SessionRecord, SessionStore, sessionUid } from "../../src/store/sessions.ts";
+import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
 
 /** A fixed clock for check tests: 2026-11-23T12:00:00Z. */
 export const NOW = Date.parse("2026-11-23T12:00:00Z");
@@ -63,15 +61,5 @@ export const openClaw = (doc: unknown): OpenClawConfig => interpretOpenClawConfi
 /** A real runtime over a fresh SQLite file in `dir`, with a silent logger. */
 export function checkRuntime(dir: string, input: ConfigInput = {}): Runtime {
   const config = cfg({ store: { path: join(dir, "asm.db") }, ...input });
-  const db = openStore(config.store.path);
-  return {
-    config,
-    secrets: { telegramBotToken: null, discordToken: null },
-    log: createLogger({ level: "silent", pretty: "never" }),
-    db,
-    kv: new KvStore(db),
-    sessions: new SessionStore(db),
-    configFiles: [],
-    close: () => db.close(),
-  };
+  return runtimeOver(openStore(config.store.path), config);
 }
