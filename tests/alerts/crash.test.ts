@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.ts";
 import { FakeTelegramApi } from "../fakes/telegram-api.ts";
 import { writeClaudeSessions } from "../helpers/claude-sessions.ts";
-import { spawnAsm } from "../helpers/cli.ts";
+import { exitOf, spawnAsm } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -41,8 +41,6 @@ function alertKey(text: string): string | undefined {
   return type && component ? `${type} ${component}` : undefined;
 }
 
-const exited = (child: ReturnType<typeof spawnAsm>) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,7 +86,7 @@ async function crashAndRestart(sink: Sink, sessions: number) {
 
   // Run 1: killed as soon as part of the feed is out.
   const first = spawnAsm(["run", "--config", config], env);
-  const firstDone = exited(first);
+  const firstDone = exitOf(first);
   first.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   const deadline1 = Date.now() + 60_000;
   while (sink.delivered(stdout).length < 20) {
@@ -103,7 +101,7 @@ async function crashAndRestart(sink: Sink, sessions: number) {
 
   // Run 2: drains the rest, then stops cleanly.
   const second = spawnAsm(["run", "--config", config], env);
-  const secondDone = exited(second);
+  const secondDone = exitOf(second);
   second.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   const deadline2 = Date.now() + 90_000;
   for (;;) {

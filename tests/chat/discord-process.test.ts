@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeDiscord } from "../fakes/discord-api.ts";
-import { spawnAsm, waitForOutput } from "../helpers/cli.ts";
+import { collectStderr, exitOf, spawnAsm, waitForOutput } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GProc1.processPROCESSprocessPROCESSprocess12";
@@ -26,9 +26,8 @@ describe("asm run with DISCORD_TOKEN (a real process against the fake Discord)",
       DISCORD_FEED_CHANNEL_ID: feed,
       DISCORD_ALLOWED_USER_IDS: user.id,
     });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const stderr = collectStderr(child);
+    const exited = exitOf(child);
     closers.push(async () => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
@@ -40,8 +39,8 @@ describe("asm run with DISCORD_TOKEN (a real process against the fake Discord)",
     await fake.waitFor(() => fake.callbacks.has(id), "the /help reply", 20_000);
     expect(JSON.stringify(fake.callbacks.get(id)!.data!.embeds)).toMatch(/sessions/);
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/discord connected/);
-    expect(stderr).not.toContain(token);
+    expect((await exited).code).toBe(0);
+    expect(stderr()).toMatch(/discord connected/);
+    expect(stderr()).not.toContain(token);
   });
 });

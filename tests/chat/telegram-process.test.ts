@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeTelegramApi } from "../fakes/telegram-api.ts";
-import { spawnAsm, waitForOutput } from "../helpers/cli.ts";
+import { collectStderr, exitOf, spawnAsm, waitForOutput } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const closers: (() => Promise<void>)[] = [];
@@ -24,9 +24,8 @@ describe("asm run with TELEGRAM_BOT_TOKEN (a real process against the fake Bot A
       TELEGRAM_FEED_CHAT_ID: "-100777",
       TELEGRAM_ALLOWED_USER_IDS: String(user.id),
     });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const stderr = collectStderr(child);
+    const exited = exitOf(child);
     closers.push(async () => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
@@ -38,8 +37,8 @@ describe("asm run with TELEGRAM_BOT_TOKEN (a real process against the fake Bot A
     const reply = await fake.waitForCall("sendMessage", (c) => String(c.payload.chat_id) === String(user.id), 20_000);
     expect(reply.payload.text).toMatch(/sessions/);
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/telegram connected/);
-    expect(stderr).not.toContain(fake.token);
+    expect((await exited).code).toBe(0);
+    expect(stderr()).toMatch(/telegram connected/);
+    expect(stderr()).not.toContain(fake.token);
   });
 });

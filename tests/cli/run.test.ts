@@ -2,20 +2,16 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/db.ts";
-import { runAsm, spawnAsm, waitForOutput } from "../helpers/cli.ts";
+import { exitOf, runAsm, spawnAsm, waitForOutput } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const exited = (child: ReturnType<typeof spawnAsm>) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
 
 describe("asm run", () => {
   it("starts with no token on the console, prints the banner and stops cleanly on SIGTERM", async () => {
     const dir = tempDir();
     const db = join(dir, "data", "asm.db");
     const child = spawnAsm(["run"], { HOME: dir, ASM_DB: db });
-    const done = exited(child);
+    const done = exitOf(child);
     const banner = await waitForOutput(child.stdout!, "watching:");
     expect(banner).toMatch(/asm \d+\.\d+\.\d+ running/);
     expect(banner).toContain(db);
@@ -36,7 +32,7 @@ describe("asm run", () => {
     const dir = tempDir();
     const env = { HOME: dir, ASM_DB: join(dir, "asm.db") };
     const first = spawnAsm(["run"], env);
-    const firstDone = exited(first);
+    const firstDone = exitOf(first);
     await waitForOutput(first.stdout!, "watching:");
     const second = await runAsm(["run"], env);
     expect(second.code).toBe(3);
@@ -48,7 +44,7 @@ describe("asm run", () => {
   it("a second signal exits at once", async () => {
     const dir = tempDir();
     const child = spawnAsm(["run"], { HOME: dir, ASM_DB: join(dir, "asm.db") });
-    const done = exited(child);
+    const done = exitOf(child);
     await waitForOutput(child.stdout!, "watching:");
     child.kill("SIGINT");
     child.kill("SIGINT");

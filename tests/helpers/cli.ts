@@ -73,3 +73,16 @@ export async function runAsmInProcess(args: string[], env: Record<string, string
   await new Promise((r) => setImmediate(r));
   return { code, stdout, stderr };
 }
+
+/** Resolves with how a child process ended. Call it right after spawning so no exit is missed. */
+export const exitOf = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+
+/** Everything a child writes to stderr so far (logs, for "never contains the token" assertions). */
+export function collectStderr(child: ChildProcess): () => string {
+  let text = "";
+  child.stderr!.on("data", (d) => (text += d));
+  return () => text;
+}
