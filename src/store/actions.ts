@@ -44,16 +44,10 @@ export interface ActionRecord {
   messageRefs: MessageRef[];
 }
 
-export interface NewAction {
-  kind: ActionKind;
-  target: string | null;
-  reason: string | null;
-  requestedBy: string;
-  nonce: string;
-  createdAt: number;
-  expiresAt: number;
-  fingerprint?: string | null;
-  details?: Record<string, unknown>;
+/** What a request starts with; everything else on the record is filled in as it is decided and run. */
+export interface NewAction
+  extends Pick<ActionRecord, "kind" | "target" | "reason" | "requestedBy" | "nonce" | "createdAt" | "expiresAt">,
+    Partial<Pick<ActionRecord, "fingerprint" | "details">> {
   /** Auto mode: the row starts approved (decided by `decidedBy`). */
   preApprovedBy?: string;
 }
