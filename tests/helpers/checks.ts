@@ -2,9 +2,10 @@ import { join } from "node:path";
 import { emptyObservations, type Observations } from "../../src/checks/observations.ts";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.ts";
 import { type Runtime, runtimeOver } from "../../src/runtime.ts";
+import { blankRecord } from "../../src/sources/record-helpers.ts";
 import { interpretOpenClawConfig, type OpenClawConfig } from "../../src/sources/openclaw-config.ts";
 import { openStore } from "../../src/store/db.ts";
-import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
+import type { SessionRecord, } from "../../src/store/sessions.ts";
 
 /** A fixed clock for check tests: 2026-11-23T12:00:00Z. */
 export const NOW = Date.parse("2026-11-23T12:00:00Z");
@@ -20,15 +21,8 @@ export function session(over: Partial<SessionRecord> & { sessionId?: string } = 
   const agentId = over.agentId === undefined ? (platform === "openclaw" ? "main" : null) : over.agentId;
   const sessionId = over.sessionId ?? "s1";
   return {
-    uid: sessionUid(platform, agentId, sessionId),
-    platform,
-    agentId,
-    sessionId,
-    sessionKey: null,
+    ...blankRecord(platform, agentId, sessionId, NOW),
     kind: "dm",
-    parentUid: null,
-    project: null,
-    title: null,
     model: "claude-sonnet-4-6",
     firstActivity: NOW - 2 * HOUR,
     lastActivity: NOW - MIN,
@@ -38,16 +32,7 @@ export function session(over: Partial<SessionRecord> & { sessionId?: string } = 
     contextTokens: 1_000,
     contextWindow: 200_000,
     contextPercent: 0.5,
-    inputTokens: 0,
-    outputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    parseErrors: 0,
-    lastParseError: null,
     state: "idle",
-    present: true,
-    extra: {},
-    scannedAt: NOW,
     ...over,
   };
 }
