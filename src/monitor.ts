@@ -8,7 +8,9 @@ import { probeAllQuotas } from "./checks/quota-probe.ts";
 import type { Transport } from "./chat/transport.ts";
 import type { Runtime } from "./runtime.ts";
 import { type Job, type JobFailure, jobFailureFindings, Scheduler } from "./scheduler.ts";
+import { FallbackStore } from "./store/fallback.ts";
 import { SeriesStore } from "./store/series.ts";
+import { TurnStore } from "./store/turns.ts";
 
 export interface MonitoringOptions {
   /** Started transports: alerts get one outbox row per transport, and the sender drains to them. */
@@ -34,7 +36,10 @@ const quotaTimeoutMs = 10_000;
 /** Retention runs once a day, off the hour. */
 export const retentionCron = "0 17 3 * * *";
 
-/** Deletes what is past its retention: resolved alerts, finished outbox rows, ended silences, old series. */
+/**
+ * Deletes what is past its retention: resolved alerts, finished outbox rows, ended silences, old series,
+ * per-turn usage and fallback decisions (a file read again from byte 0 re-adds its own, then they age out again).
+ */
 export function runRetention(rt: Runtime, stores: AlertStores, now: number) {
   const r = rt.config.monitor.retentionDays;
   return {
@@ -42,6 +47,8 @@ export function runRetention(rt: Runtime, stores: AlertStores, now: number) {
     outbox: stores.outbox.pruneFinished(now - r.deliveredOutbox * day),
     silences: stores.silences.pruneEnded(now - r.resolvedAlerts * day),
     series: new SeriesStore(rt.db).prune(now - r.series * day),
+    turns: new TurnStore(rt.db).prune(now - r.turns * day),
+    fallbackDecisions: new FallbackStore(rt.db).prune(now - r.fallbackDecisions * day),
   };
 }
 

@@ -7,7 +7,11 @@ import type { Inbound, MessageRef, Transport } from "../src/chat/transport.ts";
 import type { View } from "../src/chat/view.ts";
 import { runRetention, startMonitoring } from "../src/monitor.ts";
 import { openRuntime, type Runtime } from "../src/runtime.ts";
+import { blankRecord } from "../src/sources/record-helpers.ts";
+import { FallbackStore } from "../src/store/fallback.ts";
 import { SeriesStore } from "../src/store/series.ts";
+import { SessionStore } from "../src/store/sessions.ts";
+import { TurnStore } from "../src/store/turns.ts";
 import { writeClaudeSessions } from "./helpers/claude-sessions.ts";
 import { tempDir } from "./helpers/tmp.ts";
 
@@ -72,7 +76,7 @@ describe("monitor", () => {
   });
 
   it("retention drops what is past its days and keeps the rest", () => {
-    const { rt } = runtime({ monitor: { retentionDays: { resolvedAlerts: 30, deliveredOutbox: 7, series: 14 } } });
+    const { rt } = runtime({ monitor: { retentionDays: { resolvedAlerts: 30, deliveredOutbox: 7, series: 14, turns: 20, fallbackDecisions: 10 } } });
     const day = 86_400_000;
     const now = Date.UTC(2026, 10, 23);
     const insertAlert = (fp: string, status: string, resolvedAt: number | null) =>
@@ -95,15 +99,26 @@ describe("monitor", () => {
     const series = new SeriesStore(rt.db);
     series.add({ name: "gateway", subject: "", ts: now - 15 * day, value: 1, ok: true, extra: null });
     series.add({ name: "gateway", subject: "", ts: now - 13 * day, value: 1, ok: true, extra: null });
+    const turn = (uid: string, ts: number) => ({ sessionUid: uid, ts, model: "m", input: 1, output: 1, cacheRead: 0, cacheWrite: 0, contextTokens: null });
+    const session = blankRecord("codex", null, "s1", now);
+    new SessionStore(rt.db).upsert(session);
+    const turns = new TurnStore(rt.db);
+    turns.add(turn(session.uid, now - 21 * day));
+    turns.add(turn(session.uid, now - 19 * day));
+    const fallback = new FallbackStore(rt.db);
+    const decision = (ts: number) => ({ ts, worker: "w", originalModel: "a", errorType: null, nextModel: "b", source: "log:x", dedupKey: `k${ts}` });
+    fallback.add([decision(now - 11 * day), decision(now - 9 * day)]);
     const stores = alertStores(rt.db);
     stores.silences.add({ check: "context", endsAt: now - 31 * day, startsAt: now - 32 * day, createdBy: "console", now: now - 32 * day });
     stores.silences.add({ check: "context", endsAt: now + day, createdBy: "console", now });
-    expect(runRetention(rt, stores, now)).toEqual({ alerts: 1, outbox: 1, silences: 1, series: 1 });
+    expect(runRetention(rt, stores, now)).toEqual({ alerts: 1, outbox: 1, silences: 1, series: 1, turns: 1, fallbackDecisions: 1 });
     expect(stores.alerts.get(old)).toBeUndefined();
     expect(stores.alerts.get(recent)?.status).toBe("resolved");
     expect(stores.alerts.get(open)?.status).toBe("firing");
     expect(stores.outbox.all().map((r) => `${r.alertId}:${r.status}`)).toEqual([`${open}:pending`, `${recent}:sent`]);
     expect(series.since("gateway", "", 0)).toHaveLength(1);
-    expect(runRetention(rt, stores, now), "idempotent").toEqual({ alerts: 0, outbox: 0, silences: 0, series: 0 });
+    expect(turns.forSession(session.uid).map((t) => t.ts)).toEqual([now - 19 * day]);
+    expect(fallback.since(0).map((d) => d.ts)).toEqual([now - 9 * day]);
+    expect(runRetention(rt, stores, now), "idempotent").toEqual({ alerts: 0, outbox: 0, silences: 0, series: 0, turns: 0, fallbackDecisions: 0 });
   });
 });

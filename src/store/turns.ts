@@ -74,6 +74,11 @@ export class TurnStore {
     this.delStmt.run(uid);
   }
 
+  /** Deletes turns older than `beforeTs` (epoch ms); returns how many. */
+  prune(beforeTs: number): number {
+    return this.db.prepare("DELETE FROM turns WHERE ts < ?").run(beforeTs).changes;
+  }
+
   /** A session's turns since `since` (epoch ms), oldest first. */
   forSession(uid: string, since = 0): Turn[] {
     return this.db

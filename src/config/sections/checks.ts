@@ -160,6 +160,8 @@ export const monitorSection = z
         resolvedAlerts: z.number().positive().default(30),
         deliveredOutbox: z.number().positive().default(7),
         series: z.number().positive().default(14),
+        turns: z.number().positive().default(30).describe("Per-turn token usage; keep at least your longest quota window"),
+        fallbackDecisions: z.number().positive().default(30),
       })
       .prefault({}),
   })
