@@ -8,10 +8,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev
+# `prepare` (bin/build.mjs) runs inside npm ci; with no src/ yet it does nothing.
 COPY bin ./bin
+RUN npm ci --omit=dev
 COPY src ./src
 COPY config ./config
+# Bundle now that src/ is here (bin/asm.mjs runs dist/ while it is current).
+RUN node bin/build.mjs
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \

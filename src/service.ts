@@ -1,7 +1,7 @@
 import { ConsoleTransport } from "./chat/console.ts";
-import { type DiscordOptions, discordTransport } from "./chat/discord.ts";
-import { type TelegramTransportOptions, telegramTransport } from "./chat/telegram.ts";
-import type { Transport } from "./chat/transport.ts";
+import type { DiscordOptions } from "./chat/discord.ts";
+import type { TelegramTransportOptions } from "./chat/telegram.ts";
+import type { Transport, TransportName } from "./chat/transport.ts";
 import { CoreInbound } from "./core/inbound.ts";
 import { Manager, type ManagerOptions } from "./core/manager.ts";
 import { type Monitoring, startMonitoring } from "./monitor.ts";
@@ -31,21 +31,36 @@ export interface ServiceOptions {
   telegram?: Partial<TelegramTransportOptions>;
 }
 
-/** The chat transports this configuration asks for; the console when no chat token is set. */
-export function createTransports(rt: Runtime, options: ServiceOptions = {}): Transport[] {
+/** The chat transports this configuration asks for, by name: the console when no chat token is set. */
+export function transportNames(rt: Runtime): TransportName[] {
+  const names: TransportName[] = [];
+  if (rt.secrets.telegramBotToken) names.push("telegram");
+  if (rt.secrets.discordToken) names.push("discord");
+  return names.length > 0 ? names : ["console"];
+}
+
+/**
+ * Builds the transports `transportNames` lists. A chat library is imported only when its token is set:
+ * discord.js alone adds about 40 MiB to a process, and grammY about 20.
+ */
+export async function createTransports(rt: Runtime, options: ServiceOptions = {}): Promise<Transport[]> {
   const transports: Transport[] = [];
-  if (rt.secrets.telegramBotToken) transports.push(telegramTransport(rt, rt.secrets.telegramBotToken, options.telegram));
-  if (rt.secrets.discordToken) transports.push(discordTransport(rt, options.discord));
-  if (transports.length === 0) {
-    transports.push(
-      new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut }),
-    );
+  for (const name of transportNames(rt)) {
+    if (name === "telegram" && rt.secrets.telegramBotToken) {
+      const { telegramTransport } = await import("./chat/telegram.ts");
+      transports.push(telegramTransport(rt, rt.secrets.telegramBotToken, options.telegram));
+    } else if (name === "discord") {
+      const { discordTransport } = await import("./chat/discord.ts");
+      transports.push(discordTransport(rt, options.discord));
+    } else if (name === "console") {
+      transports.push(new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut }));
+    }
   }
   return transports;
 }
 
 export async function startService(rt: Runtime, options: ServiceOptions = {}): Promise<Service> {
-  const transports = createTransports(rt, options);
+  const transports = await createTransports(rt, options);
   // The manager starts first: it finishes actions a previous run left approved before any button arrives.
   const manager = new Manager(rt, options.manager);
   manager.start();

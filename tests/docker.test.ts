@@ -50,6 +50,16 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/apt-get install .*g\+\+/);
   });
+
+  it("has what `prepare` needs before npm ci, and bundles once src/ is copied", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const script = pkg.scripts.prepare.split(/\s+/)[1] as string;
+    expect(pkg.dependencies.esbuild, "the bundler must survive --omit=dev").toBeDefined();
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(new RegExp(`^COPY ${script.split("/")[0]} `))).toBeGreaterThan(-1);
+    expect(at(new RegExp(`^COPY ${script.split("/")[0]} `))).toBeLessThan(at(/npm ci/));
+    expect(at(/^COPY src /)).toBeLessThan(at(new RegExp(`^RUN node ${script.replace(".", "\\.")}$`)));
+  });
 });
 
 describe("asm.service", () => {

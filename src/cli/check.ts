@@ -1,7 +1,7 @@
 import { runCheckCycle } from "../alerts/cycle.ts";
 import { alertStores } from "../alerts/lifecycle.ts";
 import type { Runtime } from "../runtime.ts";
-import { createTransports } from "../service.ts";
+import { transportNames } from "../service.ts";
 import type { CliIo } from "./io.ts";
 import { print, printJson } from "./io.ts";
 
@@ -12,7 +12,7 @@ import { print, printJson } from "./io.ts";
  */
 export async function runCheckOnce(rt: Runtime, io: CliIo, opts: { json: boolean }): Promise<number> {
   const now = Date.now();
-  const transports = createTransports(rt).map((t) => t.name);
+  const transports = transportNames(rt);
   const report = await runCheckCycle(rt, alertStores(rt.db), {
     now,
     transports,

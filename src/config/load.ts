@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import type { z } from "zod";
+import { packageRoot } from "../package-root.ts";
 import { ConfigError } from "./errors.ts";
 import { configFromEnv, type Origins } from "./env.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { type Secrets, secretsFromEnv } from "./secrets.ts";
 
 /** The repository's `config/` folder (default.json, example.json, schema.json). */
-export const configDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../config");
+export const configDir = join(packageRoot, "config");
 
 export interface LoadOptions {
   /** `--config PATH`; falls back to `ASM_CONFIG`. */
