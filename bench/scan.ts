@@ -26,8 +26,8 @@ interface Measure {
 }
 
 /**
- * The child is bundled with esbuild (already installed with tsx) and run by plain node: the figures are
- * asm's own, not the TypeScript loader's (running from source under tsx adds about 40 MiB of RSS; the
+ * The child is bundled with esbuild and run by plain node, as `asm` runs its own dist/ bundle after `npm ci`:
+ * the figures are asm's, not the TypeScript loader's (running from source under tsx adds about 40 MiB of RSS; the
  * "idle process" line prints both baselines).
  */
 const childSource = join(import.meta.dirname, "child.ts");
@@ -83,7 +83,7 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   bundleChild();
   const idleNode = measure(["idle"]);
   const idleTsx = spawnSync(process.execPath, ["--import", "tsx", childSource, "idle"], { encoding: "utf8" });
-  say(`idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from source)`);
+  say(`idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`);
   const corpus = ensureCorpus(
     { dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) },
     say,
@@ -170,7 +170,7 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
     const tsx = spawnSync(process.execPath, ["--import", "tsx", childSource, "scan", bigDb, big.root, join(base, "no-codex")], { encoding: "utf8" });
     if (tsx.status === 0) {
       const m = JSON.parse(tsx.stdout.trim().split("\n").at(-1)!) as Measure;
-      say(`  the same scan run from source under tsx (as \`asm\` runs): peak RSS ${m.maxRssMiB.toFixed(0)} MiB, of which the idle tsx process is ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB`);
+      say(`  the same scan run from source under tsx (an edited checkout): peak RSS ${m.maxRssMiB.toFixed(0)} MiB, of which the idle tsx process is ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB`);
     }
   }
 }
