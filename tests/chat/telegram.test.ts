@@ -1,103 +1,10 @@
-import { join } from "node:path";
-import { PassThrough } from "node:stream";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { TelegramTransport, type TelegramTransportOptions, telegramProblemKey } from "../../src/chat/telegram.ts";
+import { describe, expect, it, vi } from "vitest";
+import { telegramProblemKey } from "../../src/chat/telegram.ts";
 import { feedTopicKey } from "../../src/chat/telegram/feed.ts";
-import { type ButtonOutcome, type Caller, DeliveryError, type Inbound, type MessageRef } from "../../src/chat/transport.ts";
+import { DeliveryError } from "../../src/chat/transport.ts";
 import { textView, type View } from "../../src/chat/view.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/log.ts";
-import { openStore } from "../../src/store/db.ts";
-import { KvStore } from "../../src/store/kv.ts";
-import { FakeTelegramApi, type FakeUser } from "../fakes/telegram-api.ts";
-import { tempDir } from "../helpers/tmp.ts";
-
-const admin: FakeUser = { id: 501, first_name: "Ada", username: "ada" };
-const member: FakeUser = { id: 502, first_name: "Mo" };
-const stranger: FakeUser = { id: 666, first_name: "Eve" };
-const feedChatId = -1001234;
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-/** A scripted core: records what reached it and answers like the real one would. */
-function scriptedInbound() {
-  const commands: { caller: Caller; name: string; args: string[] }[] = [];
-  const buttons: { caller: Caller; data: string; message: MessageRef | null }[] = [];
-  const delivered: { key: string; ref: MessageRef }[] = [];
-  const inbound: Inbound = {
-    async command(caller, name, args) {
-      commands.push({ caller, name, args });
-      if (name === "approve_me") {
-        return {
-          title: "Restart the gateway?",
-          tone: "warning",
-          sections: [{ lines: ["asked by <you>"] }],
-          buttons: [[{ label: "Approve", data: "a:1:0123456789abcdef:y" }, { label: "Deny", data: "a:1:0123456789abcdef:n" }]],
-          key: "action:1",
-        };
-      }
-      return textView(`you ran /${name} ${args.join(" ")} & <got> this`);
-    },
-    async button(caller, data, message): Promise<ButtonOutcome> {
-      buttons.push({ caller, data, message });
-      if (!caller.admin) return { toast: "Only admins can approve." };
-      return { toast: "Approved", edit: { title: "Restarted", tone: "ok", sections: [{ lines: [`approved by ${caller.name}`] }] } };
-    },
-    delivered(key, ref) {
-      delivered.push({ key, ref });
-    },
-  };
-  return { inbound, commands, buttons, delivered };
-}
-
-async function setup(
-  opts: { telegram?: Record<string, unknown>; forum?: boolean; transport?: Partial<TelegramTransportOptions> } = {},
-) {
-  const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
-  cleanups.push(() => fake.close());
-  fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: opts.forum ?? true });
-  const dir = tempDir();
-  const db = openStore(join(dir, "asm.db"));
-  cleanups.push(() => {
-    db.close();
-  });
-  const kv = new KvStore(db);
-  let logText = "";
-  const logStream = new PassThrough();
-  logStream.on("data", (d) => (logText += d));
-  const log = createLogger({ stream: logStream, pretty: "never", secrets: [fake.token], level: "debug" });
-  const config = configSchema.parse({
-    telegram: {
-      feedChatId: String(feedChatId),
-      apiRoot: `${fake.apiRoot}/`,
-      allowedUserIds: [String(member.id)],
-      adminIds: [String(admin.id)],
-      ...opts.telegram,
-    },
-  });
-  const make = () =>
-    new TelegramTransport({
-      token: fake.token,
-      config: config.telegram,
-      kv,
-      log,
-      pollTimeoutSeconds: 1,
-      reconnectMs: 200,
-      requestTimeoutSeconds: 1,
-      commands: [
-        { name: "sessions", description: "List sessions" },
-        { name: "approve_me", description: "Ask for approval", admin: true },
-      ],
-      ...opts.transport,
-    });
-  const transport = make();
-  cleanups.push(() => transport.stop());
-  const core = scriptedInbound();
-  return { fake, kv, transport, core, make, log: () => logText };
-}
+import { FakeTelegramApi } from "../fakes/telegram-api.ts";
+import { admin, cleanups, feedChatId, member, setup, stranger } from "./telegram/harness.ts";
 
 describe("TelegramTransport against a Bot API server on loopback", () => {
   it("on start: getMe, the command menus by scope, and a feed topic created once and remembered", async () => {

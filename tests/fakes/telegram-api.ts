@@ -8,7 +8,10 @@ import type { AddressInfo } from "node:net";
  * envelope. It keeps chats, topics and sent messages, and enforces the rules that bite in
  * production: 64-byte callback data, 4096 characters after entity parsing, well-formed HTML,
  * "message is not modified", "message to edit not found", topics that must exist, callback queries
- * answered once. Faults (429 with `retry_after`, 5xx, slow answers, a revoked token) on demand.
+ * answered once, strings that must be well-formed UTF-16 (UTF-8 on the wire), one poller per token
+ * (a second `getUpdates` ends the first with 409), topic creation only with the admin right, and
+ * groups upgraded to supergroups. Faults (429 with `retry_after`, 5xx, slow answers, a revoked
+ * token) on demand.
  */
 
 export interface FakeUser {
@@ -67,6 +70,8 @@ interface Waiter {
   offset: number;
   limit: number;
   done: (updates: unknown[]) => void;
+  /** Ends the poll with an error (another poller took over). */
+  fail: (error: ApiError) => void;
 }
 
 interface CallbackQuery {
@@ -187,6 +192,10 @@ export class FakeTelegramApi {
   private nextQueryId = 1;
   private revoked = false;
   private closed = false;
+  /** Chats where the bot is not an admin with the "manage topics" right. */
+  private readonly noTopicRights = new Set<number>();
+  /** Basic groups upgraded to supergroups: old id → new id. */
+  private readonly migrated = new Map<number, number>();
 
   private constructor(
     private readonly server: Server,
@@ -243,6 +252,20 @@ export class FakeTelegramApi {
     const topics = this.topics.get(chatId) ?? new Map<number, string>();
     topics.set(topicId, name);
     this.topics.set(chatId, topics);
+  }
+
+  /** The bot loses (or never had) the "manage topics" admin right in `chatId`: createForumTopic is refused. */
+  denyTopicRights(chatId: number): void {
+    this.noTopicRights.add(chatId);
+  }
+
+  /**
+   * A basic group becomes a supergroup (as when Topics are turned on): it gets a new id, and sends
+   * to the old id are refused with `migrate_to_chat_id`, as the real API does.
+   */
+  migrateChat(oldId: number, to: FakeChat): FakeChat {
+    this.migrated.set(oldId, to.id);
+    return this.addChat(to);
   }
 
   /** Queues a raw update (its update_id is assigned here). */
@@ -389,6 +412,8 @@ export class FakeTelegramApi {
     const delay = this.delays.get(method)?.shift();
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (token !== this.token || this.revoked) return this.answer(res, method, payload, new ApiError(401, "Unauthorized"));
+    // The Bot API rejects any string that is not valid UTF-8, such as a lone surrogate cut off an emoji.
+    if (!wellFormed(payload)) return this.answer(res, method, payload, new ApiError(400, "Bad Request: strings must be encoded in UTF-8"));
     const fault = this.faults.get(method)?.shift();
     if (fault) {
       const parameters = fault.retryAfter !== undefined ? { retry_after: fault.retryAfter } : undefined;
@@ -458,14 +483,25 @@ export class FakeTelegramApi {
     const limit = Math.min(100, Math.max(1, Number(p.limit ?? 100)));
     const ready = this.pending(offset, limit);
     const timeoutMs = Math.min(Number(p.timeout ?? 0) * 1000, this.maxPollMs);
+    // One poller per token: a new getUpdates ends a pending one, as the real server does.
+    for (const other of [...this.waiters]) {
+      this.waiters.delete(other);
+      other.fail(
+        new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"),
+      );
+    }
     if (ready.length || timeoutMs <= 0 || this.closed) return ready;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         offset,
         limit,
         done: (updates) => {
           clearTimeout(timer);
           resolve(updates);
+        },
+        fail: (error) => {
+          clearTimeout(timer);
+          reject(error);
         },
       };
       const timer = setTimeout(() => {
@@ -517,6 +553,10 @@ export class FakeTelegramApi {
 
   private sendMessage(p: Payload) {
     const chat = this.chat(p.chat_id);
+    const upgraded = this.migrated.get(chat.id);
+    if (upgraded !== undefined) {
+      throw new ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat", { migrate_to_chat_id: upgraded });
+    }
     const text = this.checkText(p.text, p.parse_mode);
     const thread = p.message_thread_id === undefined ? undefined : Number(p.message_thread_id);
     // Thread 1 is the General topic: the real API refuses it as a thread id.
@@ -616,6 +656,7 @@ export class FakeTelegramApi {
   private createForumTopic(p: Payload) {
     const chat = this.chat(p.chat_id);
     if (!chat.is_forum) throw new ApiError(400, "Bad Request: the chat is not a forum");
+    if (this.noTopicRights.has(chat.id)) throw new ApiError(400, "Bad Request: not enough rights to create a topic");
     const name = String(p.name ?? "");
     if (name.length < 1 || name.length > 128) throw new ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY");
     const id = this.nextTopicId++;
@@ -638,6 +679,14 @@ const methodNames = new Map(
     "createForumTopic",
   ].map((m) => [m.toLowerCase(), m]),
 );
+
+/** True when every string in a JSON value is well-formed UTF-16 (no lone surrogates). */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === "string") return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value);
+  if (Array.isArray(value)) return value.every(wellFormed);
+  if (value && typeof value === "object") return Object.entries(value).every(([k, v]) => wellFormed(k) && wellFormed(v));
+  return true;
+}
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
