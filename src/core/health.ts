@@ -86,7 +86,8 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
   }
 
   const problems = listSourceProblems(inp.kv);
-  for (const loc of watchedLocations(config)) {
+  const locations = watchedLocations(config);
+  for (const loc of locations) {
     const mine = problems.filter((p) => p.path === loc.path || p.path.startsWith(`${loc.path}/`));
     items.push({
       name: `source ${loc.platform}`,
@@ -106,8 +107,12 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     const detail = typeof g?.extra?.detail === "string" ? g.extra.detail : "";
     // An old "up" says nothing about now (asm run stopped probing): as with the scan, stale is degraded.
     const stale = g !== undefined && now - g.ts > config.monitor.gatewayIntervalSeconds * 3 * 1000;
+    // As in the checks: a gateway never seen up on a machine without OpenClaw is absent, not down.
+    const absent = g !== undefined && !g.ok && !lastOk && !locations.some((l) => l.platform === "openclaw" && l.exists);
     items.push(
-      g
+      absent
+        ? { name: "gateway", status: "info", detail: `no OpenClaw here, nothing answers at the gateway (${detail || "no detail"})` }
+        : g
         ? {
             name: "gateway",
             status: g.ok && !stale ? "ok" : "degraded",

@@ -63,4 +63,18 @@ describe("healthReport", () => {
     expect(item(r, "gateway")).toMatchObject({ status: "degraded", detail: "up (HTTP 200) 10m ago (stale)" });
     expect(r.status).toBe("degraded");
   });
+
+  it("a gateway never seen up is absent on a machine without OpenClaw, and down on one with it", () => {
+    const t = rig();
+    rigs.push(t);
+    const now = Date.now();
+    new SeriesStore(t.rt.db).add({ name: "gateway", subject: "", ts: now - 1000, value: null, ok: false, extra: { detail: "ECONNREFUSED" } });
+    const without = healthReport(healthInputsOf(t.rt), now);
+    expect(item(without, "gateway")).toMatchObject({ status: "info", detail: expect.stringContaining("no OpenClaw here") });
+    expect(without.status).toBe("ok");
+    mkdirSync(t.rt.config.sources.openclaw.root, { recursive: true });
+    const withIt = healthReport(healthInputsOf(t.rt), now);
+    expect(item(withIt, "gateway")).toMatchObject({ status: "degraded", detail: "DOWN (ECONNREFUSED) 1s ago; never seen up" });
+    expect(withIt.status).toBe("degraded");
+  });
 });
