@@ -18,12 +18,13 @@ import {
   isNotModified,
   isThreadGone,
   isUnauthorized,
+  migratedTo,
   toDeliveryError,
 } from "./telegram/errors.ts";
 import { type FeedTarget, FeedTopic, FeedUnavailableError } from "./telegram/feed.ts";
 import { commandMenus, type MenuCommand } from "./telegram/menu.ts";
 import { parseCommand } from "./telegram/parse.ts";
-import { type RenderedMessage, renderSingle, renderView } from "./telegram/render.ts";
+import { clipText, type RenderedMessage, renderSingle, renderView } from "./telegram/render.ts";
 import {
   type ButtonOutcome,
   DeliveryError,
@@ -65,8 +66,12 @@ export interface TelegramTransportOptions {
  */
 export const telegramProblemKey = "telegram.problem";
 
+/** answerCallbackQuery's `text` limit. */
+const maxToastLength = 200;
 const refusal = "Sorry, you are not allowed to use this bot.";
 const maxReconnectMs = 5 * 60_000;
+/** Polling that ran this long before failing counts as healthy: the next retry starts from the first delay again. */
+const stableMs = maxReconnectMs;
 
 type Where = { chatId: string; threadId?: number | undefined };
 
@@ -113,6 +118,8 @@ export class TelegramTransport implements Transport {
   private stopped = true;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay: number;
+  /** When polling last started (null while not polling); decides whether a failure resets the backoff. */
+  private pollingSince: number | null = null;
   private readonly pollTimeout: number;
   private readonly inFlight = new Set<Promise<unknown>>();
   private current: TelegramProblem | null = null;
@@ -215,13 +222,19 @@ export class TelegramTransport implements Transport {
     try {
       return await this.post(this.feedApi, target, parts, { silent: silentFor(view) });
     } catch (err) {
-      if (!to && isThreadGone(err) && this.feed.forgetCreatedTopic()) {
-        throw new DeliveryError(`telegram sendMessage: ${describeTelegramError(err)} (a new topic will be created)`, "telegram", {
-          cause: err,
-        });
-      }
+      // The feed moved (topic deleted, group upgraded): this alert is retried, the next ones land there.
+      const next = to ? null : this.feedMoved(err, target.chatId);
+      if (next) throw new DeliveryError(`telegram sendMessage: ${describeTelegramError(err)} (${next})`, "telegram", { cause: err });
       throw this.delivery(err, "sendMessage");
     }
+  }
+
+  /** What changes for the next feed sends after this failure, or null when it was not about where the feed is. */
+  private feedMoved(err: unknown, chatId: string): string | null {
+    if (isThreadGone(err)) return this.feed.threadGone();
+    const to = migratedTo(err);
+    if (to !== undefined && this.feed.migrated(chatId, String(to))) return `the feed group is now ${to}; the next alerts go there`;
+    return null;
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
@@ -243,8 +256,9 @@ export class TelegramTransport implements Transport {
       return;
     }
     if (this.stopped) return;
-    this.setProblem(null);
-    this.reconnectDelay = this.options.reconnectMs ?? 5000;
+    // Reaching Telegram ends "unreachable"; a conflict ends only when a poll succeeds (watchPolling),
+    // or every retry would report "recovered" just before the next 409.
+    if (this.current?.kind !== "conflict") this.setProblem(null);
     log.info({ bot: `@${this.bot.botInfo.username}` }, "telegram connected");
     const { allowedUserIds, adminIds } = this.options.config;
     if (allowedUserIds.length === 0 && adminIds.length === 0) {
@@ -271,6 +285,7 @@ export class TelegramTransport implements Transport {
       },
     });
     this.runner = runner;
+    this.pollingSince = Date.now();
     runner.task()?.then(
       () => undefined,
       (err) => {
@@ -284,6 +299,10 @@ export class TelegramTransport implements Transport {
   private failed(err: unknown, during: string): void {
     const log = this.options.log;
     if (this.stopped) return;
+    // Backing off keeps growing while failures come quickly (a 409 right after each reconnect);
+    // only polling that ran for a while earns a fresh start.
+    if (this.pollingSince !== null && Date.now() - this.pollingSince >= stableMs) this.reconnectDelay = this.options.reconnectMs ?? 5000;
+    this.pollingSince = null;
     if (isUnauthorized(err)) {
       const message =
         "Telegram refused the bot token (401 Unauthorized): it was revoked or is wrong. Set a valid TELEGRAM_BOT_TOKEN and restart asm.";
@@ -344,7 +363,7 @@ export class TelegramTransport implements Transport {
     if (method !== "getUpdates") return prev(method, payload, signal);
     try {
       const result = await prev(method, payload, signal);
-      if (result.ok && this.current?.kind === "unreachable") this.setProblem(null);
+      if (result.ok && (this.current?.kind === "unreachable" || this.current?.kind === "conflict")) this.setProblem(null);
       return result;
     } catch (err) {
       if (!signal?.aborted && !this.stopped && this.current?.kind !== "unreachable") {
@@ -449,7 +468,7 @@ export class TelegramTransport implements Transport {
   /** Answers a callback query; a late or repeated answer is logged, never thrown. */
   private async answer(queryId: string, text?: string): Promise<void> {
     try {
-      await this.bot.api.answerCallbackQuery(queryId, text ? { text: text.slice(0, 200) } : {});
+      await this.bot.api.answerCallbackQuery(queryId, text ? { text: clipText(text, maxToastLength) } : {});
     } catch (err) {
       this.options.log.warn({ error: describeTelegramError(err) }, "telegram: could not answer a button press");
     }

@@ -4,12 +4,19 @@ import { RenderError } from "./render.ts";
 
 /** What went wrong with a Telegram call, in words that are safe to log and show (never a URL or token). */
 export function describeTelegramError(err: unknown): string {
-  if (err instanceof GrammyError) return `${err.error_code}: ${err.description}`;
+  if (err instanceof GrammyError) {
+    const to = migratedTo(err);
+    return `${err.error_code}: ${err.description}${to === undefined ? "" : ` (the chat's new id is ${to})`}`;
+  }
   // HttpError's message names the method only; its `error` holds the raw fetch error, whose message has the token URL.
   if (err instanceof HttpError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The new id of a group that became a supergroup ("group chat was upgraded to a supergroup chat"). */
+export const migratedTo = (err: unknown): number | undefined =>
+  err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
 
 /** Editing to identical content: Telegram says 400 "message is not modified", which for us is success. */
 export const isNotModified = (err: unknown): boolean =>

@@ -34,6 +34,20 @@ export const toneMarks = { critical: "🔴", warning: "🟠", info: "🔵", ok: 
 export const escapeHtml = (text: string): string =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A surrogate without its partner: Telegram refuses the whole request ("strings must be encoded in UTF-8"). */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Plain text within `max` UTF-16 units (Telegram's counting, e.g. 200 for a callback answer),
+ * cut between code points and with any lone surrogate (an emoji someone cut in half) removed.
+ */
+export function clipText(text: string, max: number): string {
+  const clean = text.replace(loneSurrogate, "");
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 const escapedLength = (ch: string) => (ch === "&" ? 5 : ch === "<" || ch === ">" ? 4 : ch.length);
 
 /**

@@ -1,0 +1,126 @@
+import { describe, expect, it, vi } from "vitest";
+import type { TelegramProblem } from "../../src/chat/telegram.ts";
+import { feedTopicKey } from "../../src/chat/telegram/feed.ts";
+import { textView } from "../../src/chat/view.ts";
+import { admin, cleanups, feedChatId, member, setup } from "./telegram/harness.ts";
+
+/**
+ * What a real Bot API server does that is easy to get wrong: a second poller on the token, a bot
+ * without the right to create topics, a configured topic someone deleted, a group upgraded to a
+ * supergroup, and strings that are not valid UTF-8. Each case runs the real grammY client against
+ * the fake server answering with Telegram's own status codes and descriptions.
+ */
+
+/** Another process long-polling with the same token, as a second asm or an OpenClaw gateway would. */
+function otherPoller(apiRoot: string, token: string) {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await fetch(`${apiRoot}/bot${token}/getUpdates?who=other`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ timeout: 1 }),
+      }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+describe("TelegramTransport against the real Bot API's behaviour", () => {
+  it("409 from another poller: a clear log, backing off longer each time, no 'recovered' flapping; polling resumes once it stops", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    const problems: (TelegramProblem | null)[] = [];
+    t.transport.onProblem((p) => problems.push(p));
+    const other = otherPoller(t.fake.apiRoot, t.fake.token);
+    cleanups.push(() => other.stop());
+    const ours = () => t.fake.calls.filter((c) => c.method === "getUpdates" && c.payload.who !== "other");
+    await vi.waitFor(() => expect(t.transport.problem).toMatchObject({ kind: "conflict" }), { timeout: 5000 });
+    const conflictAt = Date.now();
+    const before = ours().length;
+    await new Promise((r) => setTimeout(r, 3000));
+    // reconnectMs is 200: with backoff that is 200 + 400 + 800 + 1600 ms, so at most 4 more polls in 3 s.
+    expect(ours().length - before).toBeLessThanOrEqual(5);
+    expect(problems.filter((p) => p === null), "the conflict never looked resolved while it lasted").toHaveLength(0);
+    expect(t.transport.problem).toMatchObject({ kind: "conflict", message: expect.stringMatching(/409 Conflict.*stop the other/) });
+    expect(t.log()).toMatch(/another process is polling Telegram with the same bot token/);
+    expect(t.log()).not.toMatch(/telegram recovered/);
+    expect(Date.now() - conflictAt).toBeGreaterThanOrEqual(3000);
+
+    await other.stop();
+    await vi.waitFor(() => expect(t.transport.problem).toBeNull(), { timeout: 10_000 });
+    t.fake.userMessage(member, "/sessions");
+    await t.fake.waitForCall("sendMessage", (c) => c.status === 200 && String(c.payload.chat_id) === String(member.id));
+    expect(t.log()).not.toContain(t.fake.token);
+  });
+
+  it("a bot without the 'manage topics' right: one clear warning, alerts go to the General topic, no creation retried per alert", async () => {
+    const t = await setup();
+    t.fake.denyTopicRights(feedChatId);
+    await t.transport.start(t.core.inbound);
+    expect(t.log()).toMatch(/not enough rights to create a topic/);
+    expect(t.log()).toMatch(/Manage topics/i);
+    const first = await t.transport.send(textView("one"));
+    const second = await t.transport.send(textView("two"));
+    expect(first.threadId).toBeUndefined();
+    expect(second.threadId).toBeUndefined();
+    expect(t.fake.ok("sendMessage").map((c) => c.payload.message_thread_id)).toEqual([undefined, undefined]);
+    expect(t.fake.calls.filter((c) => c.method === "createForumTopic")).toHaveLength(1);
+    expect(t.kv.get(feedTopicKey) ?? null, "nothing remembered: the next start tries again").toBeNull();
+  });
+
+  it("a configured topic that was deleted: the failed alert is retryable, the next lands in the General topic, no endless failures", async () => {
+    const t = await setup({ telegram: { feedTopicId: 77 } });
+    t.fake.addTopic(feedChatId, 77, "alerts");
+    await t.transport.start(t.core.inbound);
+    await t.transport.send(textView("before"));
+    t.fake.topics.get(feedChatId)!.delete(77);
+    const failed = await t.transport.send(textView("lost?")).catch((e) => e);
+    expect(failed).toMatchObject({ permanent: false, message: expect.stringMatching(/thread not found.*General topic/) });
+    expect(t.log()).toMatch(/TELEGRAM_FEED_TOPIC_ID=77/);
+    const ref = await t.transport.send(textView("found"));
+    expect(ref.threadId).toBeUndefined();
+    const last = t.fake.ok("sendMessage").at(-1)!;
+    expect(last.payload).not.toHaveProperty("message_thread_id");
+    expect(last.payload.text).toBe("found");
+    expect(t.fake.ok("createForumTopic")).toHaveLength(0);
+  });
+
+  it("a feed group upgraded to a supergroup (Topics turned on): alerts follow migrate_to_chat_id and the log names the new id", async () => {
+    const oldId = -4242;
+    const newId = -1004242;
+    const t = await setup({ telegram: { feedChatId: String(oldId) } });
+    t.fake.addChat({ id: oldId, type: "group", title: "Ops" });
+    await t.transport.start(t.core.inbound);
+    t.fake.migrateChat(oldId, { id: newId, type: "supergroup", title: "Ops", is_forum: true });
+    const failed = await t.transport.send(textView("moved?")).catch((e) => e);
+    expect(failed).toMatchObject({ permanent: false, message: expect.stringMatching(/upgraded to a supergroup.*-1004242/) });
+    expect(t.log()).toMatch(/TELEGRAM_FEED_CHAT_ID=-1004242/);
+    const ref = await t.transport.send(textView("here"));
+    expect(ref.chatId).toBe(String(newId));
+    const topic = t.fake.ok("createForumTopic");
+    expect(topic).toHaveLength(1);
+    expect(ref.threadId).toBe(String(t.kv.get<{ topicId: number }>(feedTopicKey)!.topicId));
+    // The new chat shares the group budget like the old id did.
+    expect(t.transport.sendBudget()).toBe(19);
+  });
+
+  it("a toast whose 200th character falls inside an emoji is still answered (no lone surrogate sent)", async () => {
+    const t = await setup({ forum: false });
+    const toast = `${"x".repeat(199)}🔴 and more`;
+    await t.transport.start({ ...t.core.inbound, button: async () => ({ toast }) });
+    const ref = await t.transport.send({ title: "press", sections: [], buttons: [[{ label: "Go", data: "go" }]] });
+    const message = t.fake.messagesIn(feedChatId).find((m) => String(m.message_id) === ref.messageId)!;
+    const q = t.fake.pressButton(admin, message, "go");
+    const answer = await t.fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === q);
+    expect(answer.status).toBe(200);
+    expect(answer.payload.text.length).toBeLessThanOrEqual(200);
+    expect(answer.payload.text.startsWith("x".repeat(199))).toBe(true);
+  });
+});
