@@ -17,6 +17,7 @@ import {
   isEditImpossible,
   isNotModified,
   isThreadGone,
+  isTokenNotFound,
   isUnauthorized,
   migratedTo,
   toDeliveryError,
@@ -303,9 +304,12 @@ export class TelegramTransport implements Transport {
     // only polling that ran for a while earns a fresh start.
     if (this.pollingSince !== null && Date.now() - this.pollingSince >= stableMs) this.reconnectDelay = this.options.reconnectMs ?? 5000;
     this.pollingSince = null;
-    if (isUnauthorized(err)) {
-      const message =
-        "Telegram refused the bot token (401 Unauthorized): it was revoked or is wrong. Set a valid TELEGRAM_BOT_TOKEN and restart asm.";
+    // Asking again with the same token cannot help: wait for an operator instead of looping.
+    const notFound = during === "connect" && isTokenNotFound(err);
+    if (isUnauthorized(err) || notFound) {
+      const message = notFound
+        ? "Telegram does not accept the bot token (404 Not Found from getMe): it is malformed. Copy TELEGRAM_BOT_TOKEN exactly as BotFather gave it (digits:letters, no 'bot' prefix), check TELEGRAM_API_ROOT if set, and restart asm."
+        : "Telegram refused the bot token (401 Unauthorized): it was revoked or is wrong. Set a valid TELEGRAM_BOT_TOKEN and restart asm.";
       if (this.current?.kind !== "unauthorized") log.error({ during }, message);
       this.setProblem({ kind: "unauthorized", message, since: Date.now() });
       return;

@@ -124,3 +124,18 @@ describe("TelegramTransport against the real Bot API's behaviour", () => {
     expect(answer.payload.text.startsWith("x".repeat(199))).toBe(true);
   });
 });
+
+describe("TelegramTransport with a token Telegram cannot use", () => {
+  it("a malformed token (404 Not Found from getMe) is a token problem, not 'unreachable': a clear message and no retry loop", async () => {
+    const t = await setup({ forum: false });
+    const pasted = `bot${t.fake.token}`;
+    const wrong = t.make({ token: pasted });
+    cleanups.push(() => wrong.stop());
+    await wrong.start(t.core.inbound);
+    expect(wrong.problem).toMatchObject({ kind: "unauthorized", message: expect.stringMatching(/TELEGRAM_BOT_TOKEN/) });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(t.fake.calls.filter((c) => c.method === "getMe")).toHaveLength(1);
+    expect(t.log()).toMatch(/404/);
+    expect(t.log()).not.toContain(t.fake.token);
+  });
+});

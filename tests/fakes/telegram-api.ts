@@ -411,6 +411,9 @@ export class FakeTelegramApi {
     const method = methodNames.get(rawMethod!.toLowerCase()) ?? rawMethod!;
     const delay = this.delays.get(method)?.shift();
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    // A string that is not shaped like a token (a pasted "bot" prefix, a cut-off copy) is not even
+    // looked up: the real server answers 404 Not Found; a well-formed but unknown one gets 401.
+    if (!/^\d+:[A-Za-z0-9_-]+$/.test(token!)) return this.answer(res, method, payload, new ApiError(404, "Not Found"));
     if (token !== this.token || this.revoked) return this.answer(res, method, payload, new ApiError(401, "Unauthorized"));
     // The Bot API rejects any string that is not valid UTF-8, such as a lone surrogate cut off an emoji.
     if (!wellFormed(payload)) return this.answer(res, method, payload, new ApiError(400, "Bad Request: strings must be encoded in UTF-8"));

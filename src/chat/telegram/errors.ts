@@ -25,6 +25,12 @@ export const isNotModified = (err: unknown): boolean =>
 /** The token is wrong or was revoked (401), or the bot was deleted. */
 export const isUnauthorized = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 401;
 
+/**
+ * getMe answered 404 Not Found: the Bot API did not even look the token up, because it is not
+ * shaped like one (a pasted "bot" prefix, a cut-off copy), or TELEGRAM_API_ROOT is not a Bot API.
+ */
+export const isTokenNotFound = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 404;
+
 /** Another process polls with the same token (409). */
 export const isConflict = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 409;
 

@@ -84,7 +84,7 @@ export async function setup(
       ...opts.telegram,
     },
   });
-  const make = () =>
+  const make = (more: Partial<TelegramTransportOptions> = {}) =>
     new TelegramTransport({
       token: fake.token,
       config: config.telegram,
@@ -98,6 +98,7 @@ export async function setup(
         { name: "approve_me", description: "Ask for approval", admin: true },
       ],
       ...opts.transport,
+      ...more,
     });
   const transport = make();
   cleanups.push(() => transport.stop());
