@@ -29,6 +29,8 @@ export interface FakeMessage {
   origin: "channel" | "response" | "followup";
   /** Interaction tokens whose `@original` is this message (responses and component updates). */
   tokens: string[];
+  /** A deferred reply's "thinking…" placeholder that nothing has filled in yet. */
+  loading?: boolean;
 }
 
 /** A canned failure for the next matching request(s). */
@@ -54,7 +56,24 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** Listen on this port (a test that starts Discord after the bot); default: any free port. */
   port?: number;
+  /**
+   * Guilds the bot is in. As on Discord, READY lists them as unavailable and a GUILD_CREATE
+   * (roles including @everyone, the feed channel) follows for each. Default: the tests' guild.
+   */
+  guilds?: FakeGuild[];
 }
+
+/** A guild the fake announces over the gateway. */
+export interface FakeGuild {
+  id: string;
+  /** Role ids besides @everyone (whose id is the guild's). */
+  roles?: string[];
+  /** Text channel ids. */
+  channels?: string[];
+}
+
+/** The guild every test injects interactions into unless it says otherwise. */
+export const fakeGuildId = "1200000000000000001";
 
 const jsonHeaders = { "content-type": "application/json" };
 
@@ -78,6 +97,12 @@ export class FakeDiscord {
   readonly botUser: { id: string; username: string };
   private token: string;
   private revoked = false;
+  /** REST answers 401 for the bot token (the gateway may still be up, as after a token reset). */
+  private restRevoked = false;
+  /** Registered application commands by scope (`global` or a guild id), as Discord stores them. */
+  readonly registered = new Map<string, Record<string, unknown>[]>();
+  /** Gateway sessions that can still be resumed. */
+  private readonly sessions = new Set<string>();
   private seq = 0;
   private nextSnowflake = 1_300_000_000_000_000_000n;
   private readonly planned: Planned[] = [];
@@ -137,10 +162,34 @@ export class FakeDiscord {
     this.planned.push({ method, path, times, status, body: { message, code }, headers: {} });
   }
 
-  /** The token stops working: REST answers 401 and the gateway closes with 4004. */
-  revokeToken(): void {
+  /**
+   * The token stops working: REST answers 401 and the gateway closes with 4004. With
+   * `{ gateway: false }` only REST refuses it, and the open gateway connection stays up for now.
+   */
+  revokeToken(options: { gateway?: boolean } = {}): void {
+    this.restRevoked = true;
+    if (options.gateway === false) return;
     this.revoked = true;
     for (const ws of this.sockets) ws.close(4004, "Authentication failed.");
+  }
+
+  /** Discord asks every connection to reconnect (op 7 RECONNECT); the client should RESUME. */
+  requestReconnect(): void {
+    for (const ws of this.sockets) ws.send(JSON.stringify({ op: 7, d: null, s: null, t: null }));
+  }
+
+  /**
+   * Discord drops every session (op 9 INVALID_SESSION, `d: false`): they cannot be resumed, so
+   * the client must identify again on a new connection.
+   */
+  invalidateSessions(): void {
+    this.sessions.clear();
+    for (const ws of this.sockets) ws.send(JSON.stringify({ op: 9, d: false, s: null, t: null }));
+  }
+
+  /** The commands are gone on Discord's side (the app was removed from the guild and added back, say). */
+  forgetCommands(): void {
+    this.registered.clear();
   }
 
   /** Requests whose path matches are held this long before they are processed (a slow network). */
@@ -202,7 +251,7 @@ export class FakeDiscord {
       type: 2,
       user: input.user,
       channelId: input.channelId,
-      guildId: input.guildId === undefined ? "1200000000000000001" : input.guildId,
+      guildId: input.guildId === undefined ? fakeGuildId : input.guildId,
       data: { id: this.snowflake(), name: input.name, type: 1, options },
     });
   }
@@ -213,7 +262,7 @@ export class FakeDiscord {
       type: 4,
       user: input.user,
       channelId: input.channelId,
-      guildId: "1200000000000000001",
+      guildId: fakeGuildId,
       data: {
         id: this.snowflake(),
         name: input.name,
@@ -229,7 +278,7 @@ export class FakeDiscord {
       type: 3,
       user: input.user,
       channelId: input.message.channel_id,
-      guildId: "1200000000000000001",
+      guildId: fakeGuildId,
       data: { custom_id: input.customId, component_type: 2 },
       message: this.toApiMessage(input.message),
       messageId: input.message.id,
@@ -295,6 +344,12 @@ export class FakeDiscord {
           return;
         }
         this.resumes.push(frame.d);
+        if (!this.sessions.has(String(frame.d.session_id))) {
+          // Discord answers a RESUME of a session it no longer has with INVALID_SESSION (not resumable).
+          ws.send(JSON.stringify({ op: 9, d: false, s: null, t: null }));
+          this.notify();
+          return;
+        }
         this.seq += 1;
         ws.send(JSON.stringify({ op: 0, t: "RESUMED", s: this.seq, d: {} }));
       } else if (frame.op === 2) {
@@ -303,6 +358,8 @@ export class FakeDiscord {
           return;
         }
         this.identifies.push(frame.d);
+        const sessionId = randomBytes(16).toString("hex");
+        this.sessions.add(sessionId);
         this.seq += 1;
         ws.send(
           JSON.stringify({
@@ -312,17 +369,82 @@ export class FakeDiscord {
             d: {
               v: 10,
               user: { ...this.botUser, discriminator: "0", avatar: null, bot: true, global_name: null, flags: 0 },
-              guilds: [],
-              session_id: randomBytes(16).toString("hex"),
+              guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })),
+              session_id: sessionId,
               resume_gateway_url: this.gatewayUrl,
               shard: [0, 1],
               application: { id: this.applicationId, flags: 0 },
             },
           }),
         );
+        for (const guild of this.guilds) {
+          this.seq += 1;
+          ws.send(JSON.stringify({ op: 0, t: "GUILD_CREATE", s: this.seq, d: this.guildCreate(guild) }));
+        }
       }
       this.notify();
     });
+  }
+
+  private get guilds(): FakeGuild[] {
+    return this.options.guilds ?? [{ id: fakeGuildId, roles: ["3000000000000000009"] }];
+  }
+
+  /** A GUILD_CREATE payload as the Guilds intent delivers it (trimmed to what a bot reads). */
+  private guildCreate(guild: FakeGuild): Record<string, unknown> {
+    const role = (id: string, name: string, position: number) => ({
+      id,
+      name,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      icon: null,
+      unicode_emoji: null,
+      position,
+      permissions: "0",
+      managed: false,
+      mentionable: false,
+      flags: 0,
+    });
+    return {
+      id: guild.id,
+      name: "asm test guild",
+      icon: null,
+      owner_id: "2000000000000000100",
+      afk_channel_id: null,
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 1,
+      explicit_content_filter: 0,
+      features: [],
+      mfa_level: 0,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      vanity_url_code: null,
+      description: null,
+      banner: null,
+      premium_tier: 0,
+      preferred_locale: "en-US",
+      public_updates_channel_id: null,
+      nsfw_level: 0,
+      premium_progress_bar_enabled: false,
+      joined_at: "2026-01-01T00:00:00.000Z",
+      large: false,
+      unavailable: false,
+      member_count: 3,
+      roles: [role(guild.id, "@everyone", 0), ...(guild.roles ?? []).map((id, i) => role(id, `role ${i + 1}`, i + 1))],
+      emojis: [],
+      stickers: [],
+      members: [],
+      channels: (guild.channels ?? []).map((id, i) => ({ id, type: 0, name: `channel-${i + 1}`, position: i, guild_id: guild.id, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0 })),
+      threads: [],
+      presences: [],
+      voice_states: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    };
   }
 
   private inject(input: {
@@ -358,7 +480,10 @@ export class FakeDiscord {
       data: input.data,
       ...(input.guildId ? { guild_id: input.guildId } : {}),
       channel_id: input.channelId,
-      channel: { id: input.channelId, type: 0, ...(input.guildId ? { guild_id: input.guildId } : {}) },
+      // A DM channel is type 1 and names its recipient; a guild text channel is type 0.
+      channel: input.guildId
+        ? { id: input.channelId, type: 0, guild_id: input.guildId }
+        : { id: input.channelId, type: 1, recipients: [user], last_message_id: null, flags: 0 },
       ...who,
       token,
       version: 1,
@@ -423,6 +548,7 @@ export class FakeDiscord {
   }
 
   private updateMessage(m: FakeMessage, body: Record<string, unknown>): void {
+    m.loading = false;
     if ("content" in body) m.content = String(body.content ?? "");
     if ("embeds" in body) m.embeds = (body.embeds as Record<string, unknown>[] | null) ?? [];
     if ("components" in body) m.components = (body.components as Record<string, unknown>[] | null) ?? [];
@@ -464,7 +590,7 @@ export class FakeDiscord {
     }
 
     const usesToken = path.startsWith("/interactions/") || path.startsWith("/webhooks/");
-    if (!usesToken && (this.revoked || req.headers.authorization !== `Bot ${this.token}`)) {
+    if (!usesToken && (this.restRevoked || req.headers.authorization !== `Bot ${this.token}`)) {
       return send(401, { message: "401: Unauthorized", code: 0 });
     }
 
@@ -478,16 +604,12 @@ export class FakeDiscord {
     }
     if (method === "GET" && path === "/users/@me") return send(200, { ...this.botUser, discriminator: "0", avatar: null, bot: true });
     if (method === "GET" && path === "/applications/@me") return send(200, { id: this.applicationId, name: "asm", flags: 0 });
-    const commands = match("PUT", /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
-    if (commands) {
-      const list = (body as unknown as Record<string, unknown>[]).map((c) => ({
-        ...c,
-        id: this.snowflake(),
-        application_id: commands[1],
-        version: this.snowflake(),
-        ...(commands[2] ? { guild_id: commands[2] } : {}),
-      }));
-      return send(200, list);
+    const commands = match(null, /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
+    if (commands && (method === "GET" || method === "PUT")) {
+      if (commands[1] !== this.applicationId) return send(403, { message: "Missing Access", code: 50001 });
+      const scope = commands[2] ?? "global";
+      if (method === "PUT") this.registered.set(scope, (body as unknown as Record<string, unknown>[]).map((c) => this.storedCommand(c, commands[2])));
+      return send(200, this.registered.get(scope) ?? []);
     }
     const post = match("POST", /^\/channels\/(\d+)\/messages$/);
     if (post) return send(200, this.toApiMessage(this.createMessage(post[1]!, body)));
@@ -507,6 +629,39 @@ export class FakeDiscord {
     return send(404, { message: `404: Not Found (${method} ${path})`, code: 0 });
   }
 
+  /**
+   * A command as Discord stores and returns it: ids and version added, defaults filled in
+   * (type 1, contexts and integration types, null localizations and permissions), and per option
+   * `required`/`autocomplete` left out when false, as Discord does.
+   */
+  private storedCommand(c: Record<string, unknown>, guildId: string | undefined): Record<string, unknown> {
+    const options = ((c.options as Record<string, unknown>[] | undefined) ?? []).map((o) => {
+      const { required, autocomplete, ...rest } = o;
+      return {
+        ...rest,
+        description_localizations: null,
+        name_localizations: null,
+        ...(required ? { required: true } : {}),
+        ...(autocomplete ? { autocomplete: true } : {}),
+      };
+    });
+    return {
+      id: this.snowflake(),
+      application_id: this.applicationId,
+      version: this.snowflake(),
+      default_member_permissions: null,
+      type: 1,
+      nsfw: false,
+      integration_types: [0],
+      contexts: null,
+      ...(guildId ? { guild_id: guildId } : { dm_permission: true }),
+      ...c,
+      name_localizations: null,
+      description_localizations: null,
+      ...(options.length ? { options } : {}),
+    };
+  }
+
   private interactionCallback(
     id: string,
     token: string,
@@ -524,6 +679,7 @@ export class FakeDiscord {
     if (type === 4 || type === 5) {
       // 5 = "thinking…": a placeholder message the later editReply fills in.
       message = this.createMessage(entry.channelId, type === 4 ? data : { flags: data.flags }, "response", token);
+      if (type === 5) message.loading = true;
     } else if (type === 7 && entry.messageId) {
       message = this.messages.get(entry.messageId);
       if (message) {
@@ -551,6 +707,14 @@ export class FakeDiscord {
     const entry = [...this.interactions.values()].find((e) => e.token === token);
     if (!entry) return send(404, { message: "Unknown Webhook", code: 10015 });
     if (method === "POST" && !target) {
+      // Discord: the first follow-up to a deferred reply that is still "thinking…" fills that
+      // placeholder in, and its `flags` are ignored (the deferral decided whether it is ephemeral).
+      const loading = [...this.messages.values()].find((m) => m.loading && !m.deleted && m.tokens.includes(token));
+      if (loading) {
+        this.updateMessage(loading, body);
+        loading.edits = 0;
+        return send(200, this.toApiMessage(loading));
+      }
       const msg = this.createMessage(entry.channelId, body, "followup", token);
       return send(200, this.toApiMessage(msg));
     }
