@@ -5,12 +5,14 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
+  DiscordAPIError,
   Events,
   GatewayIntentBits,
   type Interaction,
   type InteractionReplyOptions,
   MessageFlags,
   type RateLimitData,
+  RateLimitError,
   Routes,
 } from "discord.js";
 import type { Config } from "../config/schema.ts";
@@ -77,6 +79,11 @@ async function within<T>(work: Promise<T>, ms: number): Promise<{ done: true; va
     clearTimeout(timer);
   }
 }
+
+const tokenRejected = "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed";
+
+/** A REST answer 401: the bot token is not (or no longer) valid. */
+const unauthorized = (err: unknown) => err instanceof DiscordAPIError && err.status === 401;
 
 /** What to log about an error: never the request URL (interaction and webhook URLs hold tokens). */
 const summary = (err: unknown) => {
@@ -154,7 +161,7 @@ export class DiscordTransport implements Transport {
       const message = (await client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
       return { transport: "discord", chatId: channelId, messageId: message.id };
     } catch (err) {
-      throw toDeliveryError(err, `post to channel ${channelId}`);
+      throw this.failed(err, `post to channel ${channelId}`);
     }
   }
 
@@ -165,8 +172,18 @@ export class DiscordTransport implements Transport {
     try {
       await client.rest.patch(Routes.channelMessage(ref.chatId, ref.messageId), { body: this.payload(view) });
     } catch (err) {
-      throw toDeliveryError(err, `edit message ${ref.messageId} in channel ${ref.chatId}`);
+      throw this.failed(err, `edit message ${ref.messageId} in channel ${ref.chatId}`);
     }
+  }
+
+  /**
+   * A failed post or edit as a `DeliveryError`. A 401 means Discord no longer takes the token
+   * (reset in the developer portal): the gateway may stay up a while, but discord.js has dropped
+   * the token and every later request would fail too, so it becomes the transport's problem.
+   */
+  private failed(err: unknown, what: string): DeliveryError {
+    if (unauthorized(err)) this.setProblem("unauthorized", tokenRejected);
+    return toDeliveryError(err, what);
   }
 
   // ── connection ─────────────────────────────────────────────────────────────────────────────
@@ -202,11 +219,12 @@ export class DiscordTransport implements Transport {
   /**
    * Called by discord.js for every rate limit it meets (a 429, or a bucket it knows is empty):
    * true = throw a RateLimitError instead of waiting. Feed posts and edits hand long waits back to
-   * the outbox; everything else (interaction replies, command registration) waits them out.
+   * the outbox; command registration gives up (the daily create limit answers with a wait of
+   * hours, and start() would sit it out); interaction replies and edits wait.
    */
   private onRateLimit(d: RateLimitData): boolean {
     const waitMs = Math.max(d.retryAfter, d.timeToReset);
-    const reject = d.route.startsWith("/channels") && waitMs > this.maxRateLimitWaitMs;
+    const reject = (d.route.startsWith("/channels") || d.route.startsWith("/applications")) && waitMs > this.maxRateLimitWaitMs;
     this.options.log.warn({ route: d.route, method: d.method, waitMs, global: d.global, reject }, "discord rate limited");
     return reject;
   }
@@ -223,7 +241,7 @@ export class DiscordTransport implements Transport {
       if (this.stopped) return; // stop() during login: not a problem, and no retry
       const code = discordCode(err);
       if (code === "TokenInvalid" || (err as { status?: number }).status === 401) {
-        this.setProblem("unauthorized", "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed");
+        this.setProblem("unauthorized", tokenRejected);
         return;
       }
       this.setProblem("unreachable", `cannot connect to Discord: ${summary(err).message ?? "network error"}`);
@@ -239,7 +257,7 @@ export class DiscordTransport implements Transport {
   }
 
   private async register(client: Client): Promise<void> {
-    const { config, kv, log, commands } = this.options;
+    const { config, log, commands } = this.options;
     const applicationId = client.application?.id ?? client.user?.id;
     if (!applicationId) return;
     try {
@@ -248,10 +266,15 @@ export class DiscordTransport implements Transport {
         applicationId,
         guildId: config.guildId,
         body: buildSlashCommands(commands),
-        kv,
       });
       log.info({ result, scope: config.guildId ? `guild ${config.guildId}` : "global", count: commands.length }, "discord commands");
     } catch (err) {
+      if (unauthorized(err)) return this.setProblem("unauthorized", tokenRejected);
+      if (err instanceof RateLimitError) {
+        const retryInMs = Math.max(err.retryAfter, err.timeToReset);
+        log.error({ retryInMs }, "could not register Discord slash commands: Discord's command limit is reached; the next start tries again");
+        return;
+      }
       log.error({ err: summary(err) }, "could not register Discord slash commands (does the bot have applications.commands?)");
     }
   }
@@ -477,10 +500,17 @@ export class DiscordTransport implements Transport {
     const focused = i.options.getFocused(true);
     const spec = this.options.commands.find((c) => c.name === i.commandName)?.options.find((o) => o.name === focused.name);
     const suggest = this.options.suggestSessions;
-    const choices =
-      caller.allowed && spec?.autocomplete === "session" && suggest
-        ? suggest(String(focused.value)).slice(0, 25).map((s) => ({ name: s.name.slice(0, 100), value: s.value.slice(0, 100) }))
-        : [];
+    let choices: Suggestion[] = [];
+    try {
+      if (caller.allowed && spec?.autocomplete === "session" && suggest) {
+        choices = suggest(String(focused.value))
+          .slice(0, 25)
+          .map((s) => ({ name: s.name.slice(0, 100), value: s.value.slice(0, 100) }));
+      }
+    } catch (err) {
+      // Still answer: without a response Discord shows "Loading options failed" until it times out.
+      this.options.log.error({ err: summary(err) }, "discord autocomplete: could not look up sessions");
+    }
     await i.respond(choices);
   }
 }

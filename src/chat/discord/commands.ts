@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   type REST,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
@@ -7,12 +6,11 @@ import {
   type SlashCommandIntegerOption,
   type SlashCommandStringOption,
 } from "discord.js";
-import type { KvStore } from "../../store/kv.ts";
 import type { CommandSpec, OptionSpec } from "../commands.ts";
 
 export type SlashCommandJson = RESTPostAPIChatInputApplicationCommandsJSONBody;
 
-/** What `registerCommands` did: PUT the set, or found it identical to the last one it PUT. */
+/** What `registerCommands` did: PUT the set, or found Discord already holding the same set. */
 export type RegisterResult = "registered" | "unchanged";
 
 /** Discord: command and option descriptions 1–100 characters, at most 25 choices. */
@@ -59,31 +57,53 @@ export function buildSlashCommands(specs: readonly CommandSpec[]): SlashCommandJ
   });
 }
 
-/** The kv key remembering what was last registered for an application in a guild (or globally). */
-export const commandsKvKey = (applicationId: string, guildId: string | null) =>
-  `discord.commands.${applicationId}.${guildId ?? "global"}`;
+/** Values Discord leaves out or returns as null/false/[] when they are not set. */
+const unset = (v: unknown) => v === undefined || v === null || v === false || (Array.isArray(v) && v.length === 0);
 
-export const commandsHash = (body: SlashCommandJson[]) => createHash("sha256").update(JSON.stringify(body)).digest("hex");
+/**
+ * Whether what Discord holds says everything `ours` says. Only the fields we send are compared:
+ * Discord adds ids, versions and defaults (contexts, localizations), and omits `required` and
+ * `autocomplete` when false, so unset values on either side are equal.
+ */
+export function covers(ours: unknown, theirs: unknown): boolean {
+  if (unset(ours)) return unset(theirs);
+  if (Array.isArray(ours)) {
+    return Array.isArray(theirs) && ours.length === theirs.length && ours.every((v, i) => covers(v, theirs[i]));
+  }
+  if (typeof ours === "object") {
+    if (typeof theirs !== "object" || theirs === null || Array.isArray(theirs)) return false;
+    const other = theirs as Record<string, unknown>;
+    return Object.entries(ours as Record<string, unknown>).every(([k, v]) => covers(v, other[k]));
+  }
+  return ours === theirs;
+}
+
+/** Whether Discord's list (GET …/commands, any order) is exactly our set of commands. */
+export function sameCommands(ours: SlashCommandJson[], theirs: readonly Record<string, unknown>[]): boolean {
+  if (ours.length !== theirs.length) return false;
+  return ours.every((command) => {
+    const held = theirs.find((t) => t.name === command.name);
+    return held !== undefined && covers(JSON.parse(JSON.stringify(command)), held);
+  });
+}
 
 /**
  * Registers the commands with one bulk-overwrite PUT: in the guild when `guildId` is set (visible
- * at once), else globally. Skipped when the same set was registered before, because new commands
- * count against Discord's 200-creates-a-day limit; the hash is stored in kv only after a success.
+ * at once), else globally. First reads what Discord holds (GET) and skips the PUT when it is the
+ * same set, because new commands count against Discord's 200-creates-a-day limit; a set Discord
+ * lost (the bot was removed from the guild and invited again) is put back.
  */
 export async function registerCommands(input: {
   rest: REST;
   applicationId: string;
   guildId: string | null;
   body: SlashCommandJson[];
-  kv: KvStore;
 }): Promise<RegisterResult> {
-  const key = commandsKvKey(input.applicationId, input.guildId);
-  const hash = commandsHash(input.body);
-  if (input.kv.get<string>(key) === hash) return "unchanged";
   const route = input.guildId
     ? Routes.applicationGuildCommands(input.applicationId, input.guildId)
     : Routes.applicationCommands(input.applicationId);
+  const held = (await input.rest.get(route)) as Record<string, unknown>[];
+  if (sameCommands(input.body, held)) return "unchanged";
   await input.rest.put(route, { body: input.body });
-  input.kv.set(key, hash);
   return "registered";
 }

@@ -1,10 +1,6 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../../src/chat/commands.ts";
-import { buildSlashCommands, commandsHash, commandsKvKey } from "../../../src/chat/discord/commands.ts";
-import { openStore } from "../../../src/store/db.ts";
-import { KvStore } from "../../../src/store/kv.ts";
-import { tempDir } from "../../helpers/tmp.ts";
+import { buildSlashCommands, sameCommands } from "../../../src/chat/discord/commands.ts";
 
 describe("Discord slash commands from the core's command list", () => {
   it("builds one valid command per entry, with choices, autocomplete and required options first", () => {
@@ -41,13 +37,23 @@ describe("Discord slash commands from the core's command list", () => {
     expect((cmd!.options![0] as { choices?: unknown }).choices).toBeUndefined();
   });
 
-  it("remembers the registered set per application and scope by hash", () => {
-    const kv = new KvStore(openStore(join(tempDir(), "asm.db")));
+  it("recognises its own set in what Discord returns (ids, defaults and left-out false flags added), and any change", () => {
     const body = buildSlashCommands(commands);
-    expect(commandsHash(body)).toBe(commandsHash(buildSlashCommands(commands)));
-    expect(commandsHash(body)).not.toBe(commandsHash(body.slice(1)));
-    expect(commandsKvKey("1", null)).not.toBe(commandsKvKey("1", "2"));
-    kv.set(commandsKvKey("1", "2"), commandsHash(body));
-    expect(kv.get(commandsKvKey("1", "2"))).toBe(commandsHash(body));
+    // Discord's GET: extra fields, `required`/`autocomplete` omitted when false, no `options` when empty, any order.
+    const held = body
+      .map((c) => {
+        const options = (c.options ?? []).map((o) => {
+          const { required, ...rest } = o as { required?: boolean };
+          return { ...rest, ...(required ? { required } : {}), name_localizations: null };
+        });
+        return { ...c, id: "1", application_id: "2", version: "3", default_member_permissions: null, contexts: null, ...(options.length ? { options } : { options: undefined }) };
+      })
+      .reverse();
+    expect(sameCommands(body, held)).toBe(true);
+    expect(sameCommands(body, held.slice(1))).toBe(false);
+    expect(sameCommands(body, held.map((c, i) => (i === 0 ? { ...c, description: `${c.description}!` } : c)))).toBe(false);
+    const withOptions = held.findIndex((c) => (c.options?.length ?? 0) > 1);
+    const swapped = held.map((c, i) => (i === withOptions ? { ...c, options: [...c.options!].reverse() } : c));
+    expect(sameCommands(body, swapped)).toBe(false);
   });
 });

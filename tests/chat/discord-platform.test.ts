@@ -1,0 +1,235 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CommandSpec } from "../../src/chat/commands.ts";
+import { DiscordTransport, discordProblemKey, type DiscordOptions } from "../../src/chat/discord.ts";
+import { DeliveryError, type Caller, type Inbound } from "../../src/chat/transport.ts";
+import { textView, type View } from "../../src/chat/view.ts";
+import { discordSection } from "../../src/config/sections/chat.ts";
+import { createLogger } from "../../src/log.ts";
+import { openStore } from "../../src/store/db.ts";
+import { KvStore } from "../../src/store/kv.ts";
+import { Capture } from "../core/setup.ts";
+import { FakeDiscord, type FakeUser, fakeGuildId } from "../fakes/discord-api.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+/**
+ * How Discord itself behaves where our fake used to be kinder: a token reset seen on REST first,
+ * gateway RECONNECT / INVALID_SESSION, a cached guild (members as GuildMember), DMs, commands
+ * that vanished on Discord's side, the daily command-create limit.
+ */
+
+const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GPlat1.platformPLATFORMplatformPLATFORMplat1";
+const feed = "1300000000000000444";
+const adminRole = "3000000000000000009";
+const admin: FakeUser = { id: "2000000000000000001", username: "ada" };
+const member: FakeUser = { id: "2000000000000000002", username: "bob" };
+const roleAdmin: FakeUser = { id: "2000000000000000003", username: "cy", roles: [adminRole] };
+
+const specs: CommandSpec[] = [
+  { name: "help", description: "List the commands", usage: "/help", options: [] },
+  {
+    name: "session",
+    description: "One session",
+    usage: "/session <id> [scope]",
+    options: [
+      { name: "id", description: "Session id", type: "string", required: true, autocomplete: "session" },
+      { name: "scope", description: "active or all", type: "string", choices: ["active", "all"] },
+    ],
+  },
+];
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Setup {
+  fake?: FakeDiscord;
+  kv?: KvStore;
+  guildId?: string | null;
+  overrides?: Partial<DiscordOptions>;
+  answer?: (caller: Caller, name: string) => Promise<View>;
+}
+
+async function setup(input: Setup = {}) {
+  const fake = input.fake ?? (await FakeDiscord.start({ token, heartbeatIntervalMs: 200 }));
+  if (!input.fake) closers.push(() => fake.close());
+  const kv = input.kv ?? new KvStore(openStore(join(tempDir("asm-discord-platform-"), "asm.db")));
+  const log = new Capture();
+  const callers: Caller[] = [];
+  const transport = new DiscordTransport({
+    token,
+    config: discordSection.parse({
+      apiBase: fake.apiBase,
+      feedChannelId: feed,
+      guildId: input.guildId === undefined ? fakeGuildId : input.guildId,
+      allowedUserIds: [member.id],
+      adminUserIds: [admin.id],
+      adminRoleIds: [adminRole],
+    }),
+    kv,
+    log: createLogger({ stream: log, pretty: "never", level: "debug", secrets: [token] }),
+    commands: specs,
+    maxRateLimitWaitMs: 5000,
+    ...input.overrides,
+  });
+  const inbound: Inbound = {
+    command: async (caller, name) => {
+      callers.push(caller);
+      return input.answer ? input.answer(caller, name) : textView(`answer to /${name}`);
+    },
+    button: async () => ({ toast: "ok" }),
+  };
+  await transport.start(inbound);
+  closers.push(() => transport.stop());
+  return { fake, transport, kv, log, callers };
+}
+
+const answered = (fake: FakeDiscord, id: string) => JSON.stringify(fake.callbacks.get(id)?.data ?? {});
+
+describe("Discord transport: the token reset on Discord's side", () => {
+  it("a 401 on a feed post while the gateway is still up is reported as an unauthorized token, once, and later sends fail softly", async () => {
+    const { fake, transport, kv, log } = await setup();
+    fake.revokeToken({ gateway: false });
+    const first = await transport.send(textView("alert")).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(DeliveryError);
+    expect((first as DeliveryError).permanent).toBe(false);
+    expect(transport.problem).toMatchObject({ kind: "unauthorized", message: expect.stringContaining("401") });
+    expect(kv.get<{ kind: string }>(discordProblemKey)).toMatchObject({ kind: "unauthorized" });
+    // No further requests with a token Discord refused (each counts towards Discord's invalid-request ban).
+    const before = fake.requests.length;
+    const second = await transport.edit({ transport: "discord", chatId: feed, messageId: "1399999999999999999" }, textView("x")).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(DeliveryError);
+    expect((second as DeliveryError).permanent).toBe(false);
+    expect(fake.requests.length).toBe(before);
+    expect(log.text.match(/DISCORD_TOKEN/g)).toHaveLength(1);
+    expect(log.text).not.toContain(token);
+  });
+});
+
+describe("Discord transport: gateway sessions as Discord runs them", () => {
+  it("resumes after op 7 RECONNECT and keeps answering", async () => {
+    const { fake, transport } = await setup();
+    fake.requestReconnect();
+    await fake.waitFor(() => fake.resumes.length === 1, "RESUME after RECONNECT");
+    const id = fake.slashCommand({ name: "help", user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(id), "the reply");
+    expect(answered(fake, id)).toContain("answer to /help");
+    expect(fake.identifies).toHaveLength(1);
+    expect(transport.problem).toBeNull();
+  });
+
+  it("identifies again after op 9 INVALID_SESSION and after a refused RESUME, and keeps answering", async () => {
+    const { fake, transport } = await setup();
+    fake.invalidateSessions();
+    await fake.waitFor(() => fake.identifies.length === 2, "a new IDENTIFY", 15_000);
+    const a = fake.slashCommand({ name: "help", user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(a), "the reply after re-identifying");
+
+    // The socket drops and the session is gone by the time the client tries to resume it.
+    fake.invalidateSessions();
+    fake.dropConnections();
+    await fake.waitFor(() => fake.identifies.length >= 3, "IDENTIFY after the refused RESUME", 15_000);
+    const b = fake.slashCommand({ name: "help", user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(b), "the reply after the refused resume");
+    expect(answered(fake, b)).toContain("answer to /help");
+    await until(() => transport.problem === null, "recovered");
+    // The commands are not registered again on every new session.
+    expect(fake.requestsTo(/\/commands$/, "PUT")).toHaveLength(1);
+  }, 30_000);
+});
+
+describe("Discord transport: who is asking, in a cached guild and in DMs", () => {
+  it("recognises an admin role on a cached guild's member (GuildMember roles), and admins by user id in a DM", async () => {
+    const { fake, callers } = await setup();
+    const inGuild = fake.slashCommand({ name: "help", user: roleAdmin, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(inGuild), "the guild reply");
+    expect(callers[0]).toMatchObject({ userId: roleAdmin.id, admin: true, allowed: true });
+
+    const dmChannel = "1300000000000000333";
+    const dm = fake.slashCommand({ name: "help", user: admin, channelId: dmChannel, guildId: null });
+    await fake.waitFor(() => fake.callbacks.has(dm), "the DM reply");
+    expect(answered(fake, dm)).toContain("answer to /help");
+    expect(callers[1]).toMatchObject({ userId: admin.id, admin: true, allowed: true, chatId: dmChannel });
+
+    // A role id means nothing outside the guild.
+    const dmRole = fake.slashCommand({ name: "help", user: roleAdmin, channelId: dmChannel, guildId: null });
+    await fake.waitFor(() => fake.callbacks.has(dmRole), "the DM refusal");
+    expect(fake.callbacks.get(dmRole)).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(callers).toHaveLength(2);
+  });
+});
+
+describe("Discord transport: slash command registration against what Discord holds", () => {
+  it("compares with GET: no PUT when Discord has the same commands (fresh store), a PUT when Discord lost them", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
+    closers.push(() => fake.close());
+    const first = await setup({ fake });
+    expect(fake.requestsTo(/\/guilds\/\d+\/commands$/, "PUT")).toHaveLength(1);
+    await first.transport.stop();
+
+    // Another machine's store (or a wiped one): Discord already has exactly these commands.
+    const second = await setup({ fake });
+    expect(fake.requestsTo(/\/guilds\/\d+\/commands$/, "PUT")).toHaveLength(1);
+    expect(second.log.text).toContain('"result":"unchanged"');
+    await second.transport.stop();
+
+    // The bot was removed from the guild and invited again: its guild commands are gone, the store does not know.
+    fake.forgetCommands();
+    await setup({ fake, kv: first.kv });
+    expect(fake.requestsTo(/\/guilds\/\d+\/commands$/, "PUT")).toHaveLength(2);
+    expect(fake.registered.get(fakeGuildId)!.map((c) => c.name)).toEqual(specs.map((s) => s.name));
+  });
+
+  it("does not hold start for hours when Discord's daily command-create limit answers 429", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
+    closers.push(() => fake.close());
+    fake.rateLimit("PUT", /\/commands$/, 7200);
+    const started = Date.now();
+    const { log, fake: same } = await setup({ fake });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(log.text).toContain("could not register Discord slash commands");
+    // The bot still serves.
+    const id = same.slashCommand({ name: "help", user: member, channelId: feed });
+    await same.waitFor(() => same.callbacks.has(id), "the reply");
+  });
+});
+
+describe("Discord transport: answers that go wrong", () => {
+  it("fills the 'thinking…' of a deferred command that then fails with the error note", async () => {
+    const { fake } = await setup({
+      overrides: { deferAfterMs: 50 },
+      answer: async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        throw new Error("store is locked");
+      },
+    });
+    const id = fake.slashCommand({ name: "help", user: member, channelId: feed });
+    await fake.waitFor(() => fake.responseOf(id)?.loading === false, "the error note");
+    expect(fake.callbacks.get(id)!.type).toBe(5);
+    expect(fake.responseOf(id)!.content).toContain("Something went wrong");
+    expect(fake.followUpsOf(id)).toHaveLength(0);
+  });
+
+  it("answers autocomplete with no choices when looking the sessions up fails", async () => {
+    const { fake, log } = await setup({
+      overrides: {
+        suggestSessions: () => {
+          throw new Error("database is locked");
+        },
+      },
+    });
+    const id = fake.autocomplete({ name: "session", focused: "id", value: "5f", user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(id), "the choices");
+    expect(fake.callbacks.get(id)).toEqual({ type: 8, data: { choices: [] } });
+    expect(log.text).toContain("database is locked");
+  });
+});
