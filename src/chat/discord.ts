@@ -7,6 +7,7 @@ import {
   Client,
   DiscordAPIError,
   Events,
+  GatewayCloseCodes,
   GatewayIntentBits,
   type Interaction,
   type InteractionReplyOptions,
@@ -204,8 +205,13 @@ export class DiscordTransport implements Transport {
     client.on(Events.Warn, (message) => log.warn({ message }, "discord warning"));
     client.on(Events.ShardError, (err, shardId) => log.warn({ err: summary(err), shardId }, "discord gateway error; reconnecting"));
     client.on(Events.ShardDisconnect, (event, shardId) => {
+      // discord.js emits this only for close codes it will not reconnect after (4004, 4010–4014).
       if (event.code === 4004) this.setProblem("unauthorized", "Discord closed the gateway: DISCORD_TOKEN is no longer valid (4004)");
-      else if (!this.stopped) log.error({ code: event.code, shardId }, "discord gateway closed for good");
+      else if (!this.stopped) {
+        const why = GatewayCloseCodes[event.code] ?? "unknown";
+        log.error({ code: event.code, shardId }, "discord gateway closed for good");
+        this.setProblem("unreachable", `Discord closed the gateway for good (${event.code} ${why}): commands and buttons stop until asm restarts`);
+      }
     });
     // discord.js reconnects by itself after network faults; meanwhile we are unreachable.
     client.on(Events.ShardReconnecting, () => {

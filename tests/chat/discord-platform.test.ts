@@ -115,6 +115,18 @@ describe("Discord transport: the token reset on Discord's side", () => {
   });
 });
 
+describe("Discord transport: editing old feed messages", () => {
+  it("sits out Discord's 30046 (a 429 for edits to hour-old messages, 3 per 6 s) and edits in place, without a second message", async () => {
+    const { fake, transport } = await setup();
+    const ref = await transport.send(textView("firing", { tone: "critical" }));
+    fake.rateLimit("PATCH", /^\/channels\/\d+\/messages\/\d+$/, 1.2, 1, false, 30046);
+    await transport.edit(ref, textView("resolved", { tone: "ok" }));
+    expect(fake.requestsTo(/^\/channels\/\d+\/messages\/\d+$/, "PATCH").map((r) => r.status)).toEqual([429, 200]);
+    expect(fake.channelMessages(feed)).toHaveLength(1);
+    expect(JSON.stringify(fake.channelMessages(feed)[0]!.embeds)).toContain("resolved");
+  });
+});
+
 describe("Discord transport: gateway sessions as Discord runs them", () => {
   it("resumes after op 7 RECONNECT and keeps answering", async () => {
     const { fake, transport } = await setup();
@@ -145,6 +157,16 @@ describe("Discord transport: gateway sessions as Discord runs them", () => {
     // The commands are not registered again on every new session.
     expect(fake.requestsTo(/\/commands$/, "PUT")).toHaveLength(1);
   }, 30_000);
+});
+
+describe("Discord transport: a gateway closed for good", () => {
+  it("reports a close discord.js will not reconnect after (4014 Disallowed intents) as a problem, not just a log line", async () => {
+    const { fake, transport, kv } = await setup();
+    fake.closeGateway(4014, "Disallowed intent(s).");
+    await until(() => transport.problem !== null, "the problem");
+    expect(transport.problem).toMatchObject({ kind: "unreachable", message: expect.stringContaining("4014 DisallowedIntents") });
+    expect(kv.get<{ kind: string }>(discordProblemKey)).toMatchObject({ kind: "unreachable" });
+  });
 });
 
 describe("Discord transport: who is asking, in a cached guild and in DMs", () => {

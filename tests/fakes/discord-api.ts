@@ -141,14 +141,21 @@ export class FakeDiscord {
     return this.nextSnowflake.toString();
   }
 
-  /** The next `times` requests matching method + path answer 429 with this `retry_after` (seconds). */
-  rateLimit(method: string, path: RegExp, retryAfterSeconds: number, times = 1, global = false): void {
+  /**
+   * The next `times` requests matching method + path answer 429 with this `retry_after` (seconds).
+   * `code` makes it one of Discord's coded 429s, e.g. 30046 (edits to messages older than an hour:
+   * 3 per 6 s per channel).
+   */
+  rateLimit(method: string, path: RegExp, retryAfterSeconds: number, times = 1, global = false, code?: number): void {
     this.planned.push({
       method,
       path,
       times,
       status: 429,
-      body: { message: "You are being rate limited.", retry_after: retryAfterSeconds, global },
+      body:
+        code === undefined
+          ? { message: "You are being rate limited.", retry_after: retryAfterSeconds, global }
+          : { message: "Maximum number of edits to messages older than 1 hour reached. Try again later.", code, retry_after: retryAfterSeconds, global },
       headers: {
         "retry-after": String(retryAfterSeconds),
         "x-ratelimit-scope": global ? "global" : "user",
@@ -171,6 +178,11 @@ export class FakeDiscord {
     if (options.gateway === false) return;
     this.revoked = true;
     for (const ws of this.sockets) ws.close(4004, "Authentication failed.");
+  }
+
+  /** Discord closes every gateway connection with this code (4014 Disallowed intents, say). */
+  closeGateway(code: number, reason: string): void {
+    for (const ws of this.sockets) ws.close(code, reason);
   }
 
   /** Discord asks every connection to reconnect (op 7 RECONNECT); the client should RESUME. */
