@@ -300,7 +300,14 @@ function assistantLine(s: ClaudeState, raw: RawSeen, line: Buffer, lineNo: numbe
     badLine(s, lineNo, "invalid message");
     return;
   }
-  if (isTrue(line, f.isApiErrorMessage) || stringIs(line, m.model, B.synthetic)) {
+  const synthetic = stringIs(line, m.model, B.synthetic);
+  // The CLI also writes harness replies as `<synthetic>` lines, e.g. 2.0.x's "No response requested." after a
+  // `/compact`, and marks those `isApiErrorMessage: false`: a turn that ended, not an API error.
+  if (synthetic && f.isApiErrorMessage && !isTrue(line, f.isApiErrorMessage)) {
+    s.phase = "end-turn";
+    return;
+  }
+  if (isTrue(line, f.isApiErrorMessage) || synthetic) {
     s.apiErrors++;
     s.phase = "api-error";
     s.lastErrorReason = errorReason(numberAt(line, f.apiErrorStatus), stringAt(line, f.error));
@@ -503,6 +510,9 @@ export class ClaudeCodeSource implements Source {
       line: claudeLine,
       parseErrors: (s) => ({ count: s.parseErrors, last: s.lastParseError }),
       commit: ({ path, uid, state: s, st, now }) => {
+        // CLI 2.0.x creates an empty `<new id>.jsonl` on every `--resume` and writes the turns to the resumed
+        // session's file: an empty file is no conversation (yet), so it gets no row until a line arrives.
+        if (st.size === 0 && !ctx.sessions.get(uid)) return;
         const c = where.get(path)!;
         const parentId = c.parentSessionId ?? (c.kind === "sidechain" ? s.lineSessionId : null);
         const window = claudeWindow(s.model, s.maxContext, config);

@@ -160,7 +160,7 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     expect(h.sessions.get(uid(main))!.state).toBe("idle");
   });
 
-  it("records a malformed line with its number and keeps reading; a 0-byte file is a session with no data", async () => {
+  it("records a malformed line with its number and keeps reading; a 0-byte file is no session (yet)", async () => {
     const p = join(root, "proj");
     mkdirSync(p);
     const good = readFileSync(join(handProjects, "-home-dev-caf--app", `${main}.jsonl`), "utf8").split("\n").filter(Boolean);
@@ -171,7 +171,11 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     const s = h.sessions.get(uid("aaaaaaaa-0000-0000-0000-000000000001"))!;
     expect(s).toMatchObject({ parseErrors: 1, lastParseError: "line 2: invalid JSON", outputTokens: 40, messageCount: 2 });
     expect(s.extra).toMatchObject({ parseErrorLine: 2 });
-    expect(h.sessions.get(uid("aaaaaaaa-0000-0000-0000-000000000002"))).toMatchObject({ state: "unknown", messageCount: 0, sizeBytes: 0 });
+    // CLI 2.0.x leaves one such file per --resume (tests/fixtures/real-old/claude-2.0.76): no conversation, no row.
+    expect(h.sessions.get(uid("aaaaaaaa-0000-0000-0000-000000000002"))).toBeUndefined();
+    appendFileSync(join(p, "aaaaaaaa-0000-0000-0000-000000000002.jsonl"), `${good[1]}\n`);
+    await scan();
+    expect(h.sessions.get(uid("aaaaaaaa-0000-0000-0000-000000000002"))).toMatchObject({ messageCount: 1, parseErrors: 0 });
   });
 
   it("rebuilds (never duplicates) a session whose file was truncated, regrown or replaced by rename", async () => {
