@@ -77,6 +77,12 @@ export interface CodexState {
   reasoning: number;
   cacheWrite: number;
   lastTotal: number | null;
+  /**
+   * Totals of earlier processes when the rollout's running total restarted: Codex before the thread total was
+   * restored on resume (0.77 does this) starts `total_token_usage` from zero in every process that resumes.
+   * Absent in states stored before it existed.
+   */
+  carried?: { input: number; cached: number; output: number; reasoning: number; cacheWrite: number };
   context: number | null;
   window: number | null;
   taskWindow: number | null;
@@ -343,11 +349,22 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, atSpan
   if (last) s.context = numberAt(line, last.input_tokens) ?? s.context;
   if (!total) return;
   const totalTokens = numberAt(line, total.total_tokens);
-  s.input = numberAt(line, total.input_tokens) ?? s.input;
-  s.cached = numberAt(line, total.cached_input_tokens) ?? s.cached;
-  s.output = numberAt(line, total.output_tokens) ?? s.output;
-  s.reasoning = numberAt(line, total.reasoning_output_tokens) ?? s.reasoning;
-  s.cacheWrite = numberAt(line, total.cache_write_input_tokens) ?? s.cacheWrite;
+  // A running total equal to the request's own usage is a process's first request; seen after other totals
+  // (and not as a repeat), the total restarted with a resume: what was counted so far is carried over.
+  const restarted =
+    totalTokens !== null &&
+    s.lastTotal !== null &&
+    totalTokens !== s.lastTotal &&
+    (totalTokens < s.lastTotal || (last !== null && numberAt(line, last.total_tokens) === totalTokens));
+  if (restarted) {
+    s.carried = { input: s.input, cached: s.cached, output: s.output, reasoning: s.reasoning, cacheWrite: s.cacheWrite };
+  }
+  const c = s.carried;
+  s.input = add(c?.input, numberAt(line, total.input_tokens)) ?? s.input;
+  s.cached = add(c?.cached, numberAt(line, total.cached_input_tokens)) ?? s.cached;
+  s.output = add(c?.output, numberAt(line, total.output_tokens)) ?? s.output;
+  s.reasoning = add(c?.reasoning, numberAt(line, total.reasoning_output_tokens)) ?? s.reasoning;
+  s.cacheWrite = add(c?.cacheWrite, numberAt(line, total.cache_write_input_tokens)) ?? s.cacheWrite;
   if (totalTokens !== null && totalTokens === s.lastTotal) return;
   s.lastTotal = totalTokens;
   if (!last) return;
@@ -364,6 +381,9 @@ function tokenCount(s: CodexState, line: Buffer, p: Span, lineNo: number, atSpan
     contextTokens: input,
   });
 }
+
+/** A carried-over total plus this process's figure; null when the line has no figure. */
+const add = (carried: number | undefined, n: number | null): number | null => (n === null ? null : (carried ?? 0) + n);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
