@@ -11,6 +11,7 @@ import type { ScanContext, SourceScanResult } from "../source.ts";
 import { type EntrySummary, summarizeEntry } from "./entry.ts";
 import { openclawRecord, type TranscriptProblem } from "./record.ts";
 import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, toMs } from "./transcript.ts";
+import { isTranscriptName } from "./transcript-names.ts";
 
 /** What we remember of a `sessions.json` between cycles: its entries, summarised. */
 interface StoreState {
@@ -53,7 +54,7 @@ export const transcriptSource = "openclaw";
 /**
  * The JSON era of one agent (`agents/<id>/sessions/`): reads `sessions.json` when its size or mtime
  * changed (a document caught mid-write keeps the last good entries and is recorded as a source
- * problem until it parses again), resolves each entry's transcript, and lists the `*.jsonl` files
+ * problem until it parses again), resolves each entry's transcript, and lists the transcript files
  * for the shared incremental reader.
  */
 export class JsonEra {
@@ -78,14 +79,14 @@ export class JsonEra {
     const mine: string[] = [];
     for (const e of removed) {
       // An entry dropped from the store whose transcript is gone too: nothing keeps the session alive.
-      const t = e.sessionFile ? (isAbsolute(e.sessionFile) ? e.sessionFile : resolve(dir, e.sessionFile)) : join(dir, `${e.sessionId}.jsonl`);
+      const t = e.sessionFile ? sessionFilePath(dir, e.sessionFile) : join(dir, `${e.sessionId}.jsonl`);
       if (!existsSync(t)) this.ctx.sessions.markGone(sessionUid("openclaw", agentId, e.sessionId), this.ctx.now);
     }
     for (const [key, entry] of Object.entries(entries)) {
       let transcript: string | null = null;
       let problem: TranscriptProblem = null;
       if (entry.sessionFile) {
-        transcript = isAbsolute(entry.sessionFile) ? entry.sessionFile : resolve(dir, entry.sessionFile);
+        transcript = sessionFilePath(dir, entry.sessionFile);
         if (!existsSync(transcript)) problem = "missing-file";
       } else if (entry.hasSessionFile) {
         problem = "null-path";
@@ -110,7 +111,7 @@ export class JsonEra {
     }
     let names: string[] = [];
     try {
-      names = readdirSync(dir).filter((n) => n.endsWith(".jsonl"));
+      names = readdirSync(dir).filter(isTranscriptName);
     } catch {
       // No sessions folder: nothing of the JSON era here.
     }
@@ -271,6 +272,18 @@ export class JsonEra {
     );
     this.ctx.sessions.upsert(record);
   }
+}
+
+/**
+ * Where an entry's `sessionFile` is on this machine. Builds up to at least 2026.7.1 store it as an
+ * absolute path under the state dir that wrote it. After that dir was copied, restored from a backup
+ * or mounted elsewhere (a container, OPENCLAW_STATE_DIR), the path names the old place while the
+ * transcript written with this store sits beside it under the same name: that copy is the one read.
+ */
+function sessionFilePath(dir: string, sessionFile: string): string {
+  if (!isAbsolute(sessionFile)) return resolve(dir, sessionFile);
+  const here = join(dir, basename(sessionFile));
+  return here !== sessionFile && existsSync(here) ? here : sessionFile;
 }
 
 /** `.../agents/<agentId>/sessions/<file>.jsonl` → agentId. */
