@@ -13,6 +13,7 @@ import { EditOrder } from "./edit-order.ts";
 import { SendBudget } from "./telegram/budget.ts";
 import {
   describeTelegramError,
+  isChatRefused,
   isConflict,
   isEditImpossible,
   isNotModified,
@@ -71,6 +72,8 @@ export const telegramProblemKey = "telegram.problem";
 const maxToastLength = 200;
 const refusal = "Sorry, you are not allowed to use this bot.";
 const maxReconnectMs = 5 * 60_000;
+/** While the feed chat refuses the bot, alerts are retried this often: someone has to add it back first. */
+const feedRefusedRetryMs = 60_000;
 /** Polling that ran this long before failing counts as healthy: the next retry starts from the first delay again. */
 const stableMs = maxReconnectMs;
 
@@ -201,7 +204,10 @@ export class TelegramTransport implements Transport {
     try {
       target = to ? { chatId: to.chatId, threadId: to.threadId ? Number(to.threadId) : undefined } : await this.feed.target();
     } catch (err) {
-      if (err instanceof FeedUnavailableError) throw new DeliveryError(err.message, "telegram", { permanent: err.permanent, cause: err });
+      if (err instanceof FeedUnavailableError) {
+        if (isChatRefused(err.cause)) throw this.feedRefused(err.cause, "getChat");
+        throw new DeliveryError(err.message, "telegram", { permanent: err.permanent, cause: err });
+      }
       throw toDeliveryError(err, "getChat");
     }
     let parts: RenderedMessage[];
@@ -221,13 +227,31 @@ export class TelegramTransport implements Transport {
       }
     }
     try {
-      return await this.post(this.feedApi, target, parts, { silent: silentFor(view) });
+      const ref = await this.post(this.feedApi, target, parts, { silent: silentFor(view) });
+      if (!to && this.current?.kind === "feed") this.setProblem(null);
+      return ref;
     } catch (err) {
       // The feed moved (topic deleted, group upgraded): this alert is retried, the next ones land there.
       const next = to ? null : this.feedMoved(err, target.chatId);
       if (next) throw new DeliveryError(`telegram sendMessage: ${describeTelegramError(err)} (${next})`, "telegram", { cause: err });
+      if (!to && isChatRefused(err)) throw this.feedRefused(err, "sendMessage");
       throw this.delivery(err, "sendMessage");
     }
+  }
+
+  /**
+   * The feed chat refuses the bot (removed from the group, no right to post): a problem the self
+   * check reports through the other transports, and a retry later rather than a dropped alert,
+   * so alerts arrive once someone adds the bot back.
+   */
+  private feedRefused(err: unknown, method: string): DeliveryError {
+    const chatId = this.options.config.feedChatId;
+    const message = `the Telegram feed chat ${chatId} refuses the bot (${describeTelegramError(err)}): add the bot back to the chat (in a forum as an admin with the "Manage topics" right) or set TELEGRAM_FEED_CHAT_ID to the right chat; alerts wait in the outbox`;
+    if (!this.current || this.current.kind === "feed") {
+      if (this.current?.message !== message) this.options.log.error({ chatId }, message);
+      this.setProblem({ kind: "feed", message, since: this.current?.since ?? Date.now() });
+    }
+    return new DeliveryError(`telegram ${method}: ${describeTelegramError(err)}`, "telegram", { retryAfterMs: feedRefusedRetryMs, cause: err });
   }
 
   /** What changes for the next feed sends after this failure, or null when it was not about where the feed is. */
@@ -257,9 +281,9 @@ export class TelegramTransport implements Transport {
       return;
     }
     if (this.stopped) return;
-    // Reaching Telegram ends "unreachable"; a conflict ends only when a poll succeeds (watchPolling),
-    // or every retry would report "recovered" just before the next 409.
-    if (this.current?.kind !== "conflict") this.setProblem(null);
+    // Reaching Telegram ends "unreachable". A conflict ends only when a poll succeeds (watchPolling),
+    // or every retry would report "recovered" just before the next 409; a feed problem when a feed send succeeds.
+    if (this.current?.kind === "unreachable") this.setProblem(null);
     log.info({ bot: `@${this.bot.botInfo.username}` }, "telegram connected");
     const { allowedUserIds, adminIds } = this.options.config;
     if (allowedUserIds.length === 0 && adminIds.length === 0) {
@@ -271,7 +295,8 @@ export class TelegramTransport implements Transport {
         const target = await this.feed.target();
         log.info({ chatId: target.chatId, topicId: target.threadId ?? null }, "telegram feed ready");
       } catch (err) {
-        log.warn({ error: describeTelegramError(err) }, "telegram feed not ready yet; alerts wait in the outbox");
+        if (err instanceof FeedUnavailableError && isChatRefused(err.cause)) this.feedRefused(err.cause, "getChat");
+        else log.warn({ error: describeTelegramError(err) }, "telegram feed not ready yet; alerts wait in the outbox");
       }
     } else {
       log.warn("TELEGRAM_FEED_CHAT_ID is not set: alerts cannot be posted to Telegram (commands still work)");

@@ -40,9 +40,12 @@ export interface Inbound {
   delivered?(key: string, ref: MessageRef): void;
 }
 
-/** Why a transport cannot work right now; `message` is safe to show (never a token). */
+/**
+ * Why a transport cannot work right now; `message` is safe to show (never a token). `feed`: the
+ * platform works but the feed chat refuses the bot (removed from the group, no right to post).
+ */
 export interface TransportProblem {
-  kind: "unauthorized" | "conflict" | "unreachable";
+  kind: "unauthorized" | "conflict" | "unreachable" | "feed";
   message: string;
   /** When it started (epoch ms). */
   since: number;

@@ -139,3 +139,46 @@ describe("TelegramTransport with a token Telegram cannot use", () => {
     expect(t.log()).not.toContain(t.fake.token);
   });
 });
+
+describe("TelegramTransport when the feed chat refuses the bot", () => {
+  it("a bot kicked from the feed group: alerts wait in the outbox, a 'feed' problem says what to fix, and it clears once the bot is back", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    const problems: (TelegramProblem | null)[] = [];
+    t.transport.onProblem((p) => problems.push(p));
+    await t.transport.send(textView("before"));
+    t.fake.removeBot(feedChatId, "kicked");
+    const failed = await t.transport.send(textView("while kicked")).catch((e) => e);
+    expect(failed).toMatchObject({ permanent: false, message: expect.stringMatching(/403: Forbidden: bot was kicked from the supergroup chat/) });
+    expect(failed.retryAfterMs).toBeGreaterThanOrEqual(60_000);
+    expect(t.transport.problem).toMatchObject({
+      kind: "feed",
+      message: expect.stringMatching(/kicked from the supergroup chat.*TELEGRAM_FEED_CHAT_ID/),
+    });
+    // A reply into some other chat that refuses the bot is not a feed problem.
+    t.fake.addChat({ id: 900, type: "private", first_name: "x" });
+    t.fake.removeBot(900);
+    await expect(t.transport.send(textView("dm"), { chatId: "900" })).rejects.toMatchObject({ permanent: true });
+    expect(t.transport.problem).toMatchObject({ kind: "feed" });
+
+    t.fake.restoreBot(feedChatId);
+    await t.transport.send(textView("back"));
+    expect(t.transport.problem).toBeNull();
+    expect(problems.map((p) => p?.kind ?? null)).toEqual(["feed", null]);
+    expect(t.fake.messagesIn(feedChatId).map((m) => m.text)).toEqual(["before", "back"]);
+  });
+
+  it("a feed chat the bot cannot look up at start (kicked before asm started) is a 'feed' problem, not an endless 'not ready yet'", async () => {
+    const t = await setup();
+    t.fake.removeBot(feedChatId, "left");
+    await t.transport.start(t.core.inbound);
+    expect(t.transport.problem, "reported at start, before any alert").toMatchObject({ kind: "feed" });
+    const failed = await t.transport.send(textView("anyone?")).catch((e) => e);
+    expect(failed).toMatchObject({ permanent: false, message: expect.stringMatching(/not a member of the supergroup chat/) });
+    expect(t.transport.problem).toMatchObject({ kind: "feed", message: expect.stringMatching(/not a member.*TELEGRAM_FEED_CHAT_ID/) });
+    t.fake.restoreBot(feedChatId);
+    const ref = await t.transport.send(textView("found"));
+    expect(ref.threadId).toBeDefined();
+    expect(t.transport.problem).toBeNull();
+  });
+});

@@ -316,6 +316,7 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     expect(t.transport.problem).toMatchObject({ kind: "unreachable" });
     expect(t.kv.get(telegramProblemKey)).toMatchObject({ kind: "unreachable" });
     const back = await FakeTelegramApi.start({ port, maxPollMs: 2000 });
+    back.addChat({ id: feedChatId, type: "supergroup", title: "Ops" });
     cleanups.push(() => back.close());
     await back.waitForCall("getUpdates", () => true, 10_000);
     expect(t.transport.problem).toBeNull();

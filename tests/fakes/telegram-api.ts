@@ -196,6 +196,8 @@ export class FakeTelegramApi {
   private readonly noTopicRights = new Set<number>();
   /** Basic groups upgraded to supergroups: old id → new id. */
   private readonly migrated = new Map<number, number>();
+  /** Chats the bot was removed from (kicked, or left/blocked). */
+  private readonly removed = new Map<number, "kicked" | "left">();
 
   private constructor(
     private readonly server: Server,
@@ -266,6 +268,19 @@ export class FakeTelegramApi {
   migrateChat(oldId: number, to: FakeChat): FakeChat {
     this.migrated.set(oldId, to.id);
     return this.addChat(to);
+  }
+
+  /**
+   * The bot is removed from a chat (kicked/banned, or it left; in a private chat: the user blocked
+   * it). Every call naming the chat answers 403 with the real description, until `restoreBot`.
+   */
+  removeBot(chatId: number, how: "kicked" | "left" = "kicked"): void {
+    this.removed.set(chatId, how);
+  }
+
+  /** The bot was added back to the chat. */
+  restoreBot(chatId: number): void {
+    this.removed.delete(chatId);
   }
 
   /** Queues a raw update (its update_id is assigned here). */
@@ -523,6 +538,12 @@ export class FakeTelegramApi {
   private chat(id: unknown): FakeChat {
     const chat = this.chats.get(Number(id));
     if (!chat) throw new ApiError(400, "Bad Request: chat not found");
+    const removed = this.removed.get(chat.id);
+    if (removed) {
+      if (chat.type === "private") throw new ApiError(403, "Forbidden: bot was blocked by the user");
+      const kind = chat.type === "channel" ? "channel chat" : chat.type === "supergroup" ? "supergroup chat" : "group chat";
+      throw new ApiError(403, removed === "kicked" ? `Forbidden: bot was kicked from the ${kind}` : `Forbidden: bot is not a member of the ${kind}`);
+    }
     return chat;
   }
 

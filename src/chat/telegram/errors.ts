@@ -31,6 +31,15 @@ export const isUnauthorized = (err: unknown): boolean => err instanceof GrammyEr
  */
 export const isTokenNotFound = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 404;
 
+/**
+ * The chat refuses the bot: removed or banned from it, blocked by the user (403), unknown to the bot
+ * ("chat not found"), or no right to post there. Nothing changes until someone acts on the chat.
+ */
+export const isChatRefused = (err: unknown): boolean =>
+  err instanceof GrammyError &&
+  (err.error_code === 403 ||
+    (err.error_code === 400 && /chat not found|not enough rights to send|CHAT_WRITE_FORBIDDEN|CHAT_RESTRICTED/i.test(err.description)));
+
 /** Another process polls with the same token (409). */
 export const isConflict = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 409;
 

@@ -33,6 +33,8 @@ export class FeedUnavailableError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
+    /** Telegram's answer, when it gave one. */
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = "FeedUnavailableError";
@@ -140,7 +142,7 @@ export class FeedTopic {
     try {
       chat = await this.api.getChat(feedChatId);
     } catch (err) {
-      throw new FeedUnavailableError(`cannot look up the feed chat ${feedChatId}: ${describeTelegramError(err)}`, false);
+      throw new FeedUnavailableError(`cannot look up the feed chat ${feedChatId}: ${describeTelegramError(err)}`, false, err);
     }
     if (!("is_forum" in chat) || !chat.is_forum) return { chatId: feedChatId };
     let topic: Awaited<ReturnType<Api["createForumTopic"]>>;
@@ -156,7 +158,7 @@ export class FeedTopic {
         );
         return { chatId: feedChatId };
       }
-      throw new FeedUnavailableError(`cannot create the feed topic "${topicName}" in ${feedChatId}: ${describeTelegramError(err)}`, false);
+      throw new FeedUnavailableError(`cannot create the feed topic "${topicName}" in ${feedChatId}: ${describeTelegramError(err)}`, false, err);
     }
     this.kv.set(feedTopicKey, { chatId: feedChatId, topicId: topic.message_thread_id, name: topicName } satisfies StoredTopic);
     this.log.info({ chatId: feedChatId, topicId: topic.message_thread_id, name: topicName }, "created the feed topic");
