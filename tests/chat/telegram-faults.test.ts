@@ -182,3 +182,20 @@ describe("TelegramTransport when the feed chat refuses the bot", () => {
     expect(t.transport.problem).toBeNull();
   });
 });
+
+describe("TelegramTransport and button presses the real API delivers", () => {
+  it("a press on a message the bot can no longer see (InaccessibleMessage, date 0) is answered and the outcome arrives as a new message", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    const ref = await t.transport.send({ title: "approve?", sections: [], buttons: [[{ label: "Go", data: "a:1:0123456789abcdef:y" }]] });
+    const message = t.fake.messagesIn(feedChatId).find((m) => String(m.message_id) === ref.messageId)!;
+    t.fake.deleteMessage(message);
+    const q = t.fake.pressButton(admin, message, "a:1:0123456789abcdef:y", { inaccessible: true });
+    const answer = await t.fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === q);
+    expect(answer).toMatchObject({ status: 200, payload: { text: "Approved" } });
+    expect(t.core.buttons[0]!.message).toMatchObject({ chatId: String(feedChatId), messageId: ref.messageId });
+    await t.fake.waitForCall("editMessageText", (c) => c.status === 400);
+    const reply = await t.fake.waitForCall("sendMessage", (c) => c.status === 200 && /approved by @ada/.test(String(c.payload.text)));
+    expect(String(reply.payload.chat_id)).toBe(String(feedChatId));
+  });
+});

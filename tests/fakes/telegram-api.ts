@@ -322,16 +322,14 @@ export class FakeTelegramApi {
   }
 
   /** A user presses a button on a message the bot sent; returns the callback query id. */
-  pressButton(user: FakeUser, message: StoredMessage, data: string): string {
+  pressButton(user: FakeUser, message: StoredMessage, data: string, how: { inaccessible?: boolean } = {}): string {
     const id = `cq${this.nextQueryId++}`;
     this.callbackQueries.set(id, { id, answered: false });
-    this.pushUpdate({
-      callback_query: {
-        id,
-        from: { is_bot: false, ...user },
-        chat_instance: `ci${message.chat.id}`,
-        data,
-        message: {
+    // A message the bot can no longer see (deleted, too old) arrives as an InaccessibleMessage:
+    // only the chat, the id and date 0.
+    const shown = how.inaccessible
+      ? { chat: message.chat, message_id: message.message_id, date: 0 }
+      : {
           message_id: message.message_id,
           date: message.date,
           chat: message.chat,
@@ -339,10 +337,16 @@ export class FakeTelegramApi {
           text: message.text,
           ...(message.message_thread_id ? { message_thread_id: message.message_thread_id, is_topic_message: true } : {}),
           ...(message.reply_markup ? { reply_markup: message.reply_markup } : {}),
-        },
-      },
+        };
+    this.pushUpdate({
+      callback_query: { id, from: { is_bot: false, ...user }, chat_instance: `ci${message.chat.id}`, data, message: shown },
     });
     return id;
+  }
+
+  /** Someone deleted a message the bot sent: edits of it fail with "message to edit not found". */
+  deleteMessage(message: StoredMessage): void {
+    this.messages.delete(`${message.chat.id}:${message.message_id}`);
   }
 
   /** The next `times` calls of `method` answer with this error instead. */
