@@ -19,6 +19,7 @@ import {
   isNotModified,
   isThreadGone,
   isTokenNotFound,
+  isWebhookConflict,
   isUnauthorized,
   migratedTo,
   toDeliveryError,
@@ -340,9 +341,11 @@ export class TelegramTransport implements Transport {
       return;
     }
     const conflict = isConflict(err);
-    const message = conflict
-      ? "another process is polling Telegram with the same bot token (409 Conflict); stop the other one"
-      : `cannot reach Telegram: ${describeTelegramError(err)}`;
+    const message = !conflict
+      ? `cannot reach Telegram: ${describeTelegramError(err)}`
+      : isWebhookConflict(err)
+        ? "a webhook is set for this bot token (409 Conflict), so polling is refused: another deployment uses the token in webhook mode; asm deletes the webhook when it reconnects, so stop the other one"
+        : "another process is polling Telegram with the same bot token (409 Conflict); stop the other one";
     log.error({ during, retryInMs: this.reconnectDelay }, message);
     this.setProblem({ kind: conflict ? "conflict" : "unreachable", message, since: this.current?.since ?? Date.now() });
     this.reconnectTimer = setTimeout(() => {

@@ -199,3 +199,18 @@ describe("TelegramTransport and button presses the real API delivers", () => {
     expect(String(reply.payload.chat_id)).toBe(String(feedChatId));
   });
 });
+
+describe("TelegramTransport when a webhook is set for its token", () => {
+  it("409 'webhook is active' says so (not 'another process is polling'), and asm deletes it and polls again", async () => {
+    const t = await setup({ forum: false });
+    await t.transport.start(t.core.inbound);
+    t.fake.setWebhook("https://example.invalid/hook");
+    await t.fake.waitForCall("getUpdates", (c) => c.status === 409);
+    await vi.waitFor(() => expect(t.log()).toMatch(/a webhook is set for this bot token/), { timeout: 5000 });
+    expect(t.log()).not.toMatch(/another process is polling/);
+    await vi.waitFor(() => expect(t.fake.ok("deleteWebhook")).toHaveLength(2), { timeout: 5000 });
+    t.fake.userMessage(member, "/sessions");
+    await t.fake.waitForCall("sendMessage", (c) => c.status === 200 && String(c.payload.chat_id) === String(member.id));
+    expect(t.transport.problem).toBeNull();
+  });
+});

@@ -196,6 +196,8 @@ export class FakeTelegramApi {
   private readonly noTopicRights = new Set<number>();
   /** Basic groups upgraded to supergroups: old id → new id. */
   private readonly migrated = new Map<number, number>();
+  /** Set by `setWebhook` (someone else's deployment); getUpdates is refused until deleteWebhook. */
+  private webhookUrl: string | null = null;
   /** Chats the bot was removed from (kicked, or left/blocked). */
   private readonly removed = new Map<number, "kicked" | "left">();
 
@@ -276,6 +278,11 @@ export class FakeTelegramApi {
    */
   removeBot(chatId: number, how: "kicked" | "left" = "kicked"): void {
     this.removed.set(chatId, how);
+  }
+
+  /** Another deployment registers a webhook for the token: polling fails with 409 until deleteWebhook. */
+  setWebhook(url: string): void {
+    this.webhookUrl = url;
   }
 
   /** The bot was added back to the chat. */
@@ -472,6 +479,7 @@ export class FakeTelegramApi {
       case "getMe":
         return this.me;
       case "deleteWebhook":
+        this.webhookUrl = null;
         return true;
       case "getUpdates":
         return this.getUpdates(p, res);
@@ -501,6 +509,9 @@ export class FakeTelegramApi {
   }
 
   private getUpdates(p: Payload, res: ServerResponse): Promise<unknown[]> | unknown[] {
+    if (this.webhookUrl) {
+      throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    }
     const offset = Number(p.offset ?? 0);
     const limit = Math.min(100, Math.max(1, Number(p.limit ?? 100)));
     const ready = this.pending(offset, limit);

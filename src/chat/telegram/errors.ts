@@ -43,6 +43,9 @@ export const isChatRefused = (err: unknown): boolean =>
 /** Another process polls with the same token (409). */
 export const isConflict = (err: unknown): boolean => err instanceof GrammyError && err.error_code === 409;
 
+/** 409 because a webhook is set (someone registered one after asm started polling), not a second poller. */
+export const isWebhookConflict = (err: unknown): boolean => isConflict(err) && /webhook/i.test((err as GrammyError).description);
+
 /** The topic we posted into no longer exists (deleted by someone). */
 export const isThreadGone = (err: unknown): boolean =>
   err instanceof GrammyError && err.error_code === 400 && /message thread not found|TOPIC_DELETED|TOPIC_CLOSED/i.test(err.description);
