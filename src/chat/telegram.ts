@@ -101,6 +101,12 @@ const silentFor = (view: View) => (view.tone === "critical" ? false : (view.sile
  * the durable outbox paces them against `sendBudget()` and needs failures back quickly as
  * `DeliveryError`, not queued in memory.
  *
+ * What a real Bot API server answers decides what happens: a rejected or malformed token stops
+ * polling with a problem to fix; a second poller or a webhook (409) is retried with a growing delay;
+ * a feed chat that refuses the bot is a `feed` problem while alerts wait; a deleted topic, a topic
+ * the bot may not create, or a group upgraded to a supergroup moves the feed (new topic, General
+ * topic, new chat id) with one log line naming the setting to change.
+ *
  * ```ts
  * const telegram = telegramTransport(rt, rt.secrets.telegramBotToken!);
  * await telegram.start(inbound);                 // never throws: see `telegram.problem`
