@@ -22,6 +22,7 @@ import {
   isWebhookConflict,
   isUnauthorized,
   migratedTo,
+  retryAfterOf,
   toDeliveryError,
 } from "./telegram/errors.ts";
 import { type FeedTarget, FeedTopic, FeedUnavailableError } from "./telegram/feed.ts";
@@ -352,12 +353,14 @@ export class TelegramTransport implements Transport {
       : isWebhookConflict(err)
         ? "a webhook is set for this bot token (409 Conflict), so polling is refused: another deployment uses the token in webhook mode; asm deletes the webhook when it reconnects, so stop the other one"
         : "another process is polling Telegram with the same bot token (409 Conflict); stop the other one";
-    log.error({ during, retryInMs: this.reconnectDelay }, message);
+    // A 429 here outlasted auto-retry's wait (the Bot API says so while it restarts): asking sooner only earns more.
+    const retryInMs = Math.max(this.reconnectDelay, (retryAfterOf(err) ?? 0) * 1000);
+    log.error({ during, retryInMs }, message);
     this.setProblem({ kind: conflict ? "conflict" : "unreachable", message, since: this.current?.since ?? Date.now() });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.stopped) void this.connect();
-    }, this.reconnectDelay);
+    }, retryInMs);
     this.reconnectTimer.unref?.();
     this.reconnectDelay = Math.min(maxReconnectMs, this.reconnectDelay * 2);
   }

@@ -214,3 +214,15 @@ describe("TelegramTransport when a webhook is set for its token", () => {
     expect(t.transport.problem).toBeNull();
   });
 });
+
+describe("TelegramTransport while the Bot API asks it to wait", () => {
+  it("a 429 on getMe longer than auto-retry waits (the server restarting) is honoured before reconnecting", async () => {
+    const t = await setup({ forum: false });
+    t.fake.fail("getMe", { status: 429, description: "Too Many Requests: retry after 31", retryAfter: 31 });
+    await t.transport.start(t.core.inbound);
+    expect(t.transport.problem).toMatchObject({ kind: "unreachable", message: expect.stringMatching(/429/) });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(t.fake.calls.filter((c) => c.method === "getMe"), "no new attempt before retry_after").toHaveLength(1);
+    expect(t.log()).toMatch(/"retryInMs":31000/);
+  });
+});

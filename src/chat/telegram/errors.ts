@@ -18,6 +18,9 @@ export function describeTelegramError(err: unknown): string {
 export const migratedTo = (err: unknown): number | undefined =>
   err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
 
+/** Seconds a 429 asks to wait, if it was one. */
+export const retryAfterOf = (err: unknown): number | undefined => (err instanceof GrammyError ? err.parameters.retry_after : undefined);
+
 /** Editing to identical content: Telegram says 400 "message is not modified", which for us is success. */
 export const isNotModified = (err: unknown): boolean =>
   err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description);
