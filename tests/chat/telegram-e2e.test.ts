@@ -204,6 +204,31 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     expect(log.text).not.toContain(fake.token.split(":")[1]);
   });
 
+  it("a bot kicked from the feed group: the alert waits in the outbox (not failed) and a critical self alert says what to fix", async () => {
+    const { fake, rt, service, log } = await start();
+    fake.removeBot(feedChatId, "kicked");
+    const finding: Finding = {
+      check: "context",
+      subject: "claude::kicked",
+      severity: "critical",
+      summary: "claude kicked context at 95%",
+      component: "claude kicked",
+      action: "Compact or reset the session",
+    };
+    processFindings(service.monitoring.stores, [finding], { now: Date.now(), config: rt.config, transports: ["telegram"], scope: [{ check: "context" }] });
+    service.monitoring.sender.kick();
+    const outbox = service.monitoring.stores.outbox;
+    await until(() => outbox.all().some((r) => r.attempts > 0), "a delivery attempt");
+    expect(outbox.all().map((r) => r.status)).toEqual(["pending"]);
+    const telegram = service.transports[0]!;
+    expect(telegram.problem).toMatchObject({ kind: "feed" });
+    await service.monitoring.scheduler.runNow("cycle");
+    const self = service.monitoring.stores.alerts.open().find((a) => a.subject === "self:transport:telegram");
+    expect(self).toMatchObject({ check: "self", severity: "critical" });
+    expect(self!.summary).toMatch(/kicked from the supergroup chat.*TELEGRAM_FEED_CHAT_ID/);
+    expect(log.text).not.toContain(fake.token);
+  });
+
   it("a burst larger than the group's budget arrives as one grouped message in the topic", async () => {
     // Grouping by the lifecycle is off here (groupAbove high): this is the outbox reacting to the budget.
     const { fake, rt, service, log } = await start({ telegram: { maxMessagesPerMinute: 3 }, alerts: { groupAbove: 100 } });
