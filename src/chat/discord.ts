@@ -81,6 +81,9 @@ async function within<T>(work: Promise<T>, ms: number): Promise<{ done: true; va
   }
 }
 
+/** Discord error codes of a feed channel that refuses every post: Unknown Channel, Missing Access, Missing Permissions, archived (locked) thread. */
+const feedRefusals = new Set([10003, 50001, 50013, 50083]);
+
 const tokenRejected = "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed";
 
 /** A REST answer 401: the bot token is not (or no longer) valid. */
@@ -115,6 +118,8 @@ export class DiscordTransport implements Transport {
   private readonly deferAfterMs: number;
   private readonly maxRateLimitWaitMs: number;
   private current: TransportProblem | null = null;
+  /** The feed channel refuses our posts (deleted, or the bot lost access); cleared by the next post that lands. */
+  private feedProblem: TransportProblem | null = null;
 
   constructor(private readonly options: DiscordOptions) {
     this.deferAfterMs = options.deferAfterMs ?? 2000;
@@ -123,11 +128,12 @@ export class DiscordTransport implements Transport {
 
   /**
    * What keeps the transport from working right now, or null: `unauthorized` (the token was
-   * refused, at login or by the gateway: 4004) or `unreachable` (no connection to Discord; the
-   * monitor alerts only when it lasts). Other transports deliver the resulting self alert.
+   * refused, at login or by the gateway: 4004) or `unreachable` (no connection to Discord, or a
+   * feed channel that refuses every alert; the monitor alerts only when it lasts). Other
+   * transports deliver the resulting self alert.
    */
   get problem(): TransportProblem | null {
-    return this.current;
+    return this.current ?? this.feedProblem;
   }
 
   /** Logs in (GET /gateway/bot, then the gateway) and registers the commands if they changed. */
@@ -160,10 +166,33 @@ export class DiscordTransport implements Transport {
     const body = { ...this.payload(view), ...(view.silent ? { flags: MessageFlags.SuppressNotifications } : {}) };
     try {
       const message = (await client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+      if (!to) this.feedWorks();
       return { transport: "discord", chatId: channelId, messageId: message.id };
     } catch (err) {
+      if (!to) this.feedRefused(err, channelId);
       throw this.failed(err, `post to channel ${channelId}`);
     }
+  }
+
+  /**
+   * Every alert would fail the same way when the feed channel is gone (10003), the bot lost access
+   * to it (50001, 50013) or it is a locked archived thread (50083): the outbox only logs each
+   * failure, so it becomes the transport's problem and the self check alerts elsewhere.
+   */
+  private feedRefused(err: unknown, channelId: string): void {
+    if (!(err instanceof DiscordAPIError) || !feedRefusals.has(Number(err.code))) return;
+    const message = `cannot post alerts to DISCORD_FEED_CHANNEL_ID ${channelId}: Discord answered ${err.code} (${err.message})`;
+    if (this.feedProblem?.message === message) return;
+    this.feedProblem = { kind: "unreachable", message, since: this.feedProblem?.since ?? Date.now() };
+    this.options.log.error({ transport: "discord", code: err.code }, message);
+    this.record();
+  }
+
+  private feedWorks(): void {
+    if (!this.feedProblem) return;
+    this.options.log.info({ transport: "discord" }, "discord feed channel takes posts again");
+    this.feedProblem = null;
+    this.record();
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
@@ -303,7 +332,7 @@ export class DiscordTransport implements Transport {
 
   private record(): void {
     try {
-      this.options.kv.set(discordProblemKey, this.current);
+      this.options.kv.set(discordProblemKey, this.problem);
     } catch (err) {
       this.options.log.warn({ err: summary(err) }, "could not record the discord problem in the store");
     }

@@ -115,6 +115,34 @@ describe("Discord transport: the token reset on Discord's side", () => {
   });
 });
 
+describe("Discord transport: a feed channel that refuses alerts", () => {
+  it("makes a deleted feed channel (10003) or lost access (50001) the transport's problem until a post lands again", async () => {
+    const { fake, transport, kv, log } = await setup();
+    fake.fail("POST", new RegExp(`^/channels/${feed}/messages$`), 404, 10003, "Unknown Channel");
+    const err = await transport.send(textView("alert")).catch((e: unknown) => e);
+    expect((err as DeliveryError).permanent).toBe(true);
+    expect(transport.problem).toMatchObject({ kind: "unreachable", message: expect.stringContaining(`DISCORD_FEED_CHANNEL_ID ${feed}`) });
+    expect(transport.problem!.message).toContain("10003");
+    expect(kv.get<{ message: string }>(discordProblemKey)!.message).toContain("10003");
+
+    fake.fail("POST", new RegExp(`^/channels/${feed}/messages$`), 403, 50001, "Missing Access");
+    const since = transport.problem!.since;
+    await transport.send(textView("alert")).catch(() => undefined);
+    expect(transport.problem).toMatchObject({ since, message: expect.stringContaining("50001") });
+
+    await transport.send(textView("alert"));
+    expect(transport.problem).toBeNull();
+    expect(kv.get(discordProblemKey)).toBeNull();
+    expect(log.text).toContain("takes posts again");
+
+    // A post into another chat that fails says nothing about the feed.
+    const other = "1300000000000000445";
+    fake.fail("POST", new RegExp(`^/channels/${other}/messages$`), 404, 10003, "Unknown Channel");
+    await transport.send(textView("reply"), { chatId: other }).catch(() => undefined);
+    expect(transport.problem).toBeNull();
+  });
+});
+
 describe("Discord transport: editing old feed messages", () => {
   it("sits out Discord's 30046 (a 429 for edits to hour-old messages, 3 per 6 s) and edits in place, without a second message", async () => {
     const { fake, transport } = await setup();
@@ -137,6 +165,18 @@ describe("Discord transport: gateway sessions as Discord runs them", () => {
     expect(answered(fake, id)).toContain("answer to /help");
     expect(fake.identifies).toHaveLength(1);
     expect(transport.problem).toBeNull();
+  });
+
+  it("reconnects and resumes when heartbeats go unanswered (a zombie connection)", async () => {
+    const { fake, transport } = await setup();
+    await fake.waitFor(() => fake.heartbeats >= 1, "a first heartbeat");
+    fake.ackHeartbeats = false;
+    await fake.waitFor(() => fake.resumes.length === 1, "RESUME after missed ACKs");
+    fake.ackHeartbeats = true;
+    const id = fake.slashCommand({ name: "help", user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(id), "the reply");
+    expect(answered(fake, id)).toContain("answer to /help");
+    await until(() => transport.problem === null, "recovered");
   });
 
   it("identifies again after op 9 INVALID_SESSION and after a refused RESUME, and keeps answering", async () => {

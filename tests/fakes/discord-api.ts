@@ -93,6 +93,8 @@ export class FakeDiscord {
   /** Interaction callbacks by interaction id (type + data as posted). */
   readonly callbacks = new Map<string, { type: number; data?: Record<string, unknown> }>();
   heartbeats = 0;
+  /** False = heartbeats go unanswered (a zombie connection: the client should reconnect and RESUME). */
+  ackHeartbeats = true;
   readonly applicationId: string;
   readonly botUser: { id: string; username: string };
   private token: string;
@@ -349,7 +351,7 @@ export class FakeDiscord {
       const frame = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
       if (frame.op === 1) {
         this.heartbeats += 1;
-        ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+        if (this.ackHeartbeats) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
       } else if (frame.op === 6) {
         if (this.revoked || frame.d.token !== this.token) {
           ws.close(4004, "Authentication failed.");
