@@ -94,7 +94,7 @@ export class OpencodeSource implements Source {
         files.delete(path);
       });
     }
-    scanOpencodeJson(ctx, files, join(this.root, "storage"), result, getLimits);
+    scanOpencodeJson(ctx, files, this.root, result, getLimits);
     return result;
   }
 

@@ -285,3 +285,95 @@ describe("OpenCode 1.1.65 (storage/session, message, part JSON files, written by
     expect(h.turns(uid(S2))).toEqual([]);
   });
 });
+
+describe("OpenCode 0.5.29 (project/<id>/storage/session/{info,message,part}, written by the real CLI)", () => {
+  const tree = join(realOld, "opencode-0.5.29");
+  const session = join(tree, ".local/share/opencode/project/global/storage/session");
+  const uid = (id: string) => sessionUid("opencode", null, id);
+
+  interface Msg {
+    role: string;
+    summary?: boolean;
+    path?: { cwd: string };
+    error?: { data: { message: string } };
+    time: { created: number; completed?: number };
+    tokens?: { input: number; output: number; reasoning: number; cache: { read: number; write: number } };
+  }
+  const ids = readdirSync(join(session, "info")).map((n) => n.replace(/\.json$/, ""));
+  const info = (id: string) => readJson(join(session, "info", `${id}.json`));
+  const messages = (id: string) =>
+    readdirSync(join(session, "message", id))
+      .map((n) => readJson(join(session, "message", id, n)) as Msg)
+      .sort((a, b) => a.time.created - b.time.created);
+  const S1 = ids.find((id) => info(id).title === "Fixture session title")!;
+  const S2 = ids.find((id) => id !== S1)!;
+
+  function scanHome() {
+    const home = tempDir("asm-real-old-opencode0-");
+    cpSync(join(tree, ".local"), join(home, ".local"), { recursive: true });
+    cpSync(join(tree, ".config"), join(home, ".config"), { recursive: true });
+    const root = join(home, ".local/share/opencode");
+    const h = sourceHarness(home, { sources: { opencode: { root } } });
+    harnesses.push(h);
+    return { h, source: OpencodeSource.fromConfig(h.config, { HOME: home }), root };
+  }
+
+  it("finds both sessions of the 0.x layout, with no parse errors", async () => {
+    expect(ids).toHaveLength(2);
+    const { h, source } = scanHome();
+    const r = await source.scan(h.ctx());
+    expect(r).toMatchObject({ errors: [], parseErrors: 0, sessionsUpdated: 2 });
+    expect(h.db.prepare("SELECT uid FROM sessions WHERE platform = 'opencode' ORDER BY uid").pluck().all()).toEqual([uid(S1), uid(S2)].sort());
+    expect(await source.scan(h.ctx())).toMatchObject({ filesRead: 0, sessionsUpdated: 0 });
+  });
+
+  it("tokens.input already holds the cache reads (raw SDK usage): context is input, not input + cache", async () => {
+    const msgs = messages(S1);
+    const answers = msgs.filter((m) => m.role === "assistant" && m.tokens!.input + m.tokens!.output > 0);
+    // The fake reports prompt_tokens with the cached part inside; 0.5.29 stored prompt_tokens as input.
+    for (const a of answers) expect(a.tokens!.input).toBeGreaterThanOrEqual(a.tokens!.cache.read);
+    const last = answers.filter((m) => m.summary !== true).at(-1)!;
+    expect(last.tokens!.input).toBe(28842);
+    expect(last.tokens!.cache.read).toBe(24768);
+    // the session document has no directory: the answers' path.cwd is where it ran
+    expect(info(S1).directory).toBeUndefined();
+
+    const { h, source, root } = scanHome();
+    await source.scan(h.ctx());
+    const s = h.sessions.get(uid(S1))!;
+    expect(s).toMatchObject({
+      kind: "session",
+      title: "Fixture session title",
+      project: msgs.find((m) => m.path)!.path!.cwd,
+      model: "fake-coder-1",
+      path: join(root, "project/global/storage/session/info", `${S1}.json`),
+      messageCount: msgs.length,
+      contextTokens: last.tokens!.input,
+      contextWindow: 200000,
+      firstActivity: msgs[0]!.time.created,
+      lastActivity: Math.max(...msgs.map((m) => m.time.completed ?? m.time.created)),
+      state: "idle",
+      parseErrors: 0,
+    });
+    expect(s.project).toBe("/tmp/asmfx-old/opencode0/home/work/demo-app");
+    expect(s.extra).toMatchObject({ storage: "json", compactions: 1, provider: "fakeai" });
+    // uncached input = input − cache read; the cache reads are counted once
+    expect(s.inputTokens).toBe(answers.reduce((n, m) => n + m.tokens!.input - m.tokens!.cache.read, 0));
+    expect(s.cacheReadTokens).toBe(answers.reduce((n, m) => n + m.tokens!.cache.read, 0));
+    expect(h.turns(uid(S1)).map((t) => t.context_tokens)).toEqual(answers.map((m) => m.tokens!.input));
+    expect(h.turns(uid(S1)).map((t) => t.context_tokens)).toContain(179023);
+  });
+
+  it("the 429 session: OpenCode gave up after 4 attempts and wrote the error on the answer", async () => {
+    const msgs = messages(S2);
+    const answer = msgs.find((m) => m.role === "assistant")!;
+    expect(answer.error!.data.message).toBe("AI_RetryError: Failed after 4 attempts. Last error: Rate limit reached");
+    const { h, source } = scanHome();
+    await source.scan(h.ctx());
+    const s = h.sessions.get(uid(S2))!;
+    expect(s).toMatchObject({ state: "errored", contextTokens: null, messageCount: 2, project: answer.path!.cwd });
+    expect(s.extra).toMatchObject({ lastErrorReason: "rate_limit" });
+    expect(String(s.extra.lastError)).toContain("Rate limit reached");
+    expect(h.turns(uid(S2))).toEqual([]);
+  });
+});

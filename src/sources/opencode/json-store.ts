@@ -6,6 +6,7 @@ import { identity } from "../jsonl-reader.ts";
 import { replaceTurns } from "../record-helpers.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
 import { type OpencodeMessage, opencodeFigures, opencodeMessage } from "./messages.ts";
+import { storesRawInput, withoutCachedInput } from "./raw-usage.ts";
 import { type OpencodeOrigin, type OpencodeSessionInfo, opencodeRecord } from "./record.ts";
 
 /**
@@ -32,7 +33,46 @@ const listJson = (dir: string): string[] => {
   }
 };
 
-/** Reads `storage/session/<projectID>/<sessionID>.json`. */
+/** One session document and the folder of its message files. */
+interface JsonSessionFile {
+  path: string;
+  msgDir: string;
+}
+
+const listDirs = (dir: string, result: SourceScanResult): string[] => {
+  if (!existsSync(dir)) return [];
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    result.errors.push(`cannot list ${dir}: ${(err as Error).message}`);
+    return [];
+  }
+};
+
+/**
+ * Every session document under an OpenCode data folder, in both JSON layouts:
+ * - 0.6 to 1.1: `storage/session/<projectID>/<sessionID>.json`, messages in `storage/message/<sessionID>/`;
+ * - 0.x before that (seen in 0.5.29): `project/<project>/storage/session/info/<sessionID>.json`,
+ *   messages in `project/<project>/storage/session/message/<sessionID>/`.
+ */
+function sessionFiles(root: string, result: SourceScanResult): JsonSessionFile[] {
+  const out: JsonSessionFile[] = [];
+  const storage = join(root, "storage");
+  for (const project of listDirs(join(storage, "session"), result)) {
+    for (const name of listJson(join(storage, "session", project))) {
+      out.push({ path: join(storage, "session", project, name), msgDir: join(storage, "message", basename(name, ".json")) });
+    }
+  }
+  for (const project of listDirs(join(root, "project"), result)) {
+    const session = join(root, "project", project, "storage", "session");
+    for (const name of listJson(join(session, "info"))) {
+      out.push({ path: join(session, "info", name), msgDir: join(session, "message", basename(name, ".json")) });
+    }
+  }
+  return out;
+}
+
+/** Reads a session document (`storage/session/<projectID>/<sessionID>.json` or 0.x `…/session/info/<sessionID>.json`). */
 function sessionInfo(doc: unknown, fallbackId: string): OpencodeSessionInfo | null {
   if (!isObject(doc)) return null;
   const t = isObject(doc.time) ? doc.time : {};
@@ -45,42 +85,30 @@ function sessionInfo(doc: unknown, fallbackId: string): OpencodeSessionInfo | nu
     created: num(t.created),
     updated: num(t.updated),
     archived: num(t.archived),
+    version: str(doc.version),
   };
 }
 
 /**
- * The JSON era of OpenCode (before 1.2): `storage/session/<projectID>/<sessionID>.json` and
- * `storage/message/<sessionID>/<messageID>.json`. A file caught mid-write (invalid JSON) keeps the
- * last good reading and is tried again next cycle.
+ * The JSON era of OpenCode (before 1.2), in both of its layouts (see `sessionFiles`). A file caught
+ * mid-write (invalid JSON) keeps the last good reading and is tried again next cycle.
  */
 export function scanOpencodeJson(
   ctx: ScanContext,
   files: FileStore,
-  storage: string,
+  root: string,
   result: SourceScanResult,
   getLimits: () => Record<string, number>,
 ): void {
-  const sessionsDir = join(storage, "session");
   const known = files.bySource("opencode-json");
   const seen = new Set<string>();
-  if (existsSync(sessionsDir)) {
-    let projects: string[] = [];
+  for (const { path, msgDir } of sessionFiles(root, result)) {
+    seen.add(path);
+    result.filesSeen++;
     try {
-      projects = readdirSync(sessionsDir);
+      scanSession(ctx, files, path, msgDir, result, getLimits);
     } catch (err) {
-      result.errors.push(`cannot list ${sessionsDir}: ${(err as Error).message}`);
-    }
-    for (const project of projects) {
-      for (const name of listJson(join(sessionsDir, project))) {
-        const path = join(sessionsDir, project, name);
-        seen.add(path);
-        result.filesSeen++;
-        try {
-          scanSession(ctx, files, storage, path, result, getLimits);
-        } catch (err) {
-          result.errors.push(`${path}: ${(err as Error).message}`);
-        }
-      }
+      result.errors.push(`${path}: ${(err as Error).message}`);
     }
   }
   for (const [path, cursor] of known) {
@@ -93,15 +121,14 @@ export function scanOpencodeJson(
 function scanSession(
   ctx: ScanContext,
   files: FileStore,
-  storage: string,
   path: string,
+  msgDir: string,
   result: SourceScanResult,
   getLimits: () => Record<string, number>,
 ): void {
   const prev = files.get(path);
   const st = statSync(path);
   const sessionId = basename(path, ".json");
-  const msgDir = join(storage, "message", sessionId);
   const old: JsonSessionState = prev ? (JSON.parse(prev.state || "{}") as JsonSessionState) : { info: null, msgs: {}, badFiles: {} };
   const names = listJson(msgDir);
   const stats = new Map<string, [number, number]>();
@@ -154,9 +181,11 @@ function scanSession(
   const uid = info ? sessionUid("opencode", null, info.id) : null;
   files.transaction(() => {
     if (info && uid) {
+      const raw = storesRawInput(info.version);
       const messages = Object.values(next.msgs)
         .map((m) => m[2])
-        .filter((m): m is OpencodeMessage => m !== null);
+        .filter((m): m is OpencodeMessage => m !== null)
+        .map((m) => (raw ? withoutCachedInput(m) : m));
       const f = opencodeFigures(messages);
       const bytes = st.size + [...stats.values()].reduce((a, [size]) => a + size, 0);
       const lastBad = Object.entries(next.badFiles).at(-1);

@@ -23,6 +23,8 @@ export interface OpencodeMessage {
   finish: string | null;
   /** Error text (name + message) when the turn failed. */
   error: string | null;
+  /** The working directory an assistant message ran in (`path.cwd`). */
+  cwd?: string | null;
 }
 
 /** One assistant turn's usage, for the `turns` table. */
@@ -45,6 +47,8 @@ export interface OpencodeFigures {
   lastErrorReason: string | null;
   lastErrorText: string | null;
   turns: OpencodeTurn[];
+  /** The first working directory an assistant message names: 0.x session files carry no directory. */
+  cwd: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -62,6 +66,7 @@ export function opencodeMessage(id: string, data: unknown): OpencodeMessage | nu
   const tokens = isObject(data.tokens) ? data.tokens : {};
   const cache = isObject(tokens.cache) ? tokens.cache : {};
   const userModel = isObject(data.model) ? data.model : {};
+  const path = isObject(data.path) ? data.path : {};
   let error: string | null = null;
   if (isObject(data.error)) {
     const e = data.error;
@@ -84,6 +89,7 @@ export function opencodeMessage(id: string, data: unknown): OpencodeMessage | nu
     summary: data.summary === true,
     finish: str(data.finish),
     error,
+    cwd: str(path.cwd),
   };
 }
 
@@ -111,6 +117,7 @@ export function opencodeFigures(messages: OpencodeMessage[]): OpencodeFigures {
     lastErrorReason: null,
     lastErrorText: null,
     turns: [],
+    cwd: null,
   };
   for (const m of sorted) {
     if (m.role !== "user" && m.role !== "assistant") continue;
@@ -124,6 +131,7 @@ export function opencodeFigures(messages: OpencodeMessage[]): OpencodeFigures {
     }
     f.model = m.model ?? f.model;
     f.provider = m.provider ?? f.provider;
+    f.cwd ??= m.cwd ?? null;
     if (m.error) {
       f.lastErrorText = m.error.slice(0, 300);
       f.lastErrorReason = classifyError(m.error);

@@ -25,6 +25,8 @@ export interface OpencodeSessionInfo {
   created: number | null;
   updated: number | null;
   archived: number | null;
+  /** The OpenCode release that wrote the session (`version` of a JSON-era session file). */
+  version?: string | null;
 }
 
 /** Context windows declared in the user's OpenCode config: `provider.<p>.models.<m>.limit.context`. */
@@ -69,7 +71,7 @@ export function opencodeRecord(
   const window = (model ? (limits[model] ?? limits[model.slice(model.indexOf("/") + 1)]) : undefined) ?? windowFromTable(config, model);
   r.kind = info.parentId ? "subagent" : "session";
   r.parentUid = info.parentId ? sessionUid("opencode", null, info.parentId) : null;
-  r.project = info.directory;
+  r.project = info.directory ?? f.cwd;
   r.title = info.title;
   r.model = f.model ?? info.model;
   r.firstActivity = f.firstTs ?? info.created;
