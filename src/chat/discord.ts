@@ -163,7 +163,14 @@ export class DiscordTransport implements Transport {
       throw new DeliveryError("no Discord feed channel: set DISCORD_FEED_CHANNEL_ID", "discord", { permanent: true });
     }
     const client = this.ready("post");
-    const body = { ...this.payload(view), ...(view.silent ? { flags: MessageFlags.SuppressNotifications } : {}) };
+    const body = {
+      ...this.payload(view),
+      ...(view.silent ? { flags: MessageFlags.SuppressNotifications } : {}),
+      // discord.js retries a post after a 5xx or a timeout, and Discord may have created the message
+      // already: with an enforced nonce the retry returns that message instead of posting it twice.
+      nonce: randomBytes(12).toString("base64url"),
+      enforce_nonce: true,
+    };
     try {
       const message = (await client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
       if (!to) this.feedWorks();

@@ -143,6 +143,20 @@ describe("Discord transport: a feed channel that refuses alerts", () => {
   });
 });
 
+describe("Discord transport: a post whose answer is lost", () => {
+  it("posts an alert once when Discord created it but the answer was a 502 (discord.js retries 5xx; the nonce is enforced)", async () => {
+    const { fake, transport } = await setup();
+    fake.loseAnswers(new RegExp(`^/channels/${feed}/messages$`));
+    const ref = await transport.send(textView("gateway down", { tone: "critical" }));
+    const posts = fake.requestsTo(new RegExp(`^/channels/${feed}/messages$`), "POST");
+    expect(posts.map((r) => r.status)).toEqual([502, 200]);
+    expect(fake.channelMessages(feed).map((m) => m.id)).toEqual([ref.messageId]);
+    // Two different alerts are two messages.
+    await transport.send(textView("gateway down again", { tone: "critical" }));
+    expect(fake.channelMessages(feed)).toHaveLength(2);
+  });
+});
+
 describe("Discord transport: editing old feed messages", () => {
   it("sits out Discord's 30046 (a 429 for edits to hour-old messages, 3 per 6 s) and edits in place, without a second message", async () => {
     const { fake, transport } = await setup();

@@ -41,6 +41,8 @@ interface Planned {
   status: number;
   body: Record<string, unknown>;
   headers: Record<string, string>;
+  /** The request is carried out first and only its answer is lost (a 502 from the edge after the post landed). */
+  afterProcessing?: boolean;
 }
 
 export interface FakeUser {
@@ -103,6 +105,8 @@ export class FakeDiscord {
   private restRevoked = false;
   /** Registered application commands by scope (`global` or a guild id), as Discord stores them. */
   readonly registered = new Map<string, Record<string, unknown>[]>();
+  /** Message nonces seen, by channel and nonce. */
+  private readonly nonces = new Map<string, FakeMessage>();
   /** Gateway sessions that can still be resumed. */
   private readonly sessions = new Set<string>();
   private seq = 0;
@@ -169,6 +173,14 @@ export class FakeDiscord {
   /** The next `times` requests matching method + path fail with this status and Discord error body. */
   fail(method: string, path: RegExp, status: number, code: number, message: string, times = 1): void {
     this.planned.push({ method, path, times, status, body: { message, code }, headers: {} });
+  }
+
+  /**
+   * The next `times` message posts matching `path` are carried out, but the answer is a 5xx (the
+   * edge timed out after Discord created the message): a client that retries blindly posts twice.
+   */
+  loseAnswers(path: RegExp, status = 502, times = 1): void {
+    this.planned.push({ method: "POST", path, times, status, body: { message: "Bad Gateway", code: 0 }, headers: {}, afterProcessing: true });
   }
 
   /**
@@ -561,6 +573,21 @@ export class FakeDiscord {
     return m;
   }
 
+  /**
+   * Create Message as Discord does it: with `enforce_nonce` and a `nonce` seen in the last few
+   * minutes from the same author, the earlier message is returned and nothing new is created.
+   */
+  private postMessage(channelId: string, body: Record<string, unknown>): FakeMessage {
+    const nonce = body.nonce === undefined ? undefined : String(body.nonce);
+    if (nonce !== undefined && body.enforce_nonce === true) {
+      const earlier = this.nonces.get(`${channelId}:${nonce}`);
+      if (earlier) return earlier;
+    }
+    const m = this.createMessage(channelId, body);
+    if (nonce !== undefined) this.nonces.set(`${channelId}:${nonce}`, m);
+    return m;
+  }
+
   private updateMessage(m: FakeMessage, body: Record<string, unknown>): void {
     m.loading = false;
     if ("content" in body) m.content = String(body.content ?? "");
@@ -598,6 +625,12 @@ export class FakeDiscord {
     if (slow) await new Promise((r) => setTimeout(r, slow.ms));
 
     const plan = this.planned.find((p) => p.method === method && p.path.test(path) && p.times > 0);
+    if (plan?.afterProcessing) {
+      plan.times -= 1;
+      const post = path.match(/^\/channels\/(\d+)\/messages$/);
+      if (post) this.postMessage(post[1]!, body);
+      return send(plan.status, plan.body, plan.headers);
+    }
     if (plan) {
       plan.times -= 1;
       return send(plan.status, plan.body, plan.headers);
@@ -626,7 +659,7 @@ export class FakeDiscord {
       return send(200, this.registered.get(scope) ?? []);
     }
     const post = match("POST", /^\/channels\/(\d+)\/messages$/);
-    if (post) return send(200, this.toApiMessage(this.createMessage(post[1]!, body)));
+    if (post) return send(200, this.toApiMessage(this.postMessage(post[1]!, body)));
     const patch = match("PATCH", /^\/channels\/(\d+)\/messages\/(\d+)$/);
     if (patch) {
       const msg = this.messages.get(patch[2]!);
