@@ -123,6 +123,10 @@ export function paginate(view: View): string[] {
 }
 
 function viewButtons(view: View): ButtonBuilder[][] {
+  // Discord answers 400 Invalid Form Body for a message whose components repeat a custom id.
+  const ids = (view.buttons ?? []).flat().map((b) => b.data);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated !== undefined) throw new DiscordRenderError("two buttons carry the same data; Discord wants them unique per message", { data: repeated });
   return (view.buttons ?? [])
     .filter((row) => row.length > 0)
     .map((row) => {

@@ -86,6 +86,8 @@ describe("Discord rendering", () => {
     expect(() => renderPage(long, [""], null)).toThrow(/1–100 printable ASCII/);
     const spoof = { sections: [], buttons: [[{ label: "x", data: `${pagerPrefix}abc:1:n` }]] };
     expect(() => renderPage(spoof, [""], null)).toThrow(DiscordRenderError);
+    const twice = { sections: [], buttons: [[{ label: "Ack", data: "ack:1" }], [{ label: "Ack again", data: "ack:1" }]] };
+    expect(() => renderPage(twice, [""], null)).toThrow(/unique per message/);
     expect(parsePagerId("asm:pg:abc:x:n")).toBeNull();
     expect(parsePagerId("a:1:0123456789abcdef:y")).toBeNull();
   });
