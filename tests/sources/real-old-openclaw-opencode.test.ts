@@ -25,6 +25,28 @@ const readJsonl = (path: string) =>
     .map((l) => JSON.parse(l));
 const iso = (s: string) => Date.parse(s);
 
+/** An OpenCode tree (its .local and .config) copied into a fresh HOME, with a source reading it. */
+function scanOpencodeHome(tree: string, prefix: string) {
+  const home = tempDir(prefix);
+  cpSync(join(tree, ".local"), join(home, ".local"), { recursive: true });
+  cpSync(join(tree, ".config"), join(home, ".config"), { recursive: true });
+  const root = join(home, ".local/share/opencode");
+  const h = sourceHarness(home, { sources: { opencode: { root } } });
+  harnesses.push(h);
+  return { h, source: OpencodeSource.fromConfig(h.config, { HOME: home }), root };
+}
+
+/** The first cycle reads exactly these two sessions, cleanly; a second cycle over the same files reads nothing. */
+async function expectTwoSessionsReadOnce(home: ReturnType<typeof scanOpencodeHome>, uids: string[]) {
+  const { h, source } = home;
+  const r = await source.scan(h.ctx());
+  expect(r.errors).toEqual([]);
+  expect(r.parseErrors).toBe(0);
+  expect(r.sessionsUpdated).toBe(2);
+  expect(h.db.prepare("SELECT uid FROM sessions WHERE platform = 'opencode' ORDER BY uid").pluck().all()).toEqual([...uids].sort());
+  expect(await source.scan(h.ctx())).toMatchObject({ filesRead: 0, sessionsUpdated: 0 });
+}
+
 describe("OpenClaw 2026.7.1 (sessions.json + <id>.jsonl, written by the real CLI)", () => {
   const tree = join(realOld, "openclaw-2026.7.1/.openclaw");
   const sessionsDir = join(tree, "agents/main/sessions");
@@ -198,26 +220,11 @@ describe("OpenCode 1.1.65 (storage/session, message, part JSON files, written by
   const S1 = ids.find((id) => readJson(join(storage, "session/global", `${id}.json`)).title === "Fixture session title")!;
   const S2 = ids.find((id) => id !== S1)!;
 
-  function scanHome() {
-    const home = tempDir("asm-real-old-opencode-");
-    cpSync(join(tree, ".local"), join(home, ".local"), { recursive: true });
-    cpSync(join(tree, ".config"), join(home, ".config"), { recursive: true });
-    const root = join(home, ".local/share/opencode");
-    const h = sourceHarness(home, { sources: { opencode: { root } } });
-    harnesses.push(h);
-    return { h, source: OpencodeSource.fromConfig(h.config, { HOME: home }), root };
-  }
+  const scanHome = () => scanOpencodeHome(tree, "asm-real-old-opencode-");
 
   it("reads both sessions with no parse errors; a second cycle reads nothing", async () => {
     expect(ids).toHaveLength(2);
-    const { h, source } = scanHome();
-    const r = await source.scan(h.ctx());
-    expect(r.errors).toEqual([]);
-    expect(r.parseErrors).toBe(0);
-    expect(r.sessionsUpdated).toBe(2);
-    expect(h.db.prepare("SELECT uid FROM sessions WHERE platform = 'opencode' ORDER BY uid").pluck().all()).toEqual([uid(S1), uid(S2)].sort());
-    const again = await source.scan(h.ctx());
-    expect(again).toMatchObject({ filesRead: 0, sessionsUpdated: 0 });
+    await expectTwoSessionsReadOnce(scanHome(), [uid(S1), uid(S2)]);
   });
 
   it("the session with a tool call and an automatic compaction: model, cwd, context, window, tokens, times", async () => {
@@ -308,23 +315,11 @@ describe("OpenCode 0.5.29 (project/<id>/storage/session/{info,message,part}, wri
   const S1 = ids.find((id) => info(id).title === "Fixture session title")!;
   const S2 = ids.find((id) => id !== S1)!;
 
-  function scanHome() {
-    const home = tempDir("asm-real-old-opencode0-");
-    cpSync(join(tree, ".local"), join(home, ".local"), { recursive: true });
-    cpSync(join(tree, ".config"), join(home, ".config"), { recursive: true });
-    const root = join(home, ".local/share/opencode");
-    const h = sourceHarness(home, { sources: { opencode: { root } } });
-    harnesses.push(h);
-    return { h, source: OpencodeSource.fromConfig(h.config, { HOME: home }), root };
-  }
+  const scanHome = () => scanOpencodeHome(tree, "asm-real-old-opencode0-");
 
   it("finds both sessions of the 0.x layout, with no parse errors", async () => {
     expect(ids).toHaveLength(2);
-    const { h, source } = scanHome();
-    const r = await source.scan(h.ctx());
-    expect(r).toMatchObject({ errors: [], parseErrors: 0, sessionsUpdated: 2 });
-    expect(h.db.prepare("SELECT uid FROM sessions WHERE platform = 'opencode' ORDER BY uid").pluck().all()).toEqual([uid(S1), uid(S2)].sort());
-    expect(await source.scan(h.ctx())).toMatchObject({ filesRead: 0, sessionsUpdated: 0 });
+    await expectTwoSessionsReadOnce(scanHome(), [uid(S1), uid(S2)]);
   });
 
   it("tokens.input already holds the cache reads (raw SDK usage): context is input, not input + cache", async () => {
