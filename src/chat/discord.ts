@@ -22,7 +22,7 @@ import type { KvStore } from "../store/kv.ts";
 import type { Runtime } from "../runtime.ts";
 import { type CommandSpec, commands } from "./commands.ts";
 import { discordCaller } from "./discord/access.ts";
-import { buildSlashCommands, registerCommands } from "./discord/commands.ts";
+import { buildSlashCommands, registerCommands, removeGlobalCopy } from "./discord/commands.ts";
 import { DiscordRenderError, discordCode, toDeliveryError, tokenRetryMs } from "./discord/errors.ts";
 import { type DiscordPayload, type PagerState, paginate, pagerPrefix, parsePagerId, renderPage } from "./discord/render.ts";
 import {
@@ -303,13 +303,16 @@ export class DiscordTransport implements Transport {
     const applicationId = client.application?.id ?? client.user?.id;
     if (!applicationId) return;
     try {
-      const result = await registerCommands({
-        rest: client.rest,
-        applicationId,
-        guildId: config.guildId,
-        body: buildSlashCommands(commands),
-      });
+      const body = buildSlashCommands(commands);
+      const result = await registerCommands({ rest: client.rest, applicationId, guildId: config.guildId, body });
       log.info({ result, scope: config.guildId ? `guild ${config.guildId}` : "global", count: commands.length }, "discord commands");
+      if (config.guildId) {
+        const removed = await removeGlobalCopy({ rest: client.rest, applicationId, body }).catch((err: unknown) => {
+          log.warn({ err: summary(err) }, "could not check for a global copy of the Discord commands");
+          return false;
+        });
+        if (removed) log.info({ guildId: config.guildId }, "removed the global copy of the commands (they were listed twice in the guild)");
+      }
     } catch (err) {
       if (unauthorized(err)) return this.setProblem("unauthorized", tokenRejected);
       if (err instanceof RateLimitError) {

@@ -265,6 +265,25 @@ describe("Discord transport: slash command registration against what Discord hol
     expect(fake.registered.get(fakeGuildId)!.map((c) => c.name)).toEqual(specs.map((s) => s.name));
   });
 
+  it("removes a global copy of the same commands when moving to a guild (Discord would list each twice there), and nothing else", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
+    closers.push(() => fake.close());
+    const globally = await setup({ fake, guildId: null });
+    expect(fake.registered.get("global")).toHaveLength(specs.length);
+    await globally.transport.stop();
+
+    const inGuild = await setup({ fake });
+    expect(fake.registered.get(fakeGuildId)).toHaveLength(specs.length);
+    expect(fake.registered.get("global")).toEqual([]);
+    expect(inGuild.log.text).toContain("removed the global copy");
+    await inGuild.transport.stop();
+
+    // Global commands that are not exactly ours are left alone.
+    fake.registered.set("global", [{ id: "1", application_id: fake.applicationId, type: 1, name: "other", description: "Another tool's command" }]);
+    await setup({ fake });
+    expect(fake.registered.get("global")!.map((c) => c.name)).toEqual(["other"]);
+  });
+
   it("does not hold start for hours when Discord's daily command-create limit answers 429", async () => {
     const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
     closers.push(() => fake.close());

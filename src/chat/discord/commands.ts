@@ -107,3 +107,16 @@ export async function registerCommands(input: {
   await input.rest.put(route, { body: input.body });
   return "registered";
 }
+
+/**
+ * With DISCORD_GUILD_ID set, a copy of the same commands registered globally by an earlier run
+ * without it makes Discord list every command twice in that guild. Removes the global set, but
+ * only when it is exactly ours (an application may have global commands of its own).
+ */
+export async function removeGlobalCopy(input: { rest: REST; applicationId: string; body: SlashCommandJson[] }): Promise<boolean> {
+  const route = Routes.applicationCommands(input.applicationId);
+  const held = (await input.rest.get(route)) as Record<string, unknown>[];
+  if (held.length === 0 || !sameCommands(input.body, held)) return false;
+  await input.rest.put(route, { body: [] });
+  return true;
+}
