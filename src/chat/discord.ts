@@ -83,6 +83,8 @@ async function within<T>(work: Promise<T>, ms: number): Promise<{ done: true; va
 
 /** Discord error codes of a feed channel that refuses every post: Unknown Channel, Missing Access, Missing Permissions, archived (locked) thread. */
 const feedRefusals = new Set([10003, 50001, 50013, 50083]);
+/** While the feed channel refuses the bot, alerts are retried this often: someone has to fix it first. */
+const feedRefusedRetryMs = 60_000;
 
 const tokenRejected = "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed";
 
@@ -128,8 +130,8 @@ export class DiscordTransport implements Transport {
 
   /**
    * What keeps the transport from working right now, or null: `unauthorized` (the token was
-   * refused, at login or by the gateway: 4004) or `unreachable` (no connection to Discord, or a
-   * feed channel that refuses every alert; the monitor alerts only when it lasts). Other
+   * refused, at login or by the gateway: 4004), `unreachable` (no connection to Discord; the
+   * monitor alerts only when it lasts) or `feed` (the feed channel refuses every alert). Other
    * transports deliver the resulting self alert.
    */
   get problem(): TransportProblem | null {
@@ -176,23 +178,28 @@ export class DiscordTransport implements Transport {
       if (!to) this.feedWorks();
       return { transport: "discord", chatId: channelId, messageId: message.id };
     } catch (err) {
-      if (!to) this.feedRefused(err, channelId);
+      if (!to && err instanceof DiscordAPIError && feedRefusals.has(Number(err.code))) throw this.feedRefused(err, channelId);
       throw this.failed(err, `post to channel ${channelId}`);
     }
   }
 
   /**
    * Every alert would fail the same way when the feed channel is gone (10003), the bot lost access
-   * to it (50001, 50013) or it is a locked archived thread (50083): the outbox only logs each
-   * failure, so it becomes the transport's problem and the self check alerts elsewhere.
+   * to it (50001, 50013) or it is a locked archived thread (50083): a `feed` problem the self check
+   * reports through the other transports, and a retry later instead of a dropped alert, so alerts
+   * arrive once someone fixes the channel (as the Telegram transport does for its feed chat).
    */
-  private feedRefused(err: unknown, channelId: string): void {
-    if (!(err instanceof DiscordAPIError) || !feedRefusals.has(Number(err.code))) return;
-    const message = `cannot post alerts to DISCORD_FEED_CHANNEL_ID ${channelId}: Discord answered ${err.code} (${err.message})`;
-    if (this.feedProblem?.message === message) return;
-    this.feedProblem = { kind: "unreachable", message, since: this.feedProblem?.since ?? Date.now() };
-    this.options.log.error({ transport: "discord", code: err.code }, message);
-    this.record();
+  private feedRefused(err: DiscordAPIError, channelId: string): DeliveryError {
+    const message = `the Discord feed channel ${channelId} refuses the bot (${err.code}: ${err.message}): give the bot View Channel, Send Messages and Embed Links there (or invite it back), or set DISCORD_FEED_CHANNEL_ID to the right channel; alerts wait in the outbox`;
+    if (this.feedProblem?.message !== message) {
+      this.feedProblem = { kind: "feed", message, since: this.feedProblem?.since ?? Date.now() };
+      this.options.log.error({ transport: "discord", code: err.code }, message);
+      this.record();
+    }
+    return new DeliveryError(`post to channel ${channelId}: Discord answered ${err.status} (code ${err.code}: ${err.message})`, "discord", {
+      retryAfterMs: feedRefusedRetryMs,
+      cause: err,
+    });
   }
 
   private feedWorks(): void {

@@ -116,19 +116,22 @@ describe("Discord transport: the token reset on Discord's side", () => {
 });
 
 describe("Discord transport: a feed channel that refuses alerts", () => {
-  it("makes a deleted feed channel (10003) or lost access (50001) the transport's problem until a post lands again", async () => {
+  it("makes a deleted feed channel (10003) or lost access (50001) a feed problem, keeps the alert for a retry, until a post lands again", async () => {
     const { fake, transport, kv, log } = await setup();
     fake.fail("POST", new RegExp(`^/channels/${feed}/messages$`), 404, 10003, "Unknown Channel");
     const err = await transport.send(textView("alert")).catch((e: unknown) => e);
-    expect((err as DeliveryError).permanent).toBe(true);
-    expect(transport.problem).toMatchObject({ kind: "unreachable", message: expect.stringContaining(`DISCORD_FEED_CHANNEL_ID ${feed}`) });
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect((err as DeliveryError).permanent).toBe(false);
+    expect((err as DeliveryError).retryAfterMs).toBe(60_000);
+    expect(transport.problem).toMatchObject({ kind: "feed", message: expect.stringContaining(`feed channel ${feed} refuses the bot`) });
+    expect(transport.problem!.message).toContain("DISCORD_FEED_CHANNEL_ID");
     expect(transport.problem!.message).toContain("10003");
     expect(kv.get<{ message: string }>(discordProblemKey)!.message).toContain("10003");
 
     fake.fail("POST", new RegExp(`^/channels/${feed}/messages$`), 403, 50001, "Missing Access");
     const since = transport.problem!.since;
     await transport.send(textView("alert")).catch(() => undefined);
-    expect(transport.problem).toMatchObject({ since, message: expect.stringContaining("50001") });
+    expect(transport.problem).toMatchObject({ kind: "feed", since, message: expect.stringContaining("50001") });
 
     await transport.send(textView("alert"));
     expect(transport.problem).toBeNull();
@@ -138,7 +141,8 @@ describe("Discord transport: a feed channel that refuses alerts", () => {
     // A post into another chat that fails says nothing about the feed.
     const other = "1300000000000000445";
     fake.fail("POST", new RegExp(`^/channels/${other}/messages$`), 404, 10003, "Unknown Channel");
-    await transport.send(textView("reply"), { chatId: other }).catch(() => undefined);
+    const elsewhere = await transport.send(textView("reply"), { chatId: other }).catch((e: unknown) => e);
+    expect((elsewhere as DeliveryError).permanent).toBe(true);
     expect(transport.problem).toBeNull();
   });
 });
