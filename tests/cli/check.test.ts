@@ -14,7 +14,8 @@ describe("asm check --once", () => {
     const config = join(home, "asm.json");
     writeFileSync(
       config,
-      JSON.stringify({ checks: { transcript: { maxBytes: 1000, sizePlatforms: ["claude"] }, gateway: { enabled: false } } }),
+      // Logs off: the default also reads OpenClaw's /tmp/openclaw logs, which belong to the machine, not the test.
+      JSON.stringify({ checks: { transcript: { maxBytes: 1000, sizePlatforms: ["claude"] }, gateway: { enabled: false }, logs: { enabled: false } } }),
     );
     const env = { HOME: home, ASM_DB: db };
     const first = await runAsm(["check", "--once", "--json", "--config", config], env);

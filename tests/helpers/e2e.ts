@@ -43,7 +43,8 @@ export function baseTestConfig(dir: string, home: string, marker: string, gatewa
       opencode: { root: join(home, ".local/share/opencode") },
       gemini: { root: join(home, ".gemini") },
     },
-    checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 } },
+    // Logs under the temp HOME only: the default also reads OpenClaw's /tmp/openclaw, which is the machine's.
+    checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 }, logs: { files: [join(home, ".openclaw/logs/gateway*.log")] } },
     actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
   };
 }
