@@ -24,5 +24,5 @@ COPY --from=build /app /app
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
-ENTRYPOINT ["node", "bin/asm.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/asm.mjs"]
 CMD ["run"]

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -46,8 +46,14 @@ function bundleChild(): void {
   });
 }
 
+/** The node flags `asm` runs with: those on bin/asm.mjs's shebang line (`#!/usr/bin/env -S node <flags>`). */
+export const asmNodeFlags: string[] = readFileSync(join(import.meta.dirname, "../bin/asm.mjs"), "utf8")
+  .split("\n", 1)[0]!
+  .split(/\s+/)
+  .filter((w) => w.startsWith("--"));
+
 function measure(args: string[]): Measure {
-  const r = spawnSync(process.execPath, [childBundle, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...asmNodeFlags, childBundle, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`bench child ${args[0]} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Measure;
 }
@@ -79,10 +85,10 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   mkdirSync(base, { recursive: true });
   const say = (s: string) => process.stdout.write(`${s}\n`);
 
-  say(`# asm scan benchmark — ${files} files, ${sizeMb} MiB (node ${process.version})`);
+  say(`# asm scan benchmark — ${files} files, ${sizeMb} MiB (node ${process.version} ${asmNodeFlags.join(" ")}, as asm runs; baselines too)`);
   bundleChild();
   const idleNode = measure(["idle"]);
-  const idleTsx = spawnSync(process.execPath, ["--import", "tsx", childSource, "idle"], { encoding: "utf8" });
+  const idleTsx = spawnSync(process.execPath, [...asmNodeFlags, "--import", "tsx", childSource, "idle"], { encoding: "utf8" });
   say(`idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`);
   const corpus = ensureCorpus(
     { dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) },
@@ -167,7 +173,7 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
     say(`single ${(big.bytes / 2 ** 20).toFixed(0)} MiB transcript with 1 MB lines: ${fmt(one.ms)} (${fmt(bestCpu(oneRuns))} CPU), peak RSS ${peak.toFixed(0)} MiB (target < 100 MiB)`);
     say(`  bare read+split+JSON.parse: ${fmt(bareOne.ms)} (${fmt(bestCpu(bareRuns))} CPU), peak RSS ${Math.max(...bareRuns.map((r) => r.maxRssMiB)).toFixed(0)} MiB`);
     for (const s of ["", "-wal", "-shm"]) rmSync(bigDb + s, { force: true });
-    const tsx = spawnSync(process.execPath, ["--import", "tsx", childSource, "scan", bigDb, big.root, join(base, "no-codex")], { encoding: "utf8" });
+    const tsx = spawnSync(process.execPath, [...asmNodeFlags, "--import", "tsx", childSource, "scan", bigDb, big.root, join(base, "no-codex")], { encoding: "utf8" });
     if (tsx.status === 0) {
       const m = JSON.parse(tsx.stdout.trim().split("\n").at(-1)!) as Measure;
       say(`  the same scan run from source under tsx (an edited checkout): peak RSS ${m.maxRssMiB.toFixed(0)} MiB, of which the idle tsx process is ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB`);

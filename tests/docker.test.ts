@@ -38,7 +38,7 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/VOLUME \["\/data"\]/);
     expect(dockerfile).toMatch(/ASM_DB=\/data\/asm\.db/);
     const entry = JSON.parse(lines.find((l) => l.startsWith("ENTRYPOINT "))!.slice("ENTRYPOINT ".length)) as string[];
-    expect(existsSync(join(root, entry[1]!))).toBe(true);
+    expect(existsSync(join(root, entry.at(-1)!))).toBe(true);
     const cmd = JSON.parse(lines.find((l) => l.startsWith("CMD "))!.slice(4)) as string[];
     expect(cmd).toEqual(["run"]);
   });
@@ -69,5 +69,19 @@ describe("asm.service", () => {
     expect(unit).toMatch(/^ExecStart=.*bin\/asm\.mjs run$/m);
     expect(existsSync(join(root, "bin/asm.mjs"))).toBe(true);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
+  });
+});
+
+describe("node flags", () => {
+  it("are the same wherever asm is started: the bin's shebang, npm start, the Dockerfile and asm.service", () => {
+    const shebang = readFileSync(join(root, "bin/asm.mjs"), "utf8").split("\n", 1)[0]!;
+    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z-]+=\S+)+$/);
+    const flags = shebang.split(/\s+/).filter((w) => w.startsWith("--"));
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(pkg.scripts.start).toBe(`node ${flags.join(" ")} bin/asm.mjs run`);
+    const entry = JSON.parse(lines.find((l) => l.startsWith("ENTRYPOINT "))!.slice("ENTRYPOINT ".length)) as string[];
+    expect(entry).toEqual(["node", ...flags, "bin/asm.mjs"]);
+    const unit = readFileSync(join(root, "asm.service"), "utf8");
+    expect(unit).toContain(`ExecStart=/usr/bin/env node ${flags.join(" ")} bin/asm.mjs run`);
   });
 });
