@@ -28,9 +28,12 @@ export async function probeOnce(target: ProbeTarget, timeoutMs: number, now = Da
       const ok = res.status >= 200 && res.status < 300;
       return { ts: now, ok, latencyMs: latency(), detail: `HTTP ${res.status}`, answered: true };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
+      const e = err as Error & { cause?: { code?: string; message?: string } };
       const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
-      return { ts: now, ok: false, latencyMs: null, detail: timedOut ? `no answer in ${timeoutMs} ms` : (e.cause?.code ?? e.message), answered: false };
+      // fetch's own message is always "fetch failed"; the cause says why (ECONNREFUSED, or "bad port" for
+      // ports the fetch standard blocks, such as 6000 or 6667).
+      const why = e.cause?.code ?? (e.cause?.message ? `${e.message}: ${e.cause.message}` : e.message);
+      return { ts: now, ok: false, latencyMs: null, detail: timedOut ? `no answer in ${timeoutMs} ms` : why, answered: false };
     }
   }
   const [file, ...args] = target.command;

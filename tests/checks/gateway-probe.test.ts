@@ -45,6 +45,9 @@ describe("probeOnce over HTTP", () => {
     await closed.close();
     expect(await probeOnce({ url: `${closed.base}/readyz` }, 2_000)).toMatchObject({ ok: false, detail: "ECONNREFUSED", answered: false });
   });
+  it("a port fetch refuses to use is down, and says so instead of only 'fetch failed'", async () => {
+    expect(await probeOnce({ url: "http://127.0.0.1:6000/health" }, 2_000)).toMatchObject({ ok: false, detail: "fetch failed: bad port", answered: false });
+  });
 });
 
 describe("probeOnce by command", () => {
