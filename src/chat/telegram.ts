@@ -1,7 +1,7 @@
 import { autoRetry } from "@grammyjs/auto-retry";
 import { type RunnerHandle, run } from "@grammyjs/runner";
 import { apiThrottler } from "@grammyjs/transformer-throttler";
-import { Api, Bot, type Context, type RawApi, type Transformer } from "grammy";
+import { Api, Bot, type Context, GrammyError, type RawApi, type Transformer } from "grammy";
 import type { Message } from "grammy/types";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -25,7 +25,7 @@ import {
   retryAfterOf,
   toDeliveryError,
 } from "./telegram/errors.ts";
-import { type FeedTarget, FeedTopic, FeedUnavailableError } from "./telegram/feed.ts";
+import { apiChatId, type FeedTarget, FeedTopic, FeedUnavailableError } from "./telegram/feed.ts";
 import { commandMenus, type MenuCommand } from "./telegram/menu.ts";
 import { parseCommand } from "./telegram/parse.ts";
 import { clipText, type RenderedMessage, renderSingle, renderView } from "./telegram/render.ts";
@@ -283,7 +283,7 @@ export class TelegramTransport implements Transport {
     try {
       // Not bot.init(): it retries network errors forever, and start() must not hang while Telegram is away.
       if (!this.bot.isInited()) this.bot.botInfo = await this.bot.api.getMe();
-      await this.bot.api.deleteWebhook();
+      await this.dropWebhook();
     } catch (err) {
       this.failed(err, "connect");
       return;
@@ -376,6 +376,19 @@ export class TelegramTransport implements Transport {
       this.options.log.warn({ err }, "could not record the telegram problem in the store");
     }
     for (const listener of this.listeners) listener(problem);
+  }
+
+  /**
+   * deleteWebhook, so that polling works. A server that does not know the method (404 after getMe
+   * accepted the token: a minimal or older Bot API server) has no webhook to drop; polling goes on.
+   */
+  private async dropWebhook(): Promise<void> {
+    try {
+      await this.bot.api.deleteWebhook();
+    } catch (err) {
+      if (!(err instanceof GrammyError && err.error_code === 404)) throw err;
+      this.options.log.info({ error: describeTelegramError(err) }, "telegram: the Bot API server has no deleteWebhook; polling without it");
+    }
   }
 
   /** setMyCommands for every scope; a scope that fails (an admin who never opened the bot) is logged, not fatal. */
@@ -550,7 +563,7 @@ export class TelegramTransport implements Transport {
   ): Promise<MessageRef> {
     let last: Message.TextMessage | null = null;
     for (const [i, part] of parts.entries()) {
-      last = await api.sendMessage(where.chatId, part.html, {
+      last = await api.sendMessage(apiChatId(String(where.chatId)), part.html, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
         disable_notification: how.silent,
@@ -572,7 +585,7 @@ export class TelegramTransport implements Transport {
       throw toDeliveryError(err, "editMessageText");
     }
     try {
-      await api.editMessageText(ref.chatId, Number(ref.messageId), rendered.html, {
+      await api.editMessageText(apiChatId(ref.chatId), Number(ref.messageId), rendered.html, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
         ...(rendered.keyboard ? { reply_markup: rendered.keyboard } : {}),

@@ -118,7 +118,7 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     expect(alert.disable_notification).toBe(false);
     const posts = fake.calls.filter((c) => c.method === "sendMessage");
     expect(posts.map((c) => c.status)).toEqual([429, 200]);
-    expect(posts[1]!.payload).toMatchObject({ chat_id: String(feedChatId), message_thread_id: topicId, parse_mode: "HTML" });
+    expect(posts[1]!.payload).toMatchObject({ chat_id: Number(feedChatId), message_thread_id: topicId, parse_mode: "HTML" });
 
     processFindings(service.monitoring.stores, [], { now: t0 + 60_000, config: rt.config, transports: ["telegram"], scope });
     service.monitoring.sender.kick();

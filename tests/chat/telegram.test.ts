@@ -78,7 +78,7 @@ describe("TelegramTransport against a Bot API server on loopback", () => {
     const ref = await t.transport.send(critical);
     expect(ref).toMatchObject({ transport: "telegram", chatId: String(feedChatId), threadId: "77" });
     const sent = t.fake.ok("sendMessage")[0]!.payload;
-    expect(sent).toMatchObject({ chat_id: String(feedChatId), message_thread_id: 77, parse_mode: "HTML", disable_notification: false });
+    expect(sent).toMatchObject({ chat_id: feedChatId, message_thread_id: 77, parse_mode: "HTML", disable_notification: false });
     expect(sent.text).toContain("🔴 <b>Gateway &lt;down&gt;</b>");
     expect(sent.reply_markup.inline_keyboard[0][0].callback_data).toBe("a:9:00000000000000aa:y");
 

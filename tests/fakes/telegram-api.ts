@@ -168,7 +168,24 @@ export interface FakeTelegramOptions {
   maxPollMs?: number;
   /** Listen on this port (default: a free one). */
   port?: number;
+  /**
+   * Serve only these methods; any other answers 404 "Not Found", as the real server does for a method it
+   * does not know. Default: every method the fake implements.
+   */
+  methods?: readonly string[];
 }
+
+/** The methods the Telegram issue lists for a Bot API fake: no deleteWebhook, no getChat. */
+export const minimalMethods = [
+  "getMe",
+  "getUpdates",
+  "sendMessage",
+  "editMessageText",
+  "editMessageReplyMarkup",
+  "answerCallbackQuery",
+  "setMyCommands",
+  "createForumTopic",
+] as const;
 
 export class FakeTelegramApi {
   readonly token: string;
@@ -217,7 +234,11 @@ export class FakeTelegramApi {
       supports_inline_queries: false,
     };
     this.maxPollMs = options.maxPollMs ?? 10_000;
+    this.served = options.methods ? new Set(options.methods) : null;
   }
+
+  /** Null: every method this fake implements. */
+  private readonly served: Set<string> | null;
 
   private readonly maxPollMs: number;
 
@@ -475,6 +496,7 @@ export class FakeTelegramApi {
   }
 
   private dispatch(method: string, p: Payload, res: ServerResponse): unknown {
+    if (this.served && !this.served.has(method)) throw new ApiError(404, "Not Found");
     switch (method) {
       case "getMe":
         return this.me;

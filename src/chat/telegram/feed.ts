@@ -9,6 +9,12 @@ export interface FeedTarget {
   threadId?: number | undefined;
 }
 
+/**
+ * A chat id as the Bot API's own type: an Integer when it is numeric (ids fit in 52 bits), else the
+ * `@channelusername` string. Our config and message refs keep ids as strings.
+ */
+export const apiChatId = (id: string): number | string => (/^-?\d+$/.test(id) ? Number(id) : id);
+
 export interface FeedSettings {
   feedChatId: string | null;
   feedTopicId: number | null;
@@ -127,6 +133,20 @@ export class FeedTopic {
     return true;
   }
 
+  /**
+   * Whether the feed chat is a forum (getChat's `is_forum`); null when the server does not know getChat
+   * (404: a minimal or older Bot API server), and then trying createForumTopic is what tells.
+   */
+  private async isForum(chatId: number | string): Promise<boolean | null> {
+    try {
+      const chat = await this.api.getChat(apiChatId(String(chatId)));
+      return "is_forum" in chat && chat.is_forum === true;
+    } catch (err) {
+      if (err instanceof GrammyError && err.error_code === 404) return null;
+      throw new FeedUnavailableError(`cannot look up the feed chat ${chatId}: ${describeTelegramError(err)}`, false, err);
+    }
+  }
+
   private async resolve(): Promise<FeedTarget> {
     const { feedTopicId, topicName } = this.settings;
     const feedChatId = this.chatId;
@@ -138,17 +158,16 @@ export class FeedTopic {
     if (feedTopicId !== null) return { chatId: feedChatId, threadId: feedTopicId };
     const stored = this.kv.get<StoredTopic | null>(feedTopicKey);
     if (stored && stored.chatId === feedChatId) return { chatId: feedChatId, threadId: stored.topicId };
-    let chat: Awaited<ReturnType<Api["getChat"]>>;
-    try {
-      chat = await this.api.getChat(feedChatId);
-    } catch (err) {
-      throw new FeedUnavailableError(`cannot look up the feed chat ${feedChatId}: ${describeTelegramError(err)}`, false, err);
-    }
-    if (!("is_forum" in chat) || !chat.is_forum) return { chatId: feedChatId };
+    const forum = await this.isForum(feedChatId);
+    if (forum === false) return { chatId: feedChatId };
     let topic: Awaited<ReturnType<Api["createForumTopic"]>>;
     try {
-      topic = await this.api.createForumTopic(feedChatId, topicName);
+      topic = await this.api.createForumTopic(apiChatId(feedChatId), topicName);
     } catch (err) {
+      if (forum === null && isRefused(err)) {
+        this.log.info({ chatId: feedChatId, error: describeTelegramError(err) }, "the feed chat takes no new topic (not a forum, or no right to create one); alerts go to the chat itself");
+        return { chatId: feedChatId };
+      }
       // A refusal (no "manage topics" right, not a forum after all) stays a refusal: asking again
       // for every alert would only fail again, so the feed carries on in the General topic.
       if (isRefused(err)) {

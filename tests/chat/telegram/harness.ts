@@ -60,9 +60,15 @@ export function scriptedInbound() {
  * supergroup), a real SQLite store and a logger whose text the test can read.
  */
 export async function setup(
-  opts: { telegram?: Record<string, unknown>; forum?: boolean; transport?: Partial<TelegramTransportOptions> } = {},
+  opts: {
+    telegram?: Record<string, unknown>;
+    forum?: boolean;
+    transport?: Partial<TelegramTransportOptions>;
+    /** Methods the fake serves (default: all it implements). */
+    methods?: readonly string[];
+  } = {},
 ) {
-  const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
+  const fake = await FakeTelegramApi.start({ maxPollMs: 2000, ...(opts.methods ? { methods: opts.methods } : {}) });
   cleanups.push(() => fake.close());
   fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: opts.forum ?? true });
   const dir = tempDir();
