@@ -269,6 +269,16 @@ describe("Discord transport: slash command registration against what Discord hol
     expect(fake.registered.get(fakeGuildId)!.map((c) => c.name)).toEqual(specs.map((s) => s.name));
   });
 
+  it("still registers (PUT) on an API that does not serve GET on the command routes", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200, commandsPutOnly: true });
+    closers.push(() => fake.close());
+    const { log } = await setup({ fake });
+    expect(fake.requestsTo(/\/guilds\/\d+\/commands$/, "PUT")).toHaveLength(1);
+    expect(fake.registered.get(fakeGuildId)!.map((c) => c.name)).toEqual(specs.map((s) => s.name));
+    expect(log.text).toContain('"result":"registered"');
+    expect(log.text).not.toContain("could not register");
+  });
+
   it("removes a global copy of the same commands when moving to a guild (Discord would list each twice there), and nothing else", async () => {
     const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
     closers.push(() => fake.close());

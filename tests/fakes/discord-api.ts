@@ -63,6 +63,8 @@ export interface FakeDiscordOptions {
    * (roles including @everyone, the feed channel) follows for each. Default: the tests' guild.
    */
   guilds?: FakeGuild[];
+  /** Serve PUT on the command routes but not GET (405), like a minimal API that only takes registrations. */
+  commandsPutOnly?: boolean;
 }
 
 /** A guild the fake announces over the gateway. */
@@ -652,6 +654,7 @@ export class FakeDiscord {
     if (method === "GET" && path === "/users/@me") return send(200, { ...this.botUser, discriminator: "0", avatar: null, bot: true });
     if (method === "GET" && path === "/applications/@me") return send(200, { id: this.applicationId, name: "asm", flags: 0 });
     const commands = match(null, /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
+    if (commands && method === "GET" && this.options.commandsPutOnly) return send(405, { message: "405: Method Not Allowed", code: 0 });
     if (commands && (method === "GET" || method === "PUT")) {
       if (commands[1] !== this.applicationId) return send(403, { message: "Missing Access", code: 50001 });
       const scope = commands[2] ?? "global";

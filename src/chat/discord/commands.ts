@@ -102,10 +102,26 @@ export async function registerCommands(input: {
   const route = input.guildId
     ? Routes.applicationGuildCommands(input.applicationId, input.guildId)
     : Routes.applicationCommands(input.applicationId);
-  const held = (await input.rest.get(route)) as Record<string, unknown>[];
-  if (sameCommands(input.body, held)) return "unchanged";
+  const held = await heldCommands(input.rest, route);
+  if (held && sameCommands(input.body, held)) return "unchanged";
   await input.rest.put(route, { body: input.body });
   return "registered";
+}
+
+/**
+ * What Discord holds at a commands route; null when the server does not serve the GET (a 4xx other than
+ * auth or rate limit: a minimal or proxied API), and then the PUT alone decides. Auth and rate-limit errors
+ * are thrown: the PUT would meet them too.
+ */
+async function heldCommands(rest: REST, route: `/${string}`): Promise<Record<string, unknown>[] | null> {
+  try {
+    const held = await rest.get(route);
+    return Array.isArray(held) ? (held as Record<string, unknown>[]) : null;
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === "number" && status >= 400 && status < 500 && ![401, 403, 429].includes(status)) return null;
+    throw err;
+  }
 }
 
 /**
