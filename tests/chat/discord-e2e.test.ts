@@ -1,5 +1,4 @@
-import { cpSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { processFindings } from "../../src/alerts/lifecycle.ts";
@@ -10,10 +9,9 @@ import { openRuntime } from "../../src/runtime.ts";
 import { startService } from "../../src/service.ts";
 import { runScan } from "../../src/sources/scan.ts";
 import { Capture, healthServer, runs } from "../core/setup.ts";
-import { baseTestConfig, copyRealFixtures, until } from "../helpers/e2e.ts";
+import { e2eWorld, until } from "../helpers/e2e.ts";
 import { FakeDiscord, type FakeMessage, type FakeUser } from "../fakes/discord-api.ts";
 import { session } from "../helpers/checks.ts";
-import { tempDir } from "../helpers/tmp.ts";
 
 const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GxYz12.e2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2eE2Ee2e";
 const feed = "1300000000000000555";
@@ -39,20 +37,7 @@ async function start() {
   closers.push(() => fake.close());
   const gw = await healthServer();
   closers.push(gw.close);
-  const dir = tempDir("asm-discord-e2e-");
-  const home = join(dir, "home");
-  copyRealFixtures(home);
-  const marker = join(dir, "marker.txt");
-  const configPath = join(dir, "config.json");
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      ...baseTestConfig(dir, home, marker, gw.url),
-      // The cycle job would otherwise fire on the next wall-clock minute and post the fixtures' own
-      // alerts in the middle of a test; 86399 s is not cron-expressible, so it is a timer from start.
-      monitor: { intervalSeconds: 86_399 },
-    }),
-  );
+  const { home, marker, configPath } = e2eWorld("asm-discord-e2e-", gw.url);
   const log = new Capture();
   const rt = openRuntime({
     configPath,

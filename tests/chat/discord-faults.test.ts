@@ -12,6 +12,7 @@ import { openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
 import { Capture } from "../core/setup.ts";
 import { FakeDiscord } from "../fakes/discord-api.ts";
+import { until } from "../helpers/e2e.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const token = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GxYz12.faultFAULTfaultFAULTfaultFAULTfault1234";
@@ -23,14 +24,6 @@ const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A loopback port with nothing listening on it (yet). */
 async function freePort(): Promise<number> {

@@ -10,6 +10,7 @@ import { openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
 import { Capture } from "../core/setup.ts";
 import { FakeDiscord, type FakeUser, fakeGuildId } from "../fakes/discord-api.ts";
+import { until } from "../helpers/e2e.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -42,14 +43,6 @@ const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Setup {
   fake?: FakeDiscord;

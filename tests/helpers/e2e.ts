@@ -1,6 +1,7 @@
-import { cpSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "./tmp.ts";
 
 /** The files the real agent CLIs wrote (see tests/fixtures/real/README.md). */
 export const realFixtures = fileURLToPath(new URL("../fixtures/real", import.meta.url));
@@ -47,4 +48,28 @@ export function baseTestConfig(dir: string, home: string, marker: string, gatewa
     checks: { gateway: { url: gatewayUrl, timeoutSeconds: 2 }, logs: { files: [join(home, ".openclaw/logs/gateway*.log")] } },
     actions: { verifyTimeoutSeconds: 3, restartGateway: { argv: markerArgv(marker) } },
   };
+}
+
+/**
+ * The files a service-level end-to-end test starts from: a temp dir, a HOME holding the real fixtures, the
+ * marker file of the harmless restart argv, and a config file (`baseTestConfig` with the gateway probe at
+ * `gatewayUrl`, plus `extra` on top).
+ */
+export function e2eWorld(prefix: string, gatewayUrl: string, extra: Record<string, unknown> = {}) {
+  const dir = tempDir(prefix);
+  const home = join(dir, "home");
+  copyRealFixtures(home);
+  const marker = join(dir, "marker.txt");
+  const configPath = join(dir, "config.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...baseTestConfig(dir, home, marker, gatewayUrl),
+      // The cycle job would otherwise fire on the next wall-clock minute and post the fixtures' own
+      // alerts in the middle of a test; 86399 s is not cron-expressible, so it is a timer from start.
+      monitor: { intervalSeconds: 86_399 },
+      ...extra,
+    }),
+  );
+  return { dir, home, marker, configPath };
 }
