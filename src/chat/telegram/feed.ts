@@ -137,9 +137,9 @@ export class FeedTopic {
    * Whether the feed chat is a forum (getChat's `is_forum`); null when the server does not know getChat
    * (404: a minimal or older Bot API server), and then trying createForumTopic is what tells.
    */
-  private async isForum(chatId: number | string): Promise<boolean | null> {
+  private async isForum(chatId: string): Promise<boolean | null> {
     try {
-      const chat = await this.api.getChat(apiChatId(String(chatId)));
+      const chat = await this.api.getChat(apiChatId(chatId));
       return "is_forum" in chat && chat.is_forum === true;
     } catch (err) {
       if (err instanceof GrammyError && err.error_code === 404) return null;
