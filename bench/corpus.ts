@@ -24,8 +24,8 @@ export interface Corpus {
   bytes: number;
 }
 
-/** mulberry32: a tiny seeded PRNG, so two runs build the same corpus. */
-function rng(seed: number) {
+/** mulberry32: a tiny seeded PRNG, so two runs build the same corpus (and tests cut files at the same places). */
+export function rng(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

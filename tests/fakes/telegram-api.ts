@@ -726,20 +726,8 @@ export class FakeTelegramApi {
   }
 }
 
-const methodNames = new Map(
-  [
-    "getMe",
-    "deleteWebhook",
-    "getUpdates",
-    "getChat",
-    "sendMessage",
-    "editMessageText",
-    "editMessageReplyMarkup",
-    "answerCallbackQuery",
-    "setMyCommands",
-    "createForumTopic",
-  ].map((m) => [m.toLowerCase(), m]),
-);
+/** Every method this fake implements: the minimal set plus the two a real server also has. */
+const methodNames = new Map([...minimalMethods, "deleteWebhook", "getChat"].map((m) => [m.toLowerCase(), m]));
 
 /** True when every string in a JSON value is well-formed UTF-16 (no lone surrogates). */
 function wellFormed(value: unknown): boolean {

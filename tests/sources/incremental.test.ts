@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { rng } from "../../bench/corpus.ts";
 import { createSources } from "../../src/sources/index.ts";
 import type { SessionRecord } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
@@ -22,18 +23,6 @@ const trees: { name: string; home: string }[] = [
   { name: "Gemini CLI 0.61.0", home: join(fixtures, "real/gemini") },
   { name: "OpenClaw 2026.7.1 (JSON era)", home: join(fixtures, "real-old/openclaw-2026.7.1") },
 ];
-
-/** mulberry32: a small seeded PRNG, so each run cuts the files at the same places. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -96,7 +85,7 @@ describe("incremental scans end where a cold scan ends", () => {
       expect(expected.sessions.length).toBeGreaterThan(0);
 
       for (const seed of [1, 2, 3]) {
-        const random = prng(seed);
+        const random = rng(seed);
         const home = mkdtempSync(join(tmpdir(), "asm-incr-home-"));
         dirs.push(home);
         const h = harness(home);
