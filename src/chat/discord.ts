@@ -401,8 +401,8 @@ export class DiscordTransport implements Transport {
   }
 
   /** A reply or follow-up: ephemeral when the view is private. */
-  private reply(view: View, extra: { withResponse?: boolean } = {}): InteractionReplyOptions & { withResponse?: boolean } {
-    return { ...this.message(view), ...(view.private ? { flags: ephemeral } : {}), ...extra };
+  private reply(view: View): InteractionReplyOptions {
+    return { ...this.message(view), ...(view.private ? { flags: ephemeral } : {}) };
   }
 
   // ── interactions ───────────────────────────────────────────────────────────────────────────
@@ -419,6 +419,20 @@ export class DiscordTransport implements Transport {
   private delivered(view: View, channelId: string | null, messageId: string | undefined): void {
     if (!view.key || !channelId || !messageId) return;
     this.inbound?.delivered?.(view.key, { transport: "discord", chatId: channelId, messageId });
+  }
+
+  /**
+   * The id of the reply just sent, for views the core edits later (an approval request). Read with GET
+   * …/messages/@original rather than `withResponse`: an API that answers the callback 204 without a body
+   * would make discord.js fail after the reply had landed. Undefined when the API will not say.
+   */
+  private async replyId(i: ChatInputCommandInteraction | ButtonInteraction): Promise<string | undefined> {
+    try {
+      return (await i.fetchReply()).id;
+    } catch (err) {
+      this.options.log.warn({ err: summary(err) }, "could not read back a Discord reply's id; its message will not be edited with the outcome");
+      return undefined;
+    }
   }
 
   private async onInteraction(i: Interaction): Promise<void> {
@@ -453,9 +467,8 @@ export class DiscordTransport implements Transport {
     const first = await within(work, this.deferAfterMs);
     if (first.done) {
       const view = first.value;
-      const res = await i.reply(this.reply(view, { withResponse: Boolean(view.key) }));
-      const message = (res as { resource?: { message?: { id: string } | null } | null } | undefined)?.resource?.message;
-      this.delivered(view, i.channelId, message?.id);
+      await i.reply(this.reply(view));
+      if (view.key) this.delivered(view, i.channelId, await this.replyId(i));
       return;
     }
     await i.deferReply();
@@ -538,9 +551,8 @@ export class DiscordTransport implements Transport {
         const message = await i.followUp(this.reply(view));
         this.delivered(view, i.channelId, message.id);
       } else {
-        const res = await i.reply(this.reply(view, { withResponse: Boolean(view.key) }));
-        const message = (res as { resource?: { message?: { id: string } | null } | null } | undefined)?.resource?.message;
-        this.delivered(view, i.channelId, message?.id);
+        await i.reply(this.reply(view));
+        if (view.key) this.delivered(view, i.channelId, await this.replyId(i));
       }
       acknowledged = true;
     }

@@ -50,6 +50,7 @@ interface Setup {
   guildId?: string | null;
   overrides?: Partial<DiscordOptions>;
   answer?: (caller: Caller, name: string) => Promise<View>;
+  delivered?: Inbound["delivered"];
 }
 
 async function setup(input: Setup = {}) {
@@ -80,6 +81,7 @@ async function setup(input: Setup = {}) {
       return input.answer ? input.answer(caller, name) : textView(`answer to /${name}`);
     },
     button: async () => ({ toast: "ok" }),
+    ...(input.delivered ? { delivered: input.delivered } : {}),
   };
   await transport.start(inbound);
   closers.push(() => transport.stop());
@@ -260,6 +262,23 @@ describe("Discord transport: slash command registration against what Discord hol
     await setup({ fake, kv: first.kv });
     expect(fake.requestsTo(/\/guilds\/\d+\/commands$/, "PUT")).toHaveLength(2);
     expect(fake.registered.get(fakeGuildId)!.map((c) => c.name)).toEqual(specs.map((s) => s.name));
+  });
+
+  it("answers a command whose reply must be found again (an approval) on an API whose callbacks return no body", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200, callbacksWithoutResponse: true });
+    closers.push(() => fake.close());
+    const delivered: { key: string; messageId: string }[] = [];
+    const keyed: View = { title: "Restart the gateway?", sections: [{ lines: ["asked by ada"] }], key: "action:7" };
+    const { log } = await setup({
+      fake,
+      answer: async () => keyed,
+      delivered: (key, ref) => delivered.push({ key, messageId: ref.messageId }),
+    });
+    const id = fake.slashCommand({ name: "help", user: admin, channelId: feed });
+    await until(() => delivered.length === 1, "the reply's message id");
+    expect(delivered[0]).toEqual({ key: "action:7", messageId: fake.responseOf(id)!.id });
+    expect(fake.followUpsOf(id), "no 'Something went wrong' after a reply that landed").toHaveLength(0);
+    expect(log.text).not.toContain("discord interaction failed");
   });
 
   it("still registers (PUT) on an API that does not serve GET on the command routes", async () => {

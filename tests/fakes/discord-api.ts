@@ -65,6 +65,8 @@ export interface FakeDiscordOptions {
   guilds?: FakeGuild[];
   /** Serve PUT on the command routes but not GET (405), like a minimal API that only takes registrations. */
   commandsPutOnly?: boolean;
+  /** Answer every interaction callback 204 No Content, even with `?with_response=true` (an API without it). */
+  callbacksWithoutResponse?: boolean;
 }
 
 /** A guild the fake announces over the gateway. */
@@ -672,7 +674,7 @@ export class FakeDiscord {
     }
     const callback = match("POST", /^\/interactions\/(\d+)\/([^/]+)\/callback$/);
     if (callback) {
-      return this.interactionCallback(callback[1]!, callback[2]!, body, url.searchParams.get("with_response") === "true", send);
+      return this.interactionCallback(callback[1]!, callback[2]!, body, url.searchParams.get("with_response") === "true" && !this.options.callbacksWithoutResponse, send);
     }
     const hook = match(null, /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/);
     if (hook) return this.webhook(method, hook[2]!, hook[3], body, send);
