@@ -81,9 +81,14 @@ const stableMs = maxReconnectMs;
 
 type Where = { chatId: string; threadId?: number | undefined };
 
-const refOf = (message: Pick<Message, "chat" | "message_id" | "message_thread_id" | "is_topic_message">): MessageRef => ({
+// The chat we sent to stands in when an answer leaves `chat` out (a minimal Bot API server): the message
+// was delivered, and failing here would make the outbox send it again.
+const refOf = (
+  message: Pick<Message, "chat" | "message_id" | "message_thread_id" | "is_topic_message">,
+  sentTo?: string | number,
+): MessageRef => ({
   transport: "telegram",
-  chatId: String(message.chat.id),
+  chatId: String(message.chat?.id ?? sentTo),
   messageId: String(message.message_id),
   threadId: message.is_topic_message && message.message_thread_id ? String(message.message_thread_id) : undefined,
 });
@@ -573,7 +578,7 @@ export class TelegramTransport implements Transport {
       });
     }
     if (!last) throw new DeliveryError("telegram: nothing to send", "telegram", { permanent: true });
-    return { ...refOf(last), threadId: where.threadId ? String(where.threadId) : undefined };
+    return { ...refOf(last, where.chatId), threadId: where.threadId ? String(where.threadId) : undefined };
   }
 
   /** editMessageText; no keyboard in the view removes the buttons; "not modified" is success. */

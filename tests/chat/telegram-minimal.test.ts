@@ -41,4 +41,13 @@ describe("TelegramTransport on a minimal Bot API server", () => {
     expect(t.log()).toMatch(/takes no new topic/);
     expect(t.transport.problem).toBeNull();
   });
+
+  it("a sent message answered without its chat still counts as delivered (no error, so no second send)", async () => {
+    const t = await setup({ forum: false, leanMessages: true });
+    await t.transport.start(t.core.inbound);
+    const ref = await t.transport.send(textView("one"));
+    expect(ref).toMatchObject({ transport: "telegram", chatId: String(feedChatId) });
+    expect(Number(ref.messageId)).toBeGreaterThan(0);
+    expect(t.fake.ok("sendMessage")).toHaveLength(1);
+  });
 });

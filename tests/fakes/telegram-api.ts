@@ -173,6 +173,8 @@ export interface FakeTelegramOptions {
    * does not know. Default: every method the fake implements.
    */
   methods?: readonly string[];
+  /** sendMessage answers only `message_id`, `date` and `text` (a minimal server's Message, no `chat`). */
+  leanMessages?: boolean;
 }
 
 /** The methods the Telegram issue lists for a Bot API fake: no deleteWebhook, no getChat. */
@@ -235,7 +237,10 @@ export class FakeTelegramApi {
     };
     this.maxPollMs = options.maxPollMs ?? 10_000;
     this.served = options.methods ? new Set(options.methods) : null;
+    this.leanMessages = options.leanMessages ?? false;
   }
+
+  private readonly leanMessages: boolean;
 
   /** Null: every method this fake implements. */
   private readonly served: Set<string> | null;
@@ -638,6 +643,7 @@ export class FakeTelegramApi {
       edits: 0,
     };
     this.messages.set(`${chat.id}:${message.message_id}`, message);
+    if (this.leanMessages) return { message_id: message.message_id, date: message.date, text: message.text };
     return this.asMessage(message);
   }
 

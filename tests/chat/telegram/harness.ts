@@ -66,9 +66,15 @@ export async function setup(
     transport?: Partial<TelegramTransportOptions>;
     /** Methods the fake serves (default: all it implements). */
     methods?: readonly string[];
+    /** sendMessage answers a Message without `chat`. */
+    leanMessages?: boolean;
   } = {},
 ) {
-  const fake = await FakeTelegramApi.start({ maxPollMs: 2000, ...(opts.methods ? { methods: opts.methods } : {}) });
+  const fake = await FakeTelegramApi.start({
+    maxPollMs: 2000,
+    ...(opts.methods ? { methods: opts.methods } : {}),
+    ...(opts.leanMessages ? { leanMessages: true } : {}),
+  });
   cleanups.push(() => fake.close());
   fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: opts.forum ?? true });
   const dir = tempDir();
