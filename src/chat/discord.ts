@@ -541,8 +541,11 @@ export class DiscordTransport implements Transport {
     }
     if (outcome.toast) {
       const note = { content: outcome.toast.slice(0, 2000), flags: ephemeral } as const;
-      if (acknowledged) await i.followUp(note);
-      else await i.reply(note);
+      if (acknowledged) {
+        // The press was answered and its message already shows the outcome; the note on top is a
+        // courtesy, so a follow-up the API refuses is logged, not turned into an error reply.
+        await i.followUp(note).catch((err: unknown) => this.options.log.warn({ err: summary(err) }, "discord: could not send the note after a button press"));
+      } else await i.reply(note);
       acknowledged = true;
     }
     if (outcome.reply) {

@@ -51,6 +51,7 @@ interface Setup {
   overrides?: Partial<DiscordOptions>;
   answer?: (caller: Caller, name: string) => Promise<View>;
   delivered?: Inbound["delivered"];
+  button?: Inbound["button"];
 }
 
 async function setup(input: Setup = {}) {
@@ -80,7 +81,7 @@ async function setup(input: Setup = {}) {
       callers.push(caller);
       return input.answer ? input.answer(caller, name) : textView(`answer to /${name}`);
     },
-    button: async () => ({ toast: "ok" }),
+    button: input.button ?? (async () => ({ toast: "ok" })),
     ...(input.delivered ? { delivered: input.delivered } : {}),
   };
   await transport.start(inbound);
@@ -278,6 +279,22 @@ describe("Discord transport: slash command registration against what Discord hol
     await until(() => delivered.length === 1, "the reply's message id");
     expect(delivered[0]).toEqual({ key: "action:7", messageId: fake.responseOf(id)!.id });
     expect(fake.followUpsOf(id), "no 'Something went wrong' after a reply that landed").toHaveLength(0);
+    expect(log.text).not.toContain("discord interaction failed");
+  });
+
+  it("a press whose message shows the outcome stays answered when the API refuses the follow-up note", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200, noFollowUps: true });
+    closers.push(() => fake.close());
+    const { transport, log } = await setup({
+      fake,
+      button: async () => ({ toast: "Approved #7: running.", edit: { title: "#7 running…", sections: [{ lines: ["approved by ada"] }] } }),
+    });
+    const ref = await transport.send({ title: "Restart?", sections: [], buttons: [[{ label: "Approve", data: "a:7:0123456789abcdef:y" }]] });
+    const message = fake.messages.get(ref.messageId)!;
+    const id = fake.press({ message, customId: JSON.stringify(message.components).match(/"custom_id":"([^"]+)"/)![1]!, user: admin });
+    await until(() => log.text.includes("could not send the note"), "the refused note to be logged");
+    expect(fake.callbacks.get(id)?.type, "answered by updating the message").toBe(7);
+    expect(JSON.stringify(fake.messages.get(ref.messageId)!.embeds)).toContain("#7 running");
     expect(log.text).not.toContain("discord interaction failed");
   });
 

@@ -67,6 +67,8 @@ export interface FakeDiscordOptions {
   commandsPutOnly?: boolean;
   /** Answer every interaction callback 204 No Content, even with `?with_response=true` (an API without it). */
   callbacksWithoutResponse?: boolean;
+  /** Refuse interaction follow-ups (POST /webhooks/{app}/{token}) with 404, like an API without webhooks. */
+  noFollowUps?: boolean;
 }
 
 /** A guild the fake announces over the gateway. */
@@ -677,6 +679,7 @@ export class FakeDiscord {
       return this.interactionCallback(callback[1]!, callback[2]!, body, url.searchParams.get("with_response") === "true" && !this.options.callbacksWithoutResponse, send);
     }
     const hook = match(null, /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/);
+    if (hook && method === "POST" && !hook[3] && this.options.noFollowUps) return send(404, { message: "404: Not Found", code: 0 });
     if (hook) return this.webhook(method, hook[2]!, hook[3], body, send);
     return send(404, { message: `404: Not Found (${method} ${path})`, code: 0 });
   }
