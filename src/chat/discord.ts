@@ -22,6 +22,7 @@ import type { KvStore } from "../store/kv.ts";
 import type { Runtime } from "../runtime.ts";
 import { type CommandSpec, commands } from "./commands.ts";
 import { discordCaller } from "./discord/access.ts";
+import { restBase } from "./discord/api-base.ts";
 import { buildSlashCommands, registerCommands, removeGlobalCopy } from "./discord/commands.ts";
 import { DiscordRenderError, discordCode, toDeliveryError, tokenRetryMs } from "./discord/errors.ts";
 import { type DiscordPayload, type PagerState, paginate, pagerPrefix, parsePagerId, renderPage } from "./discord/render.ts";
@@ -238,7 +239,7 @@ export class DiscordTransport implements Transport {
       intents: [GatewayIntentBits.Guilds],
       allowedMentions: { parse: [] },
       rest: {
-        ...(config.apiBase ? { api: config.apiBase } : {}),
+        ...(config.apiBase ? restBase(config.apiBase) : {}),
         // Short waits: discord.js sits them out. Long ones on the feed: the outbox decides when to retry.
         rejectOnRateLimit: (d: RateLimitData) => this.onRateLimit(d),
       },

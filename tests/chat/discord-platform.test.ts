@@ -52,6 +52,8 @@ interface Setup {
   answer?: (caller: Caller, name: string) => Promise<View>;
   delivered?: Inbound["delivered"];
   button?: Inbound["button"];
+  /** DISCORD_API_BASE as given (default: the fake's base). */
+  apiBase?: string;
 }
 
 async function setup(input: Setup = {}) {
@@ -63,7 +65,7 @@ async function setup(input: Setup = {}) {
   const transport = new DiscordTransport({
     token,
     config: discordSection.parse({
-      apiBase: fake.apiBase,
+      apiBase: input.apiBase ?? fake.apiBase,
       feedChannelId: feed,
       guildId: input.guildId === undefined ? fakeGuildId : input.guildId,
       allowedUserIds: [member.id],
@@ -296,6 +298,15 @@ describe("Discord transport: slash command registration against what Discord hol
     expect(fake.callbacks.get(id)?.type, "answered by updating the message").toBe(7);
     expect(JSON.stringify(fake.messages.get(ref.messageId)!.embeds)).toContain("#7 running");
     expect(log.text).not.toContain("discord interaction failed");
+  });
+
+  it("takes DISCORD_API_BASE with the version on it (…/api/v10/) as well as without", async () => {
+    const fake = await FakeDiscord.start({ token, heartbeatIntervalMs: 200 });
+    closers.push(() => fake.close());
+    const { transport } = await setup({ fake, apiBase: `${fake.apiBase}/v10/` });
+    expect(transport.problem).toBeNull();
+    const ref = await transport.send(textView("versioned base"));
+    expect(fake.messages.get(ref.messageId)?.channel_id).toBe(feed);
   });
 
   it("still registers (PUT) on an API that does not serve GET on the command routes", async () => {
