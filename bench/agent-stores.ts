@@ -58,6 +58,16 @@ function harness(dir: string, input: Record<string, unknown>) {
   return { db, run: (src: Source) => src.scan({ db, sessions, config, log, now: Date.now() }) };
 }
 
+/** A cold scan, then a cycle with nothing changed, each timed and printed. */
+async function coldThenIdle(h: ReturnType<typeof harness>, src: Source): Promise<void> {
+  let t = performance.now();
+  await h.run(src);
+  say(`cold scan: ${ms(t)} (RSS now ${rss()})`);
+  t = performance.now();
+  const idle = await h.run(src);
+  say(`no-change cycle: ${ms(t)}, ${idle.bytesRead} bytes read`);
+}
+
 function bareLines(paths: string[]): number {
   let n = 0;
   for (const p of paths) {
@@ -110,12 +120,7 @@ async function openclawSqlite(): Promise<void> {
   say(`bare SELECT event_json + JSON.parse: ${ms(t)}`);
   const h = harness(dir, { sources: { openclaw: { root, legacyRoots: [] } } });
   const src = OpenClawSource.fromConfig(configSchema.parse({ sources: { openclaw: { root, legacyRoots: [] } } }));
-  t = performance.now();
-  await h.run(src);
-  say(`cold scan: ${ms(t)} (RSS now ${rss()})`);
-  t = performance.now();
-  const idle = await h.run(src);
-  say(`no-change cycle: ${ms(t)}, ${idle.bytesRead} bytes read`);
+  await coldThenIdle(h, src);
   const w = new Database(path);
   w.transaction(() => {
     const add = w.prepare("INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?, ?, ?, 0)");
@@ -153,17 +158,12 @@ async function openclawJsonl(): Promise<void> {
   }
   writeFileSync(join(sessions, "sessions.json"), JSON.stringify(store));
   say(`\n## OpenClaw JSONL transcripts: ${nSessions} files, ${(bytes / 2 ** 20).toFixed(0)} MiB`);
-  let t = performance.now();
+  const t = performance.now();
   bareLines(paths);
   say(`bare read + split + JSON.parse: ${ms(t)}`);
   const h = harness(dir, {});
   const src = new OpenClawSource([root], join(root, "openclaw.json"));
-  t = performance.now();
-  await h.run(src);
-  say(`cold scan: ${ms(t)} (RSS now ${rss()})`);
-  t = performance.now();
-  const idle = await h.run(src);
-  say(`no-change cycle: ${ms(t)}, ${idle.bytesRead} bytes read`);
+  await coldThenIdle(h, src);
   h.db.close();
 }
 
@@ -191,17 +191,12 @@ async function gemini(): Promise<void> {
     writeFileSync(p, text);
   }
   say(`\n## Gemini CLI chats: ${nSessions} files, ${(bytes / 2 ** 20).toFixed(0)} MiB`);
-  let t = performance.now();
+  const t = performance.now();
   bareLines(paths);
   say(`bare read + split + JSON.parse: ${ms(t)}`);
   const h = harness(dir, {});
   const src = new GeminiSource(root);
-  t = performance.now();
-  await h.run(src);
-  say(`cold scan: ${ms(t)} (RSS now ${rss()})`);
-  t = performance.now();
-  const idle = await h.run(src);
-  say(`no-change cycle: ${ms(t)}, ${idle.bytesRead} bytes read`);
+  await coldThenIdle(h, src);
   h.db.close();
 }
 
