@@ -1,15 +1,13 @@
 import { cpSync, } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { processFindings } from "../../src/alerts/lifecycle.ts";
-import type { Finding } from "../../src/checks/check.ts";
 import { commands } from "../../src/chat/commands.ts";
 import { toneColors } from "../../src/chat/discord/render.ts";
 import { openRuntime } from "../../src/runtime.ts";
 import { startService } from "../../src/service.ts";
 import { runScan } from "../../src/sources/scan.ts";
 import { Capture, healthServer, runs } from "../core/setup.ts";
-import { e2eWorld, until } from "../helpers/e2e.ts";
+import { contextCycle, criticalContext, e2eWorld, until } from "../helpers/e2e.ts";
 import { FakeDiscord, type FakeMessage, type FakeUser } from "../fakes/discord-api.ts";
 import { session } from "../helpers/checks.ts";
 
@@ -73,20 +71,8 @@ describe("Discord end to end: the real service and discord.js against the fake D
 
     // An alert: lifecycle → outbox row → sender → an embed in the feed channel; a 429 first is sat out.
     fake.rateLimit("POST", new RegExp(`^/channels/${feed}/messages$`), 0.2);
-    const finding: Finding = {
-      check: "context",
-      subject: "claude::e2e-session",
-      severity: "critical",
-      summary: "claude e2e-session context at 91%",
-      component: "claude e2e-session",
-      value: "182k tokens (91%)",
-      threshold: "85%",
-      action: "Compact or reset the session",
-    };
-    const scope = [{ check: "context" as const }];
     const t0 = Date.now();
-    processFindings(service.monitoring.stores, [finding], { now: t0, config: rt.config, transports: ["discord"], scope });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, [criticalContext("e2e-session")], "discord", t0);
     await fake.waitFor(() => fake.channelMessages(feed).length === 1, "the alert");
     const alert = fake.channelMessages(feed)[0]!;
     expect(alert.embeds[0]).toMatchObject({ color: toneColors.critical });
@@ -103,8 +89,7 @@ describe("Discord end to end: the real service and discord.js against the fake D
     const alertId = Number(/^ack:(\d+)$/.exec(ack)![1]);
     expect(service.monitoring.stores.alerts.get(alertId)!.ackedBy).toBe(`discord:${member.id}`);
 
-    processFindings(service.monitoring.stores, [], { now: t0 + 60_000, config: rt.config, transports: ["discord"], scope });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, [], "discord", t0 + 60_000);
     await fake.waitFor(() => alert.edits === 1, "the resolve edit");
     expect(String(alert.embeds[0]!.title)).toContain("RESOLVED");
     expect(alert.embeds[0]).toMatchObject({ color: toneColors.ok });

@@ -1,7 +1,6 @@
 import { cpSync, } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { processFindings } from "../../src/alerts/lifecycle.ts";
 import type { Finding } from "../../src/checks/check.ts";
 import { commands } from "../../src/chat/commands.ts";
 import { toneMarks } from "../../src/chat/telegram/render.ts";
@@ -9,7 +8,7 @@ import { openRuntime } from "../../src/runtime.ts";
 import { startService } from "../../src/service.ts";
 import { runScan } from "../../src/sources/scan.ts";
 import { Capture, healthServer, runs } from "../core/setup.ts";
-import { e2eWorld, until } from "../helpers/e2e.ts";
+import { contextCycle, criticalContext, e2eWorld, until } from "../helpers/e2e.ts";
 import { FakeTelegramApi, type FakeUser, type StoredMessage } from "../fakes/telegram-api.ts";
 
 const admin: FakeUser = { id: 7001, first_name: "Ada", username: "ada" };
@@ -80,20 +79,8 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
 
     // An alert: lifecycle → outbox row → sender → sendMessage into the topic; a 429 first is sat out.
     fake.fail("sendMessage", { status: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 });
-    const finding: Finding = {
-      check: "context",
-      subject: "claude::e2e-session",
-      severity: "critical",
-      summary: "claude e2e-session context at 91% <high>",
-      component: "claude e2e-session",
-      value: "182k tokens (91%)",
-      threshold: "85%",
-      action: "Compact or reset the session",
-    };
-    const scope = [{ check: "context" as const }];
     const t0 = Date.now();
-    processFindings(service.monitoring.stores, [finding], { now: t0, config: rt.config, transports: ["telegram"], scope });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, [criticalContext("e2e-session", "claude e2e-session context at 91% <high>")], "telegram", t0);
     await until(() => inTopic(fake).length === 1, "the alert");
     const alert = inTopic(fake)[0]!;
     expect(alert.text.startsWith(toneMarks.critical)).toBe(true);
@@ -104,8 +91,7 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     expect(posts.map((c) => c.status)).toEqual([429, 200]);
     expect(posts[1]!.payload).toMatchObject({ chat_id: Number(feedChatId), message_thread_id: topicId, parse_mode: "HTML" });
 
-    processFindings(service.monitoring.stores, [], { now: t0 + 60_000, config: rt.config, transports: ["telegram"], scope });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, [], "telegram", t0 + 60_000);
     await until(() => alert.edits === 1, "the resolve edit");
     expect(alert.text).toMatch(/resolved/i);
     expect(alert.reply_markup).toBeUndefined();
@@ -191,16 +177,7 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
   it("a bot kicked from the feed group: the alert waits in the outbox (not failed) and a critical self alert says what to fix", async () => {
     const { fake, rt, service, log } = await start();
     fake.removeBot(feedChatId, "kicked");
-    const finding: Finding = {
-      check: "context",
-      subject: "claude::kicked",
-      severity: "critical",
-      summary: "claude kicked context at 95%",
-      component: "claude kicked",
-      action: "Compact or reset the session",
-    };
-    processFindings(service.monitoring.stores, [finding], { now: Date.now(), config: rt.config, transports: ["telegram"], scope: [{ check: "context" }] });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, [criticalContext("kicked")], "telegram");
     const outbox = service.monitoring.stores.outbox;
     await until(() => outbox.all().some((r) => r.attempts > 0), "a delivery attempt");
     expect(outbox.all().map((r) => r.status)).toEqual(["pending"]);
@@ -226,8 +203,7 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
       threshold: "80%",
       action: "Compact the session",
     }));
-    processFindings(service.monitoring.stores, findings, { now: Date.now(), config: rt.config, transports: ["telegram"], scope: [{ check: "context" }] });
-    service.monitoring.sender.kick();
+    contextCycle(service, rt, findings, "telegram");
     await until(() => inTopic(fake).length >= 1, "the grouped alert");
     await new Promise((r) => setTimeout(r, 300));
     const posted = inTopic(fake);

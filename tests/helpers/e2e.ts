@@ -1,6 +1,11 @@
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { processFindings } from "../../src/alerts/lifecycle.ts";
+import type { Finding } from "../../src/checks/check.ts";
+import type { TransportName } from "../../src/chat/transport.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import type { Service } from "../../src/service.ts";
 import { tempDir } from "./tmp.ts";
 
 /** The files the real agent CLIs wrote (see tests/fixtures/real/README.md). */
@@ -72,4 +77,22 @@ export function e2eWorld(prefix: string, gatewayUrl: string, extra: Record<strin
     }),
   );
   return { dir, home, marker, configPath };
+}
+
+/** A critical context finding for the session `claude::<name>`, shaped as the context check reports it. */
+export const criticalContext = (name: string, summary = `claude ${name} context at 91%`): Finding => ({
+  check: "context",
+  subject: `claude::${name}`,
+  severity: "critical",
+  summary,
+  component: `claude ${name}`,
+  value: "182k tokens (91%)",
+  threshold: "85%",
+  action: "Compact or reset the session",
+});
+
+/** Runs one context-check cycle of `findings` through the real lifecycle into `transport`'s outbox, and wakes the sender. */
+export function contextCycle(service: Service, rt: Runtime, findings: Finding[], transport: TransportName, now = Date.now()): void {
+  processFindings(service.monitoring.stores, findings, { now, config: rt.config, transports: [transport], scope: [{ check: "context" }] });
+  service.monitoring.sender.kick();
 }
