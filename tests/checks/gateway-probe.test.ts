@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATEWAY_SERIES, probeGateway, probeOnce } from "../../src/checks/gateway-probe.ts";
 import { openStore } from "../../src/store/db.ts";
 import { SeriesStore } from "../../src/store/series.ts";
-import { type LoopbackServer, loopbackServer } from "../helpers/http.ts";
+import { answerLate, type LoopbackServer, loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 let server: LoopbackServer;
@@ -16,11 +16,7 @@ beforeAll(async () => {
       res.statusCode = 500;
       return res.end("internal");
     }
-    if (req.url === "/slow") {
-      const t = setTimeout(() => res.end("late"), 5_000);
-      req.on("close", () => clearTimeout(t));
-      return;
-    }
+    if (req.url === "/slow") return answerLate(req, res, "late");
     res.statusCode = 404;
     res.end();
   });

@@ -4,7 +4,7 @@ import { describeProbe, latestQuotaReadings, pickPath, probeAllQuotas, probeQuot
 import { openStore } from "../../src/store/db.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { cfg } from "../helpers/checks.ts";
-import { type LoopbackServer, loopbackServer } from "../helpers/http.ts";
+import { answerLate, type LoopbackServer, loopbackServer } from "../helpers/http.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 let server: LoopbackServer;
@@ -19,11 +19,7 @@ beforeAll(async () => {
     }
     if (req.url?.startsWith("/quota")) return res.end(JSON.stringify({ data: { plans: [{ remaining: 37 }], text: "12" } }));
     if (req.url === "/open") return res.end("not json");
-    if (req.url === "/slow") {
-      const t = setTimeout(() => res.end("{}"), 5_000);
-      req.on("close", () => clearTimeout(t));
-      return;
-    }
+    if (req.url === "/slow") return answerLate(req, res, "{}");
     res.statusCode = 404;
     res.end();
   });

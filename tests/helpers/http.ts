@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface LoopbackServer {
@@ -22,4 +22,10 @@ export async function loopbackServer(handler: RequestListener): Promise<Loopback
       return new Promise((r) => server.close(() => r()));
     },
   };
+}
+
+/** Answers `body` only after `ms` (a probe's timeout fires first); the timer ends with the request. */
+export function answerLate(req: IncomingMessage, res: ServerResponse, body: string, ms = 5_000): void {
+  const t = setTimeout(() => res.end(body), ms);
+  req.on("close", () => clearTimeout(t));
 }
