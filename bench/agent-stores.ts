@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { configSchema } from "../src/config/schema.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/lib/log.ts";
 import { GeminiSource } from "../src/sources/gemini.ts";
 import { OpenClawSource } from "../src/sources/openclaw.ts";
 import type { Source } from "../src/sources/source.ts";
@@ -43,9 +43,34 @@ function piTurn(i: number): unknown[] {
   const usage = { input: 10 + (i % 7), output: 50, cacheRead: 60000 + i, cacheWrite: 20, totalTokens: 60080 + i };
   return [
     { type: "message", id: `u${i}`, parentId: null, timestamp: ts, message: { role: "user", content: `step ${i}` } },
-    { type: "message", id: `a${i}`, parentId: `u${i}`, timestamp: ts, message: { role: "assistant", provider: "anthropic", model: "claude-opus-4-6", stopReason: "toolUse", content: [{ type: "toolCall", id: `t${i}`, name: "read", arguments: { path: "src/x.ts" } }], usage } },
-    { type: "message", id: `r${i}`, parentId: `a${i}`, timestamp: ts, message: { role: "toolResult", toolCallId: `t${i}`, toolName: "read", content: [{ type: "text", text: toolOutput }] } },
-    { type: "message", id: `b${i}`, parentId: `r${i}`, timestamp: ts, message: { role: "assistant", provider: "anthropic", model: "claude-opus-4-6", stopReason: "stop", content: [{ type: "text", text: "Done ✓" }], usage } },
+    {
+      type: "message",
+      id: `a${i}`,
+      parentId: `u${i}`,
+      timestamp: ts,
+      message: {
+        role: "assistant",
+        provider: "anthropic",
+        model: "claude-opus-4-6",
+        stopReason: "toolUse",
+        content: [{ type: "toolCall", id: `t${i}`, name: "read", arguments: { path: "src/x.ts" } }],
+        usage,
+      },
+    },
+    {
+      type: "message",
+      id: `r${i}`,
+      parentId: `a${i}`,
+      timestamp: ts,
+      message: { role: "toolResult", toolCallId: `t${i}`, toolName: "read", content: [{ type: "text", text: toolOutput }] },
+    },
+    {
+      type: "message",
+      id: `b${i}`,
+      parentId: `r${i}`,
+      timestamp: ts,
+      message: { role: "assistant", provider: "anthropic", model: "claude-opus-4-6", stopReason: "stop", content: [{ type: "text", text: "Done ✓" }], usage },
+    },
   ];
 }
 
@@ -178,13 +203,25 @@ async function gemini(): Promise<void> {
   for (let s = 0; s < nSessions; s++) {
     const p = join(chats, `session-2026-08-20T10-00-${String(s).padStart(8, "0")}.jsonl`);
     paths.push(p);
-    const lines: unknown[] = [{ sessionId: `g-${s}`, projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" }];
+    const lines: unknown[] = [
+      { sessionId: `g-${s}`, projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" },
+    ];
     for (let i = 0; i < nTurns; i++) {
       const ts = new Date(1788500000000 + i * 1000).toISOString();
-      const answer = { id: `g${i}`, timestamp: ts, type: "gemini", model: "gemini-2.5-pro", content: "ok ✓", tokens: { input: 50000 + i, output: 40, cached: 30000, thoughts: 8, tool: 0, total: 50048 + i } };
+      const answer = {
+        id: `g${i}`,
+        timestamp: ts,
+        type: "gemini",
+        model: "gemini-2.5-pro",
+        content: "ok ✓",
+        tokens: { input: 50000 + i, output: 40, cached: 30000, thoughts: 8, tool: 0, total: 50048 + i },
+      };
       lines.push({ id: `u${i}`, timestamp: ts, type: "user", content: [{ text: `step ${i}` }] }, { $set: { lastUpdated: ts } }, answer);
       // Re-appended with its finished tool call, as Gemini CLI does.
-      lines.push({ ...answer, toolCalls: [{ id: `c${i}`, name: "read_file", args: {}, status: "success", result: [{ functionResponse: { response: { output: toolOutput } } }] }] });
+      lines.push({
+        ...answer,
+        toolCalls: [{ id: `c${i}`, name: "read_file", args: {}, status: "success", result: [{ functionResponse: { response: { output: toolOutput } } }] }],
+      });
     }
     const text = `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`;
     bytes += Buffer.byteLength(text);

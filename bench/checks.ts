@@ -7,13 +7,13 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sessionUid } from "../src/agents/session.ts";
 import { runChecks } from "../src/checks/index.ts";
-import { type LogRules, tailLog } from "../src/checks/log-tail.ts";
-import { gatherObservations } from "../src/checks/observe.ts";
 import { configSchema } from "../src/config/schema.ts";
-import { runtimeOver } from "../src/runtime.ts";
+import { gatherObservations } from "../src/observe/gather.ts";
+import { type LogRules, tailLog } from "../src/observe/log-tail.ts";
 import { openStore } from "../src/store/db.ts";
-import { sessionUid } from "../src/store/sessions.ts";
+import { runtimeOver } from "../src/store/runtime.ts";
 import { TurnStore } from "../src/store/turns.ts";
 
 const sessions = Number(process.argv[2] ?? 5_000);
@@ -66,14 +66,46 @@ db.transaction(() => {
     const uid = sessionUid(platform, agentId, `s${i}`);
     const tokens = 1_000 + ((i * 7919) % 200_000);
     rt.sessions.upsert({
-      uid, platform, agentId, sessionId: `s${i}`, sessionKey: null, kind: ["main", "dm", "group"][i % 3]!, parentUid: null, project: null,
-      title: null, model: "claude-sonnet-4-6", firstActivity: now - 86_400_000, lastActivity: now - (i % 120) * 60_000, messageCount: 20,
-      path: `/x/s${i}.jsonl`, sizeBytes: (i * 104_729) % 900_000, contextTokens: tokens, contextWindow: 200_000, contextPercent: tokens / 2000,
-      inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, parseErrors: i % 97 === 0 ? 1 : 0, lastParseError: null,
-      state: "idle", present: true, extra: platform === "openclaw" ? { peer: `telegram:dm:${i % 500}`, lastAssistantModel: "gpt-5.5" } : {}, scannedAt: now,
+      uid,
+      platform,
+      agentId,
+      sessionId: `s${i}`,
+      sessionKey: null,
+      kind: ["main", "dm", "group"][i % 3]!,
+      parentUid: null,
+      project: null,
+      title: null,
+      model: "claude-sonnet-4-6",
+      firstActivity: now - 86_400_000,
+      lastActivity: now - (i % 120) * 60_000,
+      messageCount: 20,
+      path: `/x/s${i}.jsonl`,
+      sizeBytes: (i * 104_729) % 900_000,
+      contextTokens: tokens,
+      contextWindow: 200_000,
+      contextPercent: tokens / 2000,
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      parseErrors: i % 97 === 0 ? 1 : 0,
+      lastParseError: null,
+      state: "idle",
+      present: true,
+      extra: platform === "openclaw" ? { peer: `telegram:dm:${i % 500}`, lastAssistantModel: "gpt-5.5" } : {},
+      scannedAt: now,
     });
     for (let k = 0; k < 10; k++) {
-      turns.add({ sessionUid: uid, ts: now - (10 - k) * 5 * 60_000, model: "claude-sonnet-4-6", input: 10, output: 300, cacheRead: 20_000, cacheWrite: 500, contextTokens: tokens - (10 - k) * 500 });
+      turns.add({
+        sessionUid: uid,
+        ts: now - (10 - k) * 5 * 60_000,
+        model: "claude-sonnet-4-6",
+        input: 10,
+        output: 300,
+        cacheRead: 20_000,
+        cacheWrite: 500,
+        contextTokens: tokens - (10 - k) * 500,
+      });
     }
   }
 })();

@@ -1,13 +1,13 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { configSchema } from "../src/config/schema.ts";
-import { createLogger } from "../src/log.ts";
-import type { Runtime } from "../src/runtime.ts";
-import { ClaudeCodeSource } from "../src/sources/claude-code.ts";
+import { createLogger } from "../src/lib/log.ts";
+import { ClaudeCodeSource } from "../src/sources/claude.ts";
 import { CodexSource } from "../src/sources/codex.ts";
 import { runScan } from "../src/sources/scan.ts";
 import { openStore } from "../src/store/db.ts";
 import { KvStore } from "../src/store/kv.ts";
+import type { Runtime } from "../src/store/runtime.ts";
 import { SessionStore } from "../src/store/sessions.ts";
 
 /**
@@ -106,7 +106,16 @@ async function scan(db: string, claudeRoot: string, codexRoot: string) {
   const ms = performance.now() - t0;
   const cu = process.cpuUsage(c0);
   const sum = (k: "filesRead" | "bytesRead" | "filesSeen" | "parseErrors" | "sessionsUpdated") => report.results.reduce((n, r) => n + r[k], 0);
-  const out = { ms, cpuMs: (cu.user + cu.system) / 1000, filesSeen: sum("filesSeen"), filesRead: sum("filesRead"), bytesRead: sum("bytesRead"), parseErrors: sum("parseErrors"), sessions: rt.sessions.count(), errors: report.results.flatMap((r) => r.errors).slice(0, 3) };
+  const out = {
+    ms,
+    cpuMs: (cu.user + cu.system) / 1000,
+    filesSeen: sum("filesSeen"),
+    filesRead: sum("filesRead"),
+    bytesRead: sum("bytesRead"),
+    parseErrors: sum("parseErrors"),
+    sessions: rt.sessions.count(),
+    errors: report.results.flatMap((r) => r.errors).slice(0, 3),
+  };
   rt.close();
   return out;
 }

@@ -38,8 +38,8 @@ export function rng(seed: number) {
 
 const PARAGRAPH =
   "The build failed because the type of `port` changed — ça arrive. 日本語のログも混ざっています。 Данные загружены, " +
-  "función terminada, naïve café 🙂. const result = await fetch(url); if (!result.ok) throw new Error(\"status \" + result.status);\n" +
-  "\tat Object.<anonymous> (/home/dev/app/src/index.ts:42:13) \"quoted\" \\ backslash; ";
+  'función terminada, naïve café 🙂. const result = await fetch(url); if (!result.ok) throw new Error("status " + result.status);\n' +
+  '\tat Object.<anonymous> (/home/dev/app/src/index.ts:42:13) "quoted" \\ backslash; ';
 const TEXT = PARAGRAPH.repeat(64);
 
 function text(r: () => number, chars: number): string {
@@ -52,7 +52,10 @@ function text(r: () => number, chars: number): string {
 }
 
 const uuid = (r: () => number) => {
-  const h = () => Math.floor(r() * 0x10000).toString(16).padStart(4, "0");
+  const h = () =>
+    Math.floor(r() * 0x10000)
+      .toString(16)
+      .padStart(4, "0");
   return `${h()}${h()}-${h()}-4${h().slice(1)}-a${h().slice(1)}-${h()}${h()}${h()}`;
 };
 
@@ -79,13 +82,107 @@ function claudeTurn(r: () => number, sid: string, t: number, huge: boolean): str
   const u = usage(0);
   const lines: object[] = [
     { type: "queue-operation", operation: "enqueue", timestamp: iso(t), sessionId: sid, content: text(r, 80) },
-    { parentUuid: null, isSidechain: false, promptId: uuid(r), type: "user", message: { role: "user", content: text(r, 200 + Math.floor(r() * 600)) }, uuid: u1, timestamp: iso(t + 1), ...base },
-    { parentUuid: u1, isSidechain: false, attachment: { type: "hook_output", content: text(r, 500 + Math.floor(r() * 6000)) }, type: "attachment", uuid: uuid(r), timestamp: iso(t + 2), ...base },
-    { type: "api-request", sessionId: sid, id: uuid(r), timestamp: iso(t + 3), version: "2.1.330", querySource: "repl_main_thread", params: { model: "claude-opus-4-6", max_tokens: 32000 }, keep: text(r, 300), tail: text(r, 400) },
-    { parentUuid: u1, isSidechain: false, message: { id: msg1, type: "message", role: "assistant", model: "claude-opus-4-6", content: [{ type: "thinking", thinking: text(r, 300 + Math.floor(r() * 800)), signature: "sig" }], stop_reason: null, stop_sequence: null, usage: u }, requestId: `req_${msg1.slice(4)}`, type: "assistant", uuid: a1, timestamp: iso(t + 4), ...base },
-    { parentUuid: a1, isSidechain: false, message: { id: msg1, type: "message", role: "assistant", model: "claude-opus-4-6", content: [{ type: "tool_use", id: `toolu_${msg1.slice(4)}`, name: "Bash", input: { command: "npm run build", description: text(r, 60) } }], stop_reason: "tool_use", stop_sequence: null, usage: u }, requestId: `req_${msg1.slice(4)}`, type: "assistant", uuid: a2, timestamp: iso(t + 5), ...base },
-    { parentUuid: a2, isSidechain: false, promptId: uuid(r), type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_${msg1.slice(4)}`, content: text(r, huge ? 1_000_000 : 2000 + Math.floor(r() * r() * 30000)) }] }, uuid: u2, timestamp: iso(t + 9), toolUseResult: { stdout: text(r, 200), stderr: "", interrupted: false }, ...base },
-    { parentUuid: u2, isSidechain: false, message: { id: msg2, type: "message", role: "assistant", model: "claude-opus-4-6", content: [{ type: "text", text: text(r, 200 + Math.floor(r() * 1500)) }], stop_reason: "end_turn", stop_sequence: null, usage: usage(2) }, requestId: `req_${msg2.slice(4)}`, type: "assistant", uuid: a3, timestamp: iso(t + 12), ...base },
+    {
+      parentUuid: null,
+      isSidechain: false,
+      promptId: uuid(r),
+      type: "user",
+      message: { role: "user", content: text(r, 200 + Math.floor(r() * 600)) },
+      uuid: u1,
+      timestamp: iso(t + 1),
+      ...base,
+    },
+    {
+      parentUuid: u1,
+      isSidechain: false,
+      attachment: { type: "hook_output", content: text(r, 500 + Math.floor(r() * 6000)) },
+      type: "attachment",
+      uuid: uuid(r),
+      timestamp: iso(t + 2),
+      ...base,
+    },
+    {
+      type: "api-request",
+      sessionId: sid,
+      id: uuid(r),
+      timestamp: iso(t + 3),
+      version: "2.1.330",
+      querySource: "repl_main_thread",
+      params: { model: "claude-opus-4-6", max_tokens: 32000 },
+      keep: text(r, 300),
+      tail: text(r, 400),
+    },
+    {
+      parentUuid: u1,
+      isSidechain: false,
+      message: {
+        id: msg1,
+        type: "message",
+        role: "assistant",
+        model: "claude-opus-4-6",
+        content: [{ type: "thinking", thinking: text(r, 300 + Math.floor(r() * 800)), signature: "sig" }],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: u,
+      },
+      requestId: `req_${msg1.slice(4)}`,
+      type: "assistant",
+      uuid: a1,
+      timestamp: iso(t + 4),
+      ...base,
+    },
+    {
+      parentUuid: a1,
+      isSidechain: false,
+      message: {
+        id: msg1,
+        type: "message",
+        role: "assistant",
+        model: "claude-opus-4-6",
+        content: [{ type: "tool_use", id: `toolu_${msg1.slice(4)}`, name: "Bash", input: { command: "npm run build", description: text(r, 60) } }],
+        stop_reason: "tool_use",
+        stop_sequence: null,
+        usage: u,
+      },
+      requestId: `req_${msg1.slice(4)}`,
+      type: "assistant",
+      uuid: a2,
+      timestamp: iso(t + 5),
+      ...base,
+    },
+    {
+      parentUuid: a2,
+      isSidechain: false,
+      promptId: uuid(r),
+      type: "user",
+      message: {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: `toolu_${msg1.slice(4)}`, content: text(r, huge ? 1_000_000 : 2000 + Math.floor(r() * r() * 30000)) }],
+      },
+      uuid: u2,
+      timestamp: iso(t + 9),
+      toolUseResult: { stdout: text(r, 200), stderr: "", interrupted: false },
+      ...base,
+    },
+    {
+      parentUuid: u2,
+      isSidechain: false,
+      message: {
+        id: msg2,
+        type: "message",
+        role: "assistant",
+        model: "claude-opus-4-6",
+        content: [{ type: "text", text: text(r, 200 + Math.floor(r() * 1500)) }],
+        stop_reason: "end_turn",
+        stop_sequence: null,
+        usage: usage(2),
+      },
+      requestId: `req_${msg2.slice(4)}`,
+      type: "assistant",
+      uuid: a3,
+      timestamp: iso(t + 12),
+      ...base,
+    },
     { type: "last-prompt", lastPrompt: text(r, 60), leafUuid: a3, sessionId: sid },
     { type: "cost-state", sessionId: sid, totalCostUSD: r(), totalAPIDuration: 1234, modelUsage: { "claude-opus-4-6": { inputTokens: 10, outputTokens: 20 } } },
   ];
@@ -100,21 +197,81 @@ function codexTurn(r: () => number, t: number, total: { i: number; c: number; o:
   total.i += last.i;
   total.c += cached;
   total.o += last.o;
-  const usage = (i: number, c: number, o: number) => ({ input_tokens: i, cached_input_tokens: c, cache_write_input_tokens: 0, output_tokens: o, reasoning_output_tokens: 8, total_tokens: i + o });
+  const usage = (i: number, c: number, o: number) => ({
+    input_tokens: i,
+    cached_input_tokens: c,
+    cache_write_input_tokens: 0,
+    output_tokens: o,
+    reasoning_output_tokens: 8,
+    total_tokens: i + o,
+  });
   let ord = 0;
   const L = (dt: number, type: string, payload: object) => ({ timestamp: iso(t + dt), ordinal: ord++, type, payload });
   const lines = [
-    L(0, "event_msg", { type: "task_started", turn_id: turn, root_turn_id: turn, started_at: Math.floor(t / 1000), model_context_window: 258400, collaboration_mode_kind: "default" }),
-    L(1, "turn_context", { turn_id: turn, cwd: "/home/dev/naïve-app", approval_policy: "never", permission_profile: { type: "managed", network: "restricted" }, model: "gpt-5.5", summary: "auto", collaboration_mode: { mode: "default", settings: { model: "gpt-5.5" } } }),
+    L(0, "event_msg", {
+      type: "task_started",
+      turn_id: turn,
+      root_turn_id: turn,
+      started_at: Math.floor(t / 1000),
+      model_context_window: 258400,
+      collaboration_mode_kind: "default",
+    }),
+    L(1, "turn_context", {
+      turn_id: turn,
+      cwd: "/home/dev/naïve-app",
+      approval_policy: "never",
+      permission_profile: { type: "managed", network: "restricted" },
+      model: "gpt-5.5",
+      summary: "auto",
+      collaboration_mode: { mode: "default", settings: { model: "gpt-5.5" } },
+    }),
     L(2, "response_item", { type: "message", id: `msg_${turn}`, role: "user", content: [{ type: "input_text", text: text(r, 100 + Math.floor(r() * 700)) }] }),
-    L(3, "event_msg", { type: "item_completed", thread_id: turn, turn_id: turn, item: { type: "UserMessage", id: uuid(r), content: [{ type: "text", text: text(r, 100) }] } }),
-    L(4, "response_item", { type: "reasoning", id: `rs_${turn}`, summary: [{ type: "summary_text", text: text(r, 120) }], content: null, encrypted_content: text(r, 300) }),
-    L(5, "response_item", { type: "function_call", status: "completed", id: `fc_${turn}`, name: "exec_command", arguments: JSON.stringify({ cmd: "rg -n port src" }), call_id: `call_${turn}` }),
-    L(6, "response_item", { type: "function_call_output", id: `fco_${turn}`, call_id: `call_${turn}`, output: text(r, huge ? 1_000_000 : 1500 + Math.floor(r() * r() * 30000)) }),
+    L(3, "event_msg", {
+      type: "item_completed",
+      thread_id: turn,
+      turn_id: turn,
+      item: { type: "UserMessage", id: uuid(r), content: [{ type: "text", text: text(r, 100) }] },
+    }),
+    L(4, "response_item", {
+      type: "reasoning",
+      id: `rs_${turn}`,
+      summary: [{ type: "summary_text", text: text(r, 120) }],
+      content: null,
+      encrypted_content: text(r, 300),
+    }),
+    L(5, "response_item", {
+      type: "function_call",
+      status: "completed",
+      id: `fc_${turn}`,
+      name: "exec_command",
+      arguments: JSON.stringify({ cmd: "rg -n port src" }),
+      call_id: `call_${turn}`,
+    }),
+    L(6, "response_item", {
+      type: "function_call_output",
+      id: `fco_${turn}`,
+      call_id: `call_${turn}`,
+      output: text(r, huge ? 1_000_000 : 1500 + Math.floor(r() * r() * 30000)),
+    }),
     L(7, "token_usage_record", { thread_id: turn, turn_id: turn, usage: usage(last.i, cached, last.o) }),
-    L(8, "event_msg", { type: "token_count", info: { total_token_usage: usage(total.i, total.c, total.o), last_token_usage: usage(last.i, cached, last.o), model_context_window: 258400 }, rate_limits: { limit_id: "codex", primary: { used_percent: 12.5, window_minutes: 300, resets_at: 1795470000 }, secondary: null } }),
-    L(9, "response_item", { type: "message", status: "completed", id: `msg2_${turn}`, role: "assistant", content: [{ type: "output_text", text: text(r, 200 + Math.floor(r() * 1200)) }] }),
-    L(10, "event_msg", { type: "item_completed", thread_id: turn, turn_id: turn, item: { type: "AgentMessage", id: uuid(r), content: [{ type: "Text", text: text(r, 150) }] } }),
+    L(8, "event_msg", {
+      type: "token_count",
+      info: { total_token_usage: usage(total.i, total.c, total.o), last_token_usage: usage(last.i, cached, last.o), model_context_window: 258400 },
+      rate_limits: { limit_id: "codex", primary: { used_percent: 12.5, window_minutes: 300, resets_at: 1795470000 }, secondary: null },
+    }),
+    L(9, "response_item", {
+      type: "message",
+      status: "completed",
+      id: `msg2_${turn}`,
+      role: "assistant",
+      content: [{ type: "output_text", text: text(r, 200 + Math.floor(r() * 1200)) }],
+    }),
+    L(10, "event_msg", {
+      type: "item_completed",
+      thread_id: turn,
+      turn_id: turn,
+      item: { type: "AgentMessage", id: uuid(r), content: [{ type: "Text", text: text(r, 150) }] },
+    }),
     L(11, "event_msg", { type: "task_complete", turn_id: turn, last_agent_message: text(r, 100), duration_ms: 1200 }),
   ];
   return lines.map((l) => JSON.stringify(l));
@@ -125,7 +282,17 @@ const codexMeta = (r: () => number, id: string, t: number) =>
     timestamp: iso(t),
     ordinal: 0,
     type: "session_meta",
-    payload: { session_id: id, id, timestamp: iso(t), cwd: "/home/dev/naïve-app", originator: "codex_cli_rs", cli_version: "0.169.0", source: "cli", model_provider: "openai", base_instructions: { text: text(r, 22000) } },
+    payload: {
+      session_id: id,
+      id,
+      timestamp: iso(t),
+      cwd: "/home/dev/naïve-app",
+      originator: "codex_cli_rs",
+      cli_version: "0.169.0",
+      source: "cli",
+      model_provider: "openai",
+      base_instructions: { text: text(r, 22000) },
+    },
   });
 
 /** Lines appended to a transcript by one more turn (for the append cycle). */
@@ -209,7 +376,8 @@ export function ensureBigTranscript(dir: string, bytes: number, log: (s: string)
   const project = join(root, "-home-dev-big");
   const path = join(project, "0b16b16b-0000-4000-a000-000000000001.jsonl");
   const marker = join(dir, "big.json");
-  if (existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).bytes >= bytes) return { root, path, bytes: JSON.parse(readFileSync(marker, "utf8")).size };
+  if (existsSync(marker) && JSON.parse(readFileSync(marker, "utf8")).bytes >= bytes)
+    return { root, path, bytes: JSON.parse(readFileSync(marker, "utf8")).size };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(project, { recursive: true });
   const r = rng(7);

@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DiscordTransport } from "../src/chat/discord.ts";
 import { paginate, renderPage } from "../src/chat/discord/render.ts";
-import { textView, type View } from "../src/chat/view.ts";
+import { DiscordTransport } from "../src/chat/discord/transport.ts";
 import { discordSection } from "../src/config/sections/chat.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/lib/log.ts";
+import { textView, type View } from "../src/messages/view.ts";
 import { openStore } from "../src/store/db.ts";
 import { KvStore } from "../src/store/kv.ts";
 import { FakeDiscord } from "../tests/fakes/discord-api.ts";
@@ -27,7 +27,14 @@ const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 // 1. Rendering: 10,000 lines full of markdown that must be escaped, plain and preformatted.
 const lines = Array.from({ length: 10_000 }, (_, i) => `session_${i} *ctx* ~x~ \`y\` ${"·".repeat(i % 40)}`);
-const big: View = { title: "Sessions", tone: "warning", sections: [{ heading: "All", lines }, { pre: true, lines }] };
+const big: View = {
+  title: "Sessions",
+  tone: "warning",
+  sections: [
+    { heading: "All", lines },
+    { pre: true, lines },
+  ],
+};
 let t = performance.now();
 const pages = paginate(big);
 for (let i = 0; i < pages.length; i++) renderPage(big, pages, { token: "bench", page: i, pages: pages.length });

@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alertStores, processFindings } from "../src/alerts/lifecycle.ts";
 import { OutboxSender } from "../src/alerts/outbox.ts";
-import type { Finding } from "../src/checks/check.ts";
-import type { MessageRef, Transport } from "../src/chat/transport.ts";
-import type { View } from "../src/chat/view.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/lib/log.ts";
+import type { Finding } from "../src/messages/finding.ts";
+import type { MessageRef, Transport } from "../src/messages/transport.ts";
+import type { View } from "../src/messages/view.ts";
 import { openStore } from "../src/store/db.ts";
 
 const messages = Number(process.argv[2] ?? 500);
@@ -83,7 +83,13 @@ stores.outbox.markSent = (ids, ref, now, headline) => {
   if (ref) committedAt.set(ref.messageId, performance.now());
 };
 
-const sender = new OutboxSender({ transports: [sink], outbox: stores.outbox, alerts: stores.alerts, config: { outbox: { maxAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 10 } }, log: createLogger({ level: "silent" }) });
+const sender = new OutboxSender({
+  transports: [sink],
+  outbox: stores.outbox,
+  alerts: stores.alerts,
+  config: { outbox: { maxAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 10 } },
+  log: createLogger({ level: "silent" }),
+});
 t = performance.now();
 const report = await sender.drainOnce();
 const drainMs = performance.now() - t;

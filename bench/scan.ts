@@ -89,11 +89,10 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   bundleChild();
   const idleNode = measure(["idle"]);
   const idleTsx = spawnSync(process.execPath, [...asmNodeFlags, "--import", "tsx", childSource, "idle"], { encoding: "utf8" });
-  say(`idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`);
-  const corpus = ensureCorpus(
-    { dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) },
-    say,
+  say(
+    `idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`,
   );
+  const corpus = ensureCorpus({ dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
   const roots = [corpus.claudeRoot, corpus.codexRoot];
   const mib = corpus.bytes / 2 ** 20;
   say(`corpus: ${corpus.files.length} files, ${mib.toFixed(0)} MiB (Claude Code 70%, Codex 30%)`);
@@ -117,9 +116,13 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   const bare = best(parseRuns);
   const cold = best(coldRuns);
   say("");
-  say(`cold scan (everything into SQLite): ${fmt(cold.ms)} = ${(cold.ms / 1000 / (mib / 1024)).toFixed(2)} s/GiB, ${cold.sessions} sessions, ${cold.parseErrors} parse errors`);
+  say(
+    `cold scan (everything into SQLite): ${fmt(cold.ms)} = ${(cold.ms / 1000 / (mib / 1024)).toFixed(2)} s/GiB, ${cold.sessions} sessions, ${cold.parseErrors} parse errors`,
+  );
   say(`  bare read+split+JSON.parse:       ${fmt(bare.ms)} = ${(bare.ms / 1000 / (mib / 1024)).toFixed(2)} s/GiB`);
-  say(`  ratio: ${ratio(cold.ms, bare.ms)} wall, ${ratio(bestCpu(coldRuns), bestCpu(parseRuns))} CPU (${fmt(bestCpu(coldRuns))} vs ${fmt(bestCpu(parseRuns))}) (target ≤ 1.0×)`);
+  say(
+    `  ratio: ${ratio(cold.ms, bare.ms)} wall, ${ratio(bestCpu(coldRuns), bestCpu(parseRuns))} CPU (${fmt(bestCpu(coldRuns))} vs ${fmt(bestCpu(parseRuns))}) (target ≤ 1.0×)`,
+  );
   say(`  peak RSS: cold scan ${cold.maxRssMiB.toFixed(0)} MiB, bare parse ${bare.maxRssMiB.toFixed(0)} MiB`);
 
   // 2. No-change cycle vs bare walk + stat (best of 5 each).
@@ -134,7 +137,9 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   say("");
   say(`no-change cycle over ${idle.filesSeen} files: ${fmt(idle.ms)}, ${idle.bytesRead} bytes read`);
   say(`  bare walk+stat: ${fmt(stat.ms)}`);
-  say(`  ratio: ${ratio(idle.ms, stat.ms)} wall, ${ratio(bestCpu(idleRuns), bestCpu(statRuns))} CPU (${fmt(bestCpu(idleRuns))} vs ${fmt(bestCpu(statRuns))}) (target ≤ 1.5×)`);
+  say(
+    `  ratio: ${ratio(idle.ms, stat.ms)} wall, ${ratio(bestCpu(idleRuns), bestCpu(statRuns))} CPU (${fmt(bestCpu(idleRuns))} vs ${fmt(bestCpu(statRuns))}) (target ≤ 1.5×)`,
+  );
 
   // 3. Append cycle: N files grow by a turn's worth of lines.
   const step = Math.max(1, Math.floor(corpus.files.length / appendN));
@@ -151,7 +156,9 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   measure(["scan", db, ...roots]); // and the db follows it back
   say("");
   say(`append cycle (${grown.length} files grew by ${(appended / 1024).toFixed(0)} KiB): ${fmt(app.ms)}, ${app.filesRead} files read, ${app.bytesRead} bytes`);
-  say(`  ${((app.ms * 1e6) / appended).toFixed(0)} ns per appended byte (whole cycle incl. stat of all ${app.filesSeen} files); ${(((app.ms - idle.ms) * 1e6) / appended).toFixed(0)} ns/byte above the no-change cycle`);
+  say(
+    `  ${((app.ms * 1e6) / appended).toFixed(0)} ns per appended byte (whole cycle incl. stat of all ${app.filesSeen} files); ${(((app.ms - idle.ms) * 1e6) / appended).toFixed(0)} ns/byte above the no-change cycle`,
+  );
 
   // 4. One big transcript with 1 MB lines: peak RSS must stay flat.
   if (bigMb > 0) {
@@ -170,13 +177,21 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
     const bareOne = best(bareRuns);
     const peak = Math.max(...oneRuns.map((r) => r.maxRssMiB));
     say("");
-    say(`single ${(big.bytes / 2 ** 20).toFixed(0)} MiB transcript with 1 MB lines: ${fmt(one.ms)} (${fmt(bestCpu(oneRuns))} CPU), peak RSS ${peak.toFixed(0)} MiB (target < 100 MiB)`);
-    say(`  bare read+split+JSON.parse: ${fmt(bareOne.ms)} (${fmt(bestCpu(bareRuns))} CPU), peak RSS ${Math.max(...bareRuns.map((r) => r.maxRssMiB)).toFixed(0)} MiB`);
+    say(
+      `single ${(big.bytes / 2 ** 20).toFixed(0)} MiB transcript with 1 MB lines: ${fmt(one.ms)} (${fmt(bestCpu(oneRuns))} CPU), peak RSS ${peak.toFixed(0)} MiB (target < 100 MiB)`,
+    );
+    say(
+      `  bare read+split+JSON.parse: ${fmt(bareOne.ms)} (${fmt(bestCpu(bareRuns))} CPU), peak RSS ${Math.max(...bareRuns.map((r) => r.maxRssMiB)).toFixed(0)} MiB`,
+    );
     for (const s of ["", "-wal", "-shm"]) rmSync(bigDb + s, { force: true });
-    const tsx = spawnSync(process.execPath, [...asmNodeFlags, "--import", "tsx", childSource, "scan", bigDb, big.root, join(base, "no-codex")], { encoding: "utf8" });
+    const tsx = spawnSync(process.execPath, [...asmNodeFlags, "--import", "tsx", childSource, "scan", bigDb, big.root, join(base, "no-codex")], {
+      encoding: "utf8",
+    });
     if (tsx.status === 0) {
       const m = JSON.parse(tsx.stdout.trim().split("\n").at(-1)!) as Measure;
-      say(`  the same scan run from source under tsx (an edited checkout): peak RSS ${m.maxRssMiB.toFixed(0)} MiB, of which the idle tsx process is ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB`);
+      say(
+        `  the same scan run from source under tsx (an edited checkout): peak RSS ${m.maxRssMiB.toFixed(0)} MiB, of which the idle tsx process is ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB`,
+      );
     }
   }
 }

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Caller } from "../src/chat/transport.ts";
-import { CoreInbound } from "../src/core/inbound.ts";
+import { type Platform, platforms, sessionUid } from "../src/agents/session.ts";
+import { CoreInbound } from "../src/chat/dispatch.ts";
 import { Manager } from "../src/core/manager.ts";
-import { openRuntime } from "../src/runtime.ts";
-import { type Platform, platforms, sessionUid } from "../src/store/sessions.ts";
+import type { Caller } from "../src/messages/transport.ts";
+import { openRuntime } from "../src/store/runtime.ts";
 
 const budgetMs = 50;
 

@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TelegramTransport } from "../src/chat/telegram.ts";
 import { renderView } from "../src/chat/telegram/render.ts";
-import { textView, type View } from "../src/chat/view.ts";
+import { TelegramTransport } from "../src/chat/telegram/transport.ts";
 import { configSchema } from "../src/config/schema.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/lib/log.ts";
+import { textView, type View } from "../src/messages/view.ts";
 import { openStore } from "../src/store/db.ts";
 import { KvStore } from "../src/store/kv.ts";
 import { FakeTelegramApi } from "../tests/fakes/telegram-api.ts";
@@ -27,7 +27,14 @@ const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 // 1. Rendering: 10,000 lines full of characters HTML must escape, plain and preformatted.
 const lines = Array.from({ length: 10_000 }, (_, i) => `session ${i} <ctx> & "x" ${"·".repeat(i % 40)}`);
-const big: View = { title: "Sessions", tone: "warning", sections: [{ heading: "All", lines }, { pre: true, lines }] };
+const big: View = {
+  title: "Sessions",
+  tone: "warning",
+  sections: [
+    { heading: "All", lines },
+    { pre: true, lines },
+  ],
+};
 let t = performance.now();
 const parts = renderView(big);
 const renderMs = performance.now() - t;
@@ -72,7 +79,9 @@ t = performance.now();
 for (const u of burst) fake.userMessage(u, "/sessions");
 await Promise.all(replies);
 const burstMs = performance.now() - t;
-console.log(`burst: ${burst.length} commands from ${burst.length} chats answered in ${ms(burstMs)} (${((burst.length / burstMs) * 1000).toFixed(1)} replies/s)`);
+console.log(
+  `burst: ${burst.length} commands from ${burst.length} chats answered in ${ms(burstMs)} (${((burst.length / burstMs) * 1000).toFixed(1)} replies/s)`,
+);
 
 await transport.stop();
 await fake.close();

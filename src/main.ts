@@ -1,17 +1,17 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { ConfigError } from "./config/errors.ts";
-import { writeGeneratedConfig } from "./config/generate.ts";
-import { healthInputsOf, healthReport } from "./core/health.ts";
-import { maskedConfig } from "./config/mask.ts";
 import { exitCodes, UsageError } from "./cli/errors.ts";
 import { type CliIo, print, printJson } from "./cli/io.ts";
 import { runBot } from "./cli/run.ts";
 import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
-import { openRuntime, type Runtime } from "./runtime.ts";
+import { ConfigError } from "./config/errors.ts";
+import { writeGeneratedConfig } from "./config/generate.ts";
+import { maskedConfig } from "./config/mask.ts";
+import { healthInputsOf, healthReport } from "./core/health.ts";
+import { version } from "./lib/version.ts";
 import { runScan } from "./sources/scan.ts";
 import { MigrationError, StoreOpenError, StoreVersionError } from "./store/db.ts";
 import { AlreadyRunningError } from "./store/run-lock.ts";
-import { version } from "./version.ts";
+import { openRuntime, type Runtime } from "./store/runtime.ts";
 
 export const usage = `asm ${version} — watch and steer AI-agent sessions
 
@@ -91,7 +91,10 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         if (values.json) printJson(io, r.sessions.list({ sort: "urgency" }).map(sessionJson));
         else {
           for (const res of report.results) {
-            print(io, `${res.platform.padEnd(9)} ${res.sessionsUpdated} updated, ${res.filesRead}/${res.filesSeen} files read, ${res.bytesRead} bytes, ${res.parseErrors} parse errors${res.errors.length ? `, errors: ${res.errors.join("; ")}` : ""}`);
+            print(
+              io,
+              `${res.platform.padEnd(9)} ${res.sessionsUpdated} updated, ${res.filesRead}/${res.filesSeen} files read, ${res.bytesRead} bytes, ${res.parseErrors} parse errors${res.errors.length ? `, errors: ${res.errors.join("; ")}` : ""}`,
+            );
           }
           print(io, `scan took ${Math.round(report.durationMs)} ms; ${r.sessions.count()} sessions present`);
         }
@@ -158,12 +161,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.config;
     }
-    if (
-      err instanceof StoreVersionError ||
-      err instanceof MigrationError ||
-      err instanceof StoreOpenError ||
-      err instanceof AlreadyRunningError
-    ) {
+    if (err instanceof StoreVersionError || err instanceof MigrationError || err instanceof StoreOpenError || err instanceof AlreadyRunningError) {
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.store;
     }

@@ -1,5 +1,5 @@
-import type { ProposedAction } from "../checks/check.ts";
-import type { Button, View } from "../chat/view.ts";
+import type { ProposedAction } from "../messages/finding.ts";
+import type { Button, View } from "../messages/view.ts";
 import type { AlertRecord } from "../store/alerts.ts";
 
 /** Which message about an alert is being written. */
@@ -119,10 +119,7 @@ export function groupView(alerts: AlertRecord[], now: number, options: { reminde
   const actions = [...new Set(alerts.map((a) => a.report.action))].slice(0, 3);
   return {
     title: `${open.length === 0 ? "✅" : severityMark[worst]} ${alerts.length} ${checks.join(", ")} alerts${options.reminder ? " still firing (reminder)" : ""}`,
-    sections: [
-      { lines },
-      { lines: [`Time: ${formatTime(now)}`, `Status: ${status}`, ...actions.map((x) => `Recommended action: ${x}`)] },
-    ],
+    sections: [{ lines }, { lines: [`Time: ${formatTime(now)}`, `Status: ${status}`, ...actions.map((x) => `Recommended action: ${x}`)] }],
     silent: open.length === 0 || worst !== "critical",
     tone: open.length === 0 ? "ok" : worst,
   };

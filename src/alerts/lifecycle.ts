@@ -9,12 +9,12 @@
  * Checks never call a chat API: this file only writes rows. The outbox sender delivers them.
  */
 import { createHash } from "node:crypto";
-import { type CheckName, type Finding, severityRank } from "../checks/check.ts";
-import type { TransportName } from "../chat/transport.ts";
-import type { View } from "../chat/view.ts";
 import type { Config } from "../config/schema.ts";
-import type { Db } from "../store/db.ts";
+import { type CheckName, type Finding, severityRank } from "../messages/finding.ts";
+import type { TransportName } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
 import { type AlertRecord, AlertStore } from "../store/alerts.ts";
+import type { Db } from "../store/db.ts";
 import { OutboxStore } from "../store/outbox.ts";
 import { type Silence, SilenceStore, silenceMatches } from "../store/silences.ts";
 import { type AlertMessageKind, alertView, groupView } from "./format.ts";
@@ -83,7 +83,12 @@ export const alertStores = (db: Db): AlertStores => ({
  * Alertmanager). Value, severity and summary are annotations and never change the fingerprint.
  */
 export function fingerprint(f: Pick<Finding, "check" | "subject">): string {
-  return createHash("sha256").update(f.check).update(Buffer.from([0xff])).update(f.subject).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(f.check)
+    .update(Buffer.from([0xff]))
+    .update(f.subject)
+    .digest("hex")
+    .slice(0, 16);
 }
 
 // ── Stage 2: dedup ──────────────────────────────────────────────────────────────────────────────
@@ -138,9 +143,7 @@ const inScope = (a: AlertRecord, scope: ScopeEntry[] | undefined) =>
   scope === undefined ||
   scope.some(
     (s) =>
-      s.check === a.check &&
-      (s.subject === undefined || s.subject === a.subject) &&
-      (s.subjectPrefix === undefined || a.subject.startsWith(s.subjectPrefix)),
+      s.check === a.check && (s.subject === undefined || s.subject === a.subject) && (s.subjectPrefix === undefined || a.subject.startsWith(s.subjectPrefix)),
   );
 
 /** An open alert its check did not report: one more miss; enough misses and it is resolved. */
@@ -225,8 +228,7 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
               ? "new-pending"
               : "unchanged";
         // A severity that went down is remembered silently, so going back up is news again.
-        const notifiedSeverity =
-          a.notifiedSeverity !== null && severityRank[a.severity] < severityRank[a.notifiedSeverity] ? a.severity : a.notifiedSeverity;
+        const notifiedSeverity = a.notifiedSeverity !== null && severityRank[a.severity] < severityRank[a.notifiedSeverity] ? a.severity : a.notifiedSeverity;
         const next = { ...a, notifiedSeverity };
         stores.alerts.update(next);
         outcomes.push({ alert: next, change, ...(silence ? { silencedBy: silence.id } : {}) });
@@ -234,10 +236,7 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
       }
       // The view is written before the notification state moves (an escalation says "from warning").
       const view = alertView(a, kind, now);
-      const next: AlertRecord =
-        kind === "resolve"
-          ? a
-          : { ...a, lastNotifiedAt: now, notifiedSeverity: kind === "repeat" ? a.notifiedSeverity : a.severity };
+      const next: AlertRecord = kind === "resolve" ? a : { ...a, lastNotifiedAt: now, notifiedSeverity: kind === "repeat" ? a.notifiedSeverity : a.severity };
       stores.alerts.update(next);
       const outcome: AlertOutcome = { alert: next, change: ({ fire: "fired", repeat: "repeated", escalate: "escalated", resolve: "resolved" } as const)[kind] };
       planned.push({ alert: next, kind, view, outcome });

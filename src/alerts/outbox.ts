@@ -16,8 +16,8 @@
  * duplicate a message: the claim is a conditional UPDATE and one sender drains each transport.
  */
 import type { Config } from "../config/schema.ts";
-import type { Logger } from "../log.ts";
-import { DeliveryError, type MessageRef, type Transport, type TransportName } from "../chat/transport.ts";
+import type { Logger } from "../lib/log.ts";
+import { DeliveryError, type MessageRef, type Transport, type TransportName } from "../messages/transport.ts";
 import type { AlertStore } from "../store/alerts.ts";
 import type { OutboxKind, OutboxRow, OutboxStore } from "../store/outbox.ts";
 import { groupView } from "./format.ts";

@@ -1,9 +1,9 @@
+import { textView, type View } from "../messages/view.ts";
 import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
 import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
 import { healthCommand } from "./commands/health.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
-import { textView, type View } from "./view.ts";
 
 export type { Command, CommandContext, CommandSpec, OptionSpec } from "./commands/spec.ts";
 

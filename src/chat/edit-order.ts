@@ -1,4 +1,4 @@
-import type { MessageRef } from "./transport.ts";
+import type { MessageRef } from "../messages/transport.ts";
 
 /**
  * Which of a transport's edits of a message came last, so a button's outcome never overwrites a

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { TransportName } from "./transport.ts";
-import type { Button, View, ViewSection } from "./view.ts";
+import type { TransportName } from "../messages/transport.ts";
+import type { Button, View, ViewSection } from "../messages/view.ts";
 
 /**
  * Longest message text each platform accepts (Telegram 4096 after entity parsing, Discord 2000).

@@ -1,10 +1,11 @@
-import type { Severity } from "../config/sections/common.ts";
+import { contextWindowFor } from "../agents/context-window.ts";
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import { contextWindowFor } from "../sources/context-window.ts";
-import type { SessionRecord } from "../store/sessions.ts";
-import { type Finding, severityRank } from "./check.ts";
+import type { Severity } from "../config/sections/common.ts";
+import { type Finding, severityRank } from "../messages/finding.ts";
+import type { Observations, TurnPoint } from "../observe/observations.ts";
 import { formatDuration, formatPercent, formatTokens } from "./format.ts";
-import type { Observations, TurnPoint } from "./observations.ts";
 
 /** One reason a session's context is a problem; the worst becomes the finding. */
 interface Reason {
@@ -22,9 +23,6 @@ export interface Growth {
 }
 
 /** OpenClaw session kinds that have absolute token limits; a channel is a group chat. */
-const kindLimitKey = (kind: string): "group" | "dm" | "main" | null =>
-  kind === "group" || kind === "channel" ? "group" : kind === "dm" ? "dm" : kind === "main" ? "main" : null;
-
 /** The window a session's context is measured against: the source's figure, else the configured one. */
 export const contextWindowOf = (session: SessionRecord, config: Config): number =>
   contextWindowFor(session.model?.replace(/^.*\//, "") ?? null, config, session.contextWindow).tokens;
@@ -58,13 +56,23 @@ function reasonsFor(session: SessionRecord, turns: TurnPoint[], config: Config):
   } else if (percent >= c.percentWarning) {
     reasons.push({ severity: "warning", text: "context filling up", value: usage, threshold: `${c.percentWarning}% of window` });
   }
-  const kindKey = session.platform === "openclaw" ? kindLimitKey(session.kind) : null;
+  const kindKey = agentOf(session.platform).kindLimit(session.kind);
   if (kindKey) {
     const limit = c.tokensByKind[kindKey];
     if (tokens >= limit.critical) {
-      reasons.push({ severity: "critical", text: `${kindKey} session over its token limit`, value: usage, threshold: `${formatTokens(limit.critical)} tokens for a ${kindKey} session` });
+      reasons.push({
+        severity: "critical",
+        text: `${kindKey} session over its token limit`,
+        value: usage,
+        threshold: `${formatTokens(limit.critical)} tokens for a ${kindKey} session`,
+      });
     } else if (tokens >= limit.warning) {
-      reasons.push({ severity: "warning", text: `${kindKey} session large`, value: usage, threshold: `${formatTokens(limit.warning)} tokens for a ${kindKey} session` });
+      reasons.push({
+        severity: "warning",
+        text: `${kindKey} session large`,
+        value: usage,
+        threshold: `${formatTokens(limit.warning)} tokens for a ${kindKey} session`,
+      });
     }
   }
   const growth = contextGrowth(turns, tokens, window);
@@ -108,7 +116,7 @@ export function checkContext(obs: Observations, config: Config, _now: number): F
           ? "Compact or reset the session now (/compact in the agent, or ask asm to reset it)"
           : "Plan a compaction or a fresh session before it fills up",
       proposedAction:
-        session.platform === "openclaw" && top.severity === "critical" ? { kind: "reset_session", target: session.uid } : undefined,
+        agentOf(session.platform).capabilities.resetSessions && top.severity === "critical" ? { kind: "reset_session", target: session.uid } : undefined,
       details: {
         uid: session.uid,
         tokens: session.contextTokens,

@@ -1,8 +1,9 @@
+import type { OpenClawBinding, OpenClawConfig } from "../agents/openclaw/config.ts";
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import type { OpenClawBinding, OpenClawConfig } from "../sources/openclaw-config.ts";
-import type { SessionRecord } from "../store/sessions.ts";
-import type { Finding } from "./check.ts";
-import type { Observations } from "./observations.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { Observations } from "../observe/observations.ts";
 
 /** A peer as OpenClaw sessions name it: "<channel>:<kind>:<id>" (e.g. "telegram:dm:4411"). */
 export interface Peer {
@@ -59,7 +60,7 @@ export function checkDuplicates(obs: Observations, config: Config, _now: number)
   const findings: Finding[] = [];
   const byPeer = new Map<string, SessionRecord[]>();
   for (const s of obs.sessions) {
-    const peer = s.platform === "openclaw" && s.present ? peerOf(s) : null;
+    const peer = agentOf(s.platform).capabilities.chatPeers && s.present ? peerOf(s) : null;
     if (!peer || !s.agentId) continue;
     byPeer.set(peer, [...(byPeer.get(peer) ?? []), s]);
   }

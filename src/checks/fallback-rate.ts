@@ -1,10 +1,11 @@
+import type { FallbackDecision } from "../agents/agent.ts";
+import { configuredModel } from "../agents/openclaw/config.ts";
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import { configuredModel } from "../sources/openclaw-config.ts";
-import type { FallbackDecision } from "../store/fallback.ts";
-import type { SessionRecord } from "../store/sessions.ts";
-import type { Finding } from "./check.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { Observations } from "../observe/observations.ts";
 import { formatDuration, formatPercent } from "./format.ts";
-import type { Observations } from "./observations.ts";
 
 /**
  * The comparable part of a model id: lower case, provider prefix dropped, so "anthropic/claude-opus-4-6"
@@ -30,8 +31,7 @@ export function modelMismatch(s: SessionRecord, configured: string | null): Mode
   const x = s.extra;
   const userPick = x.modelOverrideSource === "user" ? str(x.modelOverride) : null;
   const selected = userPick ?? str(x.fallbackNoticeSelectedModel) ?? str(x.fallbackOriginModel) ?? configured ?? str(x.configuredModel);
-  const active =
-    str(x.lastAssistantModel) ?? str(x.fallbackNoticeActiveModel) ?? (x.modelOverrideSource === "auto" ? str(x.modelOverride) : null);
+  const active = str(x.lastAssistantModel) ?? str(x.fallbackNoticeActiveModel) ?? (x.modelOverrideSource === "auto" ? str(x.modelOverride) : null);
   if (!selected || !active || modelKey(selected) === modelKey(active)) return null;
   return { selected, active, reason: str(x.fallbackNoticeReason) ?? str(x.lastErrorReason) };
 }
@@ -42,9 +42,7 @@ function configuredChains(obs: Observations): { name: string; models: string[] }
   if (!cfg) return [];
   const chains = [{ name: "openclaw:defaults", models: [cfg.primaryModel, ...cfg.fallbacks] }];
   for (const [agent, m] of Object.entries(cfg.perAgentModel)) chains.push({ name: `openclaw:${agent}`, models: [m.primary, ...m.fallbacks] });
-  return chains
-    .map((c) => ({ name: c.name, models: [...new Set(c.models.filter((m): m is string => !!m))] }))
-    .filter((c) => c.models.length >= 2);
+  return chains.map((c) => ({ name: c.name, models: [...new Set(c.models.filter((m): m is string => !!m))] })).filter((c) => c.models.length >= 2);
 }
 
 /**
@@ -132,7 +130,7 @@ export function checkFallbackRate(obs: Observations, config: Config, now: number
 
   const cfg = obs.openclaw.config;
   for (const s of obs.sessions) {
-    if (s.platform !== "openclaw" || !s.present) continue;
+    if (!agentOf(s.platform).capabilities.ownFailover || !s.present) continue;
     const m = modelMismatch(s, cfg && s.agentId ? configuredModel(cfg, s.agentId) : (cfg?.primaryModel ?? null));
     if (!m) continue;
     findings.push({

@@ -1,11 +1,11 @@
 import type { Config } from "../config/schema.ts";
-import type { CheckName, Finding } from "./check.ts";
+import type { CheckName, Finding } from "../messages/finding.ts";
+import type { Observations } from "../observe/observations.ts";
 import { checkContext } from "./context.ts";
 import { checkDuplicates } from "./duplicates.ts";
 import { checkFallbackRate } from "./fallback-rate.ts";
 import { checkGateway } from "./gateway.ts";
 import { checkLogs } from "./logs.ts";
-import type { Observations } from "./observations.ts";
 import { checkQuota } from "./quota.ts";
 import { checkSelf } from "./self.ts";
 import { checkTranscript } from "./transcript.ts";
@@ -54,5 +54,5 @@ export function runChecks(obs: Observations, config: Config, now: number, list =
   return findings;
 }
 
-export { gatherObservations, type GatherOptions } from "./observe.ts";
-export type { Observations } from "./observations.ts";
+export { type GatherOptions, gatherObservations } from "../observe/gather.ts";
+export type { Observations } from "../observe/observations.ts";

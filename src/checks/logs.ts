@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.ts";
-import type { Finding } from "./check.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { LogObservation, Observations } from "../observe/observations.ts";
 import { formatBytes, formatDuration, formatLatency, formatPercent } from "./format.ts";
-import type { LogObservation, Observations } from "./observations.ts";
 
 interface Problem {
   text: string;

@@ -1,10 +1,10 @@
-import type { Severity } from "../config/sections/common.ts";
+import { classifyError } from "../agents/error-reason.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import { classifyError } from "../sources/error-reason.ts";
-import type { SessionRecord } from "../store/sessions.ts";
-import type { Finding } from "./check.ts";
+import type { Severity } from "../config/sections/common.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { Observations } from "../observe/observations.ts";
 import { formatAge, formatDuration, formatPercent, formatTokens } from "./format.ts";
-import type { Observations } from "./observations.ts";
 
 /** One rate-limit window an agent reported about itself (official figure). */
 export interface OfficialLimit {
@@ -153,7 +153,9 @@ export function checkQuota(obs: Observations, config: Config, now: number): Find
       component: `${r.platform} account`,
       value: `${r.reason}: "${r.text}" (official: ${r.platform} session ${r.sessionUid}, ${formatAge(r.at, now)})`,
       threshold: "no limit errors",
-      action: billing ? "Add credit or fix billing for this provider; requests are being refused" : "Wait for the limit to reset or move work to another account/model",
+      action: billing
+        ? "Add credit or fix billing for this provider; requests are being refused"
+        : "Wait for the limit to reset or move work to another account/model",
       details: { ...r, official: true },
     });
   }

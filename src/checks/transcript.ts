@@ -1,8 +1,9 @@
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import type { SessionRecord } from "../store/sessions.ts";
-import type { Finding } from "./check.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { Observations } from "../observe/observations.ts";
 import { formatBytes } from "./format.ts";
-import type { Observations } from "./observations.ts";
 
 const problemText: Record<string, string> = {
   "null-path": "its transcript path is null in the session store",
@@ -34,7 +35,7 @@ export function checkTranscript(obs: Observations, config: Config, _now: number)
         value: sessionFile ?? "no path",
         threshold: "a transcript file that exists",
         action: "The session store entry is broken: back it up, then remove the entry or reset the session",
-        proposedAction: s.platform === "openclaw" ? { kind: "reset_session", target: s.uid } : undefined,
+        proposedAction: agentOf(s.platform).capabilities.resetSessions ? { kind: "reset_session", target: s.uid } : undefined,
         details: { uid: s.uid, problem, sessionFile },
       });
       continue;

@@ -1,7 +1,7 @@
-import { runCheckCycle } from "../alerts/cycle.ts";
 import { alertStores } from "../alerts/lifecycle.ts";
-import type { Runtime } from "../runtime.ts";
-import { transportNames } from "../service.ts";
+import { runCheckCycle } from "../monitor/cycle.ts";
+import { transportNames } from "../monitor/service.ts";
+import type { Runtime } from "../store/runtime.ts";
 import type { CliIo } from "./io.ts";
 import { print, printJson } from "./io.ts";
 

@@ -10,9 +10,7 @@ export const printJson = (io: CliIo, value: unknown) => print(io, JSON.stringify
 
 /** Fixed-width table for terminals; cells are cut to their column width. */
 export function table(headers: string[], rows: string[][], maxWidths: number[] = []): string {
-  const widths = headers.map((h, i) =>
-    Math.min(maxWidths[i] ?? 60, Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))),
-  );
+  const widths = headers.map((h, i) => Math.min(maxWidths[i] ?? 60, Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))));
   const cell = (s: string, i: number) => {
     const w = widths[i]!;
     return (s.length > w ? `${s.slice(0, w - 1)}…` : s).padEnd(w);

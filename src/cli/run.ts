@@ -1,8 +1,8 @@
-import type { Runtime } from "../runtime.ts";
-import { startService } from "../service.ts";
-import { claimRun } from "../store/run-lock.ts";
+import { version } from "../lib/version.ts";
+import { startService } from "../monitor/service.ts";
 import { watchedLocations } from "../sources/locations.ts";
-import { version } from "../version.ts";
+import { claimRun } from "../store/run-lock.ts";
+import type { Runtime } from "../store/runtime.ts";
 import type { CliIo } from "./io.ts";
 import { print } from "./io.ts";
 

@@ -1,6 +1,6 @@
+import { type Platform, platforms, type SessionRecord } from "../agents/session.ts";
 import { ago } from "../chat/commands/format.ts";
-import type { Runtime } from "../runtime.ts";
-import { type Platform, platforms, type SessionRecord } from "../store/sessions.ts";
+import type { Runtime } from "../store/runtime.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, print, printJson, table } from "./io.ts";
 

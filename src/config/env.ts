@@ -43,7 +43,12 @@ const camel = (segment: string) => segment.toLowerCase().replace(/_([a-z0-9])/g,
 function convert(raw: string, kind: Alias["kind"] | "json"): unknown {
   const text = raw.trim();
   if (kind === "list") {
-    return text === "" ? [] : text.split(",").map((s) => s.trim()).filter(Boolean);
+    return text === ""
+      ? []
+      : text
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
   }
   if (kind === "number") return text !== "" && Number.isFinite(Number(text)) ? Number(text) : raw;
   if (kind === "json") {

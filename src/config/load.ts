@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
-import { packageRoot } from "../package-root.ts";
-import { ConfigError } from "./errors.ts";
+import { packageRoot } from "../lib/package-root.ts";
 import { configFromEnv, type Origins } from "./env.ts";
+import { ConfigError } from "./errors.ts";
 import { type Config, configSchema } from "./schema.ts";
 import { type Secrets, secretsFromEnv } from "./secrets.ts";
 

@@ -1,4 +1,4 @@
-import type { View } from "../chat/view.ts";
+import type { View } from "../messages/view.ts";
 import type { ActionRecord, ActionStatus } from "../store/actions.ts";
 import { type ActionDetails, kindLabels } from "./actions.ts";
 
@@ -31,11 +31,7 @@ export function approvalView(a: ActionRecord): View {
     sections: [
       { lines: describeDetails(a.details as unknown as ActionDetails), pre: true },
       {
-        lines: [
-          ...(a.reason ? [`reason: ${a.reason}`] : []),
-          `requested by ${a.requestedBy}; expires ${clock(a.expiresAt)} UTC`,
-          "Only an admin can approve.",
-        ],
+        lines: [...(a.reason ? [`reason: ${a.reason}`] : []), `requested by ${a.requestedBy}; expires ${clock(a.expiresAt)} UTC`, "Only an admin can approve."],
       },
     ],
     buttons: [

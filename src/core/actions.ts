@@ -1,14 +1,13 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { ActionKind } from "../store/actions.ts";
-import type { SessionRecord } from "../store/sessions.ts";
 
 /** What an action will do, decided when it is requested and stored with the row (`details`). */
-export type ActionDetails =
-  | { mode: "argv"; argvs: string[][] }
-  | { mode: "json"; stores: { path: string; keys: string[] }[] };
+export type ActionDetails = { mode: "argv"; argvs: string[][] } | { mode: "json"; stores: { path: string; keys: string[] }[] };
 
 /** A request that can be put up for approval: kind, target and exactly what will happen. */
 export interface ActionPlan {
@@ -47,11 +46,7 @@ export const kindLabels: Record<ActionKind, string> = {
 
 /** The config block of one kind. */
 export function kindConfig(config: Config, kind: ActionKind) {
-  return kind === "restart_gateway"
-    ? config.actions.restartGateway
-    : kind === "reset_session"
-      ? config.actions.resetSession
-      : config.actions.cleanup;
+  return kind === "restart_gateway" ? config.actions.restartGateway : kind === "reset_session" ? config.actions.resetSession : config.actions.cleanup;
 }
 
 /** Whether a kind runs without approval (the gateway check's own `restart: auto` counts too). */
@@ -104,7 +99,7 @@ const sessionValues = (s: SessionRecord) => ({ target: s.sessionKey ?? s.session
 /** A reset of one observed OpenClaw session: the configured CLI, or (older versions) editing sessions.json. */
 export function planReset(config: Config, s: SessionRecord): ActionPlan {
   const kind = "reset_session";
-  if (s.platform !== "openclaw") {
+  if (!agentOf(s.platform).capabilities.resetSessions) {
     throw new ActionRefused(kind, `only OpenClaw sessions can be reset from here; ${s.platform} sessions are reset in the agent itself`);
   }
   const argv = config.actions.resetSession.argv;
@@ -131,7 +126,7 @@ export function planReset(config: Config, s: SessionRecord): ActionPlan {
 }
 
 /** Entries whose transcript path is null or whose transcript file is missing. */
-export const isCorrupted = (s: SessionRecord) => s.platform === "openclaw" && s.present && Boolean(s.extra.transcriptProblem);
+export const isCorrupted = (s: SessionRecord) => agentOf(s.platform).capabilities.resetSessions && s.present && Boolean(s.extra.transcriptProblem);
 
 /**
  * Cleanup of corrupted or stray OpenClaw entries (the caller decides which: corrupted ones from the
@@ -142,7 +137,7 @@ export const isCorrupted = (s: SessionRecord) => s.platform === "openclaw" && s.
  */
 export function planCleanup(config: Config, candidates: SessionRecord[]): ActionPlan & { entries: SessionRecord[]; skipped: SessionRecord[] } {
   const kind = "cleanup";
-  const entries = candidates.filter((s) => s.platform === "openclaw" && s.present);
+  const entries = candidates.filter((s) => agentOf(s.platform).capabilities.resetSessions && s.present);
   if (entries.length === 0) throw new ActionRefused(kind, "no corrupted or stray entries found");
   const target = entries.length === 1 ? entries[0]!.uid : null;
   const argv = config.actions.cleanup.argv;

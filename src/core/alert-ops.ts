@@ -1,5 +1,5 @@
-import type { CheckName } from "../checks/check.ts";
 import { checks } from "../checks/index.ts";
+import type { CheckName } from "../messages/finding.ts";
 import type { AlertRecord, AlertStore } from "../store/alerts.ts";
 import { type Silence, SilenceError, type SilenceStore } from "../store/silences.ts";
 

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { fingerprint } from "../alerts/lifecycle.ts";
-import type { Finding, ProposedAction } from "../checks/check.ts";
 import type { Config } from "../config/schema.ts";
-import type { Caller, MessageRef } from "../chat/transport.ts";
-import type { View } from "../chat/view.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Finding, ProposedAction } from "../messages/finding.ts";
+import type { Caller, MessageRef } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
 import type { ActionRecord, ActionStore } from "../store/actions.ts";
 import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
-import { type ActionResult, executeAction } from "./action-runner.ts";
+import { type ActionResult, executeAction } from "./action-exec.ts";
 import { approvalView, outcomeView } from "./action-views.ts";
 import { type ActionPlan, ActionRefused, isAuto, isCorrupted, kindLabels, planCleanup, planReset, planRestart } from "./actions.ts";
 import type { Feed } from "./feed.ts";
@@ -116,7 +116,10 @@ export class ActionWorkflow {
       details: plan.details as unknown as Record<string, unknown>,
       ...(opts.auto ? { preApprovedBy: "auto" } : {}),
     });
-    this.deps.log.info({ audit: "action.requested", id: action.id, kind: action.kind, target: action.target, by: requestedBy, auto: Boolean(opts.auto) }, "action requested");
+    this.deps.log.info(
+      { audit: "action.requested", id: action.id, kind: action.kind, target: action.target, by: requestedBy, auto: Boolean(opts.auto) },
+      "action requested",
+    );
     return action;
   }
 
@@ -145,13 +148,20 @@ export class ActionWorkflow {
       if (action.nonce !== nonce) return refuse("This button is not valid for that request (forged or replayed).", "warn");
       if (action.status === "pending" && action.expiresAt <= now) {
         await this.expire();
-        return { decided: false, toast: "This request has expired; nothing was run. Ask again if it is still needed.", view: outcomeView(this.deps.store.get(id)!) };
+        return {
+          decided: false,
+          toast: "This request has expired; nothing was run. Ask again if it is still needed.",
+          view: outcomeView(this.deps.store.get(id)!),
+        };
       }
       const done = action.status === "expired" ? "has expired" : `was already decided (${action.status}${action.decidedBy ? `, by ${action.decidedBy}` : ""})`;
       return { ...refuse(`Nothing to do: #${id} ${done}.`), view: outcomeView(action) };
     }
     if (message) this.recordMessage(id, message);
-    this.deps.log.info({ audit: approve ? "action.approved" : "action.denied", id, kind: action!.kind, target: action!.target, by }, approve ? "action approved" : "action denied");
+    this.deps.log.info(
+      { audit: approve ? "action.approved" : "action.denied", id, kind: action!.kind, target: action!.target, by },
+      approve ? "action approved" : "action denied",
+    );
     if (!approve) {
       await this.notify(id);
       return { decided: true, toast: `Denied #${id}; nothing was run.`, view: outcomeView(this.deps.store.get(id)!) };
@@ -253,7 +263,10 @@ export class ActionWorkflow {
       result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `could not run: ${(err as Error).message}` };
     }
     store.finish(action.id, result, this.now());
-    log.info({ audit: "action.finished", id: action.id, kind: action.kind, status: result.status, exitCode: result.exitCode, verify: result.verifyNote }, "action finished");
+    log.info(
+      { audit: "action.finished", id: action.id, kind: action.kind, status: result.status, exitCode: result.exitCode, verify: result.verifyNote },
+      "action finished",
+    );
     await this.notify(action.id);
   }
 

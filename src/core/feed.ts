@@ -1,6 +1,6 @@
-import type { MessageRef, Transport } from "../chat/transport.ts";
-import type { View } from "../chat/view.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../lib/log.ts";
+import type { MessageRef, Transport } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
 
 /**
  * The transports' feeds, as the core sees them: post a view into every feed (approval requests a

@@ -1,5 +1,5 @@
-import { type ProbeTarget, probeOnce } from "../checks/gateway-probe.ts";
 import type { Config } from "../config/schema.ts";
+import { type ProbeTarget, probeOnce } from "../observe/gateway-probe.ts";
 
 /** One look at the gateway: healthy or not, and a short reason a person can read. */
 export interface ProbeResult {

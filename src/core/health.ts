@@ -1,13 +1,14 @@
 import { statSync } from "node:fs";
-import { GATEWAY_SERIES } from "../checks/gateway-probe.ts";
-import { QUOTA_SERIES } from "../checks/quota-probe.ts";
+import { agentOf } from "../agents/registry.ts";
 import type { Config } from "../config/schema.ts";
+import { GATEWAY_SERIES } from "../observe/gateway-probe.ts";
+import { QUOTA_SERIES } from "../observe/quota-probe.ts";
 import { watchedLocations } from "../sources/locations.ts";
-import { listSourceProblems } from "../sources/problems.ts";
-import type { Runtime } from "../runtime.ts";
 import { ActionStore } from "../store/actions.ts";
 import { type Db, latestVersion, schemaVersion } from "../store/db.ts";
 import type { KvStore } from "../store/kv.ts";
+import { listSourceProblems } from "../store/problems.ts";
+import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import type { SessionStore } from "../store/sessions.ts";
 
@@ -108,17 +109,17 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     // An old "up" says nothing about now (asm run stopped probing): as with the scan, stale is degraded.
     const stale = g !== undefined && now - g.ts > config.monitor.gatewayIntervalSeconds * 3 * 1000;
     // As in the checks: a gateway never seen up on a machine without OpenClaw is absent, not down.
-    const absent = g !== undefined && !g.ok && !lastOk && !locations.some((l) => l.platform === "openclaw" && l.exists);
+    const absent = g !== undefined && !g.ok && !lastOk && !locations.some((l) => agentOf(l.platform).capabilities.gateway && l.exists);
     items.push(
       absent
         ? { name: "gateway", status: "info", detail: `no OpenClaw here, nothing answers at the gateway (${detail || "no detail"})` }
         : g
-        ? {
-            name: "gateway",
-            status: g.ok && !stale ? "ok" : "degraded",
-            detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}${stale ? " (stale)" : ""}`,
-          }
-        : { name: "gateway", status: "info", detail: "not probed yet" },
+          ? {
+              name: "gateway",
+              status: g.ok && !stale ? "ok" : "degraded",
+              detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}${stale ? " (stale)" : ""}`,
+            }
+          : { name: "gateway", status: "info", detail: "not probed yet" },
     );
   }
 

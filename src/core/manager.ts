@@ -1,11 +1,11 @@
-import type { Finding } from "../checks/check.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Platform, SessionRecord } from "../agents/session.ts";
+import type { Finding } from "../messages/finding.ts";
 import { ActionStore } from "../store/actions.ts";
 import { AlertStore } from "../store/alerts.ts";
 import { OutboxStore } from "../store/outbox.ts";
+import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import { SilenceStore } from "../store/silences.ts";
-import type { Platform, SessionRecord } from "../store/sessions.ts";
 import { type Turn, TurnStore } from "../store/turns.ts";
 import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
@@ -32,10 +32,7 @@ export interface SessionList {
 }
 
 /** The outcome of looking a session up by id or prefix. */
-export type SessionLookup =
-  | { kind: "found"; session: SessionRecord }
-  | { kind: "ambiguous"; candidates: SessionRecord[] }
-  | { kind: "none" };
+export type SessionLookup = { kind: "found"; session: SessionRecord } | { kind: "ambiguous"; candidates: SessionRecord[] } | { kind: "none" };
 
 export interface ManagerOptions {
   /** How a restart is verified; default: the configured gateway probe. */
@@ -177,7 +174,10 @@ export class Manager {
   /** Asks for a cleanup of corrupted/stray entries; throws ActionRefused when there is nothing asm may do. */
   requestCleanup(requestedBy: string, reason: string | null) {
     const candidates = this.cleanupCandidates();
-    const plan = planCleanup(this.rt.config, candidates.map((c) => c.session));
+    const plan = planCleanup(
+      this.rt.config,
+      candidates.map((c) => c.session),
+    );
     const open = this.actionStore.open("cleanup", plan.target);
     if (open.length) throw new ActionRefused("cleanup", `a cleanup is already ${open[0]!.status} (#${open[0]!.id})`);
     const why = new Map(candidates.map((c) => [c.session.uid, c.why]));

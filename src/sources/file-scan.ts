@@ -1,9 +1,10 @@
 import { type Stats, statSync } from "node:fs";
-import { TurnStore, type Turn } from "../store/turns.ts";
-import { FileStore } from "./files.ts";
-import { identity, planRead, readLines } from "./jsonl-reader.ts";
+import type { TurnUsage } from "../agents/session.ts";
+import { identity, planRead, readLines } from "../lib/jsonl-reader.ts";
+import { readZstdLines } from "../lib/zstd.ts";
+import { FileStore } from "../store/files.ts";
+import { TurnStore } from "../store/turns.ts";
 import type { ScanContext, SourceScanResult } from "./source.ts";
-import { readZstdLines } from "./zstd.ts";
 
 /**
  * The incremental scan loop shared by the JSONL sources (Claude Code, Codex, and any other append-only
@@ -39,7 +40,6 @@ export interface FileJob {
 }
 
 /** A turn as an adapter emits it; the driver adds the session uid. */
-export type TurnInput = Omit<Turn, "sessionUid">;
 
 export interface CommitArgs<S> {
   path: string;
@@ -59,7 +59,7 @@ export interface FileAdapter<S> {
   /** The state of a file about to be read from byte 0. */
   fresh(path: string): S;
   /** Folds one whole line into the state. Must not throw for bad input: count it in the state instead. */
-  line(state: S, line: Buffer, lineNo: number, emitTurn: (t: TurnInput) => void): void;
+  line(state: S, line: Buffer, lineNo: number, emitTurn: (t: TurnUsage) => void): void;
   /** Writes the session row(s) from the state. Runs inside the cycle's transaction. */
   commit(args: CommitArgs<S>): void;
   /** Parse errors so far and the last one, for the once-per-file-per-cycle log line. */
@@ -149,12 +149,12 @@ export async function scanFiles<S>(
       begin();
       if (restarted) turns.deleteSession(uid);
       // Turns are written in batches (multi-row INSERTs), never held for a whole file.
-      const pending: TurnInput[] = [];
+      const pending: TurnUsage[] = [];
       const flush = () => {
         turns.addMany(uid, pending);
         pending.length = 0;
       };
-      const emit = (t: TurnInput) => {
+      const emit = (t: TurnUsage) => {
         if (pending.push(t) >= TURN_BATCH) flush();
       };
       const onLine = (line: Buffer, lineNo: number) => adapter.line(state, line, lineNo, emit);
@@ -183,7 +183,18 @@ export async function scanFiles<S>(
             flush();
             adapter.commit({ path, uid, state, st, restarted, now: ctx.now });
             // size = what was read so far: the next look at this cursor sees a file still to finish.
-            files.put({ path, source: adapter.source, ...identity(st), size: out.offset, offset, lineNo, tail, sessionUid: uid, state: JSON.stringify(state), seenAt: ctx.now });
+            files.put({
+              path,
+              source: adapter.source,
+              ...identity(st),
+              size: out.offset,
+              offset,
+              lineNo,
+              tail,
+              sessionUid: uid,
+              state: JSON.stringify(state),
+              seenAt: ctx.now,
+            });
             await pause();
             begin();
             from = out;

@@ -1,19 +1,14 @@
 import { closeSync, type Dirent, existsSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { contextPercent, windowFromTable } from "../agents/context-window.ts";
+import { applyGeminiRecord, emptyGeminiState, type GeminiChatState, type GeminiTurn, summarizeGemini } from "../agents/gemini/chat-state.ts";
+import { blankRecord, type SessionRecord, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import { type SessionRecord, sessionUid } from "../store/sessions.ts";
+import { elements, fields, jsonAt, stringAt, whole } from "../lib/json-fields.ts";
+import { identity, LineError, parseLine } from "../lib/jsonl-reader.ts";
+import { FileStore } from "../store/files.ts";
+import { replaceTurns } from "../store/turns.ts";
 import { type FileAdapter, type FileJob, scanFiles } from "./file-scan.ts";
-import { FileStore } from "./files.ts";
-import {
-  applyGeminiRecord,
-  emptyGeminiState,
-  type GeminiChatState,
-  type GeminiTurn,
-  summarizeGemini,
-} from "./gemini/chat-state.ts";
-import { elements, fields, jsonAt, stringAt, whole } from "./json-fields.ts";
-import { identity, LineError, parseLine } from "./jsonl-reader.ts";
-import { blankRecord, contextPercent, replaceTurns, windowFromTable } from "./record-helpers.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
 /** Per-file state kept between cycles (JSON in the `files` table). */
@@ -129,14 +124,7 @@ class ProjectRoots {
 }
 
 /** Builds the session row from a chat's state (pure apart from the project lookup passed in). */
-export function geminiRecord(
-  s: GeminiFileState,
-  path: string,
-  sizeBytes: number,
-  project: string | null,
-  config: Config,
-  now: number,
-): SessionRecord | null {
+export function geminiRecord(s: GeminiFileState, path: string, sizeBytes: number, project: string | null, config: Config, now: number): SessionRecord | null {
   const place = placeOf(path);
   const id = s.chat.sessionId ?? (place.parentSessionId ? basename(path, ".jsonl") : null);
   if (!id) return null;

@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.ts";
-import { ClaudeCodeSource } from "./claude-code.ts";
+import { ClaudeCodeSource } from "./claude.ts";
 import { CodexSource } from "./codex.ts";
 import { GeminiSource } from "./gemini.ts";
 import { OpenClawSource } from "./openclaw.ts";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
+import type { Platform } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import type { Platform } from "../store/sessions.ts";
 
 export interface WatchedLocation {
   platform: Platform;

@@ -1,16 +1,16 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "../agents/openclaw/config.ts";
 import type { Config } from "../config/schema.ts";
+import { identity } from "../lib/jsonl-reader.ts";
+import { AgentDbError } from "../lib/sqlite-readonly.ts";
+import { FileStore } from "../store/files.ts";
 import { KvStore } from "../store/kv.ts";
+import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "../store/problems.ts";
 import { scanFiles } from "./file-scan.ts";
-import { FileStore } from "./files.ts";
-import { identity } from "./jsonl-reader.ts";
 import { dbSource, forgetAgentDb, scanAgentDb } from "./openclaw/db-scan.ts";
 import { JsonEra, transcriptSource } from "./openclaw/json-scan.ts";
 import { type AgentDatabase, readAgentDatabases } from "./openclaw/sqlite-store.ts";
-import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "./openclaw-config.ts";
-import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "./problems.ts";
-import { AgentDbError } from "./sqlite-readonly.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
 /** Where an agent's SQLite store lives under its folder (2026.8+). */

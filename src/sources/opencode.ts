@@ -1,16 +1,17 @@
 import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
+import { opencodeFigures } from "../agents/opencode/messages.ts";
+import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "../agents/opencode/record.ts";
+import { sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { identity } from "../lib/jsonl-reader.ts";
+import { timeSlicer } from "../lib/time-slice.ts";
+import { type FileCursor, FileStore } from "../store/files.ts";
 import { KvStore } from "../store/kv.ts";
-import { sessionUid } from "../store/sessions.ts";
-import { type FileCursor, FileStore } from "./files.ts";
-import { identity } from "./jsonl-reader.ts";
+import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "../store/problems.ts";
+import { replaceTurns } from "../store/turns.ts";
 import { scanOpencodeJson } from "./opencode/json-store.ts";
-import { opencodeFigures } from "./opencode/messages.ts";
-import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "./opencode/record.ts";
 import { type OpencodeDbSession, readOpencodeDb } from "./opencode/sqlite-store.ts";
-import { clearSourceProblem, listSourceProblems, recordSourceProblem } from "./problems.ts";
-import { replaceTurns, timeSlicer } from "./record-helpers.ts";
 import { emptyResult, type ScanContext, type Source, type SourceScanResult } from "./source.ts";
 
 const dbName = /^opencode.*\.db$/;

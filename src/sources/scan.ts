@@ -1,4 +1,4 @@
-import type { Runtime } from "../runtime.ts";
+import type { Runtime } from "../store/runtime.ts";
 import { createSources } from "./index.ts";
 import { emptyResult, type Source, type SourceScanResult } from "./source.ts";
 

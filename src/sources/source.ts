@@ -1,7 +1,8 @@
+import type { Platform } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../lib/log.ts";
 import type { Db } from "../store/db.ts";
-import type { Platform, SessionStore } from "../store/sessions.ts";
+import type { SessionStore } from "../store/sessions.ts";
 
 /** What a source gets for one scan cycle. */
 export interface ScanContext {

@@ -1,19 +1,11 @@
-import type { MessageRef } from "../chat/transport.ts";
+import type { MessageRef } from "../messages/transport.ts";
 import type { Db } from "./db.ts";
 
 export type ActionKind = "restart_gateway" | "reset_session" | "cleanup";
 export const actionKinds: readonly ActionKind[] = ["restart_gateway", "reset_session", "cleanup"];
 
 /** pending → approved | denied | expired; approved → running → succeeded | failed | unverified. */
-export type ActionStatus =
-  | "pending"
-  | "approved"
-  | "denied"
-  | "expired"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "unverified";
+export type ActionStatus = "pending" | "approved" | "denied" | "expired" | "running" | "succeeded" | "failed" | "unverified";
 
 /** Statuses an action never leaves. */
 export const finalStatuses: readonly ActionStatus[] = ["denied", "expired", "succeeded", "failed", "unverified"];
@@ -187,8 +179,6 @@ export class ActionStore {
 
   /** Closes an action that was running when asm stopped: we cannot know how it ended. */
   abandon(id: number, note: string, now: number): void {
-    this.db
-      .prepare("UPDATE actions SET status = 'unverified', verify_note = ?, finished_at = ? WHERE id = ? AND status = 'running'")
-      .run(note, now, id);
+    this.db.prepare("UPDATE actions SET status = 'unverified', verify_note = ?, finished_at = ? WHERE id = ? AND status = 'running'").run(note, now, id);
   }
 }

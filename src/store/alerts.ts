@@ -1,5 +1,5 @@
-import type { CheckName, Finding } from "../checks/check.ts";
 import type { Severity } from "../config/sections/common.ts";
+import type { CheckName, Finding } from "../messages/finding.ts";
 import type { Db } from "./db.ts";
 
 /** pending = seen, not yet firing long enough to post; firing = the condition holds; resolved = gone. */
@@ -152,9 +152,8 @@ export class AlertStore {
    */
   ack(alertId: number, by: string, now = Date.now()): boolean {
     return (
-      this.db
-        .prepare("UPDATE alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND status != 'resolved' AND acked_at IS NULL")
-        .run(by, now, alertId).changes === 1
+      this.db.prepare("UPDATE alerts SET acked_by = ?, acked_at = ? WHERE id = ? AND status != 'resolved' AND acked_at IS NULL").run(by, now, alertId)
+        .changes === 1
     );
   }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { latestVersion, type Migration, migrations as allMigrations } from "./migrations.ts";
+import { migrations as allMigrations, latestVersion, type Migration } from "./migrations.ts";
 
 export type Db = Database.Database;
 

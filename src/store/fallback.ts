@@ -1,20 +1,5 @@
+import type { FallbackDecision } from "../agents/agent.ts";
 import type { Db } from "./db.ts";
-
-/** One model-fallback decision: a worker's request on `originalModel` failed and went to `nextModel`. */
-export interface FallbackDecision {
-  ts: number;
-  /** Who fell back: an agent/session ("openclaw:main", a session uid) or a managed worker name. */
-  worker: string | null;
-  originalModel: string;
-  /** rate_limit, timeout, billing, overloaded, ... as the source says; null when it does not. */
-  errorType: string | null;
-  /** Null when nothing was left to try: the whole chain failed. */
-  nextModel: string | null;
-  /** Where the row came from: "log:<path>", "openclaw", "claude", "runner". */
-  source: string;
-  /** Unique per real decision, so re-reading a source never counts it twice. */
-  dedupKey: string;
-}
 
 /** A row as selected (columns aliased to the field names). */
 type Row = FallbackDecision;

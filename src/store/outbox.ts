@@ -1,5 +1,5 @@
-import type { MessageRef, TransportName } from "../chat/transport.ts";
-import type { View } from "../chat/view.ts";
+import type { MessageRef, TransportName } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
 import type { Db } from "./db.ts";
 
 /** fire = first message; repeat = reminder; escalate = severity went up; resolve = edit to resolved; group = several new alerts in one message. */
@@ -123,9 +123,7 @@ export class OutboxStore {
 
   /** Transports that have something to deliver. */
   transportsWithWork(): TransportName[] {
-    return (this.db.prepare(`SELECT DISTINCT transport FROM outbox WHERE ${unsent}`).all() as { transport: string }[]).map(
-      (r) => r.transport as TransportName,
-    );
+    return (this.db.prepare(`SELECT DISTINCT transport FROM outbox WHERE ${unsent}`).all() as { transport: string }[]).map((r) => r.transport as TransportName);
   }
 
   /** How much is waiting, and since when (self check). */
@@ -162,9 +160,7 @@ export class OutboxStore {
   /** A failed try that may succeed later: back to pending, not before `notBefore`. */
   markRetry(id: number, notBefore: number, error: string, retryAfterMs: number | null, now: number): void {
     this.db.transaction(() => {
-      this.db
-        .prepare("UPDATE outbox SET status = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?")
-        .run(notBefore, error, id);
+      this.db.prepare("UPDATE outbox SET status = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?").run(notBefore, error, id);
       this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs });
     })();
   }
@@ -243,16 +239,18 @@ export class OutboxStore {
   }
 
   attempts(outboxId: number): DeliveryAttempt[] {
-    const rows = this.db
-      .prepare("SELECT outbox_id, at, ok, error, retry_after_ms FROM delivery_attempts WHERE outbox_id = ? ORDER BY rowid")
-      .all(outboxId) as { outbox_id: number; at: number; ok: number; error: string | null; retry_after_ms: number | null }[];
+    const rows = this.db.prepare("SELECT outbox_id, at, ok, error, retry_after_ms FROM delivery_attempts WHERE outbox_id = ? ORDER BY rowid").all(outboxId) as {
+      outbox_id: number;
+      at: number;
+      ok: number;
+      error: string | null;
+      retry_after_ms: number | null;
+    }[];
     return rows.map((r) => ({ outboxId: r.outbox_id, at: r.at, ok: r.ok === 1, error: r.error, retryAfterMs: r.retry_after_ms }));
   }
 
   setAlertMessages(alertIds: number[], ref: MessageRef, grouped: boolean, now: number): void {
-    const stmt = this.db.prepare(
-      "INSERT OR IGNORE INTO alert_messages(alert_id, transport, ref, grouped, created_at) VALUES (?, ?, ?, ?, ?)",
-    );
+    const stmt = this.db.prepare("INSERT OR IGNORE INTO alert_messages(alert_id, transport, ref, grouped, created_at) VALUES (?, ?, ?, ?, ?)");
     for (const id of alertIds) stmt.run(id, ref.transport, JSON.stringify(ref), grouped ? 1 : 0, now);
   }
 

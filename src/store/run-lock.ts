@@ -49,11 +49,7 @@ export function claimRun(db: Db, kv: KvStore, path: string, now: () => number = 
   db.transaction(() => {
     const owner = kv.get<RunOwner>(KEY);
     const mine = owner?.pid === me.pid && owner.host === me.host;
-    const held =
-      owner &&
-      !mine &&
-      now() - owner.heartbeatAt < STALE_AFTER_MS &&
-      (owner.host !== me.host || alive(owner.pid));
+    const held = owner && !mine && now() - owner.heartbeatAt < STALE_AFTER_MS && (owner.host !== me.host || alive(owner.pid));
     if (held) throw new AlreadyRunningError(path, owner);
     kv.set(KEY, me);
   }).immediate();

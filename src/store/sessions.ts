@@ -1,46 +1,6 @@
+import type { Platform, SessionRecord } from "../agents/session.ts";
+import { IDLE_AFTER_MS, STALE_RUNNING_MS } from "../agents/state.ts";
 import type { Db } from "./db.ts";
-
-export type Platform = "openclaw" | "claude" | "codex" | "opencode" | "gemini";
-export const platforms: readonly Platform[] = ["openclaw", "claude", "codex", "opencode", "gemini"];
-
-/** Derived from file events only; `unknown` when the format does not say. */
-export type SessionState = "running" | "waiting" | "idle" | "errored" | "ended" | "unknown";
-
-/** One observed agent session, as kept in the `sessions` table (one row, updated in place). */
-export interface SessionRecord {
-  uid: string;
-  platform: Platform;
-  agentId: string | null;
-  sessionId: string;
-  sessionKey: string | null;
-  kind: string;
-  parentUid: string | null;
-  project: string | null;
-  title: string | null;
-  model: string | null;
-  firstActivity: number | null;
-  lastActivity: number | null;
-  messageCount: number;
-  path: string | null;
-  sizeBytes: number;
-  contextTokens: number | null;
-  contextWindow: number | null;
-  contextPercent: number | null;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  parseErrors: number;
-  lastParseError: string | null;
-  state: SessionState;
-  present: boolean;
-  extra: Record<string, unknown>;
-  scannedAt: number;
-}
-
-/** The stable key of a session across scans. */
-export const sessionUid = (platform: Platform, agentId: string | null, sessionId: string) =>
-  `${platform}:${agentId ?? ""}:${sessionId}`;
 
 export interface SessionQuery {
   platform?: Platform | undefined;
@@ -103,7 +63,10 @@ export class SessionStore {
     const cols = keys.map((k) => columns[k]);
     this.upsertStmt = db.prepare(
       `INSERT INTO sessions (${cols.join(", ")}) VALUES (${keys.map((k) => `@${k}`).join(", ")})
-       ON CONFLICT(uid) DO UPDATE SET ${cols.filter((c) => c !== "uid").map((c) => `${c} = excluded.${c}`).join(", ")}`,
+       ON CONFLICT(uid) DO UPDATE SET ${cols
+         .filter((c) => c !== "uid")
+         .map((c) => `${c} = excluded.${c}`)
+         .join(", ")}`,
     );
   }
 
@@ -146,9 +109,7 @@ export class SessionStore {
   list(q: SessionQuery = {}): SessionRecord[] {
     const { sql, params } = this.where(q);
     const rows = this.db
-      .prepare(
-        `SELECT ${selectList} FROM sessions ${sql} ORDER BY ${orderBy[q.sort ?? "urgency"]} LIMIT @limit OFFSET @offset`,
-      )
+      .prepare(`SELECT ${selectList} FROM sessions ${sql} ORDER BY ${orderBy[q.sort ?? "urgency"]} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: q.limit ?? -1, offset: q.offset ?? 0 }) as Row[];
     return rows.map(fromRow);
   }
@@ -162,4 +123,19 @@ export class SessionStore {
   markGone(uid: string, now = Date.now()): void {
     this.db.prepare("UPDATE sessions SET present = 0, scanned_at = ? WHERE uid = ?").run(now, uid);
   }
+}
+
+/**
+ * Applies `ageState` to the rows of a platform whose files did not change this cycle (their rows were
+ * not rewritten): one UPDATE each, so a no-change cycle stays at stat cost.
+ */
+export function ageSessionStates(db: Db, platform: Platform, now: number): void {
+  db.prepare("UPDATE sessions SET state = 'idle' WHERE platform = ? AND state = 'waiting' AND present = 1 AND last_activity < ?").run(
+    platform,
+    now - IDLE_AFTER_MS,
+  );
+  db.prepare("UPDATE sessions SET state = 'unknown' WHERE platform = ? AND state = 'running' AND present = 1 AND last_activity < ?").run(
+    platform,
+    now - STALE_RUNNING_MS,
+  );
 }

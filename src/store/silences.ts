@@ -58,7 +58,10 @@ const fromRow = (r: Row): Silence => ({
 
 /** A glob over a subject as an anchored regex; everything but `*` and `?` is literal. */
 export function subjectGlob(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "s");
 }
 
@@ -110,9 +113,7 @@ export class SilenceStore {
 
   /** Silences in force at `now` (started, not ended), soonest-ending first. */
   active(now = Date.now()): Silence[] {
-    return (
-      this.db.prepare("SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ? ORDER BY ends_at, id").all(now, now) as Row[]
-    ).map(fromRow);
+    return (this.db.prepare("SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ? ORDER BY ends_at, id").all(now, now) as Row[]).map(fromRow);
   }
 
   /** Ends a silence now (Alertmanager's "expire"). Returns false if it was not active. */

@@ -1,22 +1,11 @@
 import type Database from "better-sqlite3";
+import type { TurnUsage } from "../agents/session.ts";
 import type { Db } from "./db.ts";
 
 /** One assistant turn's token usage (a row of `turns`), kept compactly for rates and windows. */
-export interface Turn {
+export interface Turn extends TurnUsage {
   sessionUid: string;
-  /** epoch ms */
-  ts: number;
-  model: string | null;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  /** The context size after this turn, when the format says (null otherwise). */
-  contextTokens: number | null;
 }
-
-/** One turn's usage before it is tied to a session: what a source's parser yields per usage record. */
-export type TurnUsage = Omit<Turn, "sessionUid">;
 
 /** Rows per multi-row INSERT (8 parameters each; well under SQLite's parameter limit). */
 const BATCH = 32;
@@ -89,4 +78,17 @@ export class TurnStore {
       )
       .all(uid, since) as Turn[];
   }
+}
+
+/** Writes turns rows for a session, appending. */
+export function appendTurns(db: Db, uid: string, turns: readonly TurnUsage[]): void {
+  if (turns.length === 0) return;
+  const store = new TurnStore(db);
+  for (const t of turns) store.add({ sessionUid: uid, ...t });
+}
+
+/** Replaces a session's turns rows (a source that recomputes a session whole, or a file read again from 0). */
+export function replaceTurns(db: Db, uid: string, turns: readonly TurnUsage[]): void {
+  new TurnStore(db).deleteSession(uid);
+  appendTurns(db, uid, turns);
 }

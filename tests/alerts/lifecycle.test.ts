@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { alertButtons, alertView, parseAlertButton } from "../../src/alerts/format.ts";
 import { type AlertStores, alertStores, type CycleOptions, fingerprint, processFindings } from "../../src/alerts/lifecycle.ts";
-import type { Finding } from "../../src/checks/check.ts";
-import type { TransportName } from "../../src/chat/transport.ts";
-import { viewToText } from "../../src/chat/view.ts";
+import type { Finding } from "../../src/messages/finding.ts";
+import type { TransportName } from "../../src/messages/transport.ts";
+import { viewToText } from "../../src/messages/view.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -55,7 +55,16 @@ describe("alert lifecycle", () => {
     expect(kinds(stores)).toEqual(["console:fire", "telegram:fire"]);
     const view = rows(stores)[0]!.view;
     const text = viewToText(view);
-    for (const field of ["Time: 2026-11-23 12:00 UTC", "Type: context", "Severity: warning", "Component: session claude::s1", "Current value: 164k tokens (82%)", "Threshold: 80%", "Recommended action: Compact or reset the session", "Status: firing"]) {
+    for (const field of [
+      "Time: 2026-11-23 12:00 UTC",
+      "Type: context",
+      "Severity: warning",
+      "Component: session claude::s1",
+      "Current value: 164k tokens (82%)",
+      "Threshold: 80%",
+      "Recommended action: Compact or reset the session",
+      "Status: firing",
+    ]) {
       expect(text).toContain(field);
     }
     expect(view.silent, "a warning does not ring").toBe(true);
@@ -121,7 +130,8 @@ describe("alert lifecycle", () => {
     const { stores, cycle } = setup({}, ["console"]);
     cycle([finding("s1"), finding("log:/x", { check: "logs" })], t0);
     // Pretend the fire went out, so there is a message to edit.
-    for (const r of rows(stores)) stores.outbox.markSent([r.id], { transport: "console", chatId: "c", messageId: String(r.id) }, t0, { alertIds: r.alertIds, grouped: false });
+    for (const r of rows(stores))
+      stores.outbox.markSent([r.id], { transport: "console", chatId: "c", messageId: String(r.id) }, t0, { alertIds: r.alertIds, grouped: false });
     const r = cycle([finding("log:/x", { check: "logs" })], t0 + 10 * minute, { scope: [{ check: "context" }, { check: "logs" }] });
     expect(r.outcomes.find((o) => o.alert.subject === "s1")!.change).toBe("resolved");
     const resolve = rows(stores).at(-1)!;
@@ -210,7 +220,9 @@ describe("alert lifecycle", () => {
     ]);
     expect(stores.silences.expire(s.id, t0 + minute)).toBe(true);
     expect(stores.silences.expire(s.id, t0 + minute)).toBe(false);
-    expect(cycle([finding("claude::a"), finding("claude::b"), finding("codex::c"), finding("claude::d", { check: "transcript" })], t0 + 2 * minute).enqueued).toBe(2);
+    expect(
+      cycle([finding("claude::a"), finding("claude::b"), finding("codex::c"), finding("claude::d", { check: "transcript" })], t0 + 2 * minute).enqueued,
+    ).toBe(2);
     expect(() => stores.silences.add({ endsAt: t0 + hour, createdBy: "x", now: t0 })).toThrow(/fingerprint or a check/);
     expect(() => stores.silences.add({ check: "context", endsAt: t0, createdBy: "x", now: t0 })).toThrow(/end after/);
   });
@@ -228,12 +240,11 @@ describe("alert lifecycle", () => {
     // Their reminders come as one message too.
     const later = cycle([...many, finding("log:/x", { check: "logs" })], t0 + 4 * hour);
     expect(later.enqueued).toBe(4);
-    expect(rows(stores).slice(4).map((r) => `${r.transport}:${r.kind}:${r.alertIds.length}`)).toEqual([
-      "console:group:7",
-      "telegram:group:7",
-      "console:repeat:1",
-      "telegram:repeat:1",
-    ]);
+    expect(
+      rows(stores)
+        .slice(4)
+        .map((r) => `${r.transport}:${r.kind}:${r.alertIds.length}`),
+    ).toEqual(["console:group:7", "telegram:group:7", "console:repeat:1", "telegram:repeat:1"]);
     expect(rows(stores)[4]!.view.title).toBe("⚠️ 7 context alerts still firing (reminder)");
     // Exactly groupAbove new alerts are still sent one by one.
     const five = Array.from({ length: 5 }, (_, i) => finding(`codex::t${i}`, { check: "quota" }));
@@ -251,14 +262,23 @@ describe("alert lifecycle", () => {
       ["Silence 1h", `sil:${gw!.id}:1h`],
       ["Silence 24h", `sil:${gw!.id}:24h`],
     ]);
-    expect(alertButtons(s1!).flat().map((b) => b.label)).toEqual(["Ack", "Silence 1h", "Silence 24h"]);
+    expect(
+      alertButtons(s1!)
+        .flat()
+        .map((b) => b.label),
+    ).toEqual(["Ack", "Silence 1h", "Silence 24h"]);
     for (const b of buttons) expect(Buffer.byteLength(b.data)).toBeLessThanOrEqual(64);
     expect(parseAlertButton(`sil:${gw!.id}:24h`)).toEqual({ kind: "silence", alertId: gw!.id, durationMs: 86_400_000, label: "24h" });
     expect(parseAlertButton("ack:12")).toEqual({ kind: "ack", alertId: 12 });
     expect(parseAlertButton("req:12")).toEqual({ kind: "request", alertId: 12 });
     for (const bad of ["sil:12:2h", "ack:12:1h", "ack:x", "act:1:abc", "ack:1;rm"]) expect(parseAlertButton(bad)).toBeUndefined();
     stores.alerts.ack(s1!.id, "console", t0);
-    expect(alertButtons(stores.alerts.get(s1!.id)!).flat().map((b) => b.label), "no Ack once acked").toEqual(["Silence 1h", "Silence 24h"]);
+    expect(
+      alertButtons(stores.alerts.get(s1!.id)!)
+        .flat()
+        .map((b) => b.label),
+      "no Ack once acked",
+    ).toEqual(["Silence 1h", "Silence 24h"]);
     expect(alertView(stores.alerts.get(s1!.id)!, "fire", t0).sections[0]!.lines).toContain("Acknowledged by console");
   });
 });

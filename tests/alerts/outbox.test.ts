@@ -2,10 +2,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { alertStores, processFindings } from "../../src/alerts/lifecycle.ts";
 import { backoffMs, OutboxSender } from "../../src/alerts/outbox.ts";
-import type { Finding } from "../../src/checks/check.ts";
-import { DeliveryError, type Inbound, type MessageRef, type Transport, type TransportName } from "../../src/chat/transport.ts";
-import type { View } from "../../src/chat/view.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/lib/log.ts";
+import type { Finding } from "../../src/messages/finding.ts";
+import { DeliveryError, type Inbound, type MessageRef, type Transport, type TransportName } from "../../src/messages/transport.ts";
+import type { View } from "../../src/messages/view.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -226,7 +226,12 @@ describe("outbox sender", () => {
     expect(t.edits).toHaveLength(1);
     expect(t.edits[0]!.ref).toEqual(t.sent[0]!.ref);
     expect(t.edits[0]!.view.sections[1]!.lines).toContain("Status: 3 firing, 2 resolved");
-    expect(stores.outbox.all().filter((r) => r.kind === "resolve").map((r) => r.status)).toEqual(["sent", "sent"]);
+    expect(
+      stores.outbox
+        .all()
+        .filter((r) => r.kind === "resolve")
+        .map((r) => r.status),
+    ).toEqual(["sent", "sent"]);
     // Budget zero: nothing goes out until the platform allows it.
     t.budget = 0;
     at(t0 + 120_000);
@@ -272,7 +277,10 @@ describe("outbox sender", () => {
     expect(stopped, "still waiting for the send").toBe(false);
     release();
     await stopping;
-    expect(stores.outbox.all().map((r) => r.status), "the one in flight finished; the next waits for the next start").toEqual(["sent", "pending"]);
+    expect(
+      stores.outbox.all().map((r) => r.status),
+      "the one in flight finished; the next waits for the next start",
+    ).toEqual(["sent", "pending"]);
   });
 
   it("after a crash, rows left in flight are sent on start and nothing is lost", async () => {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Finding } from "../../src/checks/check.ts";
-import { commands, runCommand } from "../../src/chat/commands.ts";
 import { parseDuration } from "../../src/chat/commands/alerts.ts";
 import { parseSessionsArgs, resumeCommand } from "../../src/chat/commands/sessions.ts";
-import type { Caller } from "../../src/chat/transport.ts";
-import { type View, viewToText } from "../../src/chat/view.ts";
-import { CoreInbound } from "../../src/core/inbound.ts";
+import { commands, runCommand } from "../../src/chat/commands.ts";
+import { CoreInbound } from "../../src/chat/dispatch.ts";
 import { Manager } from "../../src/core/manager.ts";
+import type { Finding } from "../../src/messages/finding.ts";
+import type { Caller } from "../../src/messages/transport.ts";
+import { type View, viewToText } from "../../src/messages/view.ts";
 import { AlertStore } from "../../src/store/alerts.ts";
 import { TurnStore } from "../../src/store/turns.ts";
 import { rig, runs, session } from "../core/setup.ts";
@@ -29,15 +29,56 @@ function setup() {
   open.push({ manager, rt: r.rt });
   const inbound = new CoreInbound(manager);
   const s = r.rt.sessions;
-  s.upsert(session({ platform: "claude", sessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab", project: "/home/dev/app", title: "fix build", contextPercent: 91, contextTokens: 182_000 }, now));
-  s.upsert(session({ platform: "codex", sessionId: "01a209ee-6dbd-7cb3-b17e-2c3ae8fb4e22", contextPercent: 40, extra: { rateLimits: { primary: { usedPercent: 18, windowMinutes: 300 } } } }, now));
+  s.upsert(
+    session(
+      {
+        platform: "claude",
+        sessionId: "7d3f2a10-1111-4c2e-9a55-0123456789ab",
+        project: "/home/dev/app",
+        title: "fix build",
+        contextPercent: 91,
+        contextTokens: 182_000,
+      },
+      now,
+    ),
+  );
+  s.upsert(
+    session(
+      {
+        platform: "codex",
+        sessionId: "01a209ee-6dbd-7cb3-b17e-2c3ae8fb4e22",
+        contextPercent: 40,
+        extra: { rateLimits: { primary: { usedPercent: 18, windowMinutes: 300 } } },
+      },
+      now,
+    ),
+  );
   s.upsert(session({ platform: "gemini", sessionId: "7d3f0000-aaaa-4bbb-8ccc-000000000000", contextPercent: 5 }, now));
   s.upsert(session({ platform: "opencode", sessionId: "ses_abc123", contextPercent: null, lastActivity: now - 3 * 86_400_000 }, now));
-  s.upsert(session({ platform: "openclaw", sessionId: "3f1d9c2e-aaaa-4bbb-8ccc-000000000001", sessionKey: "agent:main:main", extra: { storage: "json", transcriptProblem: null } }, now));
+  s.upsert(
+    session(
+      {
+        platform: "openclaw",
+        sessionId: "3f1d9c2e-aaaa-4bbb-8ccc-000000000001",
+        sessionKey: "agent:main:main",
+        extra: { storage: "json", transcriptProblem: null },
+      },
+      now,
+    ),
+  );
   s.upsert(session({ platform: "claude", sessionId: "gone0000-0000-4000-8000-000000000000", present: false }, now));
   const turns = new TurnStore(r.rt.db);
   for (let i = 0; i < 8; i++) {
-    turns.add({ sessionUid: "claude::7d3f2a10-1111-4c2e-9a55-0123456789ab", ts: now - (8 - i) * 60_000, model: "claude-opus-4-6", input: 10 + i, output: 100, cacheRead: 20_000, cacheWrite: 500, contextTokens: 170_000 + i * 1000 });
+    turns.add({
+      sessionUid: "claude::7d3f2a10-1111-4c2e-9a55-0123456789ab",
+      ts: now - (8 - i) * 60_000,
+      model: "claude-opus-4-6",
+      input: 10 + i,
+      output: 100,
+      cacheRead: 20_000,
+      cacheWrite: 500,
+      contextTokens: 170_000 + i * 1000,
+    });
   }
   const alerts = new AlertStore(r.rt.db);
   const finding = (over: Partial<Finding>): Finding => ({
@@ -69,7 +110,10 @@ function setup() {
       missed: 0,
     });
   const ctxAlert = alert("aaaa1111bbbb2222", finding({}));
-  const gwAlert = alert("cccc3333dddd4444", finding({ check: "gateway", subject: "gateway", summary: "gateway down for 4m", proposedAction: { kind: "restart_gateway" } }));
+  const gwAlert = alert(
+    "cccc3333dddd4444",
+    finding({ check: "gateway", subject: "gateway", summary: "gateway down for 4m", proposedAction: { kind: "restart_gateway" } }),
+  );
   const run = async (caller: Caller, line: string) => {
     const [name, ...args] = line.slice(1).split(" ").filter(Boolean);
     return viewToText(await inbound.command(caller, name!, args));
@@ -81,7 +125,20 @@ describe("commands", () => {
   it("declares every command once, with Telegram-safe names and a usage that shows an example", () => {
     const names = commands.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toEqual(["help", "sessions", "session", "health", "alerts", "silence", "unsilence", "ack", "restart_gateway", "reset_session", "cleanup", "actions"]);
+    expect(names).toEqual([
+      "help",
+      "sessions",
+      "session",
+      "health",
+      "alerts",
+      "silence",
+      "unsilence",
+      "ack",
+      "restart_gateway",
+      "reset_session",
+      "cleanup",
+      "actions",
+    ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);
       expect(c.description.length).toBeLessThanOrEqual(100);
@@ -198,7 +255,15 @@ describe("commands", () => {
     const text = await t.run(member, "/health");
     expect(text).toMatch(/^asm health: (ok|degraded)/);
     expect(text).toMatch(/scan: last \d+s ago in 42 ms/);
-    for (const part of ["store:", "source claude:", "sessions: 5 present", "gateway: not probed yet", "outbox: 0 unsent", "actions: none pending", "self: up"]) {
+    for (const part of [
+      "store:",
+      "source claude:",
+      "sessions: 5 present",
+      "gateway: not probed yet",
+      "outbox: 0 unsent",
+      "actions: none pending",
+      "self: up",
+    ]) {
       expect(text).toContain(part);
     }
     expect(await t.run(member, "/health now")).toBe("/health takes no arguments. Usage: /health");
@@ -226,7 +291,9 @@ describe("commands", () => {
   it("/silence by check pattern or fingerprint, listed in /alerts, ended by /unsilence", async () => {
     const t = setup();
     const added = await t.run(member, "/silence context:claude:* 2h deploying now");
-    expect(added).toMatch(/^Added silence 1: context:claude:\* until .* by telegram:7 \(deploying now\)\. End it early with \/unsilence 1\. It mutes 1 open alert now\.$/);
+    expect(added).toMatch(
+      /^Added silence 1: context:claude:\* until .* by telegram:7 \(deploying now\)\. End it early with \/unsilence 1\. It mutes 1 open alert now\.$/,
+    );
     // A pattern that matches nothing says so, with what the check's subjects look like.
     expect(await t.run(member, "/silence context:session:codex:* 1h")).toMatch(
       /It matches no open alert now \(context subjects look like claude::7d3f2a10-1111-4c2e-9a55-0123456789ab\)\.$/,

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { PageCache, pageBudget, paginateView, parsePageData, textLimits, withPageButtons } from "../../src/chat/paginate.ts";
-import { type View, viewToText } from "../../src/chat/view.ts";
+import { type View, viewToText } from "../../src/messages/view.ts";
 
 const rows = (n: number, width = 70) => Array.from({ length: n }, (_, i) => `${String(i).padStart(4, "0")} ${"x".repeat(width - 5)}`);
 
 const bigView = (): View => ({
   title: "Sessions (600; all, urgency)",
-  sections: [
-    { heading: "Table", lines: rows(600), pre: true },
-    { lines: ["Open one with /session <id-prefix>."] },
-  ],
+  sections: [{ heading: "Table", lines: rows(600), pre: true }, { lines: ["Open one with /session <id-prefix>."] }],
   buttons: [[{ label: "Approve", data: "a:1:0123456789abcdef:y" }]],
   key: "action:1",
 });
@@ -34,7 +31,12 @@ describe("paginateView", () => {
       expect(pages[1]!.key).toBeUndefined();
       expect(pages[0]!.buttons![0]![0]!.label).toBe("Approve");
       expect(pages[1]!.buttons!.flat().map((b) => b.data)).toEqual([`pg:1:0123abcd`, `pg:3:0123abcd`]);
-      expect(pages.at(-1)!.buttons!.flat().map((b) => b.data)).toEqual([`pg:${pages.length - 1}:0123abcd`]);
+      expect(
+        pages
+          .at(-1)!
+          .buttons!.flat()
+          .map((b) => b.data),
+      ).toEqual([`pg:${pages.length - 1}:0123abcd`]);
     });
   }
 

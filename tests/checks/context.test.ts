@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { checkContext, contextGrowth } from "../../src/checks/context.ts";
-import type { TurnPoint } from "../../src/checks/observations.ts";
+import type { TurnPoint } from "../../src/observe/observations.ts";
 import { cfg, HOUR, MIN, NOW, observations, session } from "../helpers/checks.ts";
 
 const config = cfg();
-const run = (s: ReturnType<typeof session>, turns: TurnPoint[] = []) =>
-  checkContext(observations({ sessions: [s], turns: { [s.uid]: turns } }), config, NOW);
+const run = (s: ReturnType<typeof session>, turns: TurnPoint[] = []) => checkContext(observations({ sessions: [s], turns: { [s.uid]: turns } }), config, NOW);
 
 describe("context check", () => {
   const cases: { name: string; s: Parameters<typeof session>[0]; severity: string | null; text?: RegExp }[] = [
@@ -13,7 +12,12 @@ describe("context check", () => {
     { name: "just under 80%", s: { platform: "claude", contextTokens: 159_999 }, severity: null },
     { name: "exactly 80% warns", s: { platform: "claude", contextTokens: 160_000 }, severity: "warning", text: /filling up/ },
     { name: "95% is critical", s: { platform: "claude", contextTokens: 190_000 }, severity: "critical", text: /almost full/ },
-    { name: "openclaw group over 50k warns", s: { kind: "group", contextTokens: 50_000, contextWindow: 1_000_000 }, severity: "warning", text: /group session large/ },
+    {
+      name: "openclaw group over 50k warns",
+      s: { kind: "group", contextTokens: 50_000, contextWindow: 1_000_000 },
+      severity: "warning",
+      text: /group session large/,
+    },
     { name: "openclaw group just under 50k", s: { kind: "group", contextTokens: 49_999, contextWindow: 1_000_000 }, severity: null },
     { name: "openclaw group over 150k is critical", s: { kind: "group", contextTokens: 150_000, contextWindow: 1_000_000 }, severity: "critical" },
     { name: "a channel counts as a group", s: { kind: "channel", contextTokens: 60_000, contextWindow: 1_000_000 }, severity: "warning" },

@@ -38,7 +38,11 @@ describe("duplicates check", () => {
       subjects: ["peer:telegram:dm:555"],
       withConfig: false,
     },
-    { name: "a session outside its routed agent is stray", sessions: [s("main", "telegram:group:-100123")], subjects: ["session:openclaw:main:main-telegram:group:-100123"] },
+    {
+      name: "a session outside its routed agent is stray",
+      sessions: [s("main", "telegram:group:-100123")],
+      subjects: ["session:openclaw:main:main-telegram:group:-100123"],
+    },
     { name: "no matching binding: the default agent is not second-guessed", sessions: [s("family", "telegram:dm:999")], subjects: [] },
     { name: "sessions without a peer are ignored", sessions: [s("main", null), s("family", null)], subjects: [] },
     {

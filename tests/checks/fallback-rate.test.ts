@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { FallbackDecision } from "../../src/agents/agent.ts";
 import { checkFallbackRate, modelKey, modelMismatch } from "../../src/checks/fallback-rate.ts";
-import type { ModelTurns } from "../../src/checks/observations.ts";
-import type { FallbackDecision } from "../../src/store/fallback.ts";
+import type { ModelTurns } from "../../src/observe/observations.ts";
 import { cfg, HOUR, MIN, NOW, observations, openClaw, session } from "../helpers/checks.ts";
 
 const config = cfg();
@@ -132,7 +132,9 @@ describe("selected vs active model", () => {
   });
 
   it("a model the user picked is not a fallback", () => {
-    expect(checkFallbackRate(obsWith({ modelOverride: "openai/gpt-5.5", modelOverrideSource: "user", lastAssistantModel: "gpt-5.5" }), config, NOW)).toEqual([]);
+    expect(checkFallbackRate(obsWith({ modelOverride: "openai/gpt-5.5", modelOverrideSource: "user", lastAssistantModel: "gpt-5.5" }), config, NOW)).toEqual(
+      [],
+    );
   });
 
   it("the same model with and without provider is no mismatch", () => {
@@ -141,7 +143,11 @@ describe("selected vs active model", () => {
   });
 
   it("an automatic override counts as the active model", () => {
-    const f = checkFallbackRate(obsWith({ modelOverride: "openai/gpt-5.5", modelOverrideSource: "auto", fallbackOriginModel: "anthropic/claude-opus-4-6" }), config, NOW);
+    const f = checkFallbackRate(
+      obsWith({ modelOverride: "openai/gpt-5.5", modelOverrideSource: "auto", fallbackOriginModel: "anthropic/claude-opus-4-6" }),
+      config,
+      NOW,
+    );
     expect(f[0]!.summary).toMatch(/runs on openai\/gpt-5.5 instead of anthropic\/claude-opus-4-6$/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkGateway, gatewayState } from "../../src/checks/gateway.ts";
-import type { GatewayObservation, ProbeSample, RestartAttempt } from "../../src/checks/observations.ts";
+import type { GatewayObservation, ProbeSample, RestartAttempt } from "../../src/observe/observations.ts";
 import { cfg, MIN, NOW, observations } from "../helpers/checks.ts";
 
 const config = cfg();

@@ -10,11 +10,7 @@ const busy = observations({
 describe("runChecks", () => {
   it("runs every enabled check", () => {
     const f = runChecks(busy, cfg(), NOW);
-    expect(f.map((x) => `${x.check} ${x.subject}`)).toEqual([
-      "context session:claude::s1",
-      "transcript session:claude::s1",
-      "self self:outbox",
-    ]);
+    expect(f.map((x) => `${x.check} ${x.subject}`)).toEqual(["context session:claude::s1", "transcript session:claude::s1", "self self:outbox"]);
   });
 
   it("skips disabled checks", () => {

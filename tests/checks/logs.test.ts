@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkLogs } from "../../src/checks/logs.ts";
-import type { LogObservation } from "../../src/checks/observations.ts";
+import type { LogObservation } from "../../src/observe/observations.ts";
 import { cfg, MIN, NOW, observations } from "../helpers/checks.ts";
 
 const config = cfg();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { PlanUsage, QuotaReading } from "../../src/checks/observations.ts";
 import { checkQuota, officialLimits, reportedLimits } from "../../src/checks/quota.ts";
+import type { PlanUsage, QuotaReading } from "../../src/observe/observations.ts";
 import { cfg, HOUR, MIN, NOW, observations, session } from "../helpers/checks.ts";
 
 const config = cfg();
@@ -124,7 +124,11 @@ describe("quota check", () => {
       session({ platform: "claude", agentId: null, lastActivity: NOW - ago, extra: { apiErrors: 1, lastApiError: { at: iso(NOW - ago), text } }, ...over });
     const cases: { name: string; s: ReturnType<typeof session>[]; expected: [string, string][] }[] = [
       { name: "a rate limit a few minutes ago", s: [claude("API Error: 429 Too Many Requests", 5 * MIN)], expected: [["quota:claude:reported", "warning"]] },
-      { name: "the old usage-limit wording", s: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)], expected: [["quota:claude:reported", "warning"]] },
+      {
+        name: "the old usage-limit wording",
+        s: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)],
+        expected: [["quota:claude:reported", "warning"]],
+      },
       { name: "a usage limit whose reset has passed", s: [claude(`Claude AI usage limit reached|${(NOW - MIN) / 1000}`, 5 * MIN)], expected: [] },
       { name: "billing is critical", s: [claude("API Error: 402 insufficient credit balance", 5 * MIN)], expected: [["quota:claude:reported", "critical"]] },
       { name: "overload is not a quota problem", s: [claude("API Error: Repeated 529 Overloaded errors", 5 * MIN)], expected: [] },
@@ -143,7 +147,10 @@ describe("quota check", () => {
     }
 
     it("names the session, the words and the age; replaces the estimate", () => {
-      const obs = observations({ sessions: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)], quota: { probes: [], plans: [plan(990_000)] } });
+      const obs = observations({
+        sessions: [claude(`Claude AI usage limit reached|${(NOW + HOUR) / 1000}`, 5 * MIN)],
+        quota: { probes: [], plans: [plan(990_000)] },
+      });
       const f = checkQuota(obs, config, NOW);
       expect(f).toHaveLength(1);
       expect(f[0]!.summary).toBe("claude hit a rate limit 5m ago, resets in 1h");

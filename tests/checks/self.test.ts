@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { emptyObservations, type SelfStats } from "../../src/checks/observations.ts";
 import { checkSelf } from "../../src/checks/self.ts";
+import { emptyObservations, type SelfStats } from "../../src/observe/observations.ts";
 import { cfg, MIN, NOW, observations } from "../helpers/checks.ts";
 
 const config = cfg();
@@ -15,7 +15,12 @@ describe("self check", () => {
     { name: "outbox at the limit is fine", s: { outboxPending: 50 }, expected: [] },
     { name: "outbox backlog", s: { outboxPending: 51, oldestPendingAt: NOW - 30 * MIN }, expected: ["self:outbox"] },
     { name: "database too big", s: { dbBytes: 2 * 1024 ** 3 }, expected: ["self:db"] },
-    { name: "configured limits", s: { dbBytes: 2_000_000, outboxPending: 6 }, expected: ["self:outbox", "self:db"], c: cfg({ checks: { self: { dbBytes: 1_000_000, outboxBacklog: 5 } } }) },
+    {
+      name: "configured limits",
+      s: { dbBytes: 2_000_000, outboxPending: 6 },
+      expected: ["self:outbox", "self:db"],
+      c: cfg({ checks: { self: { dbBytes: 1_000_000, outboxBacklog: 5 } } }),
+    },
     { name: "a job that threw", s: { jobErrors: [{ job: "gateway", error: "boom", at: NOW - MIN }] }, expected: ["self:job:gateway"] },
   ];
   for (const c of cases) {

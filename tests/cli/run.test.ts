@@ -5,7 +5,6 @@ import { openStore } from "../../src/store/db.ts";
 import { exitOf, runAsm, spawnAsm, waitForOutput } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-
 describe("asm run", () => {
   it("starts with no token on the console, prints the banner and stops cleanly on SIGTERM", async () => {
     const dir = tempDir();

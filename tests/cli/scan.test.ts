@@ -34,7 +34,20 @@ describe("asm scan --once", () => {
     expect(claude).toHaveLength(7);
     expect(codex).toHaveLength(2);
     for (const s of sessions) {
-      for (const key of ["platform", "sessionId", "agentId", "kind", "path", "model", "contextTokens", "contextWindow", "contextPercent", "updatedAt", "sizeBytes", "parseErrors"]) {
+      for (const key of [
+        "platform",
+        "sessionId",
+        "agentId",
+        "kind",
+        "path",
+        "model",
+        "contextTokens",
+        "contextWindow",
+        "contextPercent",
+        "updatedAt",
+        "sizeBytes",
+        "parseErrors",
+      ]) {
         expect(s).toHaveProperty(key);
       }
       expect(typeof s.updatedAt === "string" && !Number.isNaN(Date.parse(s.updatedAt as string))).toBe(true);

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Finding } from "../../src/checks/check.ts";
-import type { Caller, MessageRef, Transport } from "../../src/chat/transport.ts";
-import type { View } from "../../src/chat/view.ts";
+import { CoreInbound } from "../../src/chat/dispatch.ts";
 import { approvalData } from "../../src/core/action-views.ts";
-import { CoreInbound } from "../../src/core/inbound.ts";
 import { Manager } from "../../src/core/manager.ts";
+import type { Finding } from "../../src/messages/finding.ts";
+import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
+import type { View } from "../../src/messages/view.ts";
 import { healthServer, rig, runs } from "./setup.ts";
 
 const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };

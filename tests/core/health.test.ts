@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { healthInputsOf, healthReport } from "../../src/core/health.ts";
-import { recordSourceProblem } from "../../src/sources/problems.ts";
+import { recordSourceProblem } from "../../src/store/problems.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { rig, type TestRig } from "./setup.ts";
 

@@ -267,13 +267,7 @@ export class FakeDiscord {
   }
 
   /** Injects a slash command; returns the interaction id. Options are string/integer values by name. */
-  slashCommand(input: {
-    name: string;
-    options?: Record<string, string | number>;
-    user: FakeUser;
-    channelId: string;
-    guildId?: string | null;
-  }): string {
+  slashCommand(input: { name: string; options?: Record<string, string | number>; user: FakeUser; channelId: string; guildId?: string | null }): string {
     const options = Object.entries(input.options ?? {}).map(([name, value]) => ({
       name,
       type: typeof value === "number" ? 4 : 3,
@@ -469,7 +463,19 @@ export class FakeDiscord {
       emojis: [],
       stickers: [],
       members: [],
-      channels: (guild.channels ?? []).map((id, i) => ({ id, type: 0, name: `channel-${i + 1}`, position: i, guild_id: guild.id, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0 })),
+      channels: (guild.channels ?? []).map((id, i) => ({
+        id,
+        type: 0,
+        name: `channel-${i + 1}`,
+        position: i,
+        guild_id: guild.id,
+        permission_overwrites: [],
+        nsfw: false,
+        parent_id: null,
+        topic: null,
+        last_message_id: null,
+        rate_limit_per_user: 0,
+      })),
       threads: [],
       presences: [],
       voice_states: [],
@@ -557,12 +563,7 @@ export class FakeDiscord {
     };
   }
 
-  private createMessage(
-    channelId: string,
-    body: Record<string, unknown>,
-    origin: FakeMessage["origin"] = "channel",
-    token?: string,
-  ): FakeMessage {
+  private createMessage(channelId: string, body: Record<string, unknown>, origin: FakeMessage["origin"] = "channel", token?: string): FakeMessage {
     const m: FakeMessage = {
       id: this.snowflake(),
       channel_id: channelId,
@@ -662,7 +663,11 @@ export class FakeDiscord {
     if (commands && (method === "GET" || method === "PUT")) {
       if (commands[1] !== this.applicationId) return send(403, { message: "Missing Access", code: 50001 });
       const scope = commands[2] ?? "global";
-      if (method === "PUT") this.registered.set(scope, (body as unknown as Record<string, unknown>[]).map((c) => this.storedCommand(c, commands[2])));
+      if (method === "PUT")
+        this.registered.set(
+          scope,
+          (body as unknown as Record<string, unknown>[]).map((c) => this.storedCommand(c, commands[2])),
+        );
       return send(200, this.registered.get(scope) ?? []);
     }
     const post = match("POST", /^\/channels\/(\d+)\/messages$/);
@@ -676,7 +681,13 @@ export class FakeDiscord {
     }
     const callback = match("POST", /^\/interactions\/(\d+)\/([^/]+)\/callback$/);
     if (callback) {
-      return this.interactionCallback(callback[1]!, callback[2]!, body, url.searchParams.get("with_response") === "true" && !this.options.callbacksWithoutResponse, send);
+      return this.interactionCallback(
+        callback[1]!,
+        callback[2]!,
+        body,
+        url.searchParams.get("with_response") === "true" && !this.options.callbacksWithoutResponse,
+        send,
+      );
     }
     const hook = match(null, /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/);
     if (hook && method === "POST" && !hook[3] && this.options.noFollowUps) return send(404, { message: "404: Not Found", code: 0 });
@@ -717,13 +728,7 @@ export class FakeDiscord {
     };
   }
 
-  private interactionCallback(
-    id: string,
-    token: string,
-    body: Record<string, unknown>,
-    withResponse: boolean,
-    send: Send,
-  ): boolean {
+  private interactionCallback(id: string, token: string, body: Record<string, unknown>, withResponse: boolean, send: Send): boolean {
     const entry = this.interactions.get(id);
     if (!entry || entry.token !== token) return send(404, { message: "Unknown interaction", code: 10062 });
     if (this.callbacks.has(id)) return send(400, { message: "Interaction has already been acknowledged.", code: 40060 });
@@ -752,13 +757,7 @@ export class FakeDiscord {
     });
   }
 
-  private webhook(
-    method: string,
-    token: string,
-    target: string | undefined,
-    body: Record<string, unknown>,
-    send: Send,
-  ): boolean {
+  private webhook(method: string, token: string, target: string | undefined, body: Record<string, unknown>, send: Send): boolean {
     const entry = [...this.interactions.values()].find((e) => e.token === token);
     if (!entry) return send(404, { message: "Unknown Webhook", code: 10015 });
     if (method === "POST" && !target) {

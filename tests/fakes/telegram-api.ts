@@ -89,24 +89,7 @@ class ApiError extends Error {
   }
 }
 
-const allowedTags = new Set([
-  "b",
-  "strong",
-  "i",
-  "em",
-  "u",
-  "ins",
-  "s",
-  "strike",
-  "del",
-  "span",
-  "tg-spoiler",
-  "a",
-  "tg-emoji",
-  "code",
-  "pre",
-  "blockquote",
-]);
+const allowedTags = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"]);
 
 /**
  * Parses Telegram HTML the way the Bot API does for our purposes: only the allowed tags, properly
@@ -331,11 +314,7 @@ export class FakeTelegramApi {
   }
 
   /** A user types `text` in `chat` (their private chat by default; `threadId` = inside a forum topic). */
-  userMessage(
-    user: FakeUser,
-    text: string,
-    where: { chat?: FakeChat; threadId?: number; senderChat?: FakeChat } = {},
-  ): { message_id: number; chat: FakeChat } {
+  userMessage(user: FakeUser, text: string, where: { chat?: FakeChat; threadId?: number; senderChat?: FakeChat } = {}): { message_id: number; chat: FakeChat } {
     const chat = where.chat ?? this.addChat({ id: user.id, type: "private", first_name: user.first_name });
     const message_id = this.nextMessageId++;
     const command = /^\/[A-Za-z0-9_@]+/.exec(text);
@@ -546,9 +525,7 @@ export class FakeTelegramApi {
     // One poller per token: a new getUpdates ends a pending one, as the real server does.
     for (const other of [...this.waiters]) {
       this.waiters.delete(other);
-      other.fail(
-        new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"),
-      );
+      other.fail(new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"));
     }
     if (ready.length || timeoutMs <= 0 || this.closed) return ready;
     return new Promise((resolve, reject) => {

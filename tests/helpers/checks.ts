@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { emptyObservations, type Observations } from "../../src/checks/observations.ts";
+import { interpretOpenClawConfig, type OpenClawConfig } from "../../src/agents/openclaw/config.ts";
+import type { SessionRecord } from "../../src/agents/session.ts";
+import { blankRecord } from "../../src/agents/session.ts";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.ts";
-import { type Runtime, runtimeOver } from "../../src/runtime.ts";
-import { blankRecord } from "../../src/sources/record-helpers.ts";
-import { interpretOpenClawConfig, type OpenClawConfig } from "../../src/sources/openclaw-config.ts";
+import { emptyObservations, type Observations } from "../../src/observe/observations.ts";
 import { openStore } from "../../src/store/db.ts";
-import type { SessionRecord, } from "../../src/store/sessions.ts";
+import { type Runtime, runtimeOver } from "../../src/store/runtime.ts";
 
 /** A fixed clock for check tests: 2026-11-23T12:00:00Z. */
 export const NOW = Date.parse("2026-11-23T12:00:00Z");

@@ -9,7 +9,9 @@ const claudeFixtures = fileURLToPath(new URL("../fixtures/real/claude/.claude/pr
 function transcriptHead(lines: number): string[] {
   const project = readdirSync(claudeFixtures).find((d) => d.startsWith("-"))!;
   const file = readdirSync(join(claudeFixtures, project)).find((f) => f.endsWith(".jsonl"))!;
-  return readFileSync(join(claudeFixtures, project, file), "utf8").split("\n").slice(0, lines);
+  return readFileSync(join(claudeFixtures, project, file), "utf8")
+    .split("\n")
+    .slice(0, lines);
 }
 
 /**
@@ -27,7 +29,12 @@ export function writeClaudeSessions(home: string, count: number, at = new Date()
   for (let i = 0; i < count; i++) {
     const id = randomUUID();
     ids.push(id);
-    const body = lines.map((l) => l.split(original).join(id).replace(/"timestamp":"[^"]+"/g, `"timestamp":"${stamp}"`));
+    const body = lines.map((l) =>
+      l
+        .split(original)
+        .join(id)
+        .replace(/"timestamp":"[^"]+"/g, `"timestamp":"${stamp}"`),
+    );
     writeFileSync(join(dir, `${id}.jsonl`), `${body.join("\n")}\n`);
   }
   return ids;

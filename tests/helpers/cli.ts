@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The real CLI entry, run as a child process the way `npx asm` does. */
@@ -76,9 +76,7 @@ export async function runAsmInProcess(args: string[], env: Record<string, string
 
 /** Resolves with how a child process ended. Call it right after spawning so no exit is missed. */
 export const exitOf = (child: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
 
 /** Everything a child writes to stderr so far (logs, for "never contains the token" assertions). */
 export function collectStderr(child: ChildProcess): () => string {

@@ -2,10 +2,10 @@ import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processFindings } from "../../src/alerts/lifecycle.ts";
-import type { Finding } from "../../src/checks/check.ts";
-import type { TransportName } from "../../src/chat/transport.ts";
-import type { Runtime } from "../../src/runtime.ts";
-import type { Service } from "../../src/service.ts";
+import type { Finding } from "../../src/messages/finding.ts";
+import type { TransportName } from "../../src/messages/transport.ts";
+import type { Service } from "../../src/monitor/service.ts";
+import type { Runtime } from "../../src/store/runtime.ts";
 import { tempDir } from "./tmp.ts";
 
 /** The files the real agent CLIs wrote (see tests/fixtures/real/README.md). */

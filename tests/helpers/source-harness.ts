@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import type { ScanContext } from "../../src/sources/source.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
@@ -14,7 +14,9 @@ export interface SourceHarness {
   config: Config;
   ctx(now?: number): ScanContext;
   /** Rows of the turns table for a session, oldest first. */
-  turns(uid: string): { ts: number; model: string | null; input: number; output: number; cache_read: number; cache_write: number; context_tokens: number | null }[];
+  turns(
+    uid: string,
+  ): { ts: number; model: string | null; input: number; output: number; cache_read: number; cache_write: number; context_tokens: number | null }[];
   close(): void;
 }
 

@@ -2,9 +2,10 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CodexSource, rolloutId } from "../../src/sources/codex.ts";
+import { rolloutId } from "../../src/agents/codex/rollout.ts";
+import { sessionUid } from "../../src/agents/session.ts";
+import { CodexSource } from "../../src/sources/codex.ts";
 import type { SourceScanResult } from "../../src/sources/source.ts";
-import { sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 
 const fixtures = join(import.meta.dirname, "../fixtures");
@@ -168,7 +169,10 @@ describe("CodexSource on hand-made rollouts", () => {
     const day = join(root, "sessions/2026/11/20");
     const p = join(day, `rollout-2026-11-20T10-00-00-${A}.jsonl`);
     const lines = readFileSync(p, "utf8").split("\n").filter(Boolean);
-    writeFileSync(p, `${lines.slice(0, 6).join("\n")}\n{"timestamp":"x","type":"event_msg","payload":{"type":"token_count","info":{\n${lines.slice(6).join("\n")}\n`);
+    writeFileSync(
+      p,
+      `${lines.slice(0, 6).join("\n")}\n{"timestamp":"x","type":"event_msg","payload":{"type":"token_count","info":{\n${lines.slice(6).join("\n")}\n`,
+    );
     writeFileSync(join(day, "rollout-2026-11-20T12-00-00-0199eeee-5555-7000-8000-00000000000e.jsonl"), "");
     const r = await scan();
     expect(r.parseErrors).toBe(1);

@@ -2,10 +2,10 @@ import { appendFileSync, chmodSync, mkdtempSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SessionRecord, sessionUid } from "../../src/agents/session.ts";
 import { type FileAdapter, scanFiles } from "../../src/sources/file-scan.ts";
-import { FileStore } from "../../src/sources/files.ts";
 import { emptyResult } from "../../src/sources/source.ts";
-import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
+import { FileStore } from "../../src/store/files.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 
 /** A minimal adapter: sums the `n` of each line, one turn per line, one session per file. */
@@ -32,10 +32,34 @@ const adapter = (h: SourceHarness, commits: number[]): FileAdapter<Sum> => ({
   commit: ({ path, uid, state, st, now }) => {
     commits.push(state.lines);
     const r: SessionRecord = {
-      uid, platform: "codex", agentId: null, sessionId: path, sessionKey: null, kind: "session", parentUid: null, project: null, title: null,
-      model: null, firstActivity: null, lastActivity: null, messageCount: state.lines, path, sizeBytes: st.size, contextTokens: null,
-      contextWindow: null, contextPercent: null, inputTokens: state.total, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
-      parseErrors: state.bad, lastParseError: null, state: "unknown", present: true, extra: {}, scannedAt: now,
+      uid,
+      platform: "codex",
+      agentId: null,
+      sessionId: path,
+      sessionKey: null,
+      kind: "session",
+      parentUid: null,
+      project: null,
+      title: null,
+      model: null,
+      firstActivity: null,
+      lastActivity: null,
+      messageCount: state.lines,
+      path,
+      sizeBytes: st.size,
+      contextTokens: null,
+      contextWindow: null,
+      contextPercent: null,
+      inputTokens: state.total,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      parseErrors: state.bad,
+      lastParseError: null,
+      state: "unknown",
+      present: true,
+      extra: {},
+      scannedAt: now,
     };
     h.sessions.upsert(r);
   },

@@ -1,9 +1,9 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { applyGeminiRecord, emptyGeminiState, summarizeGemini } from "../../src/agents/gemini/chat-state.ts";
+import { type SessionRecord, sessionUid } from "../../src/agents/session.ts";
 import { GeminiSource, lightRecord } from "../../src/sources/gemini.ts";
-import { applyGeminiRecord, emptyGeminiState, summarizeGemini } from "../../src/sources/gemini/chat-state.ts";
-import { type SessionRecord, sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -120,9 +120,25 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
   it("a half-written last line waits; an invalid line is counted and skipped", async () => {
     const { chats, h, source } = geminiHome();
     const file = join(chats, "session-2026-08-20T10-00-7c2a91e0.jsonl");
-    const header = { sessionId: "7c2a91e0-uni", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" };
-    const answer = JSON.stringify({ id: "m-42", timestamp: "2026-08-20T10:03:11.000Z", type: "gemini", model: "gemini-2.5-pro", content: [{ text: "Fixed ✓ 日本語" }], tokens: { input: 58210, output: 340, cached: 41000, thoughts: 120, tool: 0, total: 58670 } });
-    writeFileSync(file, `${JSON.stringify(header)}\n{"id":"u1","timestamp":"2026-08-20T10:01:00.000Z","type":"user","content":"héllo"}\n${answer.slice(0, 40)}`);
+    const header = {
+      sessionId: "7c2a91e0-uni",
+      projectHash: "h",
+      startTime: "2026-08-20T10:00:00.000Z",
+      lastUpdated: "2026-08-20T10:00:00.000Z",
+      kind: "main",
+    };
+    const answer = JSON.stringify({
+      id: "m-42",
+      timestamp: "2026-08-20T10:03:11.000Z",
+      type: "gemini",
+      model: "gemini-2.5-pro",
+      content: [{ text: "Fixed ✓ 日本語" }],
+      tokens: { input: 58210, output: 340, cached: 41000, thoughts: 120, tool: 0, total: 58670 },
+    });
+    writeFileSync(
+      file,
+      `${JSON.stringify(header)}\n{"id":"u1","timestamp":"2026-08-20T10:01:00.000Z","type":"user","content":"héllo"}\n${answer.slice(0, 40)}`,
+    );
     await source.scan(h.ctx());
     let s = h.sessions.get(uid("7c2a91e0-uni"))!;
     expect(s).toMatchObject({ state: "running", contextTokens: null, messageCount: 1 });
@@ -175,7 +191,10 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
     expect(r.errors).toEqual([]);
     // The empty file waits for its header, then is read under its real session id.
     const empty = join(chats, "session-2026-08-20T10-00-22222222.jsonl");
-    writeFileSync(empty, `${JSON.stringify({ sessionId: "22222222-full-id", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" })}\n`);
+    writeFileSync(
+      empty,
+      `${JSON.stringify({ sessionId: "22222222-full-id", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" })}\n`,
+    );
     await source.scan(h.ctx());
     expect(h.sessions.get(uid("22222222-full-id"))).toMatchObject({ path: empty, state: "unknown" });
     rmSync(empty);
@@ -194,7 +213,14 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
       lastUpdated: "2026-03-01T09:05:00.000Z",
       messages: [
         { id: "u1", timestamp: "2026-03-01T09:00:01.000Z", type: "user", content: "hi" },
-        { id: "g1", timestamp: "2026-03-01T09:00:09.000Z", type: "gemini", model: "gemini-2.5-pro", content: "yo", tokens: { input: 7000, output: 10, cached: 0, thoughts: 0, tool: 0, total: 7010 } },
+        {
+          id: "g1",
+          timestamp: "2026-03-01T09:00:09.000Z",
+          type: "gemini",
+          model: "gemini-2.5-pro",
+          content: "yo",
+          tokens: { input: 7000, output: 10, cached: 0, thoughts: 0, tool: 0, total: 7010 },
+        },
       ],
     };
     const file = join(chats, "session-2026-03-01T09-00-legacy1.json");
@@ -210,7 +236,14 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
 
     // Resumed by a newer CLI: a full .jsonl sibling with more history.
     const jsonl = join(chats, "session-2026-03-01T09-00-legacy1.jsonl");
-    const more = { id: "g2", timestamp: "2026-03-02T09:00:09.000Z", type: "gemini", model: "gemini-2.5-pro", content: "again", tokens: { input: 9000, output: 10, cached: 0, thoughts: 0, tool: 0, total: 9010 } };
+    const more = {
+      id: "g2",
+      timestamp: "2026-03-02T09:00:09.000Z",
+      type: "gemini",
+      model: "gemini-2.5-pro",
+      content: "again",
+      tokens: { input: 9000, output: 10, cached: 0, thoughts: 0, tool: 0, total: 9010 },
+    };
     writeFileSync(jsonl, [{ ...doc, messages: undefined }, { $set: { messages: doc.messages } }, more].map((x) => JSON.stringify(x)).join("\n") + "\n");
     writeFileSync(file, JSON.stringify(doc));
     await source.scan(h.ctx());
@@ -222,10 +255,17 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
   it("a 5 MB checkpoint line (a long history written whole) is read like any other", async () => {
     const { chats, h, source } = geminiHome();
     const header = { sessionId: "huge-1", projectHash: "h", startTime: "2026-08-20T10:00:00.000Z", lastUpdated: "2026-08-20T10:00:00.000Z", kind: "main" };
-    const text = "ü日本語 tool output ".repeat(5 * 1024 * 1024 / 24);
+    const text = "ü日本語 tool output ".repeat((5 * 1024 * 1024) / 24);
     const history = [
       { id: "u1", timestamp: "2026-08-20T10:00:01.000Z", type: "user", content: [{ text }] },
-      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: "ok", tokens: { input: 900000, output: 5, cached: 0, thoughts: 0, tool: 0, total: 900005 } },
+      {
+        id: "g1",
+        timestamp: "2026-08-20T10:00:02.000Z",
+        type: "gemini",
+        model: "gemini-2.5-pro",
+        content: "ok",
+        tokens: { input: 900000, output: 5, cached: 0, thoughts: 0, tool: 0, total: 900005 },
+      },
     ];
     const file = join(chats, "session-2026-08-20T10-00-huge0001.jsonl");
     writeFileSync(file, `${JSON.stringify(header)}\n${JSON.stringify({ $set: { messages: history } })}\n`);
@@ -238,8 +278,27 @@ describe("Gemini CLI chat files (written by Gemini CLI 0.61.0)", () => {
   it("long message lines read from their bytes give the same state as a full parse", () => {
     const big = "思考 output ".repeat(400);
     const recs = [
-      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: big, thoughts: [{ subject: "s", description: big }], tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 } },
-      { id: "g1", timestamp: "2026-08-20T10:00:02.000Z", type: "gemini", model: "gemini-2.5-pro", content: "x", tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 }, toolCalls: [{ id: "c1", name: "run_shell_command", args: { command: "ls" }, status: "awaiting_approval", result: big }, { id: "c2", status: "success", result: [{ functionResponse: { response: { output: big } } }] }] },
+      {
+        id: "g1",
+        timestamp: "2026-08-20T10:00:02.000Z",
+        type: "gemini",
+        model: "gemini-2.5-pro",
+        content: big,
+        thoughts: [{ subject: "s", description: big }],
+        tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 },
+      },
+      {
+        id: "g1",
+        timestamp: "2026-08-20T10:00:02.000Z",
+        type: "gemini",
+        model: "gemini-2.5-pro",
+        content: "x",
+        tokens: { input: 9000, output: 5, cached: 100, thoughts: 3, tool: 0, total: 9005 },
+        toolCalls: [
+          { id: "c1", name: "run_shell_command", args: { command: "ls" }, status: "awaiting_approval", result: big },
+          { id: "c2", status: "success", result: [{ functionResponse: { response: { output: big } } }] },
+        ],
+      },
       { id: "u2", timestamp: "2026-08-20T10:00:03.000Z", type: "user", content: [{ text: `quote " and \\ ${big}` }] },
     ];
     const viaParse = emptyGeminiState();

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { rng } from "../../bench/corpus.ts";
+import type { SessionRecord } from "../../src/agents/session.ts";
 import { createSources } from "../../src/sources/index.ts";
-import type { SessionRecord } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 
 /**

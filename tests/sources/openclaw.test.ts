@@ -2,9 +2,9 @@ import { appendFileSync, cpSync, mkdirSync, readFileSync, renameSync, rmSync, wr
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { sessionUid } from "../../src/agents/session.ts";
 import { OpenClawSource } from "../../src/sources/openclaw.ts";
-import { listSourceProblems } from "../../src/sources/problems.ts";
-import { sessionUid } from "../../src/store/sessions.ts";
+import { listSourceProblems } from "../../src/store/problems.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -36,12 +36,17 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
   function oracle(path: string) {
     const db = new Database(path, { readonly: true });
     const ids: Record<string, string> = Object.fromEntries(
-      (db.prepare("SELECT session_key, current_session_id FROM session_nodes").all() as { session_key: string; current_session_id: string }[]).map(
-        (r) => [r.session_key, r.current_session_id],
-      ),
+      (db.prepare("SELECT session_key, current_session_id FROM session_nodes").all() as { session_key: string; current_session_id: string }[]).map((r) => [
+        r.session_key,
+        r.current_session_id,
+      ]),
     );
-    const entry = JSON.parse((db.prepare("SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:main'").get() as { entry_json: string }).entry_json);
-    const usage = (db.prepare("SELECT event_json FROM transcript_events WHERE session_id = ? ORDER BY seq").all(ids["agent:main:main"]) as { event_json: string }[])
+    const entry = JSON.parse(
+      (db.prepare("SELECT entry_json FROM session_nodes WHERE session_key = 'agent:main:main'").get() as { entry_json: string }).entry_json,
+    );
+    const usage = (
+      db.prepare("SELECT event_json FROM transcript_events WHERE session_id = ? ORDER BY seq").all(ids["agent:main:main"]) as { event_json: string }[]
+    )
       .map((r) => JSON.parse(r.event_json))
       .filter((e) => e.type === "message" && e.message.role === "assistant" && e.message.usage?.totalTokens > 0)
       .map((e) => e.message.usage);
@@ -73,7 +78,13 @@ describe("OpenClaw SQLite store (written by OpenClaw 2026.9.6)", () => {
     });
     // The store's figure and the last assistant usage agree (input excludes cache).
     expect(main.contextTokens).toBe(last.input + last.cacheRead + last.cacheWrite);
-    expect(main.extra).toMatchObject({ storage: "sqlite", peer: null, compactionCount: 1, configuredModel: "fakeai/fake-coder-1", lastAssistantModel: "fake-coder-1" });
+    expect(main.extra).toMatchObject({
+      storage: "sqlite",
+      peer: null,
+      compactionCount: 1,
+      configuredModel: "fakeai/fake-coder-1",
+      lastAssistantModel: "fake-coder-1",
+    });
     expect(h.turns(main.uid)).toHaveLength(o.usage.length);
     expect(main.inputTokens).toBe(o.usage.reduce((n: number, u: { input: number }) => n + u.input, 0));
 
@@ -249,7 +260,14 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
     expect(h.turns(main.uid).map((t) => t.context_tokens)).toEqual([62010, 84912]);
 
     const group = h.sessions.get(uid(ID(2)))!;
-    expect(group).toMatchObject({ kind: "group", title: "Dev team — équipe 開発", contextTokens: 10000, contextWindow: 150000, model: "gpt-5.5", state: "idle" });
+    expect(group).toMatchObject({
+      kind: "group",
+      title: "Dev team — équipe 開発",
+      contextTokens: 10000,
+      contextWindow: 150000,
+      model: "gpt-5.5",
+      state: "idle",
+    });
     expect(group.extra).toMatchObject({
       peer: "telegram:group:-100123",
       accountId: "bot1",
@@ -290,7 +308,13 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
       id: "b0000005",
       parentId: "b0000004",
       timestamp: "2026-09-02T07:42:00.000Z",
-      message: { role: "assistant", provider: "openai", model: "gpt-5.5", stopReason: "stop", usage: { input: 500, output: 10, cacheRead: 12000, cacheWrite: 0 } },
+      message: {
+        role: "assistant",
+        provider: "openai",
+        model: "gpt-5.5",
+        stopReason: "stop",
+        usage: { input: 500, output: 10, cacheRead: 12000, cacheWrite: 0 },
+      },
     });
     appendFileSync(file, `{"type":"message","id":"b0000004x" oops\n${next.slice(0, 30)}`);
     const r1 = await source.scan(h.ctx());
@@ -342,7 +366,10 @@ describe("OpenClaw JSON session store and JSONL transcripts (hand-made, 2026.7 l
     const store = join(sessionsDir(root), "sessions.json");
     const doc = JSON.parse(readFileSync(store, "utf8"));
     doc["agent:main:main"] = { sessionId: "fresh-0001", updatedAt: Date.now(), sessionFile: "fresh-0001.jsonl" };
-    writeFileSync(join(sessionsDir(root), "fresh-0001.jsonl"), `${JSON.stringify({ type: "session", version: 3, id: "fresh-0001", timestamp: new Date().toISOString(), cwd: "/w" })}\n`);
+    writeFileSync(
+      join(sessionsDir(root), "fresh-0001.jsonl"),
+      `${JSON.stringify({ type: "session", version: 3, id: "fresh-0001", timestamp: new Date().toISOString(), cwd: "/w" })}\n`,
+    );
     writeFileSync(store, JSON.stringify(doc));
     await source.scan(h.ctx());
     expect(h.sessions.get(uid(ID(1)))).toMatchObject({ state: "ended", present: true });

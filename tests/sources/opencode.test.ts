@@ -2,9 +2,9 @@ import { cpSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { sessionUid } from "../../src/agents/session.ts";
 import { OpencodeSource } from "../../src/sources/opencode.ts";
-import { listSourceProblems } from "../../src/sources/problems.ts";
-import { sessionUid } from "../../src/store/sessions.ts";
+import { listSourceProblems } from "../../src/store/problems.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { cpSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClaudeCodeSource } from "../../src/sources/claude-code.ts";
+import { sessionUid } from "../../src/agents/session.ts";
+import { ClaudeCodeSource } from "../../src/sources/claude.ts";
 import { CodexSource } from "../../src/sources/codex.ts";
 import { GeminiSource } from "../../src/sources/gemini.ts";
-import { sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

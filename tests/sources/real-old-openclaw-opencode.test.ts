@@ -1,9 +1,9 @@
 import { cpSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { sessionUid } from "../../src/agents/session.ts";
 import { OpenClawSource } from "../../src/sources/openclaw.ts";
 import { OpencodeSource } from "../../src/sources/opencode.ts";
-import { sessionUid } from "../../src/store/sessions.ts";
 import { type SourceHarness, sourceHarness } from "../helpers/source-harness.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -208,7 +208,10 @@ describe("OpenCode 1.1.65 (storage/session, message, part JSON files, written by
       msgs,
       answers,
       lastContext: (() => {
-        const last = [...answers].sort((a, b) => a.time.created - b.time.created).filter((m) => m.summary !== true).at(-1);
+        const last = [...answers]
+          .sort((a, b) => a.time.created - b.time.created)
+          .filter((m) => m.summary !== true)
+          .at(-1);
         return last ? last.tokens!.input + last.tokens!.cache.read + last.tokens!.cache.write : null;
       })(),
       first: Math.min(...msgs.map((m) => m.time.created)),

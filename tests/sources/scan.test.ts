@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/log.ts";
-import type { Runtime } from "../../src/runtime.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import { type LastScan, runScan } from "../../src/sources/scan.ts";
 import { emptyResult, type ScanContext, type Source } from "../../src/sources/source.ts";
 import { openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
+import type { Runtime } from "../../src/store/runtime.ts";
 import { SessionStore } from "../../src/store/sessions.ts";
 
 let dir: string;

@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { latestVersion, MigrationError, openStore, schemaVersion, StoreOpenError, StoreVersionError } from "../../src/store/db.ts";
+import { latestVersion, MigrationError, openStore, StoreOpenError, StoreVersionError, schemaVersion } from "../../src/store/db.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { runAsm } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";

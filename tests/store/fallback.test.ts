@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { FallbackDecision } from "../../src/agents/agent.ts";
 import { openStore } from "../../src/store/db.ts";
-import { type FallbackDecision, FallbackStore } from "../../src/store/fallback.ts";
+import { FallbackStore } from "../../src/store/fallback.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const d = (ts: number, key: string, over: Partial<FallbackDecision> = {}): FallbackDecision => ({

@@ -8,7 +8,15 @@ describe("TurnStore", () => {
   it("adds turns one by one and in multi-row batches of any size, and forgets a session's turns", () => {
     const db = openStore(join(tempDir(), "asm.db"));
     const turns = new TurnStore(db);
-    const many = Array.from({ length: 70 }, (_, i) => ({ ts: 1000 + i, model: i % 2 ? "m" : null, input: i, output: 2 * i, cacheRead: 3, cacheWrite: 4, contextTokens: i % 3 ? 10 * i : null }));
+    const many = Array.from({ length: 70 }, (_, i) => ({
+      ts: 1000 + i,
+      model: i % 2 ? "m" : null,
+      input: i,
+      output: 2 * i,
+      cacheRead: 3,
+      cacheWrite: 4,
+      contextTokens: i % 3 ? 10 * i : null,
+    }));
     turns.addMany("s1", many);
     turns.addMany("s1", []);
     turns.add({ sessionUid: "s2", ts: 5, model: "x", input: 1, output: 1, cacheRead: 0, cacheWrite: 0, contextTokens: null });

@@ -1,7 +1,7 @@
 import { actionLine, approvalView } from "../../core/action-views.ts";
 import { ActionRefused } from "../../core/actions.ts";
 import { who } from "../../core/approvals.ts";
-import { textView, type View } from "../view.ts";
+import { textView, type View } from "../../messages/view.ts";
 import { distinctIdWidth, sessionRow, suggestion } from "./sessions.ts";
 import { type Command, idArg, reasonFrom, UsageError } from "./spec.ts";
 

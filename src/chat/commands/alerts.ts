@@ -1,9 +1,9 @@
 import { formatAge } from "../../alerts/format.ts";
 import { AlertLookupError } from "../../core/alert-ops.ts";
 import { who } from "../../core/approvals.ts";
+import { textView, type View } from "../../messages/view.ts";
 import type { AlertRecord } from "../../store/alerts.ts";
 import { type Silence, silenceMatches } from "../../store/silences.ts";
-import { textView, type View } from "../view.ts";
 import { utc } from "./format.ts";
 import { type Command, reasonFrom, UsageError } from "./spec.ts";
 
@@ -33,7 +33,8 @@ const mark = { critical: "CRIT", warning: "WARN", info: "INFO" } as const;
 
 /** One alert per line: number, severity, state, summary, age, fingerprint. */
 export function alertLine(a: AlertRecord, now: number): string {
-  const state = a.status === "resolved" ? `resolved ${formatAge(now - (a.resolvedAt ?? now))} ago` : `${a.status} ${formatAge(now - (a.firedAt ?? a.firstSeen))}`;
+  const state =
+    a.status === "resolved" ? `resolved ${formatAge(now - (a.resolvedAt ?? now))} ago` : `${a.status} ${formatAge(now - (a.firedAt ?? a.firstSeen))}`;
   return `#${a.id} ${mark[a.severity]} ${a.summary} — ${state}${a.ackedBy ? `, acked by ${a.ackedBy}` : ""} [${a.check} ${a.fingerprint.slice(0, 8)}]`;
 }
 

@@ -1,5 +1,5 @@
 import type { HealthReport } from "../../core/health.ts";
-import type { View } from "../view.ts";
+import type { View } from "../../messages/view.ts";
 import type { Command } from "./spec.ts";
 
 const mark = { ok: "ok  ", degraded: "BAD ", info: "·   " } as const;

@@ -1,6 +1,7 @@
+import { agentOf } from "../../agents/registry.ts";
+import { type Platform, platforms, type SessionRecord } from "../../agents/session.ts";
 import type { SessionScope, SessionSort } from "../../core/manager.ts";
-import { type Platform, platforms, type SessionRecord } from "../../store/sessions.ts";
-import type { Button, View } from "../view.ts";
+import type { Button, View } from "../../messages/view.ts";
 import { ago, pad, tokens, utc } from "./format.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
 
@@ -71,7 +72,9 @@ export const sessionsCommand: Command = {
   run({ manager, now }, args) {
     const q = parseSessionsArgs(args);
     const { rows, total } = manager.sessions({ ...q, limit: maxSessionRows }, now);
-    const filters = [q.platform, q.scope === "active" ? `active in ${manager.rt.config.checks.context.activeWithinHours}h` : "all", q.sort].filter(Boolean).join(", ");
+    const filters = [q.platform, q.scope === "active" ? `active in ${manager.rt.config.checks.context.activeWithinHours}h` : "all", q.sort]
+      .filter(Boolean)
+      .join(", ");
     if (rows.length === 0) {
       return { title: "Sessions", sections: [{ lines: [`No sessions (${filters}).${q.scope === "active" ? " Try /sessions all." : ""}`] }] };
     }
@@ -87,23 +90,9 @@ export const sessionsCommand: Command = {
   },
 };
 
-const quote = (p: string) => (/^[A-Za-z0-9_./-]+$/.test(p) ? p : `'${p.replace(/'/g, "'\\''")}'`);
-
 /** The command that resumes a session in its own agent, to copy into a terminal. */
 export function resumeCommand(s: SessionRecord): string {
-  const cd = (cmd: string) => (s.project?.startsWith("/") ? `cd ${quote(s.project)} && ${cmd}` : cmd);
-  switch (s.platform) {
-    case "claude":
-      return cd(`claude --resume ${s.sessionId}`);
-    case "codex":
-      return `codex resume ${s.sessionId}`;
-    case "gemini":
-      return cd(`gemini --resume ${s.sessionId}`);
-    case "opencode":
-      return cd(`opencode --session ${s.sessionId}`);
-    case "openclaw":
-      return `openclaw resume ${s.sessionKey ?? s.sessionId}`;
-  }
+  return agentOf(s.platform).resumeCommand(s);
 }
 
 /** Button data to request a reset of this session, when it fits the 64-byte limit. */
@@ -118,7 +107,25 @@ const extraLines = (x: Record<string, unknown>): string[] => {
     const v = x[k];
     if (v !== undefined && v !== null && v !== "") out.push(`${label}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
   };
-  for (const k of ["channel", "chatType", "peer", "storage", "transcriptProblem", "modelOverride", "modelOverrideSource", "fallbackNoticeSelectedModel", "fallbackNoticeActiveModel", "fallbackNoticeReason", "lastAssistantModel", "lastErrorReason", "compactionCount", "compactions", "apiErrors", "parseErrorLine"]) show(k);
+  for (const k of [
+    "channel",
+    "chatType",
+    "peer",
+    "storage",
+    "transcriptProblem",
+    "modelOverride",
+    "modelOverrideSource",
+    "fallbackNoticeSelectedModel",
+    "fallbackNoticeActiveModel",
+    "fallbackNoticeReason",
+    "lastAssistantModel",
+    "lastErrorReason",
+    "compactionCount",
+    "compactions",
+    "apiErrors",
+    "parseErrorLine",
+  ])
+    show(k);
   const rl = x.rateLimits as { primary?: { usedPercent?: number; windowMinutes?: number } } | undefined;
   if (rl?.primary?.usedPercent !== undefined) out.push(`rate limit: ${rl.primary.usedPercent}% of ${rl.primary.windowMinutes ?? "?"} min window used`);
   const last = x.lastApiError as { text?: string } | undefined;
@@ -134,7 +141,7 @@ export function sessionView(
   now: number,
 ): View {
   const buttons: Button[] = [];
-  const rs = s.platform === "openclaw" && s.present ? resetData(s) : null;
+  const rs = agentOf(s.platform).capabilities.resetSessions && s.present ? resetData(s) : null;
   if (rs) buttons.push({ label: "Reset session…", data: rs, style: "danger" });
   return {
     title: `${who(s)} ${s.sessionId}`,
@@ -157,7 +164,10 @@ export function sessionView(
         heading: "Recent turns",
         pre: true,
         lines: turns.length
-          ? turns.map((t) => `${utc(t.ts).slice(11, 16)} ${pad(t.model ?? "-", 18)} in ${tokens(t.input)} out ${tokens(t.output)} cache ${tokens(t.cacheRead)}/${tokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${tokens(t.contextTokens)}` : ""}`)
+          ? turns.map(
+              (t) =>
+                `${utc(t.ts).slice(11, 16)} ${pad(t.model ?? "-", 18)} in ${tokens(t.input)} out ${tokens(t.output)} cache ${tokens(t.cacheRead)}/${tokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${tokens(t.contextTokens)}` : ""}`,
+            )
           : ["(no per-turn usage recorded)"],
       },
       { heading: "Open alerts", lines: alerts.length ? alerts : ["none"] },
@@ -189,7 +199,10 @@ export const sessionCommand: Command = {
       const width = distinctIdWidth(candidates, Math.max(8, id.length + 1));
       return {
         title: `"${id}" matches ${candidates.length}${candidates.length >= 10 ? "+" : ""} sessions`,
-        sections: [{ lines: candidates.map((s) => sessionRow(s, now, width)), pre: true }, { lines: [`Give a longer prefix, e.g. /session ${suggestion(candidates, width)}`] }],
+        sections: [
+          { lines: candidates.map((s) => sessionRow(s, now, width)), pre: true },
+          { lines: [`Give a longer prefix, e.g. /session ${suggestion(candidates, width)}`] },
+        ],
       };
     }
     const s = found.session;

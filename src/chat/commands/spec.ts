@@ -1,7 +1,7 @@
 import type { Manager } from "../../core/manager.ts";
-import type { Runtime } from "../../runtime.ts";
-import type { Caller } from "../transport.ts";
-import type { View } from "../view.ts";
+import type { Caller } from "../../messages/transport.ts";
+import type { View } from "../../messages/view.ts";
+import type { Runtime } from "../../store/runtime.ts";
 
 /** How a command's option is declared, once, for every transport (Telegram menu, Discord builders, /help). */
 export interface OptionSpec {

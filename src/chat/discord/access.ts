@@ -1,5 +1,5 @@
 import type { Config } from "../../config/schema.ts";
-import type { Caller } from "../transport.ts";
+import type { Caller } from "../../messages/transport.ts";
 
 /** The parts of an interaction that decide who is asking. */
 export interface Asker {
@@ -29,8 +29,7 @@ export function memberRoleIds(member: Asker["member"]): string[] {
  */
 export function discordCaller(config: Config["discord"], asker: Asker): Caller {
   const roles = memberRoleIds(asker.member);
-  const admin =
-    config.adminUserIds.includes(asker.userId) || roles.some((role) => config.adminRoleIds.includes(role));
+  const admin = config.adminUserIds.includes(asker.userId) || roles.some((role) => config.adminRoleIds.includes(role));
   return {
     transport: "discord",
     userId: asker.userId,

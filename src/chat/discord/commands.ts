@@ -20,7 +20,10 @@ const maxChoices = 25;
 const describe = (text: string) => (text.length <= maxDescription ? text : `${text.slice(0, maxDescription - 1)}…`);
 
 function configure<T extends SlashCommandStringOption | SlashCommandIntegerOption>(option: T, spec: OptionSpec): T {
-  option.setName(spec.name).setDescription(describe(spec.description)).setRequired(spec.required ?? false);
+  option
+    .setName(spec.name)
+    .setDescription(describe(spec.description))
+    .setRequired(spec.required ?? false);
   // Discord rejects an option that has both choices and autocomplete; a fixed list wins.
   if (spec.choices?.length && spec.choices.length <= maxChoices) return option;
   if (spec.autocomplete) option.setAutocomplete(true);
@@ -99,9 +102,7 @@ export async function registerCommands(input: {
   guildId: string | null;
   body: SlashCommandJson[];
 }): Promise<RegisterResult> {
-  const route = input.guildId
-    ? Routes.applicationGuildCommands(input.applicationId, input.guildId)
-    : Routes.applicationCommands(input.applicationId);
+  const route = input.guildId ? Routes.applicationGuildCommands(input.applicationId, input.guildId) : Routes.applicationCommands(input.applicationId);
   const held = await heldCommands(input.rest, route);
   if (held && sameCommands(input.body, held)) return "unchanged";
   await input.rest.put(route, { body: input.body });

@@ -1,5 +1,5 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from "discord.js";
-import { DeliveryError } from "../transport.ts";
+import { DeliveryError } from "../../messages/transport.ts";
 
 /** How long the outbox should wait after a rejected token before trying again (a restart fixes it). */
 export const tokenRetryMs = 5 * 60_000;

@@ -8,7 +8,7 @@ import {
   EmbedBuilder,
   embedLength,
 } from "discord.js";
-import type { Button, View, ViewSection } from "../view.ts";
+import type { Button, View, ViewSection } from "../../messages/view.ts";
 import { DiscordRenderError } from "./errors.ts";
 
 /** The JSON body of a message post or edit, as Discord's REST API takes it. */

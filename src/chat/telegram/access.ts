@@ -1,4 +1,4 @@
-import type { Caller } from "../transport.ts";
+import type { Caller } from "../../messages/transport.ts";
 
 /** Who may talk to the bot, by numeric Telegram user id (never by username, which can change hands). */
 export interface TelegramAccess {

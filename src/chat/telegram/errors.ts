@@ -1,5 +1,5 @@
 import { GrammyError, HttpError } from "grammy";
-import { DeliveryError } from "../transport.ts";
+import { DeliveryError } from "../../messages/transport.ts";
 import { RenderError } from "./render.ts";
 
 /** What went wrong with a Telegram call, in words that are safe to log and show (never a URL or token). */
@@ -15,8 +15,7 @@ export function describeTelegramError(err: unknown): string {
 }
 
 /** The new id of a group that became a supergroup ("group chat was upgraded to a supergroup chat"). */
-export const migratedTo = (err: unknown): number | undefined =>
-  err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
+export const migratedTo = (err: unknown): number | undefined => (err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined);
 
 /** Seconds a 429 asks to wait, if it was one. */
 export const retryAfterOf = (err: unknown): number | undefined => (err instanceof GrammyError ? err.parameters.retry_after : undefined);
@@ -55,9 +54,7 @@ export const isThreadGone = (err: unknown): boolean =>
 
 /** The message to edit is gone or cannot be edited any more: a new message is the fallback. */
 export const isEditImpossible = (err: unknown): boolean =>
-  err instanceof GrammyError &&
-  err.error_code === 400 &&
-  /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(err.description);
+  err instanceof GrammyError && err.error_code === 400 && /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(err.description);
 
 /** How long to wait before retrying a send while the token is rejected: an operator has to act. */
 const unauthorizedRetryMs = 5 * 60_000;

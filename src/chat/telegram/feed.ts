@@ -1,5 +1,5 @@
 import { type Api, GrammyError } from "grammy";
-import type { Logger } from "../../log.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { KvStore } from "../../store/kv.ts";
 import { describeTelegramError } from "./errors.ts";
 
@@ -165,7 +165,10 @@ export class FeedTopic {
       topic = await this.api.createForumTopic(apiChatId(feedChatId), topicName);
     } catch (err) {
       if (forum === null && isRefused(err)) {
-        this.log.info({ chatId: feedChatId, error: describeTelegramError(err) }, "the feed chat takes no new topic (not a forum, or no right to create one); alerts go to the chat itself");
+        this.log.info(
+          { chatId: feedChatId, error: describeTelegramError(err) },
+          "the feed chat takes no new topic (not a forum, or no right to create one); alerts go to the chat itself",
+        );
         return { chatId: feedChatId };
       }
       // A refusal (no "manage topics" right, not a forum after all) stays a refusal: asking again

@@ -1,5 +1,5 @@
 import type { InlineKeyboardMarkup } from "grammy/types";
-import { type Button, maxButtonDataBytes, type View } from "../view.ts";
+import { type Button, maxButtonDataBytes, type View } from "../../messages/view.ts";
 
 /** One Telegram message ready to send: HTML text (parse_mode "HTML") and an optional inline keyboard. */
 export interface RenderedMessage {
@@ -31,8 +31,7 @@ export const telegramTextLimit = 4096;
 export const toneMarks = { critical: "🔴", warning: "🟠", info: "🔵", ok: "✅" } as const;
 
 /** Escapes the three characters Telegram's HTML parse mode reserves (`&` first). */
-export const escapeHtml = (text: string): string =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+export const escapeHtml = (text: string): string => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** A surrogate without its partner: Telegram refuses the whole request ("strings must be encoded in UTF-8"). */
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -4,10 +4,7 @@ import { argv } from "./common.ts";
 const actionKind = (defaultArgv: string[] | null, timeoutSeconds: number) =>
   z
     .strictObject({
-      argv: argv
-        .nullable()
-        .default(defaultArgv)
-        .describe("Fixed argv; `{target}` is replaced by an id validated against our store, never chat text"),
+      argv: argv.nullable().default(defaultArgv).describe("Fixed argv; `{target}` is replaced by an id validated against our store, never chat text"),
       timeoutSeconds: z.number().positive().default(timeoutSeconds),
       auto: z.boolean().default(false).describe("Run without approval (still audited and reported)"),
     })

@@ -3,7 +3,12 @@ import { idList } from "./common.ts";
 
 export const telegramSection = z
   .strictObject({
-    feedChatId: z.string().regex(/^-?\d+$/).nullable().default(null).describe("TELEGRAM_FEED_CHAT_ID"),
+    feedChatId: z
+      .string()
+      .regex(/^-?\d+$/)
+      .nullable()
+      .default(null)
+      .describe("TELEGRAM_FEED_CHAT_ID"),
     feedTopicId: z.number().int().positive().nullable().default(null).describe("TELEGRAM_FEED_TOPIC_ID"),
     topicName: z.string().min(1).max(128).default("Agent alerts"),
     apiRoot: z.string().url().nullable().default(null).describe("TELEGRAM_API_ROOT"),

@@ -21,7 +21,11 @@ export const contextCheck = z
 export const transcriptCheck = z
   .strictObject({
     enabled: z.boolean().default(true),
-    maxBytes: z.number().int().positive().default(500 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(500 * 1024),
     severity: severity.default("warning"),
     sizePlatforms: z
       .array(z.string())
@@ -31,9 +35,7 @@ export const transcriptCheck = z
   })
   .prefault({});
 
-export const duplicatesCheck = z
-  .strictObject({ enabled: z.boolean().default(true), severity: severity.default("warning") })
-  .prefault({});
+export const duplicatesCheck = z.strictObject({ enabled: z.boolean().default(true), severity: severity.default("warning") }).prefault({});
 
 export const logsCheck = z
   .strictObject({
@@ -51,12 +53,13 @@ export const logsCheck = z
       .describe("Growth is judged only for files at least this big (a fresh daily log doubles all morning)"),
     errorRatePercent: z.number().positive().default(10),
     errorPatterns: z.array(z.string()).default(["\\bERROR\\b", "\\bFATAL\\b"]),
-    durationPattern: z
-      .string()
-      .default("(?:duration|took|elapsed)[\"=: ]+(\\d+(?:\\.\\d+)?)\\s*(ms|s)\\b")
-      .describe("Regex: group 1 = number, group 2 = unit"),
+    durationPattern: z.string().default('(?:duration|took|elapsed)["=: ]+(\\d+(?:\\.\\d+)?)\\s*(ms|s)\\b').describe("Regex: group 1 = number, group 2 = unit"),
     slowMs: z.number().positive().default(2000),
-    rotationBytes: z.number().int().positive().default(50 * 1024 * 1024),
+    rotationBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(50 * 1024 * 1024),
     severity: severity.default("warning"),
   })
   .prefault({});
@@ -65,7 +68,7 @@ export const gatewayCheck = z
   .strictObject({
     enabled: z.boolean().default(true),
     url: z.string().url().nullable().default("http://127.0.0.1:18789/readyz"),
-    command: argv.nullable().default(null).describe("Probe by command instead of HTTP, e.g. [\"openclaw\",\"health\",\"--json\"]"),
+    command: argv.nullable().default(null).describe('Probe by command instead of HTTP, e.g. ["openclaw","health","--json"]'),
     timeoutSeconds: z.number().positive().default(10),
     downAfterSeconds: z.number().positive().default(180).describe("ASM_GATEWAY_TIMEOUT"),
     startupGraceSeconds: z.number().nonnegative().default(300),
@@ -133,7 +136,11 @@ export const selfCheck = z
   .strictObject({
     enabled: z.boolean().default(true),
     outboxBacklog: z.number().int().positive().default(50),
-    dbBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+    dbBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024 * 1024),
   })
   .prefault({});
 

@@ -10,10 +10,7 @@ export const storeSection = z
 export const logSection = z
   .strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-    file: pathString
-      .nullable()
-      .default(null)
-      .describe("Also append JSON log lines to this file (watched by the logs check)"),
+    file: pathString.nullable().default(null).describe("Also append JSON log lines to this file (watched by the logs check)"),
     pretty: z.enum(["auto", "always", "never"]).default("auto").describe("Readable logs: auto = when stderr is a TTY"),
   })
   .prefault({});

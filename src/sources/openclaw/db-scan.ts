@@ -1,15 +1,15 @@
 import { type Stats, statSync } from "node:fs";
-import { sessionUid } from "../../store/sessions.ts";
+import type { OpenClawConfig } from "../../agents/openclaw/config.ts";
+import type { EntrySummary } from "../../agents/openclaw/entry.ts";
+import { openclawRecord, type WindowRow } from "../../agents/openclaw/record.ts";
+import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, type PiTurn } from "../../agents/openclaw/transcript.ts";
+import { sessionUid } from "../../agents/session.ts";
+import { identity } from "../../lib/jsonl-reader.ts";
+import { timeSlicer } from "../../lib/time-slice.ts";
+import type { FileStore } from "../../store/files.ts";
 import { TurnStore } from "../../store/turns.ts";
-import type { FileStore } from "../files.ts";
-import { identity } from "../jsonl-reader.ts";
-import { timeSlicer } from "../record-helpers.ts";
-import type { OpenClawConfig } from "../openclaw-config.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
-import type { EntrySummary } from "./entry.ts";
-import { openclawRecord, type WindowRow } from "./record.ts";
 import { readOpenClawDb, type SeqCursor } from "./sqlite-store.ts";
-import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, type PiTurn } from "./transcript.ts";
 
 /** What we remember about one agent store between cycles (`files` row of the .sqlite path). */
 interface DbState {
@@ -63,14 +63,7 @@ export async function scanAgentDb(
   const wal = statOrNull(`${path}-wal`);
   const walSig: [number, number] | null = wal ? [wal.size, Math.trunc(wal.mtimeMs)] : null;
   const replaced = prev !== undefined && prev.ino !== st.ino;
-  if (
-    prev &&
-    old &&
-    !replaced &&
-    prev.size === st.size &&
-    prev.mtimeMs === Math.trunc(st.mtimeMs) &&
-    JSON.stringify(old.wal) === JSON.stringify(walSig)
-  ) {
+  if (prev && old && !replaced && prev.size === st.size && prev.mtimeMs === Math.trunc(st.mtimeMs) && JSON.stringify(old.wal) === JSON.stringify(walSig)) {
     return uids;
   }
 
@@ -109,34 +102,40 @@ export async function scanAgentDb(
   const touched = new Set<string>();
 
   const since = replaced ? 0 : (old?.watermark ?? 0);
-  const read = await readOpenClawDb(path, since, known, {
-    restart(sid) {
-      const s = stateOf(sid);
-      s.tx = emptyPiState();
-      s.bytes = 0;
-      s.parseErrors = 0;
-      s.lastParseError = null;
-      restarted.add(sid);
-      turns.delete(sid);
+  const read = await readOpenClawDb(
+    path,
+    since,
+    known,
+    {
+      restart(sid) {
+        const s = stateOf(sid);
+        s.tx = emptyPiState();
+        s.bytes = 0;
+        s.parseErrors = 0;
+        s.lastParseError = null;
+        restarted.add(sid);
+        turns.delete(sid);
+      },
+      toolResult(sid, ts, bytes) {
+        const s = stateOf(sid);
+        s.bytes += bytes;
+        touched.add(sid);
+        applyToolResult(s.tx, ts);
+      },
+      event(sid, event, _seq, bytes) {
+        const s = stateOf(sid);
+        s.bytes += bytes;
+        touched.add(sid);
+        const turn = applyPiLine(s.tx, event);
+        if (turn) {
+          const list = turns.get(sid) ?? [];
+          list.push(turn);
+          turns.set(sid, list);
+        }
+      },
     },
-    toolResult(sid, ts, bytes) {
-      const s = stateOf(sid);
-      s.bytes += bytes;
-      touched.add(sid);
-      applyToolResult(s.tx, ts);
-    },
-    event(sid, event, _seq, bytes) {
-      const s = stateOf(sid);
-      s.bytes += bytes;
-      touched.add(sid);
-      const turn = applyPiLine(s.tx, event);
-      if (turn) {
-        const list = turns.get(sid) ?? [];
-        list.push(turn);
-        turns.set(sid, list);
-      }
-    },
-  }, timeSlicer());
+    timeSlicer(),
+  );
   result.filesRead++;
   result.bytesRead += read.bytesRead;
   if (read.badRows.length > 0) {
@@ -178,7 +177,7 @@ export async function scanAgentDb(
       if (!present.has(sid)) continue;
       const s = stateOf(sid);
       const uid = sessionUid("openclaw", agentId, sid);
-      const current = s.key ? (read.currentByKey.size === 0 || read.currentByKey.get(s.key) === sid) : true;
+      const current = s.key ? read.currentByKey.size === 0 || read.currentByKey.get(s.key) === sid : true;
       const record = openclawRecord(
         {
           agentId,

@@ -1,17 +1,17 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, isAbsolute, join, resolve } from "node:path";
+import type { OpenClawConfig } from "../../agents/openclaw/config.ts";
+import { type EntrySummary, summarizeEntry } from "../../agents/openclaw/entry.ts";
+import { openclawRecord, type TranscriptProblem } from "../../agents/openclaw/record.ts";
+import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, toMs } from "../../agents/openclaw/transcript.ts";
+import { isTranscriptName } from "../../agents/openclaw/transcript-names.ts";
+import { sessionUid } from "../../agents/session.ts";
+import { identity, LineError, parseLine } from "../../lib/jsonl-reader.ts";
+import type { FileStore } from "../../store/files.ts";
 import { KvStore } from "../../store/kv.ts";
-import { sessionUid } from "../../store/sessions.ts";
+import { clearSourceProblem, recordSourceProblem } from "../../store/problems.ts";
 import type { FileAdapter, FileJob } from "../file-scan.ts";
-import type { FileStore } from "../files.ts";
-import { identity, LineError, parseLine } from "../jsonl-reader.ts";
-import type { OpenClawConfig } from "../openclaw-config.ts";
-import { clearSourceProblem, recordSourceProblem } from "../problems.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
-import { type EntrySummary, summarizeEntry } from "./entry.ts";
-import { openclawRecord, type TranscriptProblem } from "./record.ts";
-import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, toMs } from "./transcript.ts";
-import { isTranscriptName } from "./transcript-names.ts";
 
 /** What we remember of a `sessions.json` between cycles: its entries, summarised. */
 interface StoreState {
@@ -140,12 +140,9 @@ export class JsonEra {
     for (const path of mine) if (!listed.has(path)) this.jobs.push({ path });
   }
 
-  private readStore(
-    path: string,
-    result: SourceScanResult,
-  ): { entries: Record<string, EntrySummary>; changed: boolean; removed: EntrySummary[] } {
+  private readStore(path: string, result: SourceScanResult): { entries: Record<string, EntrySummary>; changed: boolean; removed: EntrySummary[] } {
     const prev = this.files.get(path);
-    const old: StoreState = prev ? (JSON.parse(prev.state || "null") as StoreState | null) ?? { entries: {} } : { entries: {} };
+    const old: StoreState = prev ? ((JSON.parse(prev.state || "null") as StoreState | null) ?? { entries: {} }) : { entries: {} };
     let st: ReturnType<typeof statSync>;
     try {
       st = statSync(path);

@@ -1,8 +1,8 @@
 import * as zlib from "node:zlib";
 import { decompress } from "fzstd";
-import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema, type SchemaMap } from "../sqlite-readonly.ts";
-import { type EntrySummary, summarizeEntry } from "./entry.ts";
-import type { WindowRow } from "./record.ts";
+import { type EntrySummary, summarizeEntry } from "../../agents/openclaw/entry.ts";
+import type { WindowRow } from "../../agents/openclaw/record.ts";
+import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema, type SchemaMap } from "../../lib/sqlite-readonly.ts";
 
 /** Where the reader stands in one session's transcript rows. */
 export interface SeqCursor {
@@ -159,9 +159,7 @@ export async function readOpenClawDb(
           const sid = str(r.sid);
           if (key && sid) out.currentByKey.set(key, sid);
         }
-        const hasUpdated = new Set(db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(t.entries.table) as string[]).has(
-          "updated_at",
-        );
+        const hasUpdated = new Set(db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(t.entries.table) as string[]).has("updated_at");
         const changed = db
           .prepare(
             hasUpdated
@@ -214,9 +212,7 @@ async function readEvents(
   const payloadAll = `${payload}, ${hasZstd ? "event_zstd" : "NULL"} AS z`;
   const maxSeq = db.prepare(`SELECT MAX(seq) FROM ${T} WHERE session_id = ?`).pluck();
   const rowsAfter = db.prepare(`SELECT seq, ${payloadAll} FROM ${T} WHERE session_id = ? AND seq > ? ORDER BY seq`);
-  const generation = t.rewrites
-    ? db.prepare(`SELECT generation FROM ${quoteIdent(t.rewrites)} WHERE session_id = ?`).pluck()
-    : null;
+  const generation = t.rewrites ? db.prepare(`SELECT generation FROM ${quoteIdent(t.rewrites)} WHERE session_id = ?`).pluck() : null;
   const ids = new Set(out.windows.map((w) => w.sessionId));
   for (const sid of out.currentByKey.values()) ids.add(sid);
   for (const sid of ids) {

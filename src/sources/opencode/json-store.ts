@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { sessionUid } from "../../store/sessions.ts";
-import type { FileStore } from "../files.ts";
-import { identity } from "../jsonl-reader.ts";
-import { replaceTurns } from "../record-helpers.ts";
+import { type OpencodeMessage, opencodeFigures, opencodeMessage } from "../../agents/opencode/messages.ts";
+import { storesRawInput, withoutCachedInput } from "../../agents/opencode/raw-usage.ts";
+import { type OpencodeOrigin, type OpencodeSessionInfo, opencodeRecord } from "../../agents/opencode/record.ts";
+import { sessionUid } from "../../agents/session.ts";
+import { identity } from "../../lib/jsonl-reader.ts";
+import type { FileStore } from "../../store/files.ts";
+import { replaceTurns } from "../../store/turns.ts";
 import type { ScanContext, SourceScanResult } from "../source.ts";
-import { type OpencodeMessage, opencodeFigures, opencodeMessage } from "./messages.ts";
-import { storesRawInput, withoutCachedInput } from "./raw-usage.ts";
-import { type OpencodeOrigin, type OpencodeSessionInfo, opencodeRecord } from "./record.ts";
 
 /**
  * What we remember about one JSON-era session between cycles: its info, and for each message file
@@ -93,13 +93,7 @@ function sessionInfo(doc: unknown, fallbackId: string): OpencodeSessionInfo | nu
  * The JSON era of OpenCode (before 1.2), in both of its layouts (see `sessionFiles`). A file caught
  * mid-write (invalid JSON) keeps the last good reading and is tried again next cycle.
  */
-export function scanOpencodeJson(
-  ctx: ScanContext,
-  files: FileStore,
-  root: string,
-  result: SourceScanResult,
-  getLimits: () => Record<string, number>,
-): void {
+export function scanOpencodeJson(ctx: ScanContext, files: FileStore, root: string, result: SourceScanResult, getLimits: () => Record<string, number>): void {
   const known = files.bySource("opencode-json");
   const seen = new Set<string>();
   for (const { path, msgDir } of sessionFiles(root, result)) {
@@ -142,8 +136,7 @@ function scanSession(
   }
   const infoSame = prev && prev.ino === st.ino && prev.size === st.size && prev.mtimeMs === Math.trunc(st.mtimeMs);
   const msgsSame =
-    stats.size === Object.keys(old.msgs).length &&
-    [...stats].every(([n, [size, mtime]]) => old.msgs[n]?.[0] === size && old.msgs[n]?.[1] === mtime);
+    stats.size === Object.keys(old.msgs).length && [...stats].every(([n, [size, mtime]]) => old.msgs[n]?.[0] === size && old.msgs[n]?.[1] === mtime);
   if (infoSame && msgsSame && old.info) return;
 
   result.filesRead++;

@@ -1,6 +1,6 @@
-import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema } from "../sqlite-readonly.ts";
-import { type OpencodeMessage, opencodeMessage } from "./messages.ts";
-import type { OpencodeSessionInfo } from "./record.ts";
+import { type OpencodeMessage, opencodeMessage } from "../../agents/opencode/messages.ts";
+import type { OpencodeSessionInfo } from "../../agents/opencode/record.ts";
+import { AgentDbError, openAgentDb, pickTable, quoteIdent, readSchema } from "../../lib/sqlite-readonly.ts";
 
 /** One OpenCode session as its SQLite store (1.2+) holds it. */
 export interface OpencodeDbSession extends OpencodeSessionInfo {
@@ -92,9 +92,7 @@ export async function readOpencodeDb(
       const maxSession = (db.prepare(`SELECT MAX(time_updated) FROM ${S}`).pluck().get() as number | null) ?? 0;
       const maxMessage = (db.prepare(`SELECT MAX(time_updated) FROM ${M}`).pluck().get() as number | null) ?? 0;
       const touched = db
-        .prepare(
-          `SELECT id FROM ${S} WHERE time_updated >= @since UNION SELECT DISTINCT session_id FROM ${M} WHERE time_updated >= @since`,
-        )
+        .prepare(`SELECT id FROM ${S} WHERE time_updated >= @since UNION SELECT DISTINCT session_id FROM ${M} WHERE time_updated >= @since`)
         .pluck()
         .all({ since }) as string[];
       return { allIds, watermark: Math.max(since, maxSession, maxMessage), touched };
@@ -106,9 +104,7 @@ export async function readOpencodeDb(
        FROM ${S} WHERE id = ?`,
     );
     const messagesStmt = db.prepare(`SELECT id, data FROM ${M} WHERE session_id = ?`);
-    const partBytesStmt = partTable
-      ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck()
-      : null;
+    const partBytesStmt = partTable ? db.prepare(`SELECT COALESCE(SUM(LENGTH(data)), 0) FROM ${quoteIdent(partTable)} WHERE session_id = ?`).pluck() : null;
     let changed = 0;
     let bytes = 0;
     const readSession = db.transaction((id: string): OpencodeDbSession | null => {

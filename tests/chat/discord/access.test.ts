@@ -8,7 +8,10 @@ const config = discordSection.parse({ allowedUserIds: ["11"], adminUserIds: ["22
 describe("Discord access", () => {
   it("reads role ids from a raw API member and from a cached GuildMember", () => {
     expect(memberRoleIds({ roles: ["900", "901"] })).toEqual(["900", "901"]);
-    const cache = new Collection<string, unknown>([["901", {}], ["900", {}]]);
+    const cache = new Collection<string, unknown>([
+      ["901", {}],
+      ["900", {}],
+    ]);
     expect(memberRoleIds({ roles: { cache } })).toEqual(["901", "900"]);
     expect(memberRoleIds(null)).toEqual([]);
     expect(memberRoleIds({ roles: undefined })).toEqual([]);

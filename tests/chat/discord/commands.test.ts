@@ -46,12 +46,25 @@ describe("Discord slash commands from the core's command list", () => {
           const { required, ...rest } = o as { required?: boolean };
           return { ...rest, ...(required ? { required } : {}), name_localizations: null };
         });
-        return { ...c, id: "1", application_id: "2", version: "3", default_member_permissions: null, contexts: null, ...(options.length ? { options } : { options: undefined }) };
+        return {
+          ...c,
+          id: "1",
+          application_id: "2",
+          version: "3",
+          default_member_permissions: null,
+          contexts: null,
+          ...(options.length ? { options } : { options: undefined }),
+        };
       })
       .reverse();
     expect(sameCommands(body, held)).toBe(true);
     expect(sameCommands(body, held.slice(1))).toBe(false);
-    expect(sameCommands(body, held.map((c, i) => (i === 0 ? { ...c, description: `${c.description}!` } : c)))).toBe(false);
+    expect(
+      sameCommands(
+        body,
+        held.map((c, i) => (i === 0 ? { ...c, description: `${c.description}!` } : c)),
+      ),
+    ).toBe(false);
     const withOptions = held.findIndex((c) => (c.options?.length ?? 0) > 1);
     const swapped = held.map((c, i) => (i === withOptions ? { ...c, options: [...c.options!].reverse() } : c));
     expect(sameCommands(body, swapped)).toBe(false);

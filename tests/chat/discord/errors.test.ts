@@ -1,7 +1,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { toDeliveryError, tokenRetryMs } from "../../../src/chat/discord/errors.ts";
-import { DeliveryError } from "../../../src/chat/transport.ts";
+import { DeliveryError } from "../../../src/messages/transport.ts";
 
 const url = "http://127.0.0.1/api/v10/webhooks/1/aW50ZXJhY3Rpb246c2VjcmV0dG9rZW4/messages/@original";
 const api = (status: number, code: number, message: string) =>

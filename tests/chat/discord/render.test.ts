@@ -1,8 +1,8 @@
 import { embedLength } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { DiscordRenderError } from "../../../src/chat/discord/errors.ts";
-import { escapeText, limits, paginate, pagerPrefix, parsePagerId, renderPage, toneColors } from "../../../src/chat/discord/render.ts";
-import type { View } from "../../../src/chat/view.ts";
+import { escapeText, limits, pagerPrefix, paginate, parsePagerId, renderPage, toneColors } from "../../../src/chat/discord/render.ts";
+import type { View } from "../../../src/messages/view.ts";
 
 const fences = (s: string) => (s.match(/```/g) ?? []).length;
 
@@ -60,7 +60,12 @@ describe("Discord rendering", () => {
   it("puts the view's buttons on every page and Prev/Next under them, ids within 100 characters", () => {
     const view: View = {
       sections: [{ lines: Array.from({ length: 500 }, (_, i) => `line ${i} ${"w".repeat(30)}`) }],
-      buttons: [[{ label: "Approve", data: "a:1:0123456789abcdef:y", style: "success" }, { label: "Deny", data: "a:1:0123456789abcdef:n", style: "danger" }]],
+      buttons: [
+        [
+          { label: "Approve", data: "a:1:0123456789abcdef:y", style: "success" },
+          { label: "Deny", data: "a:1:0123456789abcdef:n", style: "danger" },
+        ],
+      ],
     };
     const pages = paginate(view);
     const body = renderPage(view, pages, { token: "AbC_-9", page: 1, pages: pages.length });

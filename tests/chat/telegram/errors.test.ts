@@ -4,12 +4,17 @@ import { describeTelegramError, isNotModified, toDeliveryError } from "../../../
 import { RenderError } from "../../../src/chat/telegram/render.ts";
 
 const apiError = (error_code: number, description: string, retry_after?: number) =>
-  new GrammyError(`Call to 'sendMessage' failed! (${error_code}: ${description})`, {
-    ok: false,
-    error_code,
-    description,
-    ...(retry_after !== undefined ? { parameters: { retry_after } } : {}),
-  }, "sendMessage", {});
+  new GrammyError(
+    `Call to 'sendMessage' failed! (${error_code}: ${description})`,
+    {
+      ok: false,
+      error_code,
+      description,
+      ...(retry_after !== undefined ? { parameters: { retry_after } } : {}),
+    },
+    "sendMessage",
+    {},
+  );
 
 describe("toDeliveryError", () => {
   it("maps Telegram answers to what the outbox should do", () => {

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach } from "vitest";
-import { TelegramTransport, type TelegramTransportOptions } from "../../../src/chat/telegram.ts";
-import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../../../src/chat/transport.ts";
-import { textView } from "../../../src/chat/view.ts";
+import { TelegramTransport, type TelegramTransportOptions } from "../../../src/chat/telegram/transport.ts";
 import { configSchema } from "../../../src/config/schema.ts";
-import { createLogger } from "../../../src/log.ts";
+import { createLogger } from "../../../src/lib/log.ts";
+import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../../../src/messages/transport.ts";
+import { textView } from "../../../src/messages/view.ts";
 import { openStore } from "../../../src/store/db.ts";
 import { KvStore } from "../../../src/store/kv.ts";
 import { FakeTelegramApi, type FakeUser } from "../../fakes/telegram-api.ts";
@@ -37,7 +37,12 @@ export function scriptedInbound() {
           title: "Restart the gateway?",
           tone: "warning",
           sections: [{ lines: ["asked by <you>"] }],
-          buttons: [[{ label: "Approve", data: "a:1:0123456789abcdef:y" }, { label: "Deny", data: "a:1:0123456789abcdef:n" }]],
+          buttons: [
+            [
+              { label: "Approve", data: "a:1:0123456789abcdef:y" },
+              { label: "Deny", data: "a:1:0123456789abcdef:n" },
+            ],
+          ],
           key: "action:1",
         };
       }
@@ -117,4 +122,3 @@ export async function setup(
   const core = scriptedInbound();
   return { fake, kv, transport, core, make, log: () => logText };
 }
-

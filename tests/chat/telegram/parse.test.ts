@@ -22,7 +22,10 @@ describe("commandMenus", () => {
     const menus = commandMenus(commands, { feedChatId: "-1001", adminIds: ["7"] });
     expect(menus).toEqual([
       { scope: { type: "default" }, commands: [{ command: "sessions", description: "List sessions" }] },
-      { scope: { type: "chat", chat_id: 7 }, commands: [expect.objectContaining({ command: "sessions" }), expect.objectContaining({ command: "restart_gateway" })] },
+      {
+        scope: { type: "chat", chat_id: 7 },
+        commands: [expect.objectContaining({ command: "sessions" }), expect.objectContaining({ command: "restart_gateway" })],
+      },
       { scope: { type: "chat_member", chat_id: -1001, user_id: 7 }, commands: expect.any(Array) },
     ]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cutPlain, escapeHtml, RenderError, renderSingle, renderView, toneMarks } from "../../../src/chat/telegram/render.ts";
-import type { View } from "../../../src/chat/view.ts";
+import type { View } from "../../../src/messages/view.ts";
 import { parseTelegramHtml } from "../../fakes/telegram-api.ts";
 
 const hostile = `<script>alert("x")</script> & co > 5 &amp; <b>not bold</b>`;
@@ -10,7 +10,10 @@ describe("renderView", () => {
     const [msg] = renderView({
       title: `Context high: ${hostile}`,
       tone: "critical",
-      sections: [{ heading: hostile, lines: [hostile] }, { pre: true, lines: [hostile, "two"] }],
+      sections: [
+        { heading: hostile, lines: [hostile] },
+        { pre: true, lines: [hostile, "two"] },
+      ],
     });
     expect(msg!.html.startsWith(`${toneMarks.critical} <b>`)).toBe(true);
     const text = parseTelegramHtml(msg!.html);

@@ -1,0 +1,36 @@
+// The layers of src/, lowest first: a module may import only from its own layer or the ones before it.
+// `npm test` runs this (npm run deps), so an upward import or a folder cycle fails the build.
+const layers = ["lib", "config", "messages", "agents", "store", "sources", "runner", "handover", "observe", "checks", "alerts", "core", "chat", "monitor", "cli"];
+
+const upward = layers.map((layer, i) => ({
+  name: `${layer}-imports-down`,
+  comment: `src/${layer}/ may import only from: ${layers.slice(0, i + 1).join(", ")}`,
+  severity: "error",
+  from: { path: `^src/${layer}/` },
+  to: { path: `^src/(${layers.slice(i + 1).join("|") || "$^"})/` },
+}));
+
+module.exports = {
+  forbidden: [
+    ...upward.filter((r) => r.to.path !== "^src/($^)/"),
+    {
+      name: "no-circular",
+      comment: "modules that import each other, directly or around a loop, cannot be read or tested one at a time",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "nothing-imports-main",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { path: "^src/main\\.ts$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+  },
+};

@@ -1,0 +1,135 @@
+import { createInterface, type Interface } from "node:readline";
+import type { Inbound, MessageRef, Transport } from "../../messages/transport.ts";
+import type { Button, View } from "../../messages/view.ts";
+import { viewToText } from "../../messages/view.ts";
+import { EditOrder } from "../edit-order.ts";
+
+export interface ConsoleOptions {
+  out?: NodeJS.WritableStream;
+  in?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** auto = prompt only when stdin is a TTY; never = print only (Docker, CI, service managers). */
+  prompt?: "auto" | "never";
+  /** Who the person at the terminal is, for the audit trail. */
+  user?: string;
+  /**
+   * Ctrl-C at the prompt. On a terminal readline reads the key itself, so no SIGINT reaches the
+   * process unless we raise one (without this the first Ctrl-C only paused the prompt).
+   */
+  onInterrupt?: () => void;
+}
+
+const toneMark = { critical: "!!", warning: "! ", info: "i ", ok: "ok" } as const;
+
+/**
+ * The default transport when no chat token is configured: alerts print to stdout as readable
+ * blocks; on a TTY a prompt accepts the same slash commands as the chat platforms. Buttons are
+ * numbered; typing the number presses it. The person at the terminal already has the machine, so
+ * they are treated as an admin.
+ */
+export class ConsoleTransport implements Transport {
+  readonly name = "console" as const;
+  private readonly out: NodeJS.WritableStream;
+  private readonly input: NodeJS.ReadableStream & { isTTY?: boolean };
+  private rl: Interface | null = null;
+  private nextId = 1;
+  private readonly messages = new Map<string, View>();
+  /** Buttons from the most recent view that had any, by number. */
+  private pressable: { button: Button; ref: MessageRef | null }[] = [];
+  private inbound: Inbound | null = null;
+  private busy: Promise<void> = Promise.resolve();
+  private readonly order = new EditOrder();
+
+  constructor(private readonly options: ConsoleOptions = {}) {
+    this.out = options.out ?? process.stdout;
+    this.input = options.in ?? process.stdin;
+  }
+
+  get interactive(): boolean {
+    return (this.options.prompt ?? "auto") === "auto" && Boolean(this.input.isTTY);
+  }
+
+  async start(inbound: Inbound): Promise<void> {
+    this.inbound = inbound;
+    if (!this.interactive) return;
+    this.rl = createInterface({ input: this.input, output: this.out, prompt: "asm> " });
+    this.rl.on("SIGINT", this.options.onInterrupt ?? (() => process.kill(process.pid, "SIGINT")));
+    this.rl.on("line", (line) => {
+      this.busy = this.busy.then(() => this.handleLine(line.trim())).then(() => this.rl?.prompt());
+    });
+    const rl = this.rl;
+    // Ctrl-D ends the input, not asm: say so, or the person is left at a prompt that no longer reads.
+    rl.on("close", () => {
+      if (this.rl !== rl) return;
+      this.rl = null;
+      this.print("\ninput closed: no more commands here; alerts still print. Ctrl-C stops asm.");
+    });
+    this.rl.prompt();
+  }
+
+  async stop(): Promise<void> {
+    const rl = this.rl;
+    this.rl = null;
+    rl?.close();
+    await this.busy;
+  }
+
+  /** Runs one typed line: a slash command, or the number of a button shown earlier. */
+  async handleLine(line: string): Promise<void> {
+    if (!line || !this.inbound) return;
+    const caller = { transport: "console" as const, userId: this.options.user ?? "console", allowed: true, admin: true };
+    try {
+      if (/^\d+$/.test(line)) {
+        const entry = this.pressable[Number(line) - 1];
+        if (!entry) return this.print(`no button ${line} (buttons are numbered in the last message that had any)`);
+        const mark = this.order.mark();
+        const outcome = await this.inbound.button(caller, entry.button.data, entry.ref);
+        if (outcome.toast) this.print(`» ${outcome.toast}`);
+        // The core may have shown something newer on that message already (a fast action's result).
+        if (outcome.edit && entry.ref && !this.order.editedSince(entry.ref, mark)) await this.edit(entry.ref, outcome.edit);
+        if (outcome.reply) await this.reply(outcome.reply);
+        return;
+      }
+      if (!line.startsWith("/")) return this.print('commands start with "/" — try /help');
+      const [name = "", ...args] = line.slice(1).split(/\s+/);
+      await this.reply(await this.inbound.command(caller, name.toLowerCase(), args));
+    } catch (err) {
+      this.print(`error: ${(err as Error).message}`);
+    }
+  }
+
+  /** An answer to the person; one the core will edit later (it has a key) gets a number like a feed message. */
+  private async reply(view: View): Promise<void> {
+    if (!view.key) return this.render(view, null);
+    const ref = await this.send(view);
+    this.inbound?.delivered?.(view.key, ref);
+  }
+
+  async send(view: View): Promise<MessageRef> {
+    const ref: MessageRef = { transport: "console", chatId: "console", messageId: String(this.nextId++) };
+    this.messages.set(ref.messageId, view);
+    this.render(view, ref);
+    return ref;
+  }
+
+  async edit(ref: MessageRef, view: View): Promise<void> {
+    this.order.editing(ref);
+    this.messages.set(ref.messageId, view);
+    this.render(view, ref, true);
+  }
+
+  private render(view: View, ref: MessageRef | null, edited = false): void {
+    const mark = view.tone ? `[${toneMark[view.tone]}] ` : "";
+    const head = ref ? `── #${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
+    const lines = [head, `${mark}${viewToText(view)}`];
+    const buttons = (view.buttons ?? []).flat();
+    if (buttons.length) {
+      this.pressable = buttons.map((button) => ({ button, ref }));
+      lines.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join("   "));
+    }
+    this.print(lines.join("\n"));
+  }
+
+  private print(text: string): void {
+    this.out.write(`${text}\n`);
+  }
+}

@@ -1,0 +1,91 @@
+import { parseAlertButton } from "../alerts/format.ts";
+import { approvalView } from "../core/action-views.ts";
+import { ActionRefused } from "../core/actions.ts";
+import { AlertLookupError } from "../core/alert-ops.ts";
+import { who } from "../core/approvals.ts";
+import type { Manager } from "../core/manager.ts";
+import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../messages/transport.ts";
+import { runCommand } from "./commands.ts";
+import { PageCache, parsePageData } from "./paginate.ts";
+
+/** `a:<id>:<nonce>:y|n` — approve or deny an action. */
+const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
+/** `rs:<sessionId>` — the "Reset session…" button of /session: the same as typing /reset_session <id>. */
+const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
+const actionKeyPattern = /^action:(\d{1,12})$/;
+const maxToast = 200;
+
+/**
+ * The core side of every transport: commands run through `runCommand` and are paginated for the
+ * caller's platform; buttons approve/deny actions, turn pages, or stand for a command. Every button
+ * is client-supplied input: it is parsed strictly and looked up server-side.
+ */
+export class CoreInbound implements Inbound {
+  constructor(
+    private readonly manager: Manager,
+    private readonly pages = new PageCache(),
+  ) {}
+
+  async command(caller: Caller, name: string, args: string[]) {
+    const view = await runCommand({ rt: this.manager.rt, manager: this.manager, caller, now: Date.now() }, name, args);
+    return this.pages.paginate(view, caller.transport);
+  }
+
+  async button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome> {
+    const outcome = await this.press(caller, data, message);
+    // Telegram shows at most 200 characters in a callback answer.
+    if (outcome.toast && outcome.toast.length > maxToast) outcome.toast = `${outcome.toast.slice(0, maxToast - 1)}…`;
+    return outcome;
+  }
+
+  private async press(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome> {
+    const log = this.manager.rt.log;
+    if (!caller.allowed) {
+      log.warn({ audit: "button.refused", transport: caller.transport, userId: caller.userId }, "button from a user not in the allow list");
+      return { toast: "You are not allowed to use this bot." };
+    }
+    const approval = approvalPattern.exec(data);
+    if (approval) {
+      const d = await this.manager.actions.decide(caller, Number(approval[1]), approval[2]!, approval[3] === "y", message);
+      return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
+    }
+    const page = parsePageData(data);
+    if (page) {
+      const view = this.pages.page(page.token, page.page);
+      return view ? { edit: view } : { toast: "This list has expired; run the command again." };
+    }
+    const alert = parseAlertButton(data);
+    if (alert) return this.alertButton(caller, alert);
+    const reset = resetPattern.exec(data);
+    if (reset) return { reply: await this.command(caller, "reset_session", [reset[1]!]) };
+    log.info({ transport: caller.transport, userId: caller.userId, data: data.slice(0, 64) }, "unknown button");
+    return { toast: "This button is no longer active." };
+  }
+
+  /** Ack, Silence 1h/24h and "Request …" on alert messages. */
+  private alertButton(caller: Caller, b: NonNullable<ReturnType<typeof parseAlertButton>>): ButtonOutcome {
+    const m = this.manager;
+    const now = Date.now();
+    try {
+      if (b.kind === "request") return { reply: approvalView(m.requestForAlert(b.alertId, who(caller))) };
+      const a = m.alerts.get(b.alertId);
+      if (!a) return { toast: `No alert #${b.alertId}.` };
+      if (b.kind === "ack") {
+        const r = m.alerts.ack(a, who(caller), now);
+        if (r.ok) m.rt.log.info({ audit: "alert.acked", id: a.id, by: who(caller) }, "alert acknowledged");
+        return { toast: r.message };
+      }
+      const s = m.alerts.silence({ fingerprint: a.fingerprint }, b.durationMs, who(caller), null, now);
+      m.rt.log.info({ audit: "silence.added", id: s.id, by: who(caller), until: s.endsAt }, "silence added");
+      return { toast: `Silenced #${a.id} for ${b.label} (silence ${s.id}; /unsilence ${s.id} ends it).` };
+    } catch (err) {
+      if (err instanceof ActionRefused || err instanceof AlertLookupError) return { toast: err.message };
+      throw err;
+    }
+  }
+
+  delivered(key: string, ref: MessageRef): void {
+    const m = actionKeyPattern.exec(key);
+    if (m) this.manager.actions.recordMessage(Number(m[1]), ref);
+  }
+}

@@ -1,0 +1,165 @@
+import { type AlertStores, alertStores, processFindings } from "../alerts/lifecycle.ts";
+import { OutboxSender } from "../alerts/outbox.ts";
+import type { Finding } from "../messages/finding.ts";
+import type { Transport } from "../messages/transport.ts";
+import { probeGateway } from "../observe/gateway-probe.ts";
+import { gatewayTarget, tailWatchedLogs } from "../observe/gather.ts";
+import { probeAllQuotas } from "../observe/quota-probe.ts";
+import { FallbackStore } from "../store/fallback.ts";
+import type { Runtime } from "../store/runtime.ts";
+import { SeriesStore } from "../store/series.ts";
+import { TurnStore } from "../store/turns.ts";
+import { runCheckCycle } from "./cycle.ts";
+import { type Job, type JobFailure, jobFailureFindings, Scheduler } from "./scheduler.ts";
+
+export interface MonitoringOptions {
+  /** Started transports: alerts get one outbox row per transport, and the sender drains to them. */
+  transports: Transport[];
+  /** Each cycle's findings, after the lifecycle (the core turns proposed actions into approval requests). */
+  onFindings?(findings: Finding[], now: number): unknown;
+  /** Run the first cycle and probes at once instead of waiting for the first tick (default true). */
+  runAtStart?: boolean;
+  now?: () => number;
+}
+
+/** The running monitor: the scheduled jobs and the outbox sender. */
+export interface Monitoring {
+  scheduler: Scheduler;
+  sender: OutboxSender;
+  stores: AlertStores;
+  /** Waits for the running cycle, then the delivery in flight; call before stopping transports. */
+  stop(): Promise<void>;
+}
+
+const day = 86_400_000;
+const quotaTimeoutMs = 10_000;
+/** Retention runs once a day, off the hour. */
+export const retentionCron = "0 17 3 * * *";
+
+/**
+ * Deletes what is past its retention: resolved alerts, finished outbox rows, ended silences, old series,
+ * per-turn usage and fallback decisions (a file read again from byte 0 re-adds its own, then they age out again).
+ */
+export function runRetention(rt: Runtime, stores: AlertStores, now: number) {
+  const r = rt.config.monitor.retentionDays;
+  return {
+    alerts: stores.alerts.pruneResolved(now - r.resolvedAlerts * day),
+    outbox: stores.outbox.pruneFinished(now - r.deliveredOutbox * day),
+    silences: stores.silences.pruneEnded(now - r.resolvedAlerts * day),
+    series: new SeriesStore(rt.db).prune(now - r.series * day),
+    turns: new TurnStore(rt.db).prune(now - r.turns * day),
+    fallbackDecisions: new FallbackStore(rt.db).prune(now - r.fallbackDecisions * day),
+  };
+}
+
+/** A network outage is reported after this long; a refused token or a second poller at once. */
+const transportOutageMs = 5 * 60_000;
+
+/** Transports that cannot work, as job errors: the self check raises them, the other transports deliver. */
+function transportFailures(transports: Transport[], now: number): { job: string; error: string; at: number }[] {
+  return transports.flatMap((t) => {
+    const p = typeof t.problem === "string" ? { kind: "unknown", message: t.problem, since: now } : t.problem;
+    if (!p || (p.kind === "unreachable" && now - p.since < transportOutageMs)) return [];
+    return [{ job: `transport:${t.name}`, error: p.message, at: p.since }];
+  });
+}
+
+/**
+ * The jobs `asm run` schedules: scan + checks + alerts every `monitor.intervalSeconds`, the logs
+ * pass every `logsIntervalSeconds` (quota probes ride along), the gateway probe every
+ * `gatewayIntervalSeconds`, retention daily.
+ */
+export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: OutboxSender; scheduler: () => Scheduler; options: MonitoringOptions }): Job[] {
+  const cfg = rt.config;
+  let lastCycleMs: number | undefined;
+  const jobs: Job[] = [
+    {
+      name: "cycle",
+      everySeconds: cfg.monitor.intervalSeconds,
+      run: async (now) => {
+        const jobErrors = m
+          .scheduler()
+          .currentFailures()
+          .map((f) => ({ job: f.job, error: f.error, at: f.at }))
+          .concat(transportFailures(m.options.transports, now));
+        const report = await runCheckCycle(rt, m.stores, {
+          now,
+          transports: m.options.transports.map((t) => t.name),
+          gather: { jobErrors, ...(lastCycleMs !== undefined ? { cycleMs: lastCycleMs } : {}) },
+        });
+        lastCycleMs = report.durationMs;
+        m.sender.kick();
+        const changes: Record<string, number> = {};
+        for (const o of report.alerts.outcomes) changes[o.change] = (changes[o.change] ?? 0) + 1;
+        rt.log.info({ ms: Math.round(report.durationMs), findings: report.findings.length, alerts: changes, enqueued: report.alerts.enqueued }, "check cycle");
+        await m.options.onFindings?.(report.findings, now);
+      },
+    },
+    { name: "retention", cron: retentionCron, run: (now) => rt.log.info(runRetention(rt, m.stores, now), "retention") },
+  ];
+  if (cfg.checks.logs.enabled || cfg.checks.quota.probes.length > 0) {
+    jobs.push({
+      name: "logs",
+      everySeconds: cfg.monitor.logsIntervalSeconds,
+      run: async (now) => {
+        if (cfg.checks.logs.enabled) tailWatchedLogs(rt, now);
+        if (cfg.checks.quota.enabled && cfg.checks.quota.probes.length > 0) {
+          await probeAllQuotas(cfg, new SeriesStore(rt.db), process.env, quotaTimeoutMs, now);
+        }
+      },
+    });
+  }
+  const target = gatewayTarget(rt);
+  if (target) {
+    jobs.push({
+      name: "gateway",
+      everySeconds: cfg.monitor.gatewayIntervalSeconds,
+      run: (now) => probeGateway(new SeriesStore(rt.db), target, cfg.checks.gateway.timeoutSeconds * 1000, now),
+    });
+  }
+  return jobs;
+}
+
+/**
+ * Starts the outbox sender (which first re-queues what a crash left in flight) and the scheduler.
+ * A job that fails raises a `self` alert at once (not only at the next cycle) and resolves it
+ * when the job next succeeds.
+ */
+export function startMonitoring(rt: Runtime, options: MonitoringOptions): Monitoring {
+  const stores = alertStores(rt.db);
+  const sender = new OutboxSender({
+    transports: options.transports,
+    outbox: stores.outbox,
+    alerts: stores.alerts,
+    config: rt.config,
+    log: rt.log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  let scheduler!: Scheduler;
+  const jobs = monitorJobs(rt, { stores, sender, scheduler: () => scheduler, options });
+  const reportFailures = (failures: JobFailure[]) => {
+    const now = (options.now ?? Date.now)();
+    processFindings(stores, jobFailureFindings(failures), {
+      now,
+      config: rt.config,
+      transports: options.transports.map((t) => t.name),
+      scope: jobs.map((j) => ({ check: "self", subject: `self:job:${j.name}` })),
+    });
+    sender.kick();
+  };
+  scheduler = new Scheduler({ jobs, log: rt.log, onFailuresChanged: reportFailures, ...(options.now ? { now: options.now } : {}) });
+  sender.start();
+  scheduler.start();
+  if (options.runAtStart ?? true) {
+    for (const j of jobs) if (j.name !== "retention") void scheduler.runNow(j.name);
+  }
+  return {
+    scheduler,
+    sender,
+    stores,
+    async stop() {
+      await scheduler.stop();
+      await sender.stop();
+    },
+  };
+}

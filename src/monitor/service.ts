@@ -1,0 +1,97 @@
+import { ConsoleTransport } from "../chat/console/transport.ts";
+import type { DiscordOptions } from "../chat/discord/transport.ts";
+import { CoreInbound } from "../chat/dispatch.ts";
+import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
+import { Manager, type ManagerOptions } from "../core/manager.ts";
+import type { Transport, TransportName } from "../messages/transport.ts";
+import type { Runtime } from "../store/runtime.ts";
+import { type Monitoring, startMonitoring } from "./monitor.ts";
+
+/** The long-running bot: transports + scheduled jobs. `stop()` finishes the current cycle first. */
+export interface Service {
+  transports: Transport[];
+  /** The core facade: commands, actions, and `handleProposedActions(findings)` for the scheduler. */
+  manager: Manager;
+  /** Scheduled jobs (scan + checks + alerts, logs, gateway, retention) and the outbox sender. */
+  monitoring: Monitoring;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Console streams (tests). */
+  consoleIn?: NodeJS.ReadableStream & { isTTY?: boolean };
+  consoleOut?: NodeJS.WritableStream;
+  /** How restarts are verified (tests shorten the probe interval). */
+  manager?: ManagerOptions;
+  /** Run the first check cycle at start (default true). */
+  monitorAtStart?: boolean;
+  /** Discord transport settings beyond the config (tests shorten the defer deadline). */
+  discord?: Partial<DiscordOptions>;
+  /** Telegram transport settings beyond the config (tests shorten the long poll). */
+  telegram?: Partial<TelegramTransportOptions>;
+}
+
+/** The chat transports this configuration asks for, by name: the console when no chat token is set. */
+export function transportNames(rt: Runtime): TransportName[] {
+  const names: TransportName[] = [];
+  if (rt.secrets.telegramBotToken) names.push("telegram");
+  if (rt.secrets.discordToken) names.push("discord");
+  return names.length > 0 ? names : ["console"];
+}
+
+/**
+ * Builds the transports `transportNames` lists. A chat library is imported only when its token is set:
+ * discord.js alone adds about 40 MiB to a process, and grammY about 20.
+ */
+export async function createTransports(rt: Runtime, options: ServiceOptions = {}): Promise<Transport[]> {
+  const transports: Transport[] = [];
+  for (const name of transportNames(rt)) {
+    if (name === "telegram" && rt.secrets.telegramBotToken) {
+      const { telegramTransport } = await import("../chat/telegram/transport.ts");
+      transports.push(telegramTransport(rt, rt.secrets.telegramBotToken, options.telegram));
+    } else if (name === "discord") {
+      const { discordTransport } = await import("../chat/discord/transport.ts");
+      transports.push(discordTransport(rt, options.discord));
+    } else if (name === "console") {
+      transports.push(new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut }));
+    }
+  }
+  return transports;
+}
+
+export async function startService(rt: Runtime, options: ServiceOptions = {}): Promise<Service> {
+  const transports = await createTransports(rt, options);
+  // The manager starts first: it finishes actions a previous run left approved before any button arrives.
+  const manager = new Manager(rt, options.manager);
+  manager.start();
+  manager.feed.attach(transports);
+  const inbound = new CoreInbound(manager);
+  for (const t of transports) {
+    await t.start(inbound);
+    rt.log.info({ transport: t.name }, "transport started");
+  }
+  // Monitoring starts after the transports (the sender needs them) and stops before them.
+  const monitoring = startMonitoring(rt, {
+    transports,
+    onFindings: (findings) => manager.handleProposedActions(findings),
+    runAtStart: options.monitorAtStart ?? true,
+  });
+  return {
+    transports,
+    manager,
+    monitoring,
+    async stop() {
+      await monitoring.stop();
+      // Before the transports: a running action ends (its verification cut short) and its approval
+      // message can still be edited with the outcome.
+      await manager.stop();
+      for (const t of transports) {
+        try {
+          await t.stop();
+        } catch (err) {
+          rt.log.warn({ err, transport: t.name }, "transport did not stop cleanly");
+        }
+      }
+    },
+  };
+}
