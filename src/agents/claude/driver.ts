@@ -1,0 +1,34 @@
+import { randomBytes } from "node:crypto";
+import { type Driver, type RunRequest, type RunSpec, SAFE_ID } from "../driver.ts";
+import { parseClaudeLine } from "./stream.ts";
+
+/**
+ * Claude Code as a managed worker: one long-lived `claude -p` per worker speaking stream-json both ways,
+ * with permission prompts over the control protocol (`--permission-prompt-tool stdio`) and the opt-in
+ * session-state events (RUNNER.md §1.1). The prompt goes to stdin as a user message, never into argv;
+ * ids go in as `--resume=<id>` so a dash-leading value cannot read as a flag.
+ */
+export const claudeDriver: Driver = {
+  platform: "claude",
+  defaultCommand: ["claude"],
+  multiTurn: true,
+  canAsk: true,
+  sessionIdPattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  runSpec(req: RunRequest): RunSpec {
+    const args = ["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--permission-prompt-tool", "stdio"];
+    if (req.resumeSessionId) args.push(`--resume=${req.resumeSessionId}`);
+    if (req.model && SAFE_ID.test(req.model)) args.push(`--model=${req.model}`);
+    if (req.permissionMode && SAFE_ID.test(req.permissionMode)) args.push(`--permission-mode=${req.permissionMode}`);
+    return { args, prompt: "protocol", env: { CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS: "1" } };
+  },
+  parseLine: parseClaudeLine,
+  encodeTurn: (text) => JSON.stringify({ type: "user", message: { role: "user", content: text } }),
+  encodePermission(requestId, allow, input, message) {
+    const response = allow ? { behavior: "allow", updatedInput: input ?? {} } : { behavior: "deny", message: message ?? "Denied from asm", interrupt: false };
+    return JSON.stringify({ type: "control_response", response: { subtype: "success", request_id: requestId, response } });
+  },
+  encodeInterrupt: (requestId) => JSON.stringify({ type: "control_request", request_id: requestId, request: { subtype: "interrupt" } }),
+};
+
+/** A request id for a control request we send. */
+export const controlRequestId = () => `req_asm_${randomBytes(6).toString("hex")}`;
