@@ -3,6 +3,7 @@ import { actionsSection } from "./sections/actions.ts";
 import { alertsSection, outboxSection } from "./sections/alerts.ts";
 import { consoleSection, discordSection, telegramSection } from "./sections/chat.ts";
 import { checksSection, monitorSection } from "./sections/checks.ts";
+import { runnerSection } from "./sections/runner.ts";
 import { modelsSection, sourcesSection } from "./sections/sources.ts";
 import { logSection, storeSection } from "./sections/store.ts";
 
@@ -22,6 +23,7 @@ export const configSchema = z.strictObject({
   alerts: alertsSection,
   outbox: outboxSection,
   actions: actionsSection,
+  runner: runnerSection,
   telegram: telegramSection,
   discord: discordSection,
   console: consoleSection,

@@ -230,6 +230,76 @@ export const migrations: Migration[] = [
       CREATE INDEX sessions_urgency ON sessions(present DESC, COALESCE(context_percent, -1) DESC, COALESCE(last_activity, 0) DESC);
     `,
   },
+  {
+    version: 6,
+    name: "managed workers",
+    sql: `
+      CREATE TABLE workers (
+        id             TEXT PRIMARY KEY,            -- w1, w2, ... (short, typed on a phone)
+        agent          TEXT NOT NULL,               -- platform of the CLI
+        model          TEXT,
+        workspace      TEXT NOT NULL,               -- name from runner.workspaces
+        cwd            TEXT NOT NULL,
+        prompt         TEXT NOT NULL,
+        status         TEXT NOT NULL,               -- queued|starting|running|waiting-for-input|completed|failed|killed|interrupted
+        waiting_reason TEXT,                        -- permission|question|turn-finished
+        session_id     TEXT,                        -- the agent's own session id, from its init event
+        session_uid    TEXT,                        -- the sessions row the on-disk source finds for it
+        pid            INTEGER,
+        pid_start      TEXT,                        -- /proc/<pid>/stat start time, so a reused pid is never ours
+        turns          INTEGER NOT NULL DEFAULT 0,
+        input_tokens   INTEGER NOT NULL DEFAULT 0,
+        output_tokens  INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        context_tokens INTEGER,
+        cost_usd       REAL,
+        exit_code      INTEGER,
+        signal         TEXT,
+        error_class    TEXT,                        -- an ErrorReason, or crash|timeout|spawn
+        error_message  TEXT,
+        stderr_tail    TEXT NOT NULL DEFAULT '',
+        output_tail    TEXT NOT NULL DEFAULT '',
+        last_tool      TEXT,
+        denied         TEXT NOT NULL DEFAULT '[]',  -- tools the CLI refused on its own (JSON array)
+        resumed_from   TEXT REFERENCES workers(id),
+        requested_by   TEXT,                        -- transport:user
+        thread         TEXT,                        -- JSON: where its messages go, per transport
+        status_refs    TEXT NOT NULL DEFAULT '[]',  -- JSON: status messages to edit in place
+        created_at     INTEGER NOT NULL,
+        started_at     INTEGER,
+        ended_at       INTEGER,
+        updated_at     INTEGER NOT NULL
+      );
+      CREATE INDEX workers_status ON workers(status, created_at);
+      CREATE INDEX workers_session ON workers(session_id);
+      CREATE TABLE worker_events (
+        id        INTEGER PRIMARY KEY,
+        worker_id TEXT NOT NULL REFERENCES workers(id) ON DELETE CASCADE,
+        ts        INTEGER NOT NULL,
+        type      TEXT NOT NULL,
+        payload   TEXT NOT NULL                     -- compact JSON, long text cut
+      );
+      CREATE INDEX worker_events_worker ON worker_events(worker_id, id);
+      -- What a worker (or a non-admin's /spawn) waits for an admin to decide: single-use, expiring,
+      -- decided by one conditional UPDATE like actions.
+      CREATE TABLE worker_requests (
+        id          INTEGER PRIMARY KEY,
+        worker_id   TEXT,
+        kind        TEXT NOT NULL,                  -- permission | question | spawn
+        request_id  TEXT,                           -- the agent's own id, echoed in the answer
+        nonce       TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'pending', -- pending | allowed | denied | expired | answered
+        payload     TEXT NOT NULL DEFAULT '{}',
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        decided_at  INTEGER,
+        decided_by  TEXT,
+        message_refs TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX worker_requests_pending ON worker_requests(status, expires_at);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -1,0 +1,626 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Driver, WorkerEvent } from "../agents/driver.ts";
+import { classifyError } from "../agents/error-reason.ts";
+import { type Platform, sessionUid } from "../agents/session.ts";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import { isFinal, type WorkerRequestRow, type WorkerRequestStore, type WorkerRow, type WorkerStatus, type WorkerStore } from "../store/workers.ts";
+import { LineSplitter, Tail } from "./lines.ts";
+import { type ChildHandle, isOurProcess, SpawnError, signalGroup, startChild } from "./process.ts";
+
+/** What the runner tells the rest of asm (the core posts it to the chat). */
+export interface RunnerListener {
+  /** Status, tokens, last tool or turn count changed (called often; the listener throttles). */
+  changed(w: WorkerRow): void;
+  /** The worker asks an admin to decide (a permission prompt or a question). */
+  asks(w: WorkerRow, r: WorkerRequestRow): void;
+  /** A turn ended (the worker may continue with the next message). */
+  turnEnded(w: WorkerRow, answer: string | null): void;
+  /** The worker reached a final status. */
+  finished(w: WorkerRow): void;
+}
+
+/** A request the runner refuses, with a message a person can act on. */
+export class RunnerError extends Error {
+  constructor(
+    message: string,
+    readonly code: "workspace" | "agent" | "not-found" | "state" | "argument",
+  ) {
+    super(message);
+    this.name = "RunnerError";
+  }
+}
+
+export interface SpawnRequest {
+  agent: Platform;
+  workspace: string;
+  prompt: string;
+  model?: string | null;
+  requestedBy?: string | null;
+  /** Resume this finished worker's agent session in a new worker linked to it. */
+  resumeOf?: string | null;
+}
+
+/** What one live run of a worker's CLI holds. */
+interface Run {
+  worker: string;
+  driver: Driver;
+  child: ChildHandle;
+  /** Why we are ending it, when we are: recorded before the signal so the exit is read right. */
+  intent: "interrupt" | "kill" | "stall" | "shutdown" | null;
+  stall: NodeJS.Timeout | null;
+  grace: NodeJS.Timeout | null;
+  stderr: Tail;
+  output: Tail;
+  /** Output of drivers whose stdout is one document (parsed at exit). */
+  whole: string[];
+  sawInit: boolean;
+  lastError: { reason: string; message: string } | null;
+  lastTurnOk: boolean | null;
+  /** User turns sent while the CLI was busy: written at the turn's end (multi-turn), or run next. */
+  pendingTurns: string[];
+  stdinClosed: boolean;
+  /** The usage of the turn in progress; added to the worker's totals when the turn ends. */
+  turnUsage: Extract<WorkerEvent, { type: "usage" }> | null;
+  promptDir: string | null;
+  done: Promise<void>;
+}
+
+const STDERR_TAIL = 8 * 1024;
+const OUTPUT_TAIL = 4 * 1024;
+
+/**
+ * Managed workers: starts agent CLIs through their drivers, in configured workspaces only, each in its own
+ * process group; reads their events into statuses, tokens and answers; answers their permission prompts;
+ * interrupts, kills and resumes them; queues past `runner.maxConcurrent`; fails a wedged turn; and after a
+ * restart of asm leaves no ghost `running` row and no orphan process.
+ *
+ * A worker is a conversation: each turn is one run of the CLI (Claude keeps its process for the turn and
+ * takes messages sent meanwhile on stdin), and `/send` on a finished worker continues its agent session.
+ */
+export class Runner {
+  private readonly runs = new Map<string, Run>();
+  private readonly queue: { worker: string; prompt: string }[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      log: Logger;
+      store: WorkerStore;
+      requests: WorkerRequestStore;
+      drivers: Readonly<Record<Platform, Driver>>;
+      listener?: RunnerListener;
+      clock?: () => number;
+    },
+  ) {}
+
+  private get now() {
+    return (this.deps.clock ?? Date.now)();
+  }
+  private get cfg() {
+    return this.deps.config.runner;
+  }
+  listener: RunnerListener | undefined;
+  private notify<K extends keyof RunnerListener>(k: K, ...args: Parameters<RunnerListener[K]>) {
+    const l = this.listener ?? this.deps.listener;
+    try {
+      (l?.[k] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    } catch (err) {
+      this.deps.log.warn({ err, event: k }, "worker listener failed");
+    }
+  }
+
+  /** The absolute folder of a configured workspace, or a RunnerError naming the ones there are. */
+  workspaceDir(name: string): string {
+    const dir = Object.hasOwn(this.cfg.workspaces, name) ? this.cfg.workspaces[name] : undefined;
+    const known = Object.keys(this.cfg.workspaces);
+    if (!dir) {
+      throw new RunnerError(
+        known.length
+          ? `no workspace "${name}"; configured: ${known.join(", ")}`
+          : "no workspaces are configured: add runner.workspaces (name → folder) to the config",
+        "workspace",
+      );
+    }
+    try {
+      if (!statSync(dir).isDirectory()) throw new Error("not a folder");
+      return realpathSync(dir);
+    } catch (err) {
+      throw new RunnerError(`workspace "${name}" (${dir}) is not a usable folder: ${(err as Error).message}`, "workspace");
+    }
+  }
+
+  /** Creates a worker and starts it (or queues it when `maxConcurrent` run already). */
+  spawn(req: SpawnRequest): WorkerRow {
+    const driver = this.deps.drivers[req.agent];
+    if (!driver) throw new RunnerError(`no driver for ${req.agent}`, "agent");
+    const prompt = req.prompt.trim();
+    if (!prompt) throw new RunnerError("the prompt is empty", "argument");
+    const cwd = this.workspaceDir(req.workspace);
+    let sessionId: string | null = null;
+    if (req.resumeOf) {
+      const prev = this.get(req.resumeOf);
+      if (!isFinal(prev.status)) throw new RunnerError(`${prev.id} is still ${prev.status}; /send continues it, /resume is for finished workers`, "state");
+      if (!prev.sessionId) throw new RunnerError(`${prev.id} never reported an agent session id, so there is nothing to resume`, "state");
+      sessionId = prev.sessionId;
+    }
+    const model = req.model ?? this.cfg.drivers[req.agent].model ?? null;
+    const w = this.deps.store.insert({
+      id: this.deps.store.nextId(),
+      agent: req.agent,
+      model,
+      workspace: req.workspace,
+      cwd,
+      prompt,
+      resumedFrom: req.resumeOf ?? null,
+      requestedBy: req.requestedBy ?? null,
+      sessionId,
+      now: this.now,
+    });
+    if (sessionId) this.deps.store.update(w.id, { sessionUid: sessionUid(req.agent, null, sessionId) }, this.now);
+    this.enqueue(w.id, prompt);
+    return this.get(w.id);
+  }
+
+  /** A worker by id, or a RunnerError. */
+  get(id: string): WorkerRow {
+    const w = this.deps.store.get(id);
+    if (!w) throw new RunnerError(`no worker ${id}`, "not-found");
+    return w;
+  }
+
+  /** The next turn: written to a live multi-turn process, else a new run resuming the agent session. */
+  send(id: string, text: string): WorkerRow {
+    const w = this.get(id);
+    const prompt = text.trim();
+    if (!prompt) throw new RunnerError("the message is empty", "argument");
+    const run = this.runs.get(id);
+    if (run) {
+      if (run.intent) throw new RunnerError(`${id} is stopping; send again when it has stopped`, "state");
+      // Taken at the turn's end: written to the same process (multi-turn), or the next run resumes with it.
+      run.pendingTurns.push(prompt);
+      this.deps.store.addEvent(id, this.now, { type: "other", kind: "user-turn-queued" });
+      return this.get(id);
+    }
+    if (w.status === "queued") throw new RunnerError(`${id} has not started yet`, "state");
+    if (!w.sessionId) throw new RunnerError(`${id} has no agent session to continue (it failed before its CLI started one); use /spawn`, "state");
+    this.deps.store.update(
+      id,
+      { status: "queued", waitingReason: null, exitCode: null, signal: null, errorClass: null, errorMessage: null, endedAt: null },
+      this.now,
+    );
+    this.enqueue(id, prompt);
+    return this.get(id);
+  }
+
+  /** A new worker continuing a finished one's agent session (the chain C → B → A). */
+  resume(id: string, prompt: string | null, requestedBy: string | null): WorkerRow {
+    const prev = this.get(id);
+    return this.spawn({
+      agent: prev.agent,
+      workspace: prev.workspace,
+      prompt: prompt?.trim() || "Continue where you left off.",
+      model: prev.model,
+      requestedBy,
+      resumeOf: prev.id,
+    });
+  }
+
+  /** Answers a permission request of a live worker. False when it no longer runs. */
+  answer(r: WorkerRequestRow, allow: boolean, message?: string): boolean {
+    const run = r.workerId ? this.runs.get(r.workerId) : undefined;
+    if (!run?.driver.encodePermission || !r.requestId) return false;
+    this.write(run, run.driver.encodePermission(r.requestId, allow, r.payload.input, message));
+    this.deps.store.addEvent(run.worker, this.now, { type: "other", kind: allow ? "permission-allowed" : "permission-denied" });
+    if (this.deps.requests.pending(run.worker).length === 0) this.setStatus(run.worker, "running", null);
+    this.armStall(run);
+    return true;
+  }
+
+  /**
+   * Asks the worker to stop its turn: the protocol's interrupt where there is one, else SIGINT to its group;
+   * SIGKILL after `runner.interruptGraceSeconds`. Recorded as our intent, since some CLIs exit 0 on SIGINT.
+   */
+  interrupt(id: string): WorkerRow {
+    const w = this.get(id);
+    const run = this.runs.get(id);
+    if (!run) {
+      if (w.status === "queued") return this.finishQueued(id, "interrupted");
+      throw new RunnerError(`${id} is not running (${w.status})`, "state");
+    }
+    run.intent = "interrupt";
+    if (run.driver.encodeInterrupt && run.child.stdin) this.write(run, run.driver.encodeInterrupt(`req_asm_${randomBytes(4).toString("hex")}`));
+    else signalGroup(run.child.pid, "SIGINT");
+    this.graceKill(run, this.cfg.interruptGraceSeconds * 1000);
+    return this.get(id);
+  }
+
+  /** SIGKILL to the worker's process group, at once. */
+  kill(id: string): WorkerRow {
+    const w = this.get(id);
+    const run = this.runs.get(id);
+    if (!run) {
+      if (w.status === "queued") return this.finishQueued(id, "killed");
+      throw new RunnerError(`${id} is not running (${w.status})`, "state");
+    }
+    run.intent = "kill";
+    signalGroup(run.child.pid, "SIGKILL");
+    return this.get(id);
+  }
+
+  /** Workers running or waiting now. */
+  get active(): number {
+    return this.runs.size;
+  }
+
+  /** Resolves when the worker reaches a final status (for `asm spawn --wait`). */
+  async waitFor(id: string, pollMs = 100): Promise<WorkerRow> {
+    for (;;) {
+      const w = this.get(id);
+      if (isFinal(w.status) && !this.runs.has(id) && !this.queue.some((q) => q.worker === id)) return w;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /**
+   * After asm restarts: a worker left starting/running/waiting whose process is gone is failed with the reason
+   * and offered for resume; a live orphan with our marker (env var + start time, so a reused pid is never
+   * touched) is killed and its session resumed. Queued workers start.
+   */
+  recover(): { failed: string[]; resumed: string[] } {
+    const failed: string[] = [];
+    const resumed: string[] = [];
+    for (const w of this.deps.store.withStatus(["starting", "running", "waiting-for-input"])) {
+      if (this.runs.has(w.id)) continue;
+      const orphan = w.pid !== null && isOurProcess(w.pid, w.pidStart, w.id);
+      if (orphan) signalGroup(w.pid!, "SIGKILL");
+      this.deps.requests.closeFor(w.id, this.now);
+      if (orphan && w.sessionId) {
+        this.deps.store.addEvent(w.id, this.now, { type: "other", kind: "orphan-stopped" });
+        this.deps.store.update(w.id, { status: "queued", waitingReason: null, pid: null, pidStart: null }, this.now);
+        this.enqueue(w.id, "asm restarted while you were working; continue where you left off.");
+        resumed.push(w.id);
+      } else {
+        this.deps.store.update(
+          w.id,
+          { status: "failed", errorClass: "restart", errorMessage: "asm restarted while it ran", waitingReason: null, endedAt: this.now, pid: null },
+          this.now,
+        );
+        failed.push(w.id);
+        this.notify("finished", this.get(w.id));
+      }
+    }
+    for (const w of this.deps.store.withStatus(["queued"])) {
+      if (!this.queue.some((q) => q.worker === w.id)) this.queue.push({ worker: w.id, prompt: w.prompt });
+    }
+    this.pump();
+    return { failed, resumed };
+  }
+
+  /** On a clean stop: running workers are interrupted (recorded as such), queued ones stay queued. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const runs = [...this.runs.values()];
+    for (const run of runs) {
+      run.intent = "shutdown";
+      if (run.driver.encodeInterrupt && run.child.stdin) this.write(run, run.driver.encodeInterrupt(`req_asm_${randomBytes(4).toString("hex")}`));
+      else signalGroup(run.child.pid, "SIGINT");
+      this.graceKill(run, this.cfg.interruptGraceSeconds * 1000);
+    }
+    await Promise.all(runs.map((r) => r.done));
+  }
+
+  // ── scheduling ──────────────────────────────────────────────────────────────
+
+  private enqueue(worker: string, prompt: string) {
+    this.queue.push({ worker, prompt });
+    this.pump();
+    const w = this.get(worker);
+    if (w.status === "queued") this.notify("changed", w);
+  }
+
+  /** Starts queued workers while slots are free; one run per agent session at a time. */
+  private pump() {
+    if (this.stopping) return;
+    for (let i = 0; i < this.queue.length && this.runs.size < this.cfg.maxConcurrent; ) {
+      const q = this.queue[i]!;
+      const w = this.deps.store.get(q.worker);
+      if (!w || w.status !== "queued") {
+        this.queue.splice(i, 1);
+        continue;
+      }
+      const busy = w.sessionId !== null && [...this.runs.values()].some((r) => this.deps.store.get(r.worker)?.sessionId === w.sessionId);
+      if (busy) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.startRun(w, q.prompt);
+    }
+  }
+
+  private finishQueued(id: string, status: WorkerStatus): WorkerRow {
+    const i = this.queue.findIndex((q) => q.worker === id);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.deps.store.update(id, { status, endedAt: this.now }, this.now);
+    const w = this.get(id);
+    this.notify("finished", w);
+    return w;
+  }
+
+  // ── one run ─────────────────────────────────────────────────────────────────
+
+  private startRun(w: WorkerRow, prompt: string) {
+    const driver = this.deps.drivers[w.agent];
+    const dcfg = this.cfg.drivers[w.agent];
+    let spec: ReturnType<Driver["runSpec"]>;
+    try {
+      if (w.sessionId && !driver.sessionIdPattern.test(w.sessionId))
+        throw new RunnerError(`session id ${JSON.stringify(w.sessionId)} is not a valid ${w.agent} id`, "argument");
+      spec = driver.runSpec({ resumeSessionId: w.sessionId, model: w.model, cwd: w.cwd, permissionMode: dcfg.permissionMode });
+    } catch (err) {
+      this.fail(w.id, "spawn", (err as Error).message);
+      return;
+    }
+    let promptDir: string | null = null;
+    const argv = [...(dcfg.command ?? driver.defaultCommand), ...spec.args];
+    if (spec.prompt === "file") {
+      promptDir = mkdtempSync(join(tmpdir(), "asm-prompt-"));
+      const file = join(promptDir, "prompt.txt");
+      writeFileSync(file, prompt, { mode: 0o600 });
+      argv.push(spec.promptFileFlag ?? "--message-file", file);
+    }
+    let child: ChildHandle;
+    try {
+      child = startChild(argv, w.cwd, { ...dcfg.env, ...(spec.env ?? {}) }, w.id);
+    } catch (err) {
+      if (promptDir) rmSync(promptDir, { recursive: true, force: true });
+      this.fail(w.id, "spawn", err instanceof SpawnError ? err.message : String(err));
+      return;
+    }
+    const run: Run = {
+      worker: w.id,
+      driver,
+      child,
+      intent: null,
+      stall: null,
+      grace: null,
+      stderr: new Tail(STDERR_TAIL),
+      output: new Tail(OUTPUT_TAIL),
+      whole: [],
+      sawInit: false,
+      lastError: null,
+      lastTurnOk: null,
+      pendingTurns: [],
+      stdinClosed: false,
+      turnUsage: null,
+      promptDir,
+      done: Promise.resolve(),
+    };
+    this.runs.set(w.id, run);
+    this.deps.store.update(
+      w.id,
+      { status: "starting", waitingReason: null, pid: child.pid > 0 ? child.pid : null, pidStart: child.startTime, startedAt: w.startedAt ?? this.now },
+      this.now,
+    );
+    this.deps.store.addEvent(w.id, this.now, { type: "other", kind: "process-started" });
+    this.notify("changed", this.get(w.id));
+
+    child.stdin?.on("error", () => {}); // EPIPE when the CLI exits first: its exit says what happened
+    if (spec.prompt === "stdin") {
+      child.stdin?.end(prompt);
+    } else if (spec.prompt === "protocol" && driver.encodeTurn) {
+      this.write(run, driver.encodeTurn(prompt));
+    } else {
+      child.stdin?.end();
+    }
+
+    const lines = new LineSplitter();
+    child.stdout.on("data", (chunk: Buffer) => {
+      for (const line of lines.push(chunk)) this.onLine(run, line);
+      if (lines.oversized) {
+        this.deps.store.addEvent(run.worker, this.now, { type: "other", kind: "oversized-line-skipped" });
+        lines.oversized = 0;
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => run.stderr.push(chunk.toString("utf8")));
+    this.armStall(run);
+    run.done = child.exited.then((exit) => {
+      for (const line of lines.end()) this.onLine(run, line);
+      this.onExit(run, exit);
+    });
+  }
+
+  private write(run: Run, line: string) {
+    try {
+      run.child.stdin?.write(`${line}\n`);
+    } catch (err) {
+      this.deps.log.warn({ err, worker: run.worker }, "could not write to worker stdin");
+    }
+  }
+
+  private armStall(run: Run) {
+    if (run.stall) clearTimeout(run.stall);
+    run.stall = setTimeout(() => {
+      const w = this.deps.store.get(run.worker);
+      // Waiting for a person is not a stall: the permission timeout handles that.
+      if (w?.status === "waiting-for-input" && w.waitingReason !== "turn-finished") return this.armStall(run);
+      run.intent = "stall";
+      signalGroup(run.child.pid, "SIGKILL");
+    }, this.cfg.stallSeconds * 1000);
+    run.stall.unref?.();
+  }
+
+  private graceKill(run: Run, ms: number) {
+    if (run.grace) return;
+    run.grace = setTimeout(() => signalGroup(run.child.pid, "SIGKILL"), ms);
+    run.grace.unref?.();
+  }
+
+  private onLine(run: Run, line: string) {
+    if (run.driver.parseOutput) run.whole.push(line);
+    let events: WorkerEvent[];
+    try {
+      events = run.driver.parseLine(line);
+    } catch (err) {
+      events = [{ type: "other", kind: `parse-error: ${(err as Error).message}` }];
+    }
+    for (const e of events) this.onEvent(run, e);
+  }
+
+  private onEvent(run: Run, e: WorkerEvent) {
+    const id = run.worker;
+    const now = this.now;
+    this.armStall(run);
+    // Text deltas and unknown lines would drown the log: keep the ones a person filters for.
+    if (e.type !== "other" || !e.kind.startsWith("system/")) this.deps.store.addEvent(id, now, e);
+    const w = this.deps.store.get(id);
+    if (!w) return;
+    switch (e.type) {
+      case "init": {
+        run.sawInit = true;
+        const patch: Partial<WorkerRow> = { sessionId: e.sessionId, sessionUid: sessionUid(w.agent, null, e.sessionId) };
+        if (e.model) patch.model = e.model;
+        if (w.status === "starting") patch.status = "running";
+        this.deps.store.update(id, patch, now);
+        break;
+      }
+      case "text":
+        run.output.push(`${e.text}\n`);
+        this.deps.store.update(id, { outputTail: run.output.toString(), ...(w.status === "starting" ? { status: "running" as const } : {}) }, now);
+        break;
+      case "tool":
+        this.deps.store.update(id, { lastTool: e.detail ? `${e.name}: ${e.detail}`.slice(0, 200) : e.name }, now);
+        break;
+      case "usage":
+        // Usage is per turn in every stream; the worker's figures add up its turns, its context is the latest.
+        this.deps.store.update(id, { contextTokens: e.contextTokens ?? w.contextTokens }, now);
+        run.turnUsage = e;
+        break;
+      case "permission":
+      case "question": {
+        const r = this.deps.requests.create({
+          workerId: id,
+          kind: e.type,
+          requestId: e.requestId,
+          nonce: randomBytes(6).toString("hex"),
+          payload: e.type === "permission" ? { tool: e.tool, detail: e.detail, reason: e.reason, input: e.input } : { text: e.text },
+          now,
+          expiresAt: now + this.cfg.permissionTimeoutMinutes * 60_000,
+        });
+        this.setStatus(id, "waiting-for-input", e.type);
+        this.notify("asks", this.get(id), r);
+        const expire = setTimeout(() => {
+          if (this.deps.requests.decide(r.id, null, "expired", "asm", this.now)) this.answer(r, false, "No answer in time; denied by asm");
+        }, this.cfg.permissionTimeoutMinutes * 60_000);
+        expire.unref?.();
+        break;
+      }
+      case "turn_end": {
+        const u = run.turnUsage;
+        run.turnUsage = null;
+        run.lastTurnOk = !e.isError;
+        if (e.result) run.output.push(e.result);
+        this.deps.store.update(
+          id,
+          {
+            turns: w.turns + 1,
+            inputTokens: w.inputTokens + (u?.input ?? 0),
+            outputTokens: w.outputTokens + (u?.output ?? 0),
+            cacheReadTokens: w.cacheReadTokens + (u?.cacheRead ?? 0),
+            cacheWriteTokens: w.cacheWriteTokens + (u?.cacheWrite ?? 0),
+            costUsd: e.costUsd !== null ? (w.costUsd ?? 0) + e.costUsd : w.costUsd,
+            outputTail: e.result ? e.result.slice(-OUTPUT_TAIL) : run.output.toString(),
+            denied: [...new Set([...w.denied, ...e.denied])],
+            status: "waiting-for-input",
+            waitingReason: "turn-finished",
+          },
+          now,
+        );
+        if (e.isError && !run.lastError) run.lastError = { reason: classifyError(e.result ?? ""), message: e.result ?? "the turn failed" };
+        this.notify("turnEnded", this.get(id), e.result);
+        // A multi-turn CLI waits on stdin: write what was sent meanwhile, else close it so the run ends cleanly.
+        if (run.driver.multiTurn && run.driver.encodeTurn && run.pendingTurns.length && !run.intent) {
+          this.write(run, run.driver.encodeTurn(run.pendingTurns.shift()!));
+          this.setStatus(id, "running", null);
+        } else if (run.driver.multiTurn && !run.stdinClosed) {
+          run.stdinClosed = true;
+          run.child.stdin?.end();
+        }
+        break;
+      }
+      case "error":
+        if (!e.willRetry) run.lastError = { reason: e.reason, message: e.message };
+        break;
+      case "model_switch":
+        this.deps.store.update(id, { model: e.to }, now);
+        break;
+      case "other":
+        return;
+    }
+    this.notify("changed", this.get(id));
+  }
+
+  private onExit(run: Run, exit: { exitCode: number | null; signal: string | null; spawnError: string | null }) {
+    if (run.stall) clearTimeout(run.stall);
+    if (run.grace) clearTimeout(run.grace);
+    if (run.promptDir) rmSync(run.promptDir, { recursive: true, force: true });
+    if (run.driver.parseOutput && run.whole.length) {
+      for (const e of run.driver.parseOutput(run.whole.join("\n"))) this.onEvent(run, e);
+    }
+    this.runs.delete(run.worker);
+    const id = run.worker;
+    const now = this.now;
+    this.deps.requests.closeFor(id, now);
+    const base = { exitCode: exit.exitCode, signal: exit.signal, stderrTail: run.stderr.toString(), pid: null, waitingReason: null, endedAt: now };
+    let status: WorkerStatus;
+    let errorClass: string | null = null;
+    let errorMessage: string | null = null;
+    if (run.intent === "kill") status = "killed";
+    else if (run.intent === "interrupt" || run.intent === "shutdown") status = "interrupted";
+    else if (run.intent === "stall") {
+      status = "failed";
+      errorClass = "timeout";
+      errorMessage = `no event for ${this.cfg.stallSeconds}s; the turn was stopped`;
+    } else if (exit.spawnError) {
+      status = "failed";
+      errorClass = "spawn";
+      errorMessage = exit.spawnError;
+    } else if (exit.exitCode === 0 && run.lastTurnOk !== false && !run.lastError) {
+      status = "completed";
+    } else {
+      status = "failed";
+      errorClass = run.lastError?.reason ?? (run.sawInit ? "crash" : "spawn");
+      errorMessage =
+        run.lastError?.message ??
+        (run.sawInit
+          ? `exited with ${exit.signal ?? `code ${exit.exitCode}`}`
+          : `exited with ${exit.signal ?? `code ${exit.exitCode}`} before starting a session`);
+    }
+    this.deps.store.update(id, { ...base, status, errorClass, errorMessage }, now);
+    this.deps.store.addEvent(id, now, { type: "other", kind: `exit ${exit.signal ?? exit.exitCode}` });
+    const next = run.pendingTurns.shift();
+    if (next && status === "completed" && this.get(id).sessionId) {
+      // A message sent while the last turn ran is the next turn: resume the same agent session with it.
+      this.deps.store.update(id, { status: "queued", endedAt: null }, now);
+      this.queue.unshift({ worker: id, prompt: [next, ...run.pendingTurns].join("\n\n") });
+    } else {
+      this.notify("finished", this.get(id));
+    }
+    this.pump();
+  }
+
+  private setStatus(id: string, status: WorkerStatus, waitingReason: WorkerRow["waitingReason"]) {
+    this.deps.store.update(id, { status, waitingReason }, this.now);
+  }
+
+  private fail(id: string, errorClass: string, message: string) {
+    this.deps.store.update(id, { status: "failed", errorClass, errorMessage: message, endedAt: this.now }, this.now);
+    this.notify("finished", this.get(id));
+    this.pump();
+  }
+}
