@@ -9,8 +9,11 @@ import type { Platform } from "./session.ts";
 export type WorkerEvent =
   /** The CLI started a session: its id as the agent names it (never assumed), the model, its version. */
   | { type: "init"; sessionId: string; model?: string | null; version?: string | null }
-  /** Assistant text (a whole block, not a delta). */
-  | { type: "text"; text: string }
+  /**
+   * Assistant text: a whole block, unless `delta` is true (Gemini's stream-json sends only pieces): then a
+   * streamed piece of one block, to be joined with the text deltas that directly follow it.
+   */
+  | { type: "text"; text: string; delta?: true }
   /** A tool call the agent made (or asks to make); `detail` is the command, file or first argument. */
   | { type: "tool"; name: string; detail: string | null }
   /** Token usage so far in this turn or after it. `contextTokens` is the context size now, when known. */
@@ -57,6 +60,11 @@ export interface RunSpec {
   promptFileFlag?: string;
   /** Extra environment the protocol needs (e.g. Claude's session-state events). */
   env?: Record<string, string>;
+  /**
+   * The session id this run uses when the driver put a new one into argv itself (OpenClaw), so the runner
+   * knows it before the CLI says anything. The `init` event still wins if it differs.
+   */
+  sessionId?: string;
 }
 
 /** What a run is for: a new session or the next turn of an existing one. */
@@ -69,6 +77,13 @@ export interface RunRequest {
   cwd: string;
   /** Driver permission policy from config. */
   permissionMode: string | null;
+  /**
+   * Optional: the id a NEW session should get, for CLIs that accept one (Gemini `--session-id`, OpenClaw
+   * `--session-id`); ignored when `resumeSessionId` is set and by CLIs that choose their own id. Validated
+   * by `sessionIdPattern`. When absent, a driver that needs a fresh id up front (OpenClaw, whose default is
+   * the person's main session) makes one and reports it in `RunSpec.sessionId`.
+   */
+  newSessionId?: string | null;
 }
 
 /**
@@ -93,6 +108,14 @@ export interface Driver {
   runSpec(req: RunRequest): RunSpec;
   /** Turns one stdout line into events; never throws (a line it cannot read is `other`). */
   parseLine(line: string): WorkerEvent[];
+  /**
+   * For CLIs whose stdout is ONE JSON document rather than a line stream (OpenClaw `agent --json`, which may
+   * pretty-print it over many lines). When present, the runner calls it once at process exit with the whole
+   * stdout and uses its events for the run; such a driver's `parseLine` returns no events (a line of the
+   * document is not a document), so every line still counts as output but nothing is reported twice.
+   * Never throws; empty output gives no events.
+   */
+  parseOutput?(whole: string): WorkerEvent[];
   /** The stdin line for a user turn (multi-turn drivers), or for the one prompt of a `protocol` run. */
   encodeTurn?(text: string): string;
   /** The stdin line answering a permission request. */
@@ -103,3 +126,56 @@ export interface Driver {
 
 /** A session id safe to pass as one argv value: no leading dash, only the characters ids are made of. */
 export const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** A model id safe as one argv value: `provider/model`, dots, colons, `@`, `+`; never a leading dash. */
+export const SAFE_MODEL = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/;
+
+/**
+ * Thrown by `runSpec` when a value bound for argv (a session id, a model, a permission mode) is not one a
+ * driver accepts: a leading `-` would read as a flag, anything else is not what the CLI names ids with.
+ * The runner reports it and does not start the process.
+ */
+export class UnsafeArgumentError extends Error {
+  constructor(
+    /** What the value was for: "session id", "model", "permission mode". */
+    readonly what: string,
+    /** The rejected value (shortened in the message). */
+    readonly value: string,
+    detail?: string,
+  ) {
+    super(`refusing ${what} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} as a command-line argument${detail ? `: ${detail}` : ""}`);
+    this.name = "UnsafeArgumentError";
+  }
+}
+
+/** `value` when it matches `pattern` (and does not start with `-`), else throws `UnsafeArgumentError`. */
+export function checkedArg(what: string, value: string, pattern: RegExp): string {
+  if (value.startsWith("-") || !pattern.test(value)) throw new UnsafeArgumentError(what, value);
+  return value;
+}
+
+/** The one argument of a tool call a person needs to judge it: the command, the file, the URL, the pattern. */
+export function toolArgDetail(input: unknown): string | null {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return null;
+  const o = input as Record<string, unknown>;
+  for (const k of [
+    "command",
+    "cmd",
+    "file_path",
+    "filePath",
+    "absolute_path",
+    "path",
+    "dir_path",
+    "notebook_path",
+    "url",
+    "pattern",
+    "query",
+    "description",
+    "prompt",
+  ]) {
+    const raw = o[k];
+    const v = typeof raw === "string" ? raw : Array.isArray(raw) && raw.every((x) => typeof x === "string") ? raw.join(" ") : null;
+    if (v) return v.length > 300 ? `${v.slice(0, 299)}…` : v;
+  }
+  return null;
+}
