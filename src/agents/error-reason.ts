@@ -53,7 +53,8 @@ export function reasonFromStatus(status: number | null | undefined): ErrorReason
  */
 export function classifyError(text: string): ErrorReason {
   const t = text.toLowerCase();
-  if (/\b429\b|rate.?limit|too many requests|resource.?exhausted/.test(t)) return "rate_limit";
+  // Google's RESOURCE_EXHAUSTED is its 429; Gemini CLI words it "Resource has been exhausted (e.g. check quota)".
+  if (/\b429\b|rate.?limit|too many requests|resource.?(has been )?exhausted/.test(t)) return "rate_limit";
   if (/billing|insufficient.?(credit|balance|funds|quota)|payment|\b402\b|quota|usage.?limit|credit balance/.test(t)) return "billing";
   if (/timed? ?out|timeout|etimedout|deadline/.test(t)) return "timeout";
   if (/overloaded|\b529\b|\b503\b/.test(t)) return "overloaded";

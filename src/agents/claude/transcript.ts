@@ -1,6 +1,7 @@
 import type { Config } from "../../config/schema.ts";
 import { elements, fields, isNullOrAbsent, isTrue, numberAt, type Span, sameBytes, stringAt, stringIs, timeAt, whole } from "../../lib/json-fields.ts";
 import { contextWindowFor } from "../context-window.ts";
+import type { ErrorReason } from "../error-reason.ts";
 import type { SessionState, TurnUsage } from "../session.ts";
 import { ageState } from "../state.ts";
 import { claudeErrorReason } from "./errors.ts";
@@ -67,7 +68,7 @@ export interface ClaudeState {
   /** `system` api_error lines: a request the CLI retried (429, 529, ...), whether or not the turn then failed. */
   apiRetries?: number;
   lastRetry?: { at: string | null; status: number | null } | null;
-  lastErrorReason: string | null;
+  lastErrorReason: ErrorReason | null;
   phase: Phase | null;
   parseErrors: number;
   lastParseError: string | null;
@@ -296,8 +297,9 @@ function assistantLine(s: ClaudeState, raw: RawSeen, line: Buffer, lineNo: numbe
   if (isTrue(line, f.isApiErrorMessage) || synthetic) {
     s.apiErrors++;
     s.phase = "api-error";
-    s.lastErrorReason = claudeErrorReason(numberAt(line, f.apiErrorStatus), stringAt(line, f.error));
-    s.lastApiError = { at: stringAt(line, f.timestamp), text: firstText(line, m.content) };
+    const text = firstText(line, m.content);
+    s.lastErrorReason = claudeErrorReason(numberAt(line, f.apiErrorStatus), stringAt(line, f.error), text);
+    s.lastApiError = { at: stringAt(line, f.timestamp), text };
     return;
   }
   if (m.model && !sameBytes(line, m.model, raw.model)) {

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { fields, isNullOrAbsent, jsonAt, numberAt, type Span, stringAt, stringIs, timeAt, whole } from "../../lib/json-fields.ts";
+import type { ErrorReason } from "../error-reason.ts";
 import type { SessionState, TurnUsage } from "../session.ts";
 import { ageState } from "../state.ts";
 import { codexErrorReason } from "./errors.ts";
@@ -85,7 +86,7 @@ export interface CodexState {
   compactions: number;
   phase: Phase | null;
   lastError: { at: string | null; text: string } | null;
-  lastErrorReason: string | null;
+  lastErrorReason: ErrorReason | null;
   parseErrors: number;
   lastParseError: string | null;
   parseErrorLine: number | null;

@@ -1,4 +1,4 @@
-import { classifyError } from "../error-reason.ts";
+import { classifyError, type ErrorReason } from "../error-reason.ts";
 import type { SessionState, TurnUsage } from "../session.ts";
 
 /**
@@ -28,7 +28,7 @@ export interface PiTranscriptState {
   compactions: number;
   state: SessionState;
   /** Classified reason of the latest error the transcript records (rate_limit, timeout, billing, ...). */
-  lastErrorReason: string | null;
+  lastErrorReason: ErrorReason | null;
   lastErrorText: string | null;
   lastErrorAt: number | null;
 }

@@ -1,4 +1,4 @@
-import { classifyError } from "../error-reason.ts";
+import { classifyError, type ErrorReason } from "../error-reason.ts";
 import type { SessionState, TurnUsage } from "../session.ts";
 
 /**
@@ -43,7 +43,7 @@ export interface OpencodeFigures {
   cacheWrite: number;
   compactions: number;
   state: SessionState;
-  lastErrorReason: string | null;
+  lastErrorReason: ErrorReason | null;
   lastErrorText: string | null;
   turns: OpencodeTurn[];
   /** The first working directory an assistant message names: 0.x session files carry no directory. */
