@@ -48,3 +48,12 @@ export class DiscordRenderError extends Error {
     this.name = "DiscordRenderError";
   }
 }
+
+/** A REST answer 401: the bot token is not (or no longer) valid. */
+export const isUnauthorized = (err: unknown) => err instanceof DiscordAPIError && err.status === 401;
+
+/** What to log about an error: never the request URL (interaction and webhook URLs hold tokens). */
+export const errorSummary = (err: unknown) => {
+  const e = err as { name?: string; message?: string; status?: number; code?: unknown };
+  return { name: e?.name, message: e?.message, status: e?.status, code: e?.code };
+};
