@@ -109,10 +109,14 @@ export interface Driver {
   /** Turns one stdout line into events; never throws (a line it cannot read is `other`). */
   parseLine(line: string): WorkerEvent[];
   /**
-   * For CLIs whose stdout is ONE JSON document rather than a line stream (OpenClaw `agent --json`, which may
-   * pretty-print it over many lines). When present, the runner calls it once at process exit with the whole
-   * stdout and uses its events for the run; such a driver's `parseLine` returns no events (a line of the
-   * document is not a document), so every line still counts as output but nothing is reported twice.
+   * The events only the whole stdout can tell, for CLIs that print no end-of-turn line. When present, the
+   * runner keeps the run's stdout lines and calls it once at process exit with them joined by "\n"; its
+   * events come after everything `parseLine` reported. Two uses:
+   * - stdout is ONE JSON document, not a line stream (OpenClaw `agent --json`, pretty-printed over many
+   *   lines): `parseLine` returns no events (a line of the document is not a document) and this reports
+   *   the whole run;
+   * - a line stream without an end marker (OpenCode `run --format json` 1.18.33): `parseLine` reports live
+   *   events and this adds the turn's summed `usage` and its `turn_end`, never repeating a live event.
    * Never throws; empty output gives no events.
    */
   parseOutput?(whole: string): WorkerEvent[];
