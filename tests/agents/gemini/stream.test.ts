@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { WorkerEvent } from "../../../src/agents/driver.ts";
@@ -93,7 +93,9 @@ describe("parseGeminiLine on other shapes (RUNNER §1.3)", () => {
 
 /** The recorded runner scenarios (tests/fixtures/streams/gemini, gemini 0.61.0). */
 const STREAMS = join(import.meta.dirname, "../../fixtures/streams/gemini");
-const has = (name: string) => existsSync(join(STREAMS, `${name}.jsonl`));
+/** A recorded scenario that is there and complete (the recorder may be rewriting the folder). */
+const has = (name: string) =>
+  existsSync(join(STREAMS, `${name}.meta.json`)) && existsSync(join(STREAMS, `${name}.jsonl`)) && statSync(join(STREAMS, `${name}.jsonl`)).size > 0;
 const stream = (name: string): WorkerEvent[] =>
   readFileSync(join(STREAMS, `${name}.jsonl`), "utf8")
     .split("\n")
