@@ -128,6 +128,16 @@ describe("parseGeminiLine on the recorded runner scenarios", () => {
     expect(evs.at(-1)).toMatchObject({ type: "turn_end", isError: false });
   });
 
+  it.skipIf(!has("tool") || !has("tool-unregistered"))(
+    "tool and tool-unregistered: each tool call once with its argument; the unknown tool does not fail the turn",
+    () => {
+      expect(of(stream("tool"), "tool")).toEqual([expect.objectContaining({ name: "read_file" })]);
+      const evs = stream("tool-unregistered");
+      expect(of(evs, "tool")).toEqual([{ type: "tool", name: "run_shell_command", detail: "echo tool-ran > tool-ran.txt && cat README.md" }]);
+      expect(evs.at(-1)).toMatchObject({ type: "turn_end", isError: false });
+    },
+  );
+
   it.skipIf(!has("sigint"))("sigint: the stream stops mid-answer, with no turn_end", () => {
     const evs = stream("sigint");
     expect(evs[0]).toMatchObject({ type: "init" });
