@@ -24,6 +24,9 @@ Commands:
                             list sessions from the store
   check --once [--json]     scan, run every check once and print the findings and alerts
   health [--json]           one-shot health report (exit 0 healthy, 1 degraded)
+  spawn [--wait] [--json] [--model M] <agent> <workspace> <prompt>
+                            start a worker (--wait: run it here, exit 0 if completed)
+  workers [--json] [--all]  list managed workers
   config check              validate and print the effective config, secrets masked
   config schema             write config/schema.json and config/default.json from the schema
 
@@ -116,6 +119,21 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
           sort: sort as "context",
           all: Boolean(values.all),
         });
+        return exitCodes.ok;
+      }
+      case "spawn": {
+        const { values, positionals } = parse(rest, { wait: { type: "boolean" }, json: { type: "boolean" }, model: { type: "string" } }, 10_000);
+        const { spawnFromCli } = await import("./cli/workers.ts");
+        return await spawnFromCli(open(values.config), io, positionals, {
+          wait: Boolean(values.wait),
+          json: Boolean(values.json),
+          model: values.model as string | undefined,
+        });
+      }
+      case "workers": {
+        const { values } = parse(rest, { json: { type: "boolean" }, all: { type: "boolean" } });
+        const { printWorkers } = await import("./cli/workers.ts");
+        printWorkers(open(values.config), io, { json: Boolean(values.json), all: Boolean(values.all) });
         return exitCodes.ok;
       }
       case "check": {

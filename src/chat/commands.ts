@@ -4,6 +4,7 @@ import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./c
 import { healthCommand } from "./commands/health.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
+import { workerCommands } from "./commands/workers.ts";
 
 export type { Command, CommandContext, CommandSpec, OptionSpec } from "./commands/spec.ts";
 
@@ -39,6 +40,7 @@ export const commands: Command[] = [
   resetSessionCommand,
   cleanupCommand,
   actionsCommand,
+  ...workerCommands,
 ];
 
 /**

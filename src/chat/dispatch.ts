@@ -12,6 +12,10 @@ import { PageCache, parsePageData } from "./paginate.ts";
 const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
 /** `rs:<sessionId>` — the "Reset session…" button of /session: the same as typing /reset_session <id>. */
 const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
+/** `wp:<id>:<nonce>:y|n` — allow or deny a worker's permission prompt; `ws:` the same for a spawn request. */
+const workerRequestPattern = /^w([ps]):(\d{1,12}):([a-f0-9]{12}):([yn])$/;
+/** `wk:r|o:<worker>` — Resume / Show output under a worker's result. */
+const workerButtonPattern = /^wk:([ro]):(w\d{1,9})$/;
 const actionKeyPattern = /^action:(\d{1,12})$/;
 const maxToast = 200;
 
@@ -49,6 +53,13 @@ export class CoreInbound implements Inbound {
       const d = await this.manager.actions.decide(caller, Number(approval[1]), approval[2]!, approval[3] === "y", message);
       return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
     }
+    const wr = workerRequestPattern.exec(data);
+    if (wr) {
+      const d = await this.manager.workers.decide(caller, Number(wr[2]), wr[3]!, wr[4] === "y", message);
+      return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
+    }
+    const wk = workerButtonPattern.exec(data);
+    if (wk) return { reply: await this.command(caller, wk[1] === "r" ? "resume" : "worker", [wk[2]!, ...(wk[1] === "o" ? ["output"] : [])]) };
     const page = parsePageData(data);
     if (page) {
       const view = this.pages.page(page.token, page.page);

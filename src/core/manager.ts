@@ -1,3 +1,4 @@
+import type { Driver } from "../agents/driver.ts";
 import type { Platform, SessionRecord } from "../agents/session.ts";
 import type { Finding } from "../messages/finding.ts";
 import { ActionStore } from "../store/actions.ts";
@@ -13,6 +14,7 @@ import { ActionWorkflow } from "./approvals.ts";
 import { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
 import { type HealthReport, healthReport } from "./health.ts";
+import { WorkerOps } from "./workers.ts";
 
 export type SessionScope = "active" | "all";
 export type SessionSort = "urgency" | "context" | "activity";
@@ -40,6 +42,8 @@ export interface ManagerOptions {
   probeIntervalMs?: number;
   /** The approval clock (tests move it past an expiry). */
   clock?: () => number;
+  /** Worker drivers (tests point them at fakes); default: every agent's own. */
+  workerDrivers?: Readonly<Partial<Record<Platform, Driver>>>;
 }
 
 /**
@@ -60,6 +64,8 @@ export class Manager {
   readonly actionStore: ActionStore;
   readonly series: SeriesStore;
   readonly alerts: AlertOps;
+  /** Managed workers (`/spawn`, `/workers`, …). */
+  readonly workers: WorkerOps;
   private readonly outbox: OutboxStore;
   private readonly turns: TurnStore;
   readonly startedAt = Date.now();
@@ -74,6 +80,7 @@ export class Manager {
     this.turns = new TurnStore(rt.db);
     this.outbox = new OutboxStore(rt.db);
     this.alerts = new AlertOps(new AlertStore(rt.db), new SilenceStore(rt.db));
+    this.workers = new WorkerOps(rt, this.feed, options.workerDrivers ? { drivers: options.workerDrivers } : {});
     this.actions = new ActionWorkflow({
       config: rt.config,
       log: rt.log,
@@ -91,7 +98,13 @@ export class Manager {
     this.actions.start();
   }
 
+  /** Recovers workers a previous run left; after the transports are attached, so their results reach the chat. */
+  startWorkers(): void {
+    this.workers.start();
+  }
+
   async stop(): Promise<void> {
+    await this.workers.stop();
     await this.actions.stop();
   }
 

@@ -70,6 +70,7 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
     await t.start(inbound);
     rt.log.info({ transport: t.name }, "transport started");
   }
+  manager.startWorkers();
   // Monitoring starts after the transports (the sender needs them) and stops before them.
   const monitoring = startMonitoring(rt, {
     transports,

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,8 +134,11 @@ export class Runner {
     }
   }
 
-  /** Creates a worker and starts it (or queues it when `maxConcurrent` run already). */
-  spawn(req: SpawnRequest): WorkerRow {
+  /**
+   * Creates a worker and starts it (or queues it when `maxConcurrent` run already). With `start: false` it
+   * is only queued in the store, for the running bot to pick up (`asm spawn` without `--wait`).
+   */
+  spawn(req: SpawnRequest, opts: { start?: boolean } = {}): WorkerRow {
     const driver = this.deps.drivers[req.agent];
     if (!driver) throw new RunnerError(`no driver for ${req.agent}`, "agent");
     const prompt = req.prompt.trim();
@@ -162,7 +165,7 @@ export class Runner {
       now: this.now,
     });
     if (sessionId) this.deps.store.update(w.id, { sessionUid: sessionUid(req.agent, null, sessionId) }, this.now);
-    this.enqueue(w.id, prompt);
+    if (opts.start !== false) this.enqueue(w.id, prompt);
     return this.get(w.id);
   }
 
@@ -301,6 +304,18 @@ export class Runner {
     return { failed, resumed };
   }
 
+  /** Takes up workers another process queued in the store (`asm spawn` while the bot runs). */
+  adoptQueued(): number {
+    let n = 0;
+    for (const w of this.deps.store.withStatus(["queued"])) {
+      if (this.runs.has(w.id) || this.queue.some((q) => q.worker === w.id)) continue;
+      this.queue.push({ worker: w.id, prompt: w.prompt });
+      n++;
+    }
+    if (n) this.pump();
+    return n;
+  }
+
   /** On a clean stop: running workers are interrupted (recorded as such), queued ones stay queued. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -361,7 +376,13 @@ export class Runner {
     try {
       if (w.sessionId && !driver.sessionIdPattern.test(w.sessionId))
         throw new RunnerError(`session id ${JSON.stringify(w.sessionId)} is not a valid ${w.agent} id`, "argument");
-      spec = driver.runSpec({ resumeSessionId: w.sessionId, model: w.model, cwd: w.cwd, permissionMode: dcfg.permissionMode });
+      spec = driver.runSpec({
+        resumeSessionId: w.sessionId,
+        newSessionId: w.sessionId ? null : randomUUID(),
+        model: w.model,
+        cwd: w.cwd,
+        permissionMode: dcfg.permissionMode,
+      });
     } catch (err) {
       this.fail(w.id, "spawn", (err as Error).message);
       return;
@@ -402,6 +423,8 @@ export class Runner {
       done: Promise.resolve(),
     };
     this.runs.set(w.id, run);
+    if (spec.sessionId && !w.sessionId)
+      this.deps.store.update(w.id, { sessionId: spec.sessionId, sessionUid: sessionUid(w.agent, null, spec.sessionId) }, this.now);
     this.deps.store.update(
       w.id,
       { status: "starting", waitingReason: null, pid: child.pid > 0 ? child.pid : null, pidStart: child.startTime, startedAt: w.startedAt ?? this.now },
@@ -490,7 +513,7 @@ export class Runner {
         break;
       }
       case "text":
-        run.output.push(`${e.text}\n`);
+        run.output.push(e.delta ? e.text : `${e.text}\n`);
         this.deps.store.update(id, { outputTail: run.output.toString(), ...(w.status === "starting" ? { status: "running" as const } : {}) }, now);
         break;
       case "tool":

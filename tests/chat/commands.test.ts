@@ -138,6 +138,13 @@ describe("commands", () => {
       "reset_session",
       "cleanup",
       "actions",
+      "spawn",
+      "workers",
+      "worker",
+      "send",
+      "interrupt",
+      "kill",
+      "resume",
     ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);

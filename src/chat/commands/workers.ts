@@ -1,0 +1,163 @@
+import { type Platform, platforms } from "../../agents/session.ts";
+import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
+import { textView } from "../../messages/view.ts";
+import { RunnerError } from "../../runner/runner.ts";
+import type { Command, CommandContext } from "./spec.ts";
+import { UsageError } from "./spec.ts";
+
+/** Agent names people type, to the platform. */
+const agentNames: Record<string, Platform> = {
+  claude: "claude",
+  "claude-code": "claude",
+  codex: "codex",
+  gemini: "gemini",
+  opencode: "opencode",
+  openclaw: "openclaw",
+};
+
+const workerId = (v: string | undefined) => {
+  if (!v) throw new UsageError("the worker id is missing");
+  if (!/^w\d{1,9}$/.test(v)) throw new UsageError(`"${v.slice(0, 20)}" is not a worker id (like w3)`);
+  return v;
+};
+
+/** Runs a runner call and turns its refusals into a plain answer. */
+function refusing<T>(f: () => T): T | ReturnType<typeof textView> {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof RunnerError) return textView(err.message, { private: true });
+    throw err;
+  }
+}
+
+const prompt = (args: string[]) => {
+  const text = args.join(" ").trim();
+  if (!text) throw new UsageError("the prompt is missing");
+  if (text.length > 8000) throw new UsageError("the prompt is too long (8,000 characters at most)");
+  return text;
+};
+
+export const spawnCommand: Command = {
+  name: "spawn",
+  description: "Start an agent worker in a workspace",
+  usage: "/spawn <agent> <workspace> <prompt…> — e.g. /spawn claude app fix the failing test",
+  options: [
+    { name: "agent", description: "claude, codex, gemini, opencode or openclaw", type: "string", required: true, choices: [...platforms] },
+    { name: "workspace", description: "a name from runner.workspaces", type: "string", required: true },
+    { name: "prompt", description: "what to do", type: "string", required: true, rest: true },
+  ],
+  async run(ctx: CommandContext, args: string[]) {
+    const [a, ws, ...rest] = args;
+    const agent = a ? agentNames[a.toLowerCase()] : undefined;
+    if (!agent) throw new UsageError(`unknown agent "${(a ?? "").slice(0, 20)}"; one of ${Object.keys(agentNames).join(", ")}`);
+    if (!ws || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(ws)) throw new UsageError("the workspace name is missing or not valid");
+    try {
+      const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest) });
+      if (r.requestId !== undefined) return textView(`Asked the admins to approve (request #${r.requestId}).`);
+      const w = r.worker!;
+      return textView(
+        w.status === "queued" ? `${w.id} queued: ${ctx.manager.workers.runner.active} workers are running.` : `${w.id} started. /worker ${w.id} shows it.`,
+      );
+    } catch (err) {
+      if (err instanceof RunnerError) return textView(err.message, { private: true });
+      throw err;
+    }
+  },
+};
+
+export const workersCommand: Command = {
+  name: "workers",
+  description: "List managed workers",
+  usage: "/workers [all] — e.g. /workers all",
+  options: [{ name: "scope", description: "all = include finished ones", type: "string", choices: ["all"] }],
+  run(ctx, args) {
+    if (args[0] && args[0] !== "all") throw new UsageError(`unknown scope "${args[0].slice(0, 20)}"`);
+    return workerListView(ctx.manager.workers.store.list({ activeOnly: args[0] !== "all", limit: 30 }), ctx.now);
+  },
+};
+
+export const workerCommand: Command = {
+  name: "worker",
+  description: "A worker's status, resume chain and events",
+  usage: "/worker <id> [events [type]|output] — e.g. /worker w3 events tool",
+  options: [
+    { name: "id", description: "worker id, like w3", type: "string", required: true },
+    { name: "what", description: "events [type] or output", type: "string", rest: true },
+  ],
+  run(ctx, args) {
+    const id = workerId(args[0]);
+    const ops = ctx.manager.workers;
+    const w = ops.store.get(id);
+    if (!w) return textView(`No worker ${id}.`, { private: true });
+    if (args[1] === "output") return workerResultView(w, ctx.now);
+    const type = args[1] === "events" ? args[2] : undefined;
+    if (type && !/^[a-z_]{1,20}$/.test(type)) throw new UsageError("not an event type");
+    const session = w.sessionUid ? ctx.rt.sessions.get(w.sessionUid) : undefined;
+    return workerDetailView(
+      w,
+      ops.store.chain(id),
+      ops.store.events(id, { limit: args[1] === "events" ? 30 : 8, ...(type ? { type } : {}) }),
+      session,
+      ctx.now,
+    );
+  },
+};
+
+export const sendCommand: Command = {
+  name: "send",
+  description: "Send a worker its next message",
+  usage: "/send <id> <text…> — e.g. /send w3 now run the tests",
+  admin: true,
+  options: [
+    { name: "id", description: "worker id", type: "string", required: true },
+    { name: "text", description: "the message", type: "string", required: true, rest: true },
+  ],
+  run(ctx, args) {
+    const id = workerId(args[0]);
+    return refusing(() => {
+      const w = ctx.manager.workers.runner.send(id, prompt(args.slice(1)));
+      return textView(`Sent to ${w.id} (${w.status}).`);
+    });
+  },
+};
+
+export const interruptCommand: Command = {
+  name: "interrupt",
+  description: "Stop a worker's current turn",
+  usage: "/interrupt <id> — e.g. /interrupt w3",
+  admin: true,
+  options: [{ name: "id", description: "worker id", type: "string", required: true }],
+  run: (ctx, args) => refusing(() => textView(`Interrupting ${ctx.manager.workers.runner.interrupt(workerId(args[0])).id}.`)),
+};
+
+export const killCommand: Command = {
+  name: "kill",
+  description: "Kill a worker at once (SIGKILL)",
+  usage: "/kill <id> — e.g. /kill w3",
+  admin: true,
+  options: [{ name: "id", description: "worker id", type: "string", required: true }],
+  run: (ctx, args) => refusing(() => textView(`Killed ${ctx.manager.workers.runner.kill(workerId(args[0])).id}.`)),
+};
+
+export const resumeCommand: Command = {
+  name: "resume",
+  description: "Continue a finished worker's session in a new worker",
+  usage: "/resume <id> [prompt…] — e.g. /resume w3 continue",
+  admin: true,
+  options: [
+    { name: "id", description: "worker id", type: "string", required: true },
+    { name: "prompt", description: "what to do next", type: "string", rest: true },
+  ],
+  run(ctx, args) {
+    const id = workerId(args[0]);
+    const text = args.slice(1).join(" ").trim() || null;
+    if (text && text.length > 8000) throw new UsageError("the prompt is too long");
+    return refusing(() => {
+      const w = ctx.manager.workers.runner.resume(id, text, `${ctx.caller.transport}:${ctx.caller.userId}`);
+      return textView(`${w.id} resumes ${id}'s session.`);
+    });
+  },
+};
+
+export const workerCommands = [spawnCommand, workersCommand, workerCommand, sendCommand, interruptCommand, killCommand, resumeCommand];

@@ -1,0 +1,169 @@
+import { agentOf } from "../agents/registry.ts";
+import type { SessionRecord } from "../agents/session.ts";
+import { formatDuration, formatTokens } from "../lib/present.ts";
+import type { Button, View } from "../messages/view.ts";
+import type { WorkerEventRow, WorkerRequestRow, WorkerRow } from "../store/workers.ts";
+
+/**
+ * How a worker reads on a phone: short lines (≤ 40 columns where the data allows), the worker id first so
+ * every message in a shared feed says whose it is.
+ */
+
+const statusMark: Record<WorkerRow["status"], string> = {
+  queued: "⏳ queued",
+  starting: "▶️ starting",
+  running: "▶️ running",
+  "waiting-for-input": "⏸ waiting",
+  completed: "✅ completed",
+  failed: "❌ failed",
+  killed: "⛔ killed",
+  interrupted: "⏹ interrupted",
+};
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** The title every worker message carries: `w3 · Claude Code · app`. */
+export const workerTitle = (w: WorkerRow) => `${w.id} · ${agentOf(w.agent).displayName} · ${w.workspace}`;
+
+/** What a person does next, by error class. */
+export function recoveryHint(errorClass: string | null): string {
+  switch (errorClass) {
+    case "rate_limit":
+      return "Rate limited: /resume it later, or spawn on another model.";
+    case "billing":
+      return "Quota or credit exhausted: wait for the reset or fix billing, then /resume.";
+    case "auth":
+      return "The CLI is not logged in or its key is wrong: fix its login on the host, then /resume.";
+    case "overloaded":
+    case "server_error":
+      return "The provider is failing: /resume in a few minutes.";
+    case "context_overflow":
+      return "The session is full: start a fresh worker with a summary instead of resuming.";
+    case "timeout":
+      return "The turn went silent and was stopped: /resume to continue.";
+    case "spawn":
+      return "The CLI did not start: check runner.drivers.<agent>.command and that it is installed.";
+    case "restart":
+      return "asm restarted while it ran: /resume to continue its session.";
+    default:
+      return "See the stderr tail; /resume continues the session.";
+  }
+}
+
+/** The status message, edited in place while the worker runs. */
+export function workerStatusView(w: WorkerRow, session: SessionRecord | undefined, now: number): View {
+  const lines = [`${statusMark[w.status]}${w.waitingReason ? ` (${w.waitingReason})` : ""}`];
+  if (w.model) lines.push(`model ${cut(w.model, 34)}`);
+  const tokens = w.inputTokens + w.outputTokens + w.cacheReadTokens + w.cacheWriteTokens;
+  lines.push(`turns ${w.turns} · tokens ${formatTokens(tokens)}`);
+  const ctx = session?.contextTokens ?? w.contextTokens;
+  const window = session?.contextWindow ?? null;
+  if (ctx !== null) lines.push(`context ${formatTokens(ctx)}${window ? ` (${Math.round((ctx / window) * 100)}%)` : ""}`);
+  if (w.costUsd !== null) lines.push(`cost $${w.costUsd.toFixed(2)}`);
+  if (w.lastTool) lines.push(`tool ${cut(oneLine(w.lastTool), 34)}`);
+  if (w.startedAt) lines.push(`elapsed ${formatDuration((w.endedAt ?? now) - w.startedAt)}`);
+  return { title: workerTitle(w), sections: [{ lines }], silent: true };
+}
+
+/** The final message: what it did, or why it failed and what to do. */
+export function workerResultView(w: WorkerRow, now: number): View {
+  const sections: View["sections"] = [{ lines: workerStatusView(w, undefined, now).sections[0]!.lines }];
+  if (w.exitCode !== null || w.signal) sections[0]!.lines.push(`exit ${w.signal ?? w.exitCode}`);
+  if (w.status === "failed") {
+    sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass)] });
+    const stderr = w.stderrTail.trim().split("\n").slice(-5).join("\n");
+    if (stderr) sections.push({ heading: "stderr", lines: [cut(stderr, 600)], pre: true });
+  }
+  if (w.denied.length) sections.push({ heading: "Denied by the CLI's policy", lines: [w.denied.join(", ")] });
+  const out = w.outputTail.trim();
+  if (out)
+    sections.push({ heading: w.status === "completed" ? "Answer" : "Last output", lines: [w.status === "completed" ? cut(out, 3000) : out.slice(-500)] });
+  const buttons: Button[] = [];
+  if (w.sessionId) buttons.push({ label: "Resume", data: `wk:r:${w.id}` });
+  buttons.push({ label: "Show output", data: `wk:o:${w.id}` });
+  return {
+    title: workerTitle(w),
+    sections,
+    buttons: [buttons],
+    tone: w.status === "completed" ? "ok" : w.status === "failed" ? "critical" : "warning",
+  };
+}
+
+/** A permission request or question, with Allow / Deny for admins. */
+export function workerRequestView(w: WorkerRow, r: WorkerRequestRow): View {
+  if (r.kind === "question") {
+    return {
+      title: `${w.id} asks`,
+      sections: [{ lines: [cut(String(r.payload.text ?? ""), 1500), `Answer with /send ${w.id} <text>`] }],
+      tone: "warning",
+    };
+  }
+  const lines = [`tool ${String(r.payload.tool ?? "?")}`];
+  if (r.payload.detail) lines.push(cut(String(r.payload.detail), 600));
+  if (r.payload.reason) lines.push(`why: ${cut(String(r.payload.reason), 300)}`);
+  lines.push(`expires ${new Date(r.expiresAt).toISOString().slice(11, 16)} UTC`);
+  return {
+    title: `${w.id} asks permission`,
+    sections: [{ lines }],
+    buttons: [
+      [
+        { label: "Allow", data: `wp:${r.id}:${r.nonce}:y`, style: "success" },
+        { label: "Deny", data: `wp:${r.id}:${r.nonce}:n`, style: "danger" },
+      ],
+    ],
+    tone: "warning",
+  };
+}
+
+/** A non-admin's /spawn, waiting for an admin. */
+export function spawnRequestView(r: WorkerRequestRow): View {
+  const p = r.payload;
+  return {
+    title: `Spawn request #${r.id}`,
+    sections: [{ lines: [`${String(p.agent)} in ${String(p.workspace)}`, `by ${String(p.requestedBy)}`, cut(String(p.prompt), 500)] }],
+    buttons: [
+      [
+        { label: "Approve", data: `ws:${r.id}:${r.nonce}:y`, style: "success" },
+        { label: "Deny", data: `ws:${r.id}:${r.nonce}:n`, style: "danger" },
+      ],
+    ],
+    tone: "warning",
+  };
+}
+
+/** `/workers`: one short line per worker. */
+export function workerListView(ws: WorkerRow[], now: number): View {
+  if (ws.length === 0) return { title: "Workers", sections: [{ lines: ["No workers. Start one with /spawn <agent> <workspace> <prompt>."] }] };
+  return {
+    title: "Workers",
+    sections: [
+      {
+        lines: ws.map((w) => `${w.id} ${statusMark[w.status]} ${w.agent} ${w.workspace} ${formatDuration((w.endedAt ?? now) - (w.startedAt ?? w.createdAt))}`),
+      },
+    ],
+  };
+}
+
+/** `/worker <id>`: status, resume chain, events tail. */
+export function workerDetailView(w: WorkerRow, chain: WorkerRow[], events: WorkerEventRow[], session: SessionRecord | undefined, now: number): View {
+  const v = workerStatusView(w, session, now);
+  v.silent = false;
+  v.sections.push({ heading: "Prompt", lines: [cut(w.prompt, 500)] });
+  if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });
+  if (chain.length > 1) v.sections.push({ heading: "Resume chain", lines: [chain.map((c) => c.id).join(" → ")] });
+  if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass)] });
+  if (events.length) {
+    v.sections.push({
+      heading: "Events",
+      pre: true,
+      lines: events.map((e) => {
+        const t = new Date(e.ts).toISOString().slice(11, 19);
+        const p = e.payload;
+        const what = String(p.name ?? p.kind ?? p.reason ?? p.sessionId ?? p.text ?? p.tool ?? "");
+        return cut(`${t} ${e.type} ${oneLine(what)}`, 60);
+      }),
+    });
+  }
+  return v;
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from "node:crypto";
+import type { Driver } from "../agents/driver.ts";
+import { drivers } from "../agents/drivers.ts";
+import type { Platform } from "../agents/session.ts";
+import type { Caller, MessageRef } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
+import { Runner, RunnerError, type RunnerListener, type SpawnRequest } from "../runner/runner.ts";
+import type { Runtime } from "../store/runtime.ts";
+import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore } from "../store/workers.ts";
+import type { Feed } from "./feed.ts";
+import { spawnRequestView, workerRequestView, workerResultView, workerStatusView } from "./worker-views.ts";
+
+/** Edits of one worker's status message at most this often (Telegram allows ~1 edit/s per chat). */
+const STATUS_EDIT_MS = 3000;
+
+/** What a press or command decided, for the caller. */
+export interface Decision {
+  toast: string;
+  view?: View;
+}
+
+const who = (c: Caller) => `${c.transport}:${c.userId}`;
+
+/**
+ * The workers as chat and CLI see them: spawn (or ask an admin to approve a non-admin's spawn), send,
+ * interrupt, kill, resume, and the answers to permission prompts — each checked for admin rights here,
+ * not only in menus. It posts each worker's status message (edited in place, throttled), its permission
+ * prompts and its result to the feed.
+ */
+export class WorkerOps implements RunnerListener {
+  readonly store: WorkerStore;
+  readonly requests: WorkerRequestStore;
+  readonly runner: Runner;
+  private readonly edits = new Map<string, { timer: NodeJS.Timeout | null; last: number; posting: Promise<void> | null }>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly feed: Feed,
+    options: { drivers?: Readonly<Partial<Record<Platform, Driver>>>; clock?: () => number } = {},
+  ) {
+    this.store = new WorkerStore(rt.db);
+    this.requests = new WorkerRequestStore(rt.db);
+    this.runner = new Runner({
+      config: rt.config,
+      log: rt.log,
+      store: this.store,
+      requests: this.requests,
+      drivers: (options.drivers ?? drivers) as Record<Platform, Driver>,
+      listener: this,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+
+  /** Recovers workers a previous run left behind; call once at start, after the transports are attached. */
+  start(): void {
+    const r = this.runner.recover();
+    if (r.failed.length || r.resumed.length) this.rt.log.info({ failed: r.failed, resumed: r.resumed }, "workers recovered after restart");
+    // `asm spawn` from a shell queues into the same store; the bot starts what it finds.
+    this.adopt = setInterval(() => this.runner.adoptQueued(), 2000);
+    this.adopt.unref?.();
+  }
+
+  private adopt: NodeJS.Timeout | null = null;
+
+  async stop(): Promise<void> {
+    if (this.adopt) clearInterval(this.adopt);
+    await this.runner.stop();
+    for (const e of this.edits.values()) if (e.timer) clearTimeout(e.timer);
+  }
+
+  /** `/spawn`: admins start at once; an allowed non-admin's request goes to the admins for approval. */
+  async spawn(caller: Caller, req: Omit<SpawnRequest, "requestedBy">): Promise<{ worker?: WorkerRow; requestId?: number }> {
+    this.runner.workspaceDir(req.workspace); // refuse a bad workspace before anyone is asked
+    if (!caller.admin) {
+      const now = Date.now();
+      const r = this.requests.create({
+        workerId: null,
+        kind: "spawn",
+        requestId: null,
+        nonce: randomBytes(6).toString("hex"),
+        payload: { ...req, requestedBy: who(caller) },
+        now,
+        expiresAt: now + this.rt.config.actions.expiryMinutes * 60_000,
+      });
+      this.rt.log.info({ audit: "worker.spawn.requested", by: who(caller), agent: req.agent, workspace: req.workspace, request: r.id }, "spawn requested");
+      const refs = await this.feed.post(spawnRequestView(r));
+      this.requests.setRefs(r.id, refs);
+      return { requestId: r.id };
+    }
+    const w = this.runner.spawn({ ...req, requestedBy: who(caller) });
+    this.rt.log.info({ audit: "worker.spawned", by: who(caller), worker: w.id, agent: w.agent, workspace: w.workspace }, "worker spawned");
+    return { worker: w };
+  }
+
+  /** An Allow/Deny press on a permission prompt or an Approve/Deny on a spawn request. Single use, expiring, admins only. */
+  async decide(caller: Caller, id: number, nonce: string, yes: boolean, message: MessageRef | null): Promise<Decision> {
+    if (!caller.admin) return { toast: "Only an admin can decide this." };
+    const r = this.requests.get(id);
+    if (!r || r.nonce !== nonce) return { toast: "This request is no longer active." };
+    if (message && r.messageRefs.length && !r.messageRefs.some((m) => m.transport === message.transport && m.messageId === message.messageId)) {
+      return { toast: "This button does not belong to that request." };
+    }
+    const now = Date.now();
+    if (r.expiresAt <= now) return { toast: "This request has expired." };
+    const status = r.kind === "spawn" ? (yes ? "allowed" : "denied") : yes ? "allowed" : "denied";
+    if (!this.requests.decide(r.id, nonce, status, who(caller), now)) return { toast: "Already decided." };
+    this.rt.log.info({ audit: `worker.${r.kind}.${status}`, by: who(caller), request: r.id, worker: r.workerId }, "worker request decided");
+    if (r.kind === "spawn") {
+      if (!yes) return { toast: "Spawn denied.", view: { ...spawnRequestView(r), buttons: [], sections: [{ lines: [`Denied by ${who(caller)}`] }] } };
+      const p = r.payload as unknown as SpawnRequest & { requestedBy: string };
+      try {
+        const w = this.runner.spawn({ agent: p.agent, workspace: p.workspace, prompt: p.prompt, model: p.model ?? null, requestedBy: p.requestedBy });
+        return { toast: `Started ${w.id}.`, view: { title: `Spawn request #${r.id}`, sections: [{ lines: [`Approved by ${who(caller)}: ${w.id}`] }] } };
+      } catch (err) {
+        return { toast: err instanceof RunnerError ? err.message : "Could not start the worker." };
+      }
+    }
+    const answered = this.runner.answer(r, yes, yes ? undefined : `Denied by ${who(caller)} from asm`);
+    const w = r.workerId ? this.store.get(r.workerId) : undefined;
+    const done: View = {
+      title: `${r.workerId ?? "?"} ${String(r.payload.tool ?? "")}`,
+      sections: [{ lines: [`${yes ? "Allowed" : "Denied"} by ${who(caller)}`, String(r.payload.detail ?? "").slice(0, 300)] }],
+    };
+    if (!answered) return { toast: `${w?.id ?? "The worker"} is no longer running; nothing was sent.`, view: done };
+    return { toast: yes ? "Allowed." : "Denied.", view: done };
+  }
+
+  // ── RunnerListener: what the chat sees ──────────────────────────────────────
+
+  changed(w: WorkerRow): void {
+    if (isFinal(w.status)) return;
+    this.scheduleStatus(w.id);
+  }
+
+  asks(w: WorkerRow, r: Parameters<RunnerListener["asks"]>[1]): void {
+    void this.feed.post(workerRequestView(w, r)).then((refs) => this.requests.setRefs(r.id, refs));
+  }
+
+  turnEnded(w: WorkerRow): void {
+    this.scheduleStatus(w.id);
+  }
+
+  finished(w: WorkerRow): void {
+    const e = this.edits.get(w.id);
+    if (e?.timer) clearTimeout(e.timer);
+    const post = async () => {
+      await e?.posting;
+      await this.editStatus(w.id);
+      await this.feed.post(workerResultView(this.store.get(w.id) ?? w, Date.now()));
+    };
+    void post().catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker result"));
+  }
+
+  private scheduleStatus(id: string) {
+    let e = this.edits.get(id);
+    if (!e) {
+      e = { timer: null, last: 0, posting: null };
+      this.edits.set(id, e);
+    }
+    if (e.timer) return;
+    const wait = Math.max(0, e.last + STATUS_EDIT_MS - Date.now());
+    const entry = e;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      entry.last = Date.now();
+      entry.posting = this.editStatus(id).catch((err) => this.rt.log.warn({ err, worker: id }, "could not update the worker status"));
+    }, wait);
+    entry.timer.unref?.();
+  }
+
+  /** Posts the status message the first time, edits it afterwards. */
+  private async editStatus(id: string): Promise<void> {
+    const w = this.store.get(id);
+    if (!w) return;
+    const session = w.sessionUid ? this.rt.sessions.get(w.sessionUid) : undefined;
+    const view = workerStatusView(w, session, Date.now());
+    if (w.statusRefs.length === 0) {
+      const refs = await this.feed.post(view);
+      this.store.update(id, { statusRefs: refs }, Date.now());
+    } else {
+      for (const ref of w.statusRefs) await this.feed.edit(ref, view);
+    }
+  }
+}
