@@ -2,6 +2,7 @@ import { claudeDriver } from "./claude/driver.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
 import { geminiDriver } from "./gemini/driver.ts";
+import { openclawDriver } from "./openclaw/driver.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
 import type { Platform } from "./session.ts";
 
@@ -11,4 +12,5 @@ export const drivers: Readonly<Partial<Record<Platform, Driver>>> = {
   codex: codexDriver,
   gemini: geminiDriver,
   opencode: opencodeDriver,
+  openclaw: openclawDriver,
 };
