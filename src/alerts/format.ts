@@ -1,3 +1,4 @@
+import { formatDuration, formatTime } from "../lib/present.ts";
 import type { ProposedAction } from "../messages/finding.ts";
 import type { Button, View } from "../messages/view.ts";
 import type { AlertRecord } from "../store/alerts.ts";
@@ -22,22 +23,6 @@ const actionLabels: Record<ProposedAction["kind"], string> = {
 
 const severityMark = { info: "ℹ️", warning: "⚠️", critical: "🔴" } as const;
 
-/** "2026-11-23 19:50 UTC": one unambiguous clock for everyone in the feed. */
-export function formatTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
-
-/** "3h 5m", "12m", "40s". */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 /** The status line: what happened to this alert and since when. */
 function statusLine(a: AlertRecord, kind: AlertMessageKind, now: number): string {
   const since = a.firedAt ?? a.firstSeen;
@@ -45,11 +30,11 @@ function statusLine(a: AlertRecord, kind: AlertMessageKind, now: number): string
     case "fire":
       return "firing";
     case "repeat":
-      return `still firing for ${formatAge(now - since)} (reminder)`;
+      return `still firing for ${formatDuration(now - since, "minute")} (reminder)`;
     case "escalate":
-      return `escalated${a.notifiedSeverity ? ` from ${a.notifiedSeverity}` : ""} to ${a.severity}, firing for ${formatAge(now - since)}`;
+      return `escalated${a.notifiedSeverity ? ` from ${a.notifiedSeverity}` : ""} to ${a.severity}, firing for ${formatDuration(now - since, "minute")}`;
     case "resolve":
-      return `resolved at ${formatTime(a.resolvedAt ?? now)} after ${formatAge((a.resolvedAt ?? now) - since)}`;
+      return `resolved at ${formatTime(a.resolvedAt ?? now)} after ${formatDuration((a.resolvedAt ?? now) - since, "minute")}`;
   }
 }
 

@@ -3,9 +3,9 @@ import { agentOf } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { Severity } from "../config/sections/common.ts";
+import { formatDuration, formatPercent, formatTokens } from "../lib/present.ts";
 import { type Finding, severityRank } from "../messages/finding.ts";
 import type { Observations, TurnPoint } from "../observe/observations.ts";
-import { formatDuration, formatPercent, formatTokens } from "./format.ts";
 
 /** One reason a session's context is a problem; the worst becomes the finding. */
 interface Reason {

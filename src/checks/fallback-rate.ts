@@ -3,9 +3,9 @@ import { configuredModel } from "../agents/openclaw/config.ts";
 import { agentOf } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { formatDuration, formatPercent } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Observations } from "../observe/observations.ts";
-import { formatDuration, formatPercent } from "./format.ts";
 
 /**
  * The comparable part of a model id: lower case, provider prefix dropped, so "anthropic/claude-opus-4-6"

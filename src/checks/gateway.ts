@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.ts";
+import { formatDuration } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { GatewayObservation, Observations, RestartAttempt } from "../observe/observations.ts";
-import { formatDuration } from "./format.ts";
 
 /** The gateway's state as the checks see it, derived from probe samples and restart actions. */
 export interface GatewayState {

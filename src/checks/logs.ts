@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.ts";
+import { formatBytes, formatDuration, formatLatency, formatPercent } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { LogObservation, Observations } from "../observe/observations.ts";
-import { formatBytes, formatDuration, formatLatency, formatPercent } from "./format.ts";
 
 interface Problem {
   text: string;

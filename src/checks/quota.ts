@@ -2,9 +2,9 @@ import { classifyError } from "../agents/error-reason.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { Severity } from "../config/sections/common.ts";
+import { formatAge, formatDuration, formatPercent, formatTokens } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Observations } from "../observe/observations.ts";
-import { formatAge, formatDuration, formatPercent, formatTokens } from "./format.ts";
 
 /** One rate-limit window an agent reported about itself (official figure). */
 export interface OfficialLimit {

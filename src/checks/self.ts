@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.ts";
+import { formatAge, formatBytes, formatDuration } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Observations } from "../observe/observations.ts";
-import { formatAge, formatBytes, formatDuration } from "./format.ts";
 
 /** Job errors named `transport:<name>` are a chat transport that cannot work (see monitor.ts). */
 const transportJobPrefix = "transport:";

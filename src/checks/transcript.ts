@@ -1,9 +1,9 @@
 import { agentOf } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { formatBytes } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Observations } from "../observe/observations.ts";
-import { formatBytes } from "./format.ts";
 
 const problemText: Record<string, string> = {
   "null-path": "its transcript path is null in the session store",

@@ -1,5 +1,5 @@
 import { type Platform, platforms, type SessionRecord } from "../agents/session.ts";
-import { ago } from "../chat/commands/format.ts";
+import { formatAgeCompact, formatPercent, formatTokens } from "../lib/present.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, print, printJson, table } from "./io.ts";
@@ -67,11 +67,9 @@ export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now
         s.sessionId.slice(0, 12),
         s.kind,
         s.model ?? "-",
-        s.contextPercent === null
-          ? "-"
-          : `${s.contextPercent.toFixed(0)}% ${Math.round((s.contextTokens ?? 0) / 1000)}k/${Math.round((s.contextWindow ?? 0) / 1000)}k`,
+        s.contextPercent === null ? "-" : `${formatPercent(s.contextPercent, 0)} ${formatTokens(s.contextTokens)}/${formatTokens(s.contextWindow)}`,
         s.present ? s.state : "gone",
-        ago(s.lastActivity, now),
+        formatAgeCompact(s.lastActivity, now),
         s.project ?? "-",
       ]),
       [18, 12, 9, 22, 16, 8, 6, 40],

@@ -1,10 +1,9 @@
-import { formatAge } from "../../alerts/format.ts";
 import { AlertLookupError } from "../../core/alert-ops.ts";
 import { who } from "../../core/approvals.ts";
+import { formatAge, formatDuration, formatTime } from "../../lib/present.ts";
 import { textView, type View } from "../../messages/view.ts";
 import type { AlertRecord } from "../../store/alerts.ts";
 import { type Silence, silenceMatches } from "../../store/silences.ts";
-import { utc } from "./format.ts";
 import { type Command, reasonFrom, UsageError } from "./spec.ts";
 
 const maxSilenceMs = 30 * 86_400_000;
@@ -34,12 +33,14 @@ const mark = { critical: "CRIT", warning: "WARN", info: "INFO" } as const;
 /** One alert per line: number, severity, state, summary, age, fingerprint. */
 export function alertLine(a: AlertRecord, now: number): string {
   const state =
-    a.status === "resolved" ? `resolved ${formatAge(now - (a.resolvedAt ?? now))} ago` : `${a.status} ${formatAge(now - (a.firedAt ?? a.firstSeen))}`;
+    a.status === "resolved"
+      ? `resolved ${formatAge(a.resolvedAt ?? now, now, "minute")}`
+      : `${a.status} ${formatDuration(now - (a.firedAt ?? a.firstSeen), "minute")}`;
   return `#${a.id} ${mark[a.severity]} ${a.summary} — ${state}${a.ackedBy ? `, acked by ${a.ackedBy}` : ""} [${a.check} ${a.fingerprint.slice(0, 8)}]`;
 }
 
 const silenceLine = (s: Silence) =>
-  `silence ${s.id}: ${s.fingerprint ? `fingerprint ${s.fingerprint.slice(0, 8)}` : `${s.check}${s.subjectPattern ? `:${s.subjectPattern}` : ""}`} until ${utc(s.endsAt)} by ${s.createdBy}${s.reason ? ` (${s.reason})` : ""}`;
+  `silence ${s.id}: ${s.fingerprint ? `fingerprint ${s.fingerprint.slice(0, 8)}` : `${s.check}${s.subjectPattern ? `:${s.subjectPattern}` : ""}`} until ${formatTime(s.endsAt)} by ${s.createdBy}${s.reason ? ` (${s.reason})` : ""}`;
 
 export const alertsCommand: Command = {
   name: "alerts",

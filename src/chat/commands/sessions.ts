@@ -1,8 +1,8 @@
 import { agentOf } from "../../agents/registry.ts";
 import { type Platform, platforms, type SessionRecord } from "../../agents/session.ts";
 import type { SessionScope, SessionSort } from "../../core/manager.ts";
+import { fitColumn, formatAge, formatAgeCompact, formatBytes, formatPercent, formatTime, formatTokens } from "../../lib/present.ts";
 import type { Button, View } from "../../messages/view.ts";
-import { ago, pad, tokens, utc } from "./format.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
 
 /** At most this many rows in one answer (paginated by the transport); narrow with filters for more. */
@@ -29,7 +29,7 @@ export function parseSessionsArgs(args: string[]): { platform?: Platform; scope:
   return { ...out, scope: out.scope ?? "active", sort: out.sort ?? "urgency" };
 }
 
-const ctx = (s: SessionRecord) => (s.contextPercent === null ? "  - " : `${Math.round(s.contextPercent).toString().padStart(3)}%`);
+const ctx = (s: SessionRecord) => (s.contextPercent === null ? "  - " : formatPercent(s.contextPercent, 0).padStart(4));
 const who = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` : ""}`;
 const label = (s: SessionRecord) => s.title ?? s.project ?? s.sessionKey ?? "";
 
@@ -57,7 +57,7 @@ export const sessionHeader = (idWidth = 8) => `CTX  PLATFORM       ${"SESSION".p
 
 /** One row of the list: context %, where, id prefix, model, last activity, what it is about. */
 export function sessionRow(s: SessionRecord, now: number, idWidth = 8): string {
-  return `${ctx(s)} ${pad(who(s), 14)} ${s.sessionId.slice(0, idWidth).padEnd(idWidth)} ${pad(s.model ?? "-", 18)} ${ago(s.lastActivity, now).padStart(4)} ${s.present ? "" : "(gone) "}${label(s).slice(0, 40)}`;
+  return `${ctx(s)} ${fitColumn(who(s), 14)} ${s.sessionId.slice(0, idWidth).padEnd(idWidth)} ${fitColumn(s.model ?? "-", 18)} ${formatAgeCompact(s.lastActivity, now).padStart(4)} ${s.present ? "" : "(gone) "}${label(s).slice(0, 40)}`;
 }
 
 export const sessionsCommand: Command = {
@@ -151,11 +151,11 @@ export function sessionView(
           ...(s.title ? [`title: ${s.title}`] : []),
           ...(s.sessionKey ? [`key: ${s.sessionKey}`] : []),
           `kind: ${s.kind} · state: ${s.present ? s.state : "gone"} · model: ${s.model ?? "-"}`,
-          `context: ${s.contextPercent === null ? "unknown" : `${s.contextPercent.toFixed(1)}%`} (${tokens(s.contextTokens)} of ${tokens(s.contextWindow)})`,
-          `tokens: in ${tokens(s.inputTokens)} · out ${tokens(s.outputTokens)} · cache read ${tokens(s.cacheReadTokens)} · cache write ${tokens(s.cacheWriteTokens)}`,
-          `messages: ${s.messageCount} · started ${utc(s.firstActivity)} · last active ${ago(s.lastActivity, now)} ago`,
+          `context: ${s.contextPercent === null ? "unknown" : formatPercent(s.contextPercent, 1)} (${formatTokens(s.contextTokens)} of ${formatTokens(s.contextWindow)})`,
+          `tokens: in ${formatTokens(s.inputTokens)} · out ${formatTokens(s.outputTokens)} · cache read ${formatTokens(s.cacheReadTokens)} · cache write ${formatTokens(s.cacheWriteTokens)}`,
+          `messages: ${s.messageCount} · started ${formatTime(s.firstActivity)} · last active ${s.lastActivity === null ? "unknown" : formatAge(s.lastActivity, now)}`,
           ...(s.project ? [`project: ${s.project}`] : []),
-          ...(s.path ? [`file: ${s.path} (${tokens(s.sizeBytes)}B)`] : []),
+          ...(s.path ? [`file: ${s.path} (${formatBytes(s.sizeBytes)})`] : []),
           ...(s.parseErrors ? [`parse errors: ${s.parseErrors}${s.lastParseError ? ` (last: ${s.lastParseError.slice(0, 120)})` : ""}`] : []),
           ...extraLines(s.extra),
         ],
@@ -166,7 +166,7 @@ export function sessionView(
         lines: turns.length
           ? turns.map(
               (t) =>
-                `${utc(t.ts).slice(11, 16)} ${pad(t.model ?? "-", 18)} in ${tokens(t.input)} out ${tokens(t.output)} cache ${tokens(t.cacheRead)}/${tokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${tokens(t.contextTokens)}` : ""}`,
+                `${formatTime(t.ts).slice(11, 16)} ${fitColumn(t.model ?? "-", 18)} in ${formatTokens(t.input)} out ${formatTokens(t.output)} cache ${formatTokens(t.cacheRead)}/${formatTokens(t.cacheWrite)}${t.contextTokens !== null ? ` ctx ${formatTokens(t.contextTokens)}` : ""}`,
             )
           : ["(no per-turn usage recorded)"],
       },
