@@ -5,6 +5,7 @@ import { healthCommand } from "./commands/health.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
 import { workerCommands } from "./commands/workers.ts";
+import { refusalText } from "./refusal.ts";
 
 export type { Command, CommandContext, CommandSpec, OptionSpec } from "./commands/spec.ts";
 
@@ -50,7 +51,7 @@ export const commands: Command[] = [
 export async function runCommand(ctx: CommandContext, name: string, args: string[]): Promise<View> {
   if (!ctx.caller.allowed) {
     ctx.rt.log.warn({ audit: "command.refused", transport: ctx.caller.transport, userId: ctx.caller.userId, command: name }, "unknown user");
-    return textView("Sorry, you are not allowed to use this bot.", { private: true });
+    return textView(refusalText, { private: true });
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) return textView(`Unknown command /${name}. Try /help.`, { private: true });
