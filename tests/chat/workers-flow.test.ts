@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { CoreInbound } from "../../src/chat/dispatch.ts";
+import { Manager } from "../../src/core/manager.ts";
+import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
+import { type View, viewToText } from "../../src/messages/view.ts";
+import type { Runtime } from "../../src/store/runtime.ts";
+import { checkRuntime } from "../helpers/checks.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
+const exchange = (s: string) => fileURLToPath(new URL(`../fixtures/streams/claude/${s}.exchange.jsonl`, import.meta.url));
+
+/** A transport that keeps what the core posts, so a test can press the buttons it carried. */
+class Recorder implements Transport {
+  readonly name = "telegram" as const;
+  sent: { ref: MessageRef; view: View }[] = [];
+  edits: { ref: MessageRef; view: View }[] = [];
+  async start() {}
+  async stop() {}
+  async send(view: View) {
+    const ref = { transport: this.name, chatId: "-100", messageId: String(this.sent.length + 1) };
+    this.sent.push({ ref, view });
+    return ref;
+  }
+  async edit(ref: MessageRef, view: View) {
+    this.edits.push({ ref, view });
+  }
+}
+
+const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
+const member: Caller = { transport: "telegram", userId: "2", allowed: true, admin: false };
+const managers: Manager[] = [];
+afterEach(async () => {
+  for (const m of managers.splice(0)) await m.stop();
+});
+
+function setup(scenario: string) {
+  const dir = tempDir("asm-workers-flow-");
+  const stdinLog = join(dir, "stdin.log");
+  const rt: Runtime = checkRuntime(dir, {
+    runner: {
+      workspaces: { app: dir },
+      drivers: { claude: { command: [process.execPath, fake], env: { FAKE_EXCHANGE: exchange(scenario), FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } } },
+    },
+  });
+  const manager = new Manager(rt);
+  managers.push(manager);
+  const t = new Recorder();
+  manager.feed.attach([t]);
+  return { manager, inbound: new CoreInbound(manager), t, stdinLog };
+}
+
+const until = async (what: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+const buttonsOf = (v: View) => (v.buttons ?? []).flat();
+
+describe("workers through the chat dispatcher", () => {
+  for (const [scenario, label, behavior] of [
+    ["tool-allow", "Allow", "allow"],
+    ["tool-deny", "Deny", "deny"],
+  ] as const) {
+    it(`/spawn, the permission prompt's ${label} button answers the CLI (${behavior}), a second press does nothing, the result is posted`, async () => {
+      const { inbound, t, stdinLog, manager } = setup(scenario);
+      const reply = await inbound.command(admin, "spawn", ["claude", "app", "USE_SHELL:", "write", "a", "file"]);
+      expect(viewToText(reply)).toMatch(/^w1 started/);
+      await until(() => t.sent.some((s) => s.view.title === "w1 asks permission"));
+      const ask = t.sent.find((s) => s.view.title === "w1 asks permission")!;
+      expect(viewToText(ask.view)).toContain("tool Bash");
+      const button = buttonsOf(ask.view).find((b) => b.label === label)!;
+      expect(Buffer.byteLength(button.data)).toBeLessThanOrEqual(64);
+      expect((await inbound.button(member, button.data, ask.ref)).toast).toBe("Only an admin can decide this.");
+      const press = await inbound.button(admin, button.data, ask.ref);
+      expect(press.toast).toBe(label === "Allow" ? "Allowed." : "Denied.");
+      expect((await inbound.button(admin, button.data, ask.ref)).toast).toBe("Already decided.");
+      await until(() => t.sent.some((s) => s.view.title?.startsWith("w1 ·") && viewToText(s.view).includes("completed") && (s.view.buttons?.length ?? 0) > 0));
+      const answer = readFileSync(stdinLog, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))[1];
+      expect(answer.response.response.behavior).toBe(behavior);
+      expect(manager.workers.store.get("w1")!.status).toBe("completed");
+      expect(viewToText(await inbound.command(admin, "worker", ["w1", "events", "init"]))).toContain("init");
+    });
+  }
+
+  it("a non-admin's /spawn is a request in the feed; an admin's Approve starts it", async () => {
+    const { inbound, t, manager } = setup("success");
+    const reply = await inbound.command(member, "spawn", ["claude", "app", "hello"]);
+    expect(viewToText(reply)).toMatch(/Asked the admins to approve \(request #\d+\)/);
+    expect(manager.workers.store.list()).toEqual([]);
+    const req = t.sent.find((s) => s.view.title?.startsWith("Spawn request"))!;
+    const approve = buttonsOf(req.view).find((b) => b.label === "Approve")!;
+    expect((await inbound.button(member, approve.data, req.ref)).toast).toBe("Only an admin can decide this.");
+    expect((await inbound.button(admin, approve.data, { ...req.ref, messageId: "999" })).toast).toBe("This button does not belong to that request.");
+    expect((await inbound.button(admin, approve.data, req.ref)).toast).toBe("Started w1.");
+    expect((await manager.workers.runner.waitFor("w1")).status).toBe("completed");
+    expect(manager.workers.store.get("w1")!.requestedBy).toBe("telegram:2");
+  });
+
+  it("worker commands refuse non-admins and bad ids; a workspace outside the config is refused", async () => {
+    const { inbound } = setup("success");
+    expect(viewToText(await inbound.command(member, "kill", ["w1"]))).toContain("for admins only");
+    expect(viewToText(await inbound.command(admin, "kill", ["-rf"]))).toContain("is not a worker id");
+    expect(viewToText(await inbound.command(admin, "spawn", ["claude", "/etc", "x"]))).toContain("not valid");
+    expect(viewToText(await inbound.command(admin, "spawn", ["claude", "other", "x"]))).toContain('no workspace "other"');
+  });
+});
