@@ -181,10 +181,8 @@ export class GeminiSource implements Source {
 
   async scan(ctx: ScanContext): Promise<SourceScanResult> {
     const result = emptyResult("gemini");
-    if (!existsSync(this.root)) {
-      result.missingRoots.push(this.root);
-      return result;
-    }
+    // A missing folder is read as an empty one, so the sessions read from it before are marked gone.
+    if (!existsSync(this.root)) result.missingRoots.push(this.root);
     const projects = new ProjectRoots(this.root);
     const { jsonl, legacy } = this.listChats(result);
     const adapter: FileAdapter<GeminiFileState> = {

@@ -50,10 +50,9 @@ export class OpencodeSource implements Source {
 
   async scan(ctx: ScanContext): Promise<SourceScanResult> {
     const result = emptyResult("opencode");
-    if (!existsSync(this.root)) {
-      result.missingRoots.push(this.root);
-      return result;
-    }
+    // A missing folder is read as an empty one, so the sessions read from it before are marked gone.
+    const missing = !existsSync(this.root);
+    if (missing) result.missingRoots.push(this.root);
     const files = new FileStore(ctx.db);
     const kv = new KvStore(ctx.db);
     let limits: Record<string, number> | null = null;
@@ -65,7 +64,7 @@ export class OpencodeSource implements Source {
     const seen = new Set<string>();
     let names: string[] = [];
     try {
-      names = readdirSync(this.root).filter((n) => dbName.test(n));
+      if (!missing) names = readdirSync(this.root).filter((n) => dbName.test(n));
     } catch (err) {
       result.errors.push(`cannot list ${this.root}: ${(err as Error).message}`);
     }
