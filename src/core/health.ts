@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { agentOf } from "../agents/registry.ts";
 import type { Config } from "../config/schema.ts";
+import { formatAgeCompact, formatBytes } from "../lib/present.ts";
 import { GATEWAY_SERIES } from "../observe/gateway-probe.ts";
 import { QUOTA_SERIES } from "../observe/quota-probe.ts";
 import { watchedLocations } from "../sources/locations.ts";
@@ -40,14 +41,6 @@ export interface HealthInputs {
   startedAt?: number;
 }
 
-const ago = (ms: number) => {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
-};
-
 function sizeOf(path: string): number | null {
   try {
     return statSync(path).size;
@@ -55,8 +48,6 @@ function sizeOf(path: string): number | null {
     return null;
   }
 }
-
-const mib = (bytes: number | null) => (bytes === null ? "size unknown" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
 
 /**
  * One screen of health, used by `/health` and `asm health`: the store, the last scan, each watched
@@ -71,7 +62,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
   items.push({
     name: "store",
     status: version === latestVersion && (dbBytes ?? 0) <= config.checks.self.dbBytes ? "ok" : "degraded",
-    detail: `${config.store.path} (schema v${version}, ${mib(dbBytes)})`,
+    detail: `${config.store.path} (schema v${version}, ${dbBytes === null ? "size unknown" : formatBytes(dbBytes)})`,
   });
 
   const last = inp.kv.get<{ at: number; durationMs: number; errors: string[] }>("scan.last");
@@ -82,7 +73,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     items.push({
       name: "scan",
       status: stale || last.errors.length ? "degraded" : "ok",
-      detail: `last ${ago(now - last.at)} ago in ${Math.round(last.durationMs)} ms${last.errors.length ? `, ${last.errors.length} error(s): ${last.errors[0]}` : ""}${stale ? " (stale)" : ""}`,
+      detail: `last ${formatAgeCompact(last.at, now)} ago in ${Math.round(last.durationMs)} ms${last.errors.length ? `, ${last.errors.length} error(s): ${last.errors[0]}` : ""}${stale ? " (stale)" : ""}`,
     });
   }
 
@@ -117,7 +108,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
           ? {
               name: "gateway",
               status: g.ok && !stale ? "ok" : "degraded",
-              detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${ago(now - g.ts)} ago${g.ok ? "" : lastOk ? `; last up ${ago(now - lastOk.ts)} ago` : "; never seen up"}${stale ? " (stale)" : ""}`,
+              detail: `${g.ok ? "up" : "DOWN"} (${detail || "no detail"}) ${formatAgeCompact(g.ts, now)} ago${g.ok ? "" : lastOk ? `; last up ${formatAgeCompact(lastOk.ts, now)} ago` : "; never seen up"}${stale ? " (stale)" : ""}`,
             }
           : { name: "gateway", status: "info", detail: "not probed yet" },
     );
@@ -129,7 +120,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     items.push({
       name: `quota ${q.subject}`,
       status: err || (q.value !== null && q.value < min) ? "degraded" : "ok",
-      detail: err ? `probe failed: ${err}` : `${q.value ?? "?"} remaining (minimum ${min}), ${ago(now - q.ts)} ago`,
+      detail: err ? `probe failed: ${err}` : `${q.value ?? "?"} remaining (minimum ${min}), ${formatAgeCompact(q.ts, now)} ago`,
     });
   }
 
@@ -138,7 +129,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     items.push({
       name: "outbox",
       status: b.pending > config.checks.self.outboxBacklog ? "degraded" : "ok",
-      detail: `${b.pending} unsent${b.oldestCreatedAt !== null ? `, oldest ${ago(now - b.oldestCreatedAt)}` : ""}`,
+      detail: `${b.pending} unsent${b.oldestCreatedAt !== null ? `, oldest ${formatAgeCompact(b.oldestCreatedAt, now)}` : ""}`,
     });
   }
 
@@ -153,7 +144,11 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
 
   if (inp.startedAt !== undefined) {
     const rss = process.memoryUsage().rss;
-    items.push({ name: "self", status: "ok", detail: `up ${ago(now - inp.startedAt)}, pid ${process.pid}, ${mib(rss)} RSS, node ${process.versions.node}` });
+    items.push({
+      name: "self",
+      status: "ok",
+      detail: `up ${formatAgeCompact(inp.startedAt, now)}, pid ${process.pid}, ${formatBytes(rss)} RSS, node ${process.versions.node}`,
+    });
   }
   return { status: items.some((i) => i.status === "degraded") ? "degraded" : "ok", items };
 }
