@@ -25,6 +25,8 @@ export type WorkerEvent =
   | { type: "permission"; requestId: string; tool: string; detail: string | null; reason: string | null; input?: unknown }
   /** The agent asks the person a question (AskUserQuestion, request_user_input). */
   | { type: "question"; requestId: string; text: string }
+  /** The agent withdrew a request it made (Claude `control_cancel_request`, e.g. after an interrupt): nobody can answer it now. */
+  | { type: "request_cancelled"; requestId: string }
   /** A turn ended. `isError`: the CLI itself says the turn failed. `denied`: tools the CLI refused on its own. */
   | {
       type: "turn_end";

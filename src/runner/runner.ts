@@ -579,6 +579,13 @@ export class Runner {
       case "error":
         if (!e.willRetry) run.lastError = { reason: e.reason, message: e.message };
         break;
+      case "request_cancelled": {
+        const r = this.deps.requests.pending(id).find((x) => x.requestId === e.requestId);
+        if (r) this.deps.requests.decide(r.id, null, "expired", "agent", now);
+        if (this.deps.requests.pending(id).length === 0 && w.status === "waiting-for-input" && w.waitingReason !== "turn-finished")
+          this.setStatus(id, "running", null);
+        break;
+      }
       case "model_switch":
         this.deps.store.update(id, { model: e.to }, now);
         break;

@@ -91,7 +91,15 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     expect(done.sessionUid).toBe(`claude::${done.sessionId}`);
     expect(done.turns).toBe(1);
     expect(done.costUsd).toBeGreaterThan(0);
-    expect(done.inputTokens + done.cacheReadTokens + done.cacheWriteTokens).toBeGreaterThan(0);
+    // The turn's totals come from the result line, which sums every API call of the turn.
+    const result = readFileSync(exchange("claude", "success"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.dir === "stdout" && e.line.includes('"type":"result"'))
+      .map((e) => JSON.parse(e.line))[0];
+    expect(done.cacheReadTokens).toBe(result.usage.cache_read_input_tokens);
+    expect(done.outputTokens).toBe(result.usage.output_tokens);
     expect(done.outputTail.length).toBeGreaterThan(0);
     expect(done.exitCode).toBe(0);
     expect(dedupe(w.statuses.map((s) => s.split(":")[1]!))).toEqual(["starting", "running", "waiting-for-input", "completed"]);
@@ -149,6 +157,17 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     const done = await w.runner.waitFor(row.id);
     expect(done.status).toBe("interrupted");
     expect(readFileSync(w.stdinLog, "utf8")).toContain('"subtype":"interrupt"');
+  });
+
+  it("an interrupt while a permission request is pending: the CLI withdraws it, the request closes, the worker is interrupted", async () => {
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "interrupt-permission") });
+    const row = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "USE_SHELL: write a file" });
+    await until(() => w.asks.length === 1);
+    w.runner.interrupt(row.id);
+    const done = await w.runner.waitFor(row.id);
+    expect(done.status).toBe("interrupted");
+    expect(w.requests.get(w.asks[0]!.id)!.status).toBe("expired");
+    expect(w.requests.pending(row.id)).toEqual([]);
   });
 
   it("a child that ignores the interrupt and SIGINT is SIGKILLed after the grace period, still 'interrupted'", async () => {

@@ -69,6 +69,9 @@ function result(d: Json): WorkerEvent[] {
     const text = str(d.result) ?? (Array.isArray(d.errors) ? d.errors.map(String).join("; ") : null) ?? str(d.subtype) ?? "error";
     out.push({ type: "error", reason: claudeErrorReason(status, null) ?? classifyError(text), message: text, status });
   }
+  // The result's usage sums every API call of the turn (the assistant lines carry one call each).
+  const total = usageOf(obj(d.usage));
+  if (total) out.push({ ...total, contextTokens: null } as WorkerEvent);
   out.push({
     type: "turn_end",
     result: str(d.result),
@@ -160,6 +163,10 @@ export function parseClaudeLine(line: string): WorkerEvent[] {
       return result(d);
     case "control_request":
       return controlRequest(d);
+    case "control_cancel_request": {
+      const id = str(d.request_id);
+      return id ? [{ type: "request_cancelled", requestId: id }] : [{ type: "other", kind: "control_cancel_request" }];
+    }
     case "rate_limit_event": {
       const info = obj(d.rate_limit_info);
       if (info?.status === "rejected")
