@@ -344,7 +344,7 @@ export class Runner {
     for (let i = 0; i < this.queue.length && this.runs.size < this.cfg.maxConcurrent; ) {
       const q = this.queue[i]!;
       const w = this.deps.store.get(q.worker);
-      if (!w || w.status !== "queued") {
+      if (w?.status !== "queued") {
         this.queue.splice(i, 1);
         continue;
       }

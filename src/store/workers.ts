@@ -186,6 +186,18 @@ export class WorkerStore {
     return (this.db.prepare(`${select} WHERE session_id = ? ORDER BY created_at DESC`).all(sessionId) as Record<string, unknown>[]).map(fromRow);
   }
 
+  /** The newest worker of each of these agent sessions (by session uid), for marking managed sessions. */
+  newestBySessionUid(uids: readonly string[]): Map<string, WorkerRow> {
+    const out = new Map<string, WorkerRow>();
+    if (uids.length === 0) return out;
+    const rows = this.db.prepare(`${select} WHERE session_uid IN (${uids.map(() => "?").join(",")}) ORDER BY created_at, id`).all(...uids) as Record<
+      string,
+      unknown
+    >[];
+    for (const r of rows.map(fromRow)) out.set(r.sessionUid!, r);
+    return out;
+  }
+
   /** Updates some fields; `updatedAt` is set to `now`. */
   update(id: string, patch: Partial<Omit<WorkerRow, "id" | "createdAt">>, now: number): void {
     const keys = Object.keys(patch) as (keyof WorkerRow)[];
@@ -305,4 +317,19 @@ export class WorkerRequestStore {
   setRefs(id: number, refs: MessageRef[]): void {
     this.db.prepare("UPDATE worker_requests SET message_refs = ? WHERE id = ?").run(JSON.stringify(refs), id);
   }
+}
+
+/**
+ * The newest worker whose messages go to this thread (`threads` holds it): plain text typed there is that
+ * worker's next turn. Added for the chat side; a lookup only.
+ */
+export function workerIdByThread(db: Db, place: WorkerThread): string | undefined {
+  const r = db
+    .prepare(
+      `SELECT w.id AS id FROM workers w, json_each(CASE WHEN json_valid(w.thread) THEN w.thread ELSE '[]' END) t
+       WHERE json_extract(t.value, '$.transport') = ? AND json_extract(t.value, '$.chatId') = ? AND json_extract(t.value, '$.threadId') = ?
+       ORDER BY w.created_at DESC, w.id DESC LIMIT 1`,
+    )
+    .get(place.transport, place.chatId, place.threadId ?? null) as { id: string } | undefined;
+  return r?.id;
 }

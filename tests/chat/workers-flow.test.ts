@@ -7,7 +7,7 @@ import { Manager } from "../../src/core/manager.ts";
 import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
 import { type View, viewToText } from "../../src/messages/view.ts";
 import type { Runtime } from "../../src/store/runtime.ts";
-import { checkRuntime } from "../helpers/checks.ts";
+import { checkRuntime, session } from "../helpers/checks.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
@@ -103,6 +103,17 @@ describe("workers through the chat dispatcher", () => {
     expect((await inbound.button(admin, approve.data, req.ref)).toast).toBe("Started w1.");
     expect((await manager.workers.runner.waitFor("w1")).status).toBe("completed");
     expect(manager.workers.store.get("w1")!.requestedBy).toBe("telegram:2");
+  });
+
+  it("/sessions and /session point at the worker that ran a session (the same uid the on-disk scan finds)", async () => {
+    const { inbound, manager } = setup("success");
+    await inbound.command(admin, "spawn", ["claude", "app", "hello"]);
+    const w = await manager.workers.runner.waitFor("w1");
+    // What the Claude source writes for that transcript: same platform, no agent id, the CLI's session id.
+    manager.rt.sessions.upsert({ ...session({ platform: "claude", sessionId: w.sessionId!, lastActivity: Date.now() }) });
+    expect(w.sessionUid).toBe(manager.rt.sessions.get(w.sessionUid!)!.uid);
+    expect(viewToText(await inbound.command(admin, "sessions", ["all"]))).toContain(`Managed by asm: w1 (${w.sessionId!.slice(0, 4)}`);
+    expect(viewToText(await inbound.command(admin, "session", [w.sessionId!.slice(0, 8)]))).toContain("w1 (completed) — /worker w1");
   });
 
   it("worker commands refuse non-admins and bad ids; a workspace outside the config is refused", async () => {

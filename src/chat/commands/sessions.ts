@@ -80,6 +80,10 @@ export const sessionsCommand: Command = {
     }
     const width = distinctIdWidth(rows);
     const more = total > rows.length ? [`Showing ${rows.length} of ${total}; narrow it with a platform, e.g. /sessions openclaw.`] : [];
+    const managed = manager.workers.store.newestBySessionUid(rows.map((s) => s.uid));
+    if (managed.size) {
+      more.unshift(`Managed by asm: ${[...managed].map(([uid, w]) => `${w.id} (${rows.find((s) => s.uid === uid)!.sessionId.slice(0, width)})`).join(", ")}`);
+    }
     return {
       title: `Sessions (${total}; ${filters})`,
       sections: [
@@ -207,6 +211,9 @@ export const sessionCommand: Command = {
     }
     const s = found.session;
     const alerts = manager.alerts.forSession(s.uid, s.sessionId).map((a) => `#${a.id} ${a.severity}: ${a.summary} (/ack ${a.id})`);
-    return sessionView(s, manager.recentTurns(s.uid, 5), alerts, now);
+    const view = sessionView(s, manager.recentTurns(s.uid, 5), alerts, now);
+    const worker = manager.workers.store.newestBySessionUid([s.uid]).get(s.uid);
+    if (worker) view.sections.splice(1, 0, { heading: "Managed worker", lines: [`${worker.id} (${worker.status}) — /worker ${worker.id}`] });
+    return view;
   },
 };
