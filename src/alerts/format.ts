@@ -19,6 +19,7 @@ const actionLabels: Record<ProposedAction["kind"], string> = {
   restart_gateway: "Request restart",
   reset_session: "Reset session",
   cleanup: "Request cleanup",
+  repair_gateway: "Start repair worker",
 };
 
 const severityMark = { info: "ℹ️", warning: "⚠️", critical: "🔴" } as const;

@@ -110,7 +110,16 @@ export function checkGateway(obs: Observations, config: Config, now: number): Fi
       component: "OpenClaw gateway",
       value: `${st.failedStreak} failed restarts, down ${formatDuration(downFor)}`,
       threshold: `${c.repairAfterFailedRestarts} failed restarts`,
-      action: "Restarting will not fix it: read the gateway logs (journalctl --user -u openclaw-gateway), check its config and disk",
+      action:
+        "Restarting will not fix it: read the gateway logs (journalctl --user -u openclaw-gateway), check its config and disk, or approve a repair worker",
+      proposedAction: {
+        kind: "repair_gateway",
+        context: [
+          `probe target: ${g.target}`,
+          `down for ${formatDuration(downFor)}; ${st.failedStreak} restarts in a row did not bring it back`,
+          ...g.samples.slice(-5).map((s) => `probe ${new Date(s.ts).toISOString()}: ${s.ok ? "ok" : "failed"}${s.detail ? ` (${s.detail})` : ""}`),
+        ],
+      },
       details,
     });
   }

@@ -23,6 +23,8 @@ export interface RunnerDeps {
   probeIntervalMs?: number;
   /** Aborted when asm stops: verification ends early (the command itself is left to finish). */
   signal?: AbortSignal;
+  /** Starts a managed worker (repair actions); returns its id. */
+  spawnWorker?: (w: { agent: import("../agents/session.ts").Platform; cwd: string; prompt: string; requestedBy: string }) => string;
 }
 
 const tailChars = 1500;
@@ -74,6 +76,15 @@ function runJsonEdit(stores: { path: string; keys: string[] }[]): ActionResult {
 export async function executeAction(action: ActionRecord, deps: RunnerDeps): Promise<ActionResult> {
   const details = action.details as unknown as ActionDetails;
   if (details.mode === "json") return runJsonEdit(details.stores);
+  if (details.mode === "worker") {
+    if (!deps.spawnWorker) return { status: "failed", exitCode: null, outputTail: "", verifyNote: "workers cannot be started from this process" };
+    try {
+      const id = deps.spawnWorker({ agent: details.agent, cwd: details.cwd, prompt: details.prompt, requestedBy: `action:${action.id}` });
+      return { status: "succeeded", exitCode: null, outputTail: "", verifyNote: `started worker ${id}; /worker ${id} follows it` };
+    } catch (err) {
+      return { status: "failed", exitCode: null, outputTail: "", verifyNote: (err as Error).message };
+    }
+  }
   const timeoutMs = kindConfig(deps.config, action.kind).timeoutSeconds * 1000;
   const outputs: string[] = [];
   let run = { ok: true, exitCode: null as number | null, output: "", note: "nothing to run" };

@@ -13,6 +13,7 @@ const clock = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 /** What the action will do, in one or more lines a person can check before approving. */
 export function describeDetails(details: ActionDetails): string[] {
   if (details.mode === "argv") return details.argvs.map((argv) => `run: ${argv.join(" ")}`);
+  if (details.mode === "worker") return [`start: a ${details.agent} worker in ${details.cwd}`, `prompt: ${details.prompt.split("\n")[0]}…`];
   return details.stores.flatMap((st) => [
     `edit: ${st.path} (backup first; transcripts stay)`,
     ...st.keys.slice(0, 10).map((k) => `  remove entry ${k}`),

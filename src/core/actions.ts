@@ -2,12 +2,16 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { agentOf } from "../agents/registry.ts";
-import type { SessionRecord } from "../agents/session.ts";
+import type { Platform, SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { ActionKind } from "../store/actions.ts";
 
 /** What an action will do, decided when it is requested and stored with the row (`details`). */
-export type ActionDetails = { mode: "argv"; argvs: string[][] } | { mode: "json"; stores: { path: string; keys: string[] }[] };
+export type ActionDetails =
+  | { mode: "argv"; argvs: string[][] }
+  | { mode: "json"; stores: { path: string; keys: string[] }[] }
+  /** Start a managed worker with a prompt asm wrote (never chat text), in a folder asm chose. */
+  | { mode: "worker"; agent: Platform; cwd: string; prompt: string };
 
 /** A request that can be put up for approval: kind, target and exactly what will happen. */
 export interface ActionPlan {
@@ -42,11 +46,21 @@ export const kindLabels: Record<ActionKind, string> = {
   restart_gateway: "Restart the gateway",
   reset_session: "Reset session",
   cleanup: "Clean up session store",
+  repair_gateway: "Start repair worker",
 };
 
 /** The config block of one kind. */
 export function kindConfig(config: Config, kind: ActionKind) {
-  return kind === "restart_gateway" ? config.actions.restartGateway : kind === "reset_session" ? config.actions.resetSession : config.actions.cleanup;
+  switch (kind) {
+    case "restart_gateway":
+      return config.actions.restartGateway;
+    case "reset_session":
+      return config.actions.resetSession;
+    case "cleanup":
+      return config.actions.cleanup;
+    case "repair_gateway":
+      return config.actions.repairGateway;
+  }
 }
 
 /** Whether a kind runs without approval (the gateway check's own `restart: auto` counts too). */
@@ -171,5 +185,36 @@ export function planCleanup(config: Config, candidates: SessionRecord[]): Action
     summary: `remove ${n} entr${n === 1 ? "y" : "ies"} from ${stores.length} sessions.json (backup first; transcripts stay)`,
     entries: entries.filter((e) => !skipped.includes(e)),
     skipped,
+  };
+}
+
+/**
+ * The runbook's "failed more than 3 times → trigger Claude Code repair": a worker (`runner.repairAgent`) in the
+ * OpenClaw state folder, told what the probe saw and the gateway log's tail. With `actions.repairGateway.argv`
+ * that command runs instead. The prompt is written by asm from probe output and log lines; it reaches the
+ * worker on stdin, never argv.
+ */
+export function planRepair(config: Config, stateDir: string | null, context: string[], logTail: { path: string; lines: string[] } | null): ActionPlan {
+  const kind = "repair_gateway";
+  const argv = config.actions.repairGateway.argv;
+  if (argv) return { kind, target: null, details: { mode: "argv", argvs: [fillArgv(kind, argv, {})] }, summary: argv.join(" ") };
+  if (!stateDir || !existsSync(stateDir))
+    throw new ActionRefused(kind, "the OpenClaw state folder was not found (sources.openclaw.root); set actions.repairGateway.argv instead");
+  const prompt = [
+    "The OpenClaw gateway on this machine is down and restarting it has not helped.",
+    "You are in its state folder. Find out why it does not start and repair it: read its config (openclaw.json)",
+    "and logs, check disk space and ports, fix what is broken, and say exactly what you changed.",
+    "Do not delete sessions or transcripts. Back up any file before you edit it.",
+    "",
+    "What asm's gateway probe saw:",
+    ...context.map((l) => `- ${l}`),
+    ...(logTail ? ["", `The last lines of ${logTail.path}:`, "```", ...logTail.lines, "```"] : ["", "No gateway log file was found."]),
+  ].join("\n");
+  const agent = config.runner.repairAgent;
+  return {
+    kind,
+    target: null,
+    details: { mode: "worker", agent, cwd: stateDir, prompt },
+    summary: `start a ${agent} worker in ${stateDir} to repair the gateway`,
   };
 }

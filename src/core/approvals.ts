@@ -8,11 +8,11 @@ import type { View } from "../messages/view.ts";
 import type { ActionRecord, ActionStore } from "../store/actions.ts";
 import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
-import { type ActionResult, executeAction } from "./action-exec.ts";
+import { type ActionResult, executeAction, type RunnerDeps } from "./action-exec.ts";
 import { approvalView, outcomeView } from "./action-views.ts";
-import { type ActionPlan, ActionRefused, isAuto, isCorrupted, kindLabels, planCleanup, planReset, planRestart } from "./actions.ts";
+import { type ActionPlan, ActionRefused, isAuto, isCorrupted, kindLabels, planCleanup, planRepair, planReset, planRestart } from "./actions.ts";
 import type { Feed } from "./feed.ts";
-import type { GatewayProbe } from "./gateway-health.ts";
+import { type GatewayProbe, gatewayLogTail } from "./gateway-health.ts";
 
 /** What pressing Approve or Deny did, for the transport to show. */
 export interface Decision {
@@ -35,6 +35,8 @@ export interface WorkflowDeps {
   /** Verification polling interval (tests shorten it). */
   probeIntervalMs?: number;
   clock?: () => number;
+  /** Starts a repair worker (the manager wires it to its runner). */
+  spawnWorker?: RunnerDeps["spawnWorker"];
 }
 
 /** kv key: fingerprint of a firing alert → the action requested for it, so each firing asks once. */
@@ -199,7 +201,7 @@ export class ActionWorkflow {
       if (fp in next) continue;
       const pa = f.proposedAction!;
       if (pa.kind === "restart_gateway" && config.checks.gateway.restart === "off") continue;
-      const existing = store.open(pa.kind, pa.kind === "restart_gateway" ? null : (pa.target ?? null));
+      const existing = store.open(pa.kind, pa.kind === "restart_gateway" || pa.kind === "repair_gateway" ? null : (pa.target ?? null));
       if (existing.length) {
         next[fp] = existing[0]!.id;
         continue;
@@ -229,6 +231,7 @@ export class ActionWorkflow {
   planProposed(pa: ProposedAction): ActionPlan {
     const { config, sessions } = this.deps;
     if (pa.kind === "restart_gateway") return planRestart(config);
+    if (pa.kind === "repair_gateway") return planRepair(config, config.sources.openclaw.root, pa.context ?? [], gatewayLogTail(config, this.now()));
     if (pa.kind === "reset_session") {
       const s = pa.target ? sessions.get(pa.target) : undefined;
       if (!s) throw new ActionRefused(pa.kind, `session ${pa.target ?? "(none)"} is not in the store`);
@@ -258,6 +261,7 @@ export class ActionWorkflow {
         probe: this.deps.probe,
         probeIntervalMs: this.deps.probeIntervalMs,
         signal: this.stopping.signal,
+        ...(this.deps.spawnWorker ? { spawnWorker: this.deps.spawnWorker } : {}),
       });
     } catch (err) {
       result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `could not run: ${(err as Error).message}` };

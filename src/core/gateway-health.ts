@@ -1,5 +1,8 @@
+import { closeSync, openSync, readSync, type Stats, statSync } from "node:fs";
+import { basename } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type ProbeTarget, probeOnce } from "../observe/gateway-probe.ts";
+import { expandLogGlobs } from "../observe/log-tail.ts";
 
 /** One look at the gateway: healthy or not, and a short reason a person can read. */
 export interface ProbeResult {
@@ -42,5 +45,37 @@ export async function waitUntilHealthy(probe: GatewayProbe, timeoutMs: number, i
       const timer = setTimeout(done, intervalMs);
       signal?.addEventListener("abort", done, { once: true });
     });
+  }
+}
+
+/**
+ * The last lines of the newest gateway log among the configured log files (`checks.logs.paths`), for a repair
+ * worker's prompt: a file named like the gateway's wins, else the newest. Null when there is none.
+ */
+export function gatewayLogTail(config: Config, now: number, maxLines = 40): { path: string; lines: string[] } | null {
+  const files = expandLogGlobs(config.checks.logs.files, now)
+    .map((path) => {
+      try {
+        return { path, st: statSync(path) };
+      } catch {
+        return null;
+      }
+    })
+    .filter((f): f is { path: string; st: Stats } => f !== null && f.st.isFile())
+    .sort((a, b) => Number(/gateway/i.test(basename(b.path))) - Number(/gateway/i.test(basename(a.path))) || b.st.mtimeMs - a.st.mtimeMs);
+  const f = files[0];
+  if (!f) return null;
+  const fd = openSync(f.path, "r");
+  try {
+    const size = Math.min(f.st.size, 16 * 1024);
+    const buf = Buffer.alloc(size);
+    readSync(fd, buf, 0, size, f.st.size - size);
+    const lines = buf
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.trim());
+    return { path: f.path, lines: lines.slice(-maxLines).map((l) => (l.length > 300 ? `${l.slice(0, 299)}…` : l)) };
+  } finally {
+    closeSync(fd);
   }
 }

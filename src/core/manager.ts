@@ -91,6 +91,8 @@ export class Manager {
       probe: options.probe ?? gatewayProbe(rt.config),
       ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      spawnWorker: (w) =>
+        this.workers.runner.spawn({ agent: w.agent, workspace: "openclaw-state", internalDir: w.cwd, prompt: w.prompt, requestedBy: w.requestedBy }).id,
     });
   }
 

@@ -4,9 +4,11 @@ export type CheckName = "context" | "transcript" | "duplicates" | "logs" | "gate
 
 /** An action a finding proposes; the core turns it into an approval request (or runs it when auto). */
 export interface ProposedAction {
-  kind: "restart_gateway" | "reset_session" | "cleanup";
+  kind: "restart_gateway" | "reset_session" | "cleanup" | "repair_gateway";
   /** A session uid or store entry we validated ourselves; never chat text. */
   target?: string;
+  /** What the check saw (probe errors), for a repair worker's prompt; it goes to the worker's stdin, never argv. */
+  context?: string[];
 }
 
 /**

@@ -42,6 +42,11 @@ export interface SpawnRequest {
   requestedBy?: string | null;
   /** Resume this finished worker's agent session in a new worker linked to it. */
   resumeOf?: string | null;
+  /**
+   * A folder asm itself chose (the OpenClaw state folder for a gateway repair), used instead of a workspace.
+   * Chat and CLI requests never set it: they name a workspace from `runner.workspaces`.
+   */
+  internalDir?: string;
 }
 
 /** What one live run of a worker's CLI holds. */
@@ -134,6 +139,15 @@ export class Runner {
     }
   }
 
+  private internalDir(dir: string): string {
+    try {
+      if (!statSync(dir).isDirectory()) throw new Error("not a folder");
+      return realpathSync(dir);
+    } catch (err) {
+      throw new RunnerError(`${dir} is not a usable folder: ${(err as Error).message}`, "workspace");
+    }
+  }
+
   /**
    * Creates a worker and starts it (or queues it when `maxConcurrent` run already). With `start: false` it
    * is only queued in the store, for the running bot to pick up (`asm spawn` without `--wait`).
@@ -143,7 +157,7 @@ export class Runner {
     if (!driver) throw new RunnerError(`no driver for ${req.agent}`, "agent");
     const prompt = req.prompt.trim();
     if (!prompt) throw new RunnerError("the prompt is empty", "argument");
-    const cwd = this.workspaceDir(req.workspace);
+    const cwd = req.internalDir ? this.internalDir(req.internalDir) : this.workspaceDir(req.workspace);
     let sessionId: string | null = null;
     if (req.resumeOf) {
       const prev = this.get(req.resumeOf);

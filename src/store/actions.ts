@@ -1,8 +1,8 @@
 import type { MessageRef } from "../messages/transport.ts";
 import type { Db } from "./db.ts";
 
-export type ActionKind = "restart_gateway" | "reset_session" | "cleanup";
-export const actionKinds: readonly ActionKind[] = ["restart_gateway", "reset_session", "cleanup"];
+export type ActionKind = "restart_gateway" | "reset_session" | "cleanup" | "repair_gateway";
+export const actionKinds: readonly ActionKind[] = ["restart_gateway", "reset_session", "cleanup", "repair_gateway"];
 
 /** pending → approved | denied | expired; approved → running → succeeded | failed | unverified. */
 export type ActionStatus = "pending" | "approved" | "denied" | "expired" | "running" | "succeeded" | "failed" | "unverified";

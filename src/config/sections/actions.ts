@@ -17,5 +17,8 @@ export const actionsSection = z
     restartGateway: actionKind(["systemctl", "--user", "restart", "openclaw-gateway"], 120),
     resetSession: actionKind(null, 60).describe("null argv = edit the JSON session store ourselves (with a backup)"),
     cleanup: actionKind(null, 60),
+    repairGateway: actionKind(null, 60).describe(
+      "After repeated failed restarts: null argv = start a repair worker (runner.repairAgent) in the OpenClaw state folder; an argv runs that instead",
+    ),
   })
   .prefault({});

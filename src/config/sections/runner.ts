@@ -29,6 +29,10 @@ export const runnerSection = z
     maxConcurrent: z.number().int().min(1).max(64).default(3).describe("Workers running at once; the rest queue"),
     interruptGraceSeconds: z.number().positive().default(5).describe("After an interrupt, SIGKILL the process group if it has not stopped"),
     stallSeconds: z.number().positive().default(600).describe("A running turn with no event for this long fails as `timeout`"),
+    repairAgent: z
+      .enum(["claude", "codex", "gemini", "opencode"])
+      .default("claude")
+      .describe("The agent a gateway repair worker runs (the runbook: 'failed more than 3 times → trigger Claude Code repair')"),
     permissionTimeoutMinutes: z.number().positive().default(30).describe("A permission request nobody answers is denied after this long"),
   })
   .prefault({});
