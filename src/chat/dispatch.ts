@@ -4,9 +4,12 @@ import { ActionRefused } from "../core/actions.ts";
 import { AlertLookupError } from "../core/alert-ops.ts";
 import { who } from "../core/approvals.ts";
 import type { Manager } from "../core/manager.ts";
-import type { ButtonOutcome, Caller, Inbound, MessageRef } from "../messages/transport.ts";
+import type { ButtonOutcome, Caller, Inbound, MessageRef, ThreadPlace } from "../messages/transport.ts";
+import { textView, type View } from "../messages/view.ts";
+import { RunnerError } from "../runner/runner.ts";
 import { runCommand } from "./commands.ts";
 import { PageCache, parsePageData } from "./paginate.ts";
+import { refusalText } from "./refusal.ts";
 
 /** `a:<id>:<nonce>:y|n` — approve or deny an action. */
 const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
@@ -91,6 +94,33 @@ export class CoreInbound implements Inbound {
       return { toast: `Silenced #${a.id} for ${b.label} (silence ${s.id}; /unsilence ${s.id} ends it).` };
     } catch (err) {
       if (err instanceof ActionRefused || err instanceof AlertLookupError) return { toast: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * Plain text in a worker's topic or thread: its next turn, as `/send <id> <text>`. Admins only; a stranger
+   * gets the refusal, an allowed non-admin the admin note. Text in any other thread is not ours: silence.
+   */
+  async text(caller: Caller, text: string, where: ThreadPlace): Promise<View | null> {
+    const workers = this.manager.workers;
+    const id = workers.workerForThread({ transport: caller.transport, chatId: where.chatId, threadId: where.threadId });
+    if (!id) return null;
+    const log = this.manager.rt.log;
+    if (!caller.allowed) {
+      log.warn(
+        { audit: "worker.send.refused", transport: caller.transport, userId: caller.userId, worker: id },
+        "text in a worker thread from a user not allowed",
+      );
+      return textView(refusalText);
+    }
+    if (!caller.admin) return textView(`Only an admin can send ${id} its next turn.`);
+    try {
+      workers.runner.send(id, text.slice(0, 8000));
+      log.info({ audit: "worker.send", by: who(caller), worker: id, via: "thread" }, "worker turn sent");
+      return textView(`↪ ${id}: sent as its next turn.`, { silent: true });
+    } catch (err) {
+      if (err instanceof RunnerError) return textView(err.message);
       throw err;
     }
   }

@@ -1,6 +1,13 @@
 import type { Logger } from "../lib/log.ts";
-import type { MessageRef, Transport } from "../messages/transport.ts";
+import type { MessageRef, ThreadRequest, Transport, TransportName } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
+
+/** Where one subject's messages go on one transport (a topic, a thread); see `Feed.openThreads`. */
+export interface FeedPlace {
+  transport: TransportName;
+  chatId: string;
+  threadId?: string | undefined;
+}
 
 /**
  * The transports' feeds, as the core sees them: post a view into every feed (approval requests a
@@ -26,6 +33,50 @@ export class Feed {
     const refs: MessageRef[] = [];
     for (const t of this.transports) {
       try {
+        refs.push(await t.send(view));
+      } catch (err) {
+        this.log.warn({ err, transport: t.name }, "feed post failed");
+      }
+    }
+    return refs;
+  }
+
+  /**
+   * Opens a place of its own (a forum topic, a thread, a console prefix) on every transport that can have one;
+   * a transport that cannot (or fails) is left out, and its messages for this subject go to its feed.
+   */
+  async openThreads(request: ThreadRequest): Promise<FeedPlace[]> {
+    const places: FeedPlace[] = [];
+    for (const t of this.transports) {
+      if (!t.openThread) continue;
+      try {
+        const place = await t.openThread(request);
+        if (place) places.push({ transport: t.name, chatId: place.chatId, threadId: place.threadId });
+      } catch (err) {
+        this.log.warn({ err, transport: t.name, tag: request.tag }, "could not open a thread; its messages go to the feed");
+      }
+    }
+    return places;
+  }
+
+  /**
+   * Posts into each transport's place from `places` (its feed where it has none). A post the place refuses
+   * (topic deleted, thread archived, budget spent) is logged and posted into that transport's feed instead,
+   * so the message is not lost.
+   */
+  async postTo(view: View, places: readonly FeedPlace[]): Promise<MessageRef[]> {
+    const refs: MessageRef[] = [];
+    for (const t of this.transports) {
+      const place = places.find((p) => p.transport === t.name);
+      try {
+        if (place) {
+          try {
+            refs.push(await t.send(view, { chatId: place.chatId, threadId: place.threadId }));
+            continue;
+          } catch (err) {
+            this.log.warn({ err, transport: t.name, chatId: place.chatId, threadId: place.threadId }, "could not post into the thread; posting to the feed");
+          }
+        }
         refs.push(await t.send(view));
       } catch (err) {
         this.log.warn({ err, transport: t.name }, "feed post failed");

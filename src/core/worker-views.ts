@@ -26,6 +26,24 @@ const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
 /** The title every worker message carries: `w3 · Claude Code · app`. */
 export const workerTitle = (w: WorkerRow) => `${w.id} · ${agentOf(w.agent).displayName} · ${w.workspace}`;
 
+/** Telegram's forum topic names are 1–128 characters (Discord's thread names 1–100: the transport cuts further). */
+const maxThreadTitle = 128;
+
+/** The name of a worker's own topic or thread: `w3 app: fix the failing test`. */
+export const workerThreadTitle = (w: Pick<WorkerRow, "id" | "workspace" | "prompt">) => cut(`${w.id} ${w.workspace}: ${oneLine(w.prompt)}`, maxThreadTitle);
+
+/** The first non-empty line of an answer, short enough for a notification. */
+export const firstLine = (text: string | null | undefined, n = 200) => cut(oneLine((text ?? "").split("\n").find((l) => l.trim()) ?? ""), n);
+
+/** The one note a worker that finished its turn and awaits the user gets: `w3 is waiting for you: <first line>`. */
+export function workerWaitingView(w: WorkerRow, answer: string | null): View {
+  const line = firstLine(answer ?? w.outputTail);
+  return {
+    title: `${w.id} is waiting for you${line ? `: ${line}` : ""}`,
+    sections: [{ lines: [`Reply here (or /send ${w.id} <text>) for its next turn.`] }],
+  };
+}
+
 /** What a person does next, by error class. */
 export function recoveryHint(errorClass: string | null): string {
   switch (errorClass) {

@@ -6,9 +6,9 @@ import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import { Runner, RunnerError, type RunnerListener, type SpawnRequest } from "../runner/runner.ts";
 import type { Runtime } from "../store/runtime.ts";
-import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore } from "../store/workers.ts";
-import type { Feed } from "./feed.ts";
-import { spawnRequestView, workerRequestView, workerResultView, workerStatusView } from "./worker-views.ts";
+import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore, type WorkerThread, workerIdByThread } from "../store/workers.ts";
+import type { Feed, FeedPlace } from "./feed.ts";
+import { spawnRequestView, workerRequestView, workerResultView, workerStatusView, workerThreadTitle, workerWaitingView } from "./worker-views.ts";
 
 /** Edits of one worker's status message at most this often (Telegram allows ~1 edit/s per chat). */
 const STATUS_EDIT_MS = 3000;
@@ -25,13 +25,22 @@ const who = (c: Caller) => `${c.transport}:${c.userId}`;
  * The workers as chat and CLI see them: spawn (or ask an admin to approve a non-admin's spawn), send,
  * interrupt, kill, resume, and the answers to permission prompts — each checked for admin rights here,
  * not only in menus. It posts each worker's status message (edited in place, throttled), its permission
- * prompts and its result to the feed.
+ * prompts, its questions and its result into the worker's own place: a forum topic or thread opened with its
+ * first message (kept in the worker row's `threads`), or the feed where a transport has none. A finished turn
+ * that leaves the worker waiting for the user gets one short note, debounced, once per turn.
  */
 export class WorkerOps implements RunnerListener {
   readonly store: WorkerStore;
   readonly requests: WorkerRequestStore;
   readonly runner: Runner;
   private readonly edits = new Map<string, { timer: NodeJS.Timeout | null; last: number; posting: Promise<void> | null }>();
+  /** Each worker's places, opened once (the first message about it waits for them). */
+  private readonly places = new Map<string, Promise<FeedPlace[]>>();
+  /** The pending "waiting for you" note per worker, and the turn each worker was last noted for. */
+  private readonly notes = new Map<string, NodeJS.Timeout>();
+  private readonly noted = new Map<string, number>();
+  /** How long a finished turn must stay waiting before the note goes out (a queued next turn or the exit come first). */
+  waitingNoteMs = 1500;
 
   constructor(
     private readonly rt: Runtime,
@@ -66,6 +75,13 @@ export class WorkerOps implements RunnerListener {
     if (this.adopt) clearInterval(this.adopt);
     await this.runner.stop();
     for (const e of this.edits.values()) if (e.timer) clearTimeout(e.timer);
+    for (const t of this.notes.values()) clearTimeout(t);
+    this.notes.clear();
+  }
+
+  /** The worker whose topic or thread this is (plain text typed there is its next turn), if any. */
+  workerForThread(place: WorkerThread): string | undefined {
+    return workerIdByThread(this.rt.db, place);
   }
 
   /** `/spawn`: admins start at once; an allowed non-admin's request goes to the admins for approval. */
@@ -133,11 +149,14 @@ export class WorkerOps implements RunnerListener {
   }
 
   asks(w: WorkerRow, r: Parameters<RunnerListener["asks"]>[1]): void {
-    void this.feed.post(workerRequestView(w, r)).then((refs) => this.requests.setRefs(r.id, refs));
+    void this.post(w, workerRequestView(w, r))
+      .then((refs) => this.requests.setRefs(r.id, refs))
+      .catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker's request"));
   }
 
-  turnEnded(w: WorkerRow): void {
+  turnEnded(w: WorkerRow, answer: string | null): void {
     this.scheduleStatus(w.id);
+    this.scheduleWaitingNote(w, answer);
   }
 
   finished(w: WorkerRow): void {
@@ -146,7 +165,8 @@ export class WorkerOps implements RunnerListener {
     const post = async () => {
       await e?.posting;
       await this.editStatus(w.id);
-      await this.feed.post(workerResultView(this.store.get(w.id) ?? w, Date.now()));
+      const now = this.store.get(w.id) ?? w;
+      await this.post(now, workerResultView(now, Date.now()));
     };
     void post().catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker result"));
   }
@@ -175,10 +195,59 @@ export class WorkerOps implements RunnerListener {
     const session = w.sessionUid ? this.rt.sessions.get(w.sessionUid) : undefined;
     const view = workerStatusView(w, session, Date.now());
     if (w.statusRefs.length === 0) {
-      const refs = await this.feed.post(view);
+      const refs = await this.post(w, view);
       this.store.update(id, { statusRefs: refs }, Date.now());
     } else {
       for (const ref of w.statusRefs) await this.feed.edit(ref, view);
     }
+  }
+
+  /** Posts a message about a worker into its places (its topic or thread; the feed where it has none). */
+  private async post(w: WorkerRow, view: View): Promise<MessageRef[]> {
+    return this.feed.postTo(view, await this.placesOf(w));
+  }
+
+  /**
+   * Where a worker's messages go: the places kept in its row, else opened now (once per worker, whoever asks
+   * first) and kept there. A transport that cannot open one is simply not in the list.
+   */
+  private placesOf(w: WorkerRow): Promise<FeedPlace[]> {
+    let p = this.places.get(w.id);
+    if (!p) {
+      const kept = this.store.get(w.id)?.threads ?? w.threads;
+      p = kept.length
+        ? Promise.resolve(kept)
+        : this.feed.openThreads({ title: workerThreadTitle(w), tag: w.id }).then((opened) => {
+            if (opened.length) {
+              this.store.update(w.id, { threads: opened }, Date.now());
+              this.rt.log.info({ worker: w.id, threads: opened }, "worker threads opened");
+            }
+            return opened;
+          });
+      this.places.set(w.id, p);
+    }
+    return p;
+  }
+
+  /**
+   * "w3 is waiting for you: …" once per turn, when the turn's end leaves the worker waiting for the user a
+   * moment later. Not when the worker finished meanwhile (its result says it), nor when a message sent during
+   * the turn was taken as the next one; a permission request or a question is its own message already.
+   */
+  private scheduleWaitingNote(w: WorkerRow, answer: string | null): void {
+    const turn = w.turns;
+    if (this.noted.get(w.id) === turn) return;
+    const pending = this.notes.get(w.id);
+    if (pending) clearTimeout(pending);
+    const timer = setTimeout(() => {
+      this.notes.delete(w.id);
+      const now = this.store.get(w.id);
+      if (now?.status !== "waiting-for-input" || now.waitingReason !== "turn-finished" || now.turns !== turn) return;
+      if (this.noted.get(w.id) === turn) return;
+      this.noted.set(w.id, turn);
+      void this.post(now, workerWaitingView(now, answer)).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the waiting note"));
+    }, this.waitingNoteMs);
+    timer.unref?.();
+    this.notes.set(w.id, timer);
   }
 }

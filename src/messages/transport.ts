@@ -32,12 +32,33 @@ export interface ButtonOutcome {
   reply?: View;
 }
 
+/**
+ * A place of its own in a transport's feed for one subject (a managed worker): a Telegram forum topic, a
+ * Discord thread under the feed channel, or on the console a line prefix. Pass it to `send` as `to`.
+ */
+export interface ThreadPlace {
+  chatId: string;
+  threadId: string;
+}
+
+/** What a thread is for: `title` names it on the platform, `tag` is its short id (the console's line prefix). */
+export interface ThreadRequest {
+  title: string;
+  tag: string;
+}
+
 /** The core side of a transport: commands and button presses go in, views come out. */
 export interface Inbound {
   command(caller: Caller, name: string, args: string[]): Promise<View>;
   button(caller: Caller, data: string, message: MessageRef | null): Promise<ButtonOutcome>;
   /** A reply view that carried a `key` was sent; the core records the ref to edit it later. */
   delivered?(key: string, ref: MessageRef): void;
+  /**
+   * Plain text (not a command) typed into a thread (a forum topic, a Discord thread). Transports pass it on
+   * without refusing anyone themselves: the core knows which threads are its own. Resolves with the view to
+   * answer in that thread, or null to stay silent (a thread the core does not know).
+   */
+  text?(caller: Caller, text: string, where: ThreadPlace): Promise<View | null>;
 }
 
 /**
@@ -65,6 +86,12 @@ export interface Transport {
   send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef>;
   /** Replace a message we sent earlier. Throws `DeliveryError`; "not modified" is success. */
   edit(ref: MessageRef, view: View): Promise<void>;
+  /**
+   * Opens a place of its own in the feed (a forum topic, a thread) for a subject such as a worker; null when
+   * the platform or the feed chat cannot have one (not a forum, no right, rate limited): the caller posts into
+   * the feed instead. Never throws; a refusal is logged once.
+   */
+  openThread?(request: ThreadRequest): Promise<ThreadPlace | null>;
   /**
    * How many feed messages may be sent right now without exceeding the platform's budget
    * (Telegram: 20 a minute into one group). The outbox groups pending alerts into one message when
