@@ -33,9 +33,9 @@ export interface TelegramInboundOptions {
 const maxToastLength = 200;
 
 /**
- * What comes in from Telegram: slash commands (in a DM or a group, also `/cmd@ThisBot`) and button
- * presses, handed to the core's `Inbound` and answered in the chat (and topic) they came from.
- * Strangers get one short refusal. Every handler is tracked, so `drain()` can let them finish
+ * What comes in from Telegram: slash commands (in a DM or a group, also `/cmd@ThisBot`), button
+ * presses and plain text in forum topics (a worker's next turn), handed to the core's `Inbound` and
+ * answered in the chat (and topic) they came from. Strangers get one short refusal. Every handler is tracked, so `drain()` can let them finish
  * before the bot stops.
  */
 export class TelegramInbound {
@@ -98,7 +98,7 @@ export class TelegramInbound {
     const core = this.core;
     if (!message?.text || !core) return;
     const parsed = parseCommand(message.text, ctx.me.username);
-    if (!parsed) return;
+    if (!parsed) return this.onText(ctx);
     // In a group, "/foo" without a mention may be meant for another bot: only our own commands count.
     if (message.chat.type !== "private" && !parsed.mentioned && !this.commandNames.has(parsed.name)) return;
     const caller = telegramCaller({ from: message.from, sender_chat: message.sender_chat, chatId: message.chat.id }, this.options.config);
@@ -120,6 +120,28 @@ export class TelegramInbound {
     }
     const ref = await this.reply(where, view, message.message_id);
     if (view.key && ref) core.delivered?.(view.key, ref);
+  }
+
+  /**
+   * Plain text in a forum topic: handed to the core, which knows which topics are its own (a worker's: the
+   * text is its next turn) and answers there, or stays silent for any other topic. Outside topics plain text
+   * is conversation, not for asm. Telegram delivers it only when the bot is a group admin or has privacy
+   * mode off.
+   */
+  private async onText(ctx: Context): Promise<void> {
+    const message = ctx.message;
+    const core = this.core;
+    if (!message?.text || !core?.text || !message.is_topic_message || !message.message_thread_id || message.from?.is_bot) return;
+    const where: Where = { chatId: String(message.chat.id), threadId: message.message_thread_id };
+    const caller = telegramCaller({ from: message.from, sender_chat: message.sender_chat, chatId: message.chat.id }, this.options.config);
+    let view: View | null;
+    try {
+      view = await core.text(caller, message.text, { chatId: where.chatId, threadId: String(where.threadId) });
+    } catch (err) {
+      this.options.log.error({ error: describeTelegramError(err), chatId: where.chatId }, "a message in a topic failed");
+      view = textView("That did not work; the details are in asm's log.");
+    }
+    if (view) await this.reply(where, view, message.message_id);
   }
 
   /**

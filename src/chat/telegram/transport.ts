@@ -3,7 +3,15 @@ import { apiThrottler } from "@grammyjs/transformer-throttler";
 import { Api, Bot, type RawApi, type Transformer } from "grammy";
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
-import { DeliveryError, type Inbound, type MessageRef, type Transport, type TransportProblem } from "../../messages/transport.ts";
+import {
+  DeliveryError,
+  type Inbound,
+  type MessageRef,
+  type ThreadPlace,
+  type ThreadRequest,
+  type Transport,
+  type TransportProblem,
+} from "../../messages/transport.ts";
 import type { View } from "../../messages/view.ts";
 import type { KvStore } from "../../store/kv.ts";
 import type { Runtime } from "../../store/runtime.ts";
@@ -18,6 +26,7 @@ import { TelegramInbound } from "./inbound.ts";
 import type { MenuCommand } from "./menu.ts";
 import { editMessage, post, silentFor } from "./post.ts";
 import { type RenderedMessage, renderView } from "./render.ts";
+import { WorkerTopics } from "./topics.ts";
 
 /** Why the transport cannot work right now; the self check reports it through the other transports. */
 export type TelegramProblem = TransportProblem;
@@ -90,6 +99,7 @@ export class TelegramTransport implements Transport {
   private readonly connection: TelegramConnection;
   private readonly inbound: TelegramInbound;
   private readonly order = new EditOrder();
+  private readonly topics: WorkerTopics;
 
   constructor(private readonly options: TelegramTransportOptions) {
     const { token, config, kv, log } = options;
@@ -99,6 +109,7 @@ export class TelegramTransport implements Transport {
     this.feedApi = new Api(token, { apiRoot, timeoutSeconds: options.requestTimeoutSeconds ?? 20 });
     this.budget = new SendBudget(config.maxMessagesPerMinute, options.budgetWindowMs);
     this.feed = new FeedTopic(this.feedApi, config, kv, log);
+    this.topics = new WorkerTopics(this.feedApi, log);
     this.health = new TransportHealth({ transport: "telegram", kv, log });
     this.inbound = new TelegramInbound({
       api: this.bot.api,
@@ -201,6 +212,22 @@ export class TelegramTransport implements Transport {
   async edit(ref: MessageRef, view: View): Promise<void> {
     this.order.editing(ref);
     await editMessage(this.feedApi, ref, view, this.delivery);
+  }
+
+  /**
+   * A forum topic of its own in the feed chat (a managed worker's), or null when the feed chat is not a
+   * forum, the bot may not create topics, or Telegram says to wait: then the worker's messages go to the feed.
+   */
+  async openThread(request: ThreadRequest): Promise<ThreadPlace | null> {
+    if (!this.options.config.feedChatId) return null;
+    let chatId: string;
+    try {
+      chatId = (await this.feed.target()).chatId;
+    } catch (err) {
+      this.options.log.warn({ error: describeTelegramError(err) }, "the feed chat is not ready: this worker's messages go to the feed");
+      return null;
+    }
+    return this.topics.open(chatId, request.title);
   }
 
   /** At each (re)connect: the feed topic is looked up (or created) before polling starts. */

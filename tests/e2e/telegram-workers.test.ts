@@ -1,0 +1,206 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { refusalText } from "../../src/chat/refusal.ts";
+import { startService } from "../../src/monitor/service.ts";
+import { openRuntime } from "../../src/store/runtime.ts";
+import { Capture, healthServer } from "../core/setup.ts";
+import { FakeTelegramApi, type FakeUser, type StoredMessage } from "../fakes/telegram-api.ts";
+import { e2eWorld, until } from "../helpers/e2e.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const admin: FakeUser = { id: 7001, first_name: "Ada", username: "ada" };
+const member: FakeUser = { id: 7002, first_name: "Bob", username: "bob" };
+const stranger: FakeUser = { id: 7666, first_name: "Eve" };
+const feedChatId = -1009876543210;
+const alertsTopic = 42;
+const agentCli = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
+const exchange = (s: string) => fileURLToPath(new URL(`../fixtures/streams/claude/${s}.exchange.jsonl`, import.meta.url));
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+/**
+ * `asm run` with TELEGRAM_BOT_TOKEN set, a forum supergroup as the feed, and a Claude worker driver that is the
+ * fake agent CLI replaying a recorded Claude Code exchange (it exits 97 when what asm writes on its stdin
+ * differs from the recording, so a wrong answer to a permission prompt cannot pass).
+ */
+async function start(scenario: "tool-allow" | "tool-deny", options: { forum?: boolean; topicRights?: boolean } = {}) {
+  const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
+  closers.push(() => fake.close());
+  const group = fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: options.forum ?? true });
+  if (options.forum ?? true) fake.addTopic(feedChatId, alertsTopic, "Agent alerts");
+  if (options.topicRights === false) fake.denyTopicRights(feedChatId);
+  const gw = await healthServer();
+  closers.push(gw.close);
+  const workspace = tempDir("asm-tg-workers-app-");
+  const stdinLog = join(workspace, "..", `${scenario}-${Date.now()}-stdin.log`);
+  const { configPath } = e2eWorld("asm-telegram-workers-", gw.url, {
+    runner: {
+      workspaces: { app: workspace },
+      drivers: {
+        claude: { command: [process.execPath, agentCli], env: { FAKE_EXCHANGE: exchange(scenario), FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } },
+      },
+    },
+  });
+  const log = new Capture();
+  const rt = openRuntime({
+    configPath,
+    env: {
+      HOME: tempDir("asm-tg-workers-home-"),
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+      TELEGRAM_FEED_CHAT_ID: String(feedChatId),
+      ...((options.forum ?? true) ? { TELEGRAM_FEED_TOPIC_ID: String(alertsTopic) } : {}),
+      TELEGRAM_ALLOWED_USER_IDS: String(member.id),
+      TELEGRAM_ADMIN_IDS: String(admin.id),
+    },
+    logStream: log,
+  });
+  const service = await startService(rt, {
+    monitorAtStart: false,
+    manager: { probeIntervalMs: 50 },
+    telegram: { pollTimeoutSeconds: 1, answerWithinMs: 3000 },
+  });
+  closers.push(async () => {
+    await service.stop();
+    rt.close();
+  });
+  const workers = service.manager.workers;
+  /** The forum topic asm created for a worker (by its name). */
+  const topicOf = (id: string): number | undefined => {
+    for (const [topic, name] of fake.topics.get(feedChatId) ?? []) if (name.startsWith(`${id} app: `)) return topic;
+    return undefined;
+  };
+  const inThread = (thread: number | undefined) => fake.messagesIn(feedChatId).filter((m) => m.message_thread_id === thread);
+  const stdinLines = () =>
+    readFileSync(stdinLog, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      // biome-ignore lint/suspicious/noExplicitAny: stream-json lines as the CLI received them
+      .map((l) => JSON.parse(l) as Record<string, any>);
+  return { fake, group, rt, service, workers, log, topicOf, inThread, stdinLines };
+}
+
+const buttonData = (m: StoredMessage, label: string) => m.reply_markup!.inline_keyboard.flat().find((b) => b.text === label)!.callback_data!;
+
+describe("Telegram workers end to end: a topic per worker, its prompts, buttons, result and replies", () => {
+  it("/spawn opens a topic; the permission prompt there is refused to a non-admin and allowed by the admin; the result lands there; a plain-text reply is the next turn", async () => {
+    const { fake, group, workers, topicOf, inThread, stdinLines, log } = await start("tool-allow");
+
+    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
+    await until(() => inThread(alertsTopic).some((m) => /w1 started/.test(m.text)), "the spawn reply in the alerts topic");
+
+    // A topic of its own, named after the workspace and the prompt.
+    await until(() => topicOf("w1") !== undefined, "the worker's topic");
+    const topic = topicOf("w1")!;
+    expect(fake.topics.get(feedChatId)!.get(topic)).toBe("w1 app: USE_SHELL: write a file");
+    expect(fake.ok("createForumTopic")).toHaveLength(1);
+    expect(workers.store.get("w1")!.threads).toEqual([{ transport: "telegram", chatId: String(feedChatId), threadId: String(topic) }]);
+
+    // The permission prompt arrives in that topic with Allow / Deny, not in the alerts topic.
+    await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
+    const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+    expect(ask.text).toContain("tool Bash");
+    expect(ask.reply_markup!.inline_keyboard.flat().map((b) => b.text)).toEqual(["Allow", "Deny"]);
+    expect(inThread(alertsTopic).some((m) => /asks permission/.test(m.text))).toBe(false);
+    const allow = buttonData(ask, "Allow");
+
+    // A non-admin's press is refused; the prompt keeps its buttons and the CLI still waits.
+    const refused = fake.pressButton(member, ask, allow);
+    const refusal = await fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === refused);
+    expect(refusal.payload.text).toMatch(/only an admin/i);
+    expect(ask.reply_markup).toBeDefined();
+    expect(workers.store.get("w1")!.status).toBe("waiting-for-input");
+
+    // The admin's Allow answers the CLI (the fake would exit 97 on a wrong answer) and the worker completes.
+    const pressed = fake.pressButton(admin, ask, allow);
+    const answered = await fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === pressed);
+    expect(answered.payload.text).toBe("Allowed.");
+    await until(() => workers.store.get("w1")!.status === "completed", "w1 completed", 15_000);
+    expect(workers.store.get("w1")!.exitCode).toBe(0);
+    expect(stdinLines()[1]!.response.response.behavior).toBe("allow");
+    await until(() => !ask.reply_markup, "the prompt's buttons removed");
+    expect(ask.text).toMatch(/Allowed by telegram:7001/);
+
+    // The status message and the result are in the topic; nothing about w1 went to the alerts topic but the spawn reply.
+    await until(() => inThread(topic).some((m) => /completed/.test(m.text) && m.reply_markup !== undefined), "the result in the topic");
+    const result = inThread(topic).find((m) => /completed/.test(m.text) && m.reply_markup)!;
+    expect(result.text).toMatch(/w1 · Claude Code · app/);
+    expect(result.text).toMatch(/Answer/);
+    expect(result.reply_markup!.inline_keyboard.flat().map((b) => b.text)).toEqual(["Resume", "Show output"]);
+    const status = inThread(topic)[0]!;
+    expect(status.text).toMatch(/w1 · Claude Code · app/);
+    expect(status.disable_notification).toBe(true);
+    expect(
+      inThread(alertsTopic)
+        .filter((m) => /\bw1\b/.test(m.text))
+        .map((m) => m.text),
+    ).toEqual([expect.stringMatching(/w1 started/)]);
+
+    // Text in the worker's topic from a stranger: the refusal; from an allowed non-admin: the admin note; nothing is sent to the CLI.
+    const before = inThread(topic).length;
+    fake.userMessage(stranger, "rm -rf everything", { chat: group, threadId: topic });
+    fake.userMessage(member, "please continue", { chat: group, threadId: topic });
+    await until(() => inThread(topic).length >= before + 2, "the two refusals");
+    const refusals = inThread(topic)
+      .slice(before)
+      .map((m) => m.text);
+    expect(refusals).toContain(refusalText);
+    expect(refusals).toContain("Only an admin can send w1 its next turn.");
+    expect(workers.store.get("w1")!.status).toBe("completed");
+
+    // Text in a topic that is not a worker's is not asm's business: no answer.
+    const alertsBefore = inThread(alertsTopic).length;
+    fake.userMessage(admin, "just chatting", { chat: group, threadId: alertsTopic });
+
+    // The admin's plain text in the topic is w1's next turn: the session resumes with it, in the same topic.
+    fake.userMessage(admin, "now also list the files", { chat: group, threadId: topic });
+    await until(() => inThread(topic).some((m) => m.text === "↪ w1: sent as its next turn."), "the acknowledgement");
+    const secondAsk = () => inThread(topic).find((m) => /w1 asks permission/.test(m.text) && m.message_id !== ask.message_id);
+    await until(() => secondAsk() !== undefined, "the second turn's prompt in the topic");
+    const ask2 = secondAsk()!;
+    fake.pressButton(admin, ask2, buttonData(ask2, "Allow"));
+    await until(() => workers.store.get("w1")!.turns === 2 && workers.store.get("w1")!.status === "completed", "the second turn completed", 15_000);
+    expect(
+      stdinLines()
+        .filter((l) => l.type === "user")
+        .map((l) => l.message.content),
+    ).toEqual(["USE_SHELL: write a file", "now also list the files"]);
+    expect(fake.ok("createForumTopic")).toHaveLength(1);
+    expect(inThread(alertsTopic)).toHaveLength(alertsBefore);
+    expect(log.text).not.toContain(fake.token);
+  }, 30_000);
+
+  it("Deny from the topic: the CLI gets the denial as recorded and the worker completes, with the result in the topic", async () => {
+    const { fake, group, workers, topicOf, inThread, stdinLines } = await start("tool-deny");
+    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
+    await until(() => topicOf("w1") !== undefined, "the worker's topic");
+    const topic = topicOf("w1")!;
+    await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
+    const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+    const pressed = fake.pressButton(admin, ask, buttonData(ask, "Deny"));
+    const answered = await fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === pressed);
+    expect(answered.payload.text).toBe("Denied.");
+    await until(() => workers.store.get("w1")!.status === "completed", "w1 completed", 15_000);
+    expect(stdinLines()[1]!.response.response.behavior).toBe("deny");
+    await until(() => inThread(topic).some((m) => /completed/.test(m.text) && m.reply_markup !== undefined), "the result in the topic");
+    await until(() => /Denied by telegram:7001/.test(ask.text), "the prompt edited with the decision");
+    expect(ask.reply_markup).toBeUndefined();
+  }, 30_000);
+
+  it("no right to create topics: the worker's messages go to the feed topic, with one log line", async () => {
+    const { fake, group, workers, inThread, log } = await start("tool-allow", { topicRights: false });
+    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
+    await until(() => inThread(alertsTopic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the feed topic");
+    const ask = inThread(alertsTopic).find((m) => /w1 asks permission/.test(m.text))!;
+    fake.pressButton(admin, ask, buttonData(ask, "Allow"));
+    await until(() => workers.store.get("w1")!.status === "completed", "w1 completed", 15_000);
+    await until(() => inThread(alertsTopic).some((m) => /completed/.test(m.text) && m.reply_markup !== undefined), "the result in the feed topic");
+    expect(workers.store.get("w1")!.threads).toEqual([]);
+    expect(log.text.match(/takes no worker topics/g)).toHaveLength(1);
+  }, 30_000);
+});
