@@ -1,5 +1,5 @@
 import { createInterface, type Interface } from "node:readline";
-import type { Inbound, MessageRef, Transport } from "../../messages/transport.ts";
+import type { Inbound, MessageRef, ThreadPlace, ThreadRequest, Transport } from "../../messages/transport.ts";
 import type { Button, View } from "../../messages/view.ts";
 import { viewToText } from "../../messages/view.ts";
 import { EditOrder } from "../edit-order.ts";
@@ -24,7 +24,8 @@ const toneMark = { critical: "!!", warning: "! ", info: "i ", ok: "ok" } as cons
  * The default transport when no chat token is configured: alerts print to stdout as readable
  * blocks; on a TTY a prompt accepts the same slash commands as the chat platforms. Buttons are
  * numbered; typing the number presses it. The person at the terminal already has the machine, so
- * they are treated as an admin.
+ * they are treated as an admin. A worker's messages are its "thread": each of their lines starts with the
+ * worker id (`w3 │ …`), and `w3: <text>` is its next turn.
  */
 export class ConsoleTransport implements Transport {
   readonly name = "console" as const;
@@ -89,6 +90,13 @@ export class ConsoleTransport implements Transport {
         if (outcome.reply) await this.reply(outcome.reply);
         return;
       }
+      const turn = /^(w\d{1,9}):\s*(\S[\s\S]*)$/.exec(line);
+      if (turn && this.inbound.text) {
+        const answer = await this.inbound.text(caller, turn[2]!, { chatId: "console", threadId: turn[1]! });
+        if (answer) this.render(answer, null, false, turn[1]);
+        else this.print(`${turn[1]} has no messages here; /send ${turn[1]} <text> works for any worker`);
+        return;
+      }
       if (!line.startsWith("/")) return this.print('commands start with "/" — try /help');
       const [name = "", ...args] = line.slice(1).split(/\s+/);
       await this.reply(await this.inbound.command(caller, name.toLowerCase(), args));
@@ -104,20 +112,25 @@ export class ConsoleTransport implements Transport {
     this.inbound?.delivered?.(view.key, ref);
   }
 
-  async send(view: View): Promise<MessageRef> {
-    const ref: MessageRef = { transport: "console", chatId: "console", messageId: String(this.nextId++) };
+  async send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef> {
+    const ref: MessageRef = { transport: "console", chatId: "console", messageId: String(this.nextId++), threadId: to?.threadId };
     this.messages.set(ref.messageId, view);
-    this.render(view, ref);
+    this.render(view, ref, false, ref.threadId);
     return ref;
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
     this.order.editing(ref);
     this.messages.set(ref.messageId, view);
-    this.render(view, ref, true);
+    this.render(view, ref, true, ref.threadId);
   }
 
-  private render(view: View, ref: MessageRef | null, edited = false): void {
+  /** A worker's "thread" on the console: its id in front of every line of its messages. */
+  async openThread(request: ThreadRequest): Promise<ThreadPlace> {
+    return { chatId: "console", threadId: request.tag };
+  }
+
+  private render(view: View, ref: MessageRef | null, edited = false, tag?: string): void {
     const mark = view.tone ? `[${toneMark[view.tone]}] ` : "";
     const head = ref ? `── #${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
     const lines = [head, `${mark}${viewToText(view)}`];
@@ -126,7 +139,8 @@ export class ConsoleTransport implements Transport {
       this.pressable = buttons.map((button) => ({ button, ref }));
       lines.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join("   "));
     }
-    this.print(lines.join("\n"));
+    const text = lines.join("\n");
+    this.print(tag ? text.replace(/^/gm, `${tag} │ `) : text);
   }
 
   private print(text: string): void {
