@@ -21,13 +21,28 @@ export interface DiscordConnectionOptions {
   maxRateLimitWaitMs: number;
   /** Every interaction the gateway delivers. */
   onInteraction(interaction: Interaction): void;
+  /**
+   * Every MESSAGE_CREATE the gateway delivers, raw. Given, the client also asks for the GuildMessages intent
+   * (content only where the bot is mentioned); left out, it keeps to the Guilds intent.
+   */
+  onMessage?(message: RawMessage): void;
+}
+
+/** The fields of a raw MESSAGE_CREATE that asm reads. */
+export interface RawMessage {
+  channel_id: string;
+  guild_id?: string;
+  content?: string;
+  author?: { id: string; username?: string; bot?: boolean };
+  member?: { roles?: string[] };
+  webhook_id?: string;
 }
 
 const maxLoginRetryMs = 600_000;
 const tokenRejected = "Discord rejected DISCORD_TOKEN (401): the Discord transport is off until the token is fixed";
 
 /**
- * The bot's connection to Discord: a discord.js client (Guilds intent only), its login with
+ * The bot's connection to Discord: a discord.js client (Guilds intent; GuildMessages for thread text), its login with
  * retries, the slash-command registration, and what the gateway's events mean for the transport's
  * health: a refused token (at login, a 401 from any request, gateway close 4004) is `unauthorized`
  * and stops everything until the token is fixed; a failed login, a reconnect or a close discord.js
@@ -94,7 +109,10 @@ export class DiscordConnection {
   private createClient(): Client {
     const { config, log, health } = this.options;
     const client = new Client({
-      intents: [GatewayIntentBits.Guilds],
+      // GuildMessages (not privileged) only when text typed in a worker's thread is wanted (`onMessage`); even
+      // then, without the privileged Message Content intent Discord fills in `content` only when the message
+      // mentions the bot.
+      intents: this.options.onMessage ? [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages] : [GatewayIntentBits.Guilds],
       allowedMentions: { parse: [] },
       rest: {
         ...(config.apiBase ? restBase(config.apiBase) : {}),
@@ -103,6 +121,10 @@ export class DiscordConnection {
       },
     });
     client.on(Events.InteractionCreate, (interaction) => this.options.onInteraction(interaction));
+    // Raw, so a message in a thread discord.js has not cached is not dropped.
+    client.on(Events.Raw, (packet: { t?: string | null; d?: unknown }) => {
+      if (packet.t === "MESSAGE_CREATE" && packet.d && this.options.onMessage) this.options.onMessage(packet.d as RawMessage);
+    });
     client.on(Events.Error, (err) => log.error({ err: errorSummary(err) }, "discord client error"));
     client.on(Events.Warn, (message) => log.warn({ message }, "discord warning"));
     client.on(Events.ShardError, (err, shardId) => log.warn({ err: errorSummary(err), shardId }, "discord gateway error; reconnecting"));

@@ -2,16 +2,25 @@ import { randomBytes } from "node:crypto";
 import { type APIMessage, DiscordAPIError, MessageFlags, Routes } from "discord.js";
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
-import { DeliveryError, type Inbound, type MessageRef, type Transport, type TransportProblem } from "../../messages/transport.ts";
+import {
+  DeliveryError,
+  type Inbound,
+  type MessageRef,
+  type ThreadPlace,
+  type ThreadRequest,
+  type Transport,
+  type TransportProblem,
+} from "../../messages/transport.ts";
 import type { View } from "../../messages/view.ts";
 import type { KvStore } from "../../store/kv.ts";
 import type { Runtime } from "../../store/runtime.ts";
 import { type CommandSpec, commands } from "../commands.ts";
 import { EditOrder } from "../edit-order.ts";
 import { problemKey, TransportHealth } from "../transport-health.ts";
-import { DiscordConnection } from "./connection.ts";
+import { DiscordConnection, type RawMessage } from "./connection.ts";
 import { DiscordInteractions, type Suggestion } from "./interactions.ts";
 import { Pager } from "./pager.ts";
+import { DiscordThreads } from "./threads.ts";
 
 export type { Suggestion } from "./interactions.ts";
 
@@ -30,6 +39,12 @@ export interface DiscordOptions {
   maxRateLimitWaitMs?: number;
   /** First wait before reconnecting after a failed login (doubles up to 10 min). Default 15 s. */
   loginRetryMs?: number;
+  /**
+   * Take text typed in a worker's thread as its next turn: the client then also asks for the GuildMessages
+   * intent, and people mention the bot in the thread (`@asm run the tests`) unless the privileged Message
+   * Content intent is granted. Default off: Guilds intent only, and `/send` in the thread does the same.
+   */
+  threadMessages?: boolean;
 }
 
 /** kv key of the current problem (a `TransportProblem`, or null), for `asm health` in another process. */
@@ -41,7 +56,7 @@ const feedRefusals = new Set([10003, 50001, 50013, 50083]);
 const feedRefusedRetryMs = 60_000;
 
 /**
- * The Discord transport (discord.js v14, Guilds intent only). Alerts go to the feed channel
+ * The Discord transport (discord.js v14, Guilds intent; GuildMessages with `threadMessages`). Alerts go to the feed channel
  * (DISCORD_FEED_CHANNEL_ID, a text channel or a thread) as embeds coloured by severity and are
  * edited in place; slash commands are registered from the core's command list and answered
  * within Discord's 3 s by deferring when the core is slower; approval buttons carry the view's
@@ -67,6 +82,7 @@ export class DiscordTransport implements Transport {
   private readonly interactions: DiscordInteractions;
   private readonly pager = new Pager();
   private readonly order = new EditOrder();
+  private readonly threads: DiscordThreads;
 
   constructor(private readonly options: DiscordOptions) {
     const { config, kv, log } = options;
@@ -89,7 +105,11 @@ export class DiscordTransport implements Transport {
       loginRetryMs: options.loginRetryMs ?? 15_000,
       maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 10_000,
       onInteraction: (i) => this.interactions.handle(i),
+      ...(options.threadMessages
+        ? { onMessage: (m: RawMessage) => this.threads.onMessage(m, this.botUserId(), (view, channelId) => this.replyInThread(view, channelId)) }
+        : {}),
     });
+    this.threads = new DiscordThreads({ config, log });
   }
 
   /**
@@ -105,6 +125,7 @@ export class DiscordTransport implements Transport {
   /** Logs in (GET /gateway/bot, then the gateway) and registers the commands if they changed. */
   async start(inbound: Inbound): Promise<void> {
     this.interactions.core = inbound;
+    this.threads.core = inbound;
     if (!this.options.config.feedChannelId) {
       this.options.log.warn("DISCORD_FEED_CHANNEL_ID is not set: slash commands work, but alerts are not posted to Discord");
     }
@@ -114,6 +135,7 @@ export class DiscordTransport implements Transport {
   async stop(): Promise<void> {
     this.connection.halt();
     await this.interactions.drain();
+    await this.threads.drain();
     await this.connection.close();
   }
 
@@ -150,6 +172,37 @@ export class DiscordTransport implements Transport {
       await client.rest.patch(Routes.channelMessage(ref.chatId, ref.messageId), { body: this.pager.payload(view) });
     } catch (err) {
       throw this.connection.failed(err, `edit message ${ref.messageId} in channel ${ref.chatId}`);
+    }
+  }
+
+  /**
+   * A public thread under the feed channel for a managed worker, or null when none can be made (no right,
+   * the feed is a thread itself, rate limited, not connected): then the worker's messages go to the feed.
+   */
+  async openThread(request: ThreadRequest): Promise<ThreadPlace | null> {
+    let client: ReturnType<DiscordConnection["ready"]>;
+    try {
+      client = this.connection.ready("create a thread");
+    } catch {
+      return null;
+    }
+    return this.threads.open(client, request.title);
+  }
+
+  private botUserId(): string | undefined {
+    try {
+      return this.connection.ready("read the bot's id").user?.id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The core's answer to text typed in a worker's thread, posted into that thread. */
+  private async replyInThread(view: View, channelId: string): Promise<void> {
+    try {
+      await this.send(view, { chatId: channelId, threadId: channelId });
+    } catch (err) {
+      this.options.log.warn({ transport: "discord", channelId, err: err instanceof Error ? err.message : String(err) }, "could not answer in a thread");
     }
   }
 
