@@ -298,6 +298,43 @@ export class FakeDiscord {
     });
   }
 
+  /** Threads created through POST /channels/{id}/threads, by id. */
+  readonly threads = new Map<string, { id: string; parent_id: string; name: string; type: number }>();
+
+  /**
+   * A person types in a channel or thread: a MESSAGE_CREATE dispatch, as the GuildMessages intent delivers it.
+   * Without the Message Content intent Discord leaves `content` empty unless the message mentions the bot
+   * (`mention: true` puts `<@bot>` in front), as the real gateway does.
+   */
+  userMessage(input: { channelId: string; user: FakeUser; content: string; mention?: boolean; messageContentIntent?: boolean }): string {
+    const id = this.snowflake();
+    const intents = Number(this.identifies.at(-1)?.intents ?? 0);
+    // GUILD_MESSAGES is 1 << 9: without it the gateway sends no guild message at all.
+    if (!(intents & (1 << 9))) return id;
+    const content = input.mention ? `<@${this.botUser.id}> ${input.content}` : input.content;
+    this.dispatch("MESSAGE_CREATE", {
+      id,
+      channel_id: input.channelId,
+      guild_id: fakeGuildId,
+      type: 0,
+      content: input.mention || input.messageContentIntent ? content : "",
+      author: { id: input.user.id, username: input.user.username, discriminator: "0", avatar: null, global_name: null },
+      member: { roles: input.user.roles ?? [], joined_at: "2026-01-01T00:00:00.000Z", deaf: false, mute: false, flags: 0 },
+      mentions: input.mention ? [{ ...this.botUser, discriminator: "0", avatar: null, bot: true, global_name: null }] : [],
+      mention_roles: [],
+      mention_everyone: false,
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      tts: false,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      flags: 0,
+    });
+    return id;
+  }
+
   /** Injects a button press on a message the fake knows. */
   press(input: { message: FakeMessage; customId: string; user: FakeUser }): string {
     return this.inject({
@@ -672,6 +709,20 @@ export class FakeDiscord {
     }
     const post = match("POST", /^\/channels\/(\d+)\/messages$/);
     if (post) return send(200, this.toApiMessage(this.postMessage(post[1]!, body)));
+    const thread = match("POST", /^\/channels\/(\d+)\/threads$/);
+    if (thread) {
+      const name = String(body.name ?? "");
+      if (name.length < 1 || name.length > 100) return send(400, { message: "Invalid Form Body", code: 50035 });
+      if (this.threads.has(thread[1]!)) return send(400, { message: "Cannot execute action on this channel type", code: 50024 });
+      const created = { id: this.snowflake(), parent_id: thread[1]!, name, type: Number(body.type ?? 11) };
+      this.threads.set(created.id, created);
+      return send(201, {
+        ...created,
+        guild_id: fakeGuildId,
+        owner_id: this.botUser.id,
+        thread_metadata: { archived: false, auto_archive_duration: body.auto_archive_duration ?? 4320, locked: false },
+      });
+    }
     const patch = match("PATCH", /^\/channels\/(\d+)\/messages\/(\d+)$/);
     if (patch) {
       const msg = this.messages.get(patch[2]!);
