@@ -24,7 +24,7 @@ Commands:
                             list sessions from the store
   check --once [--json]     scan, run every check once and print the findings and alerts
   health [--json]           one-shot health report (exit 0 healthy, 1 degraded)
-  spawn [--wait] [--json] [--model M] <agent> <workspace> <prompt>
+  spawn [--wait] [--json] [--model M] [--chain a,b,c] <agent|model> <workspace> <prompt>
                             start a worker (--wait: run it here, exit 0 if completed)
   workers [--json] [--all]  list managed workers
   config check              validate and print the effective config, secrets masked
@@ -122,12 +122,17 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return exitCodes.ok;
       }
       case "spawn": {
-        const { values, positionals } = parse(rest, { wait: { type: "boolean" }, json: { type: "boolean" }, model: { type: "string" } }, 10_000);
+        const { values, positionals } = parse(
+          rest,
+          { wait: { type: "boolean" }, json: { type: "boolean" }, model: { type: "string" }, chain: { type: "string" } },
+          10_000,
+        );
         const { spawnFromCli } = await import("./cli/workers.ts");
         return await spawnFromCli(open(values.config), io, positionals, {
           wait: Boolean(values.wait),
           json: Boolean(values.json),
           model: values.model as string | undefined,
+          chain: typeof values.chain === "string" ? values.chain.split(",").filter(Boolean) : undefined,
         });
       }
       case "workers": {

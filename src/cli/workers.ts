@@ -4,6 +4,7 @@ import { Feed } from "../core/feed.ts";
 import { workerListView } from "../core/worker-views.ts";
 import { WorkerOps } from "../core/workers.ts";
 import { viewToText } from "../messages/view.ts";
+import { chainFor } from "../runner/fallback/policy.ts";
 import { RunnerError } from "../runner/runner.ts";
 import type { Runtime } from "../store/runtime.ts";
 import type { WorkerRow } from "../store/workers.ts";
@@ -37,6 +38,8 @@ export interface SpawnOptions {
   wait: boolean;
   json: boolean;
   model?: string | undefined;
+  /** Model ids to fall back through (`--chain a,b,c`). */
+  chain?: string[] | undefined;
 }
 
 /**
@@ -45,14 +48,20 @@ export interface SpawnOptions {
  * bot (`asm run`) to start, and its id is printed.
  */
 export async function spawnFromCli(rt: Runtime, io: CliIo, positionals: string[], opts: SpawnOptions): Promise<number> {
-  const [agent, workspace, ...rest] = positionals;
-  if (!agent || !(platforms as readonly string[]).includes(agent)) throw new UsageError(`spawn needs an agent: one of ${platforms.join(", ")}`);
+  const [first, workspace, ...rest] = positionals;
+  const models = rt.config.runner.models;
+  const isModel = first !== undefined && Object.hasOwn(models, first);
+  const agent = isModel ? models[first]!.driver : first;
+  if (!agent || !(platforms as readonly string[]).includes(agent)) {
+    throw new UsageError(`spawn needs an agent (${platforms.join(", ")}) or a model from runner.models`);
+  }
+  const chain = opts.chain?.length ? opts.chain : isModel ? chainFor(first!, rt.config.runner.fallbackOrder) : null;
   if (!workspace) throw new UsageError("spawn needs a workspace name (from runner.workspaces)");
   const prompt = rest.join(" ").trim();
   if (!prompt) throw new UsageError("spawn needs a prompt");
   const ops = new WorkerOps(rt, new Feed(rt.log));
   try {
-    const req = { agent: agent as Platform, workspace, prompt, model: opts.model ?? null, requestedBy: "cli" };
+    const req = { agent: agent as Platform, workspace, prompt, model: opts.model ?? null, requestedBy: "cli", chain };
     if (!opts.wait) {
       const w = ops.runner.spawn(req, { start: false });
       if (opts.json) printJson(io, workerJson(w));

@@ -61,7 +61,7 @@ export function gatewayLogTail(config: Config, now: number, maxLines = 40): { pa
         return null;
       }
     })
-    .filter((f): f is { path: string; st: Stats } => f !== null && f.st.isFile())
+    .filter((f): f is { path: string; st: Stats } => f?.st.isFile() === true)
     .sort((a, b) => Number(/gateway/i.test(basename(b.path))) - Number(/gateway/i.test(basename(a.path))) || b.st.mtimeMs - a.st.mtimeMs);
   const f = files[0];
   if (!f) return null;

@@ -54,8 +54,10 @@ export function parseDecisionLine(line: string, source: string): FallbackDecisio
   const nextModel = next === null || next.toLowerCase() === "none" ? null : next;
   const worker = str(first(d, ["worker", "agent", "agentId", "session", "sessionKey"]));
   const errorType = str(first(d, ["error_type", "errorType", "error", "reason"]));
-  const dedupKey = `${source}:${createHash("sha1").update(line).digest("hex")}`;
-  return { ts, worker, originalModel, errorType, nextModel, source, dedupKey };
+  // asm's runner writes its own key: the row it already stored is the same decision, not a second one.
+  const own = str(d.dedup_key);
+  const dedupKey = own?.startsWith("runner:") ? own : `${source}:${createHash("sha1").update(line).digest("hex")}`;
+  return { ts, worker, originalModel, errorType, nextModel, source: own?.startsWith("runner:") ? "runner" : source, dedupKey };
 }
 
 /**

@@ -7,7 +7,10 @@ import { classifyError } from "../agents/error-reason.ts";
 import { type Platform, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
+import { BreakerStore } from "../store/breakers.ts";
+import { FallbackStore } from "../store/fallback.ts";
 import { isFinal, type WorkerRequestRow, type WorkerRequestStore, type WorkerRow, type WorkerStatus, type WorkerStore } from "../store/workers.ts";
+import { FallbackChain, type FallbackNotice } from "./fallback/chain.ts";
 import { LineSplitter, Tail } from "./lines.ts";
 import { type ChildHandle, isOurProcess, SpawnError, signalGroup, startChild } from "./process.ts";
 
@@ -21,6 +24,8 @@ export interface RunnerListener {
   turnEnded(w: WorkerRow, answer: string | null): void;
   /** The worker reached a final status. */
   finished(w: WorkerRow): void;
+  /** A chained worker retries its model or falls back to the next one. */
+  fellBack?(w: WorkerRow, n: FallbackNotice): void;
 }
 
 /** A request the runner refuses, with a message a person can act on. */
@@ -40,6 +45,8 @@ export interface SpawnRequest {
   prompt: string;
   model?: string | null;
   requestedBy?: string | null;
+  /** Model ids from `runner.models` to run on, in order (the first is used now); empty or absent = no fallback. */
+  chain?: string[] | null;
   /** Resume this finished worker's agent session in a new worker linked to it. */
   resumeOf?: string | null;
   /**
@@ -55,7 +62,9 @@ interface Run {
   driver: Driver;
   child: ChildHandle;
   /** Why we are ending it, when we are: recorded before the signal so the exit is read right. */
-  intent: "interrupt" | "kill" | "stall" | "shutdown" | null;
+  intent: "interrupt" | "kill" | "stall" | "no-init" | "shutdown" | null;
+  /** Fires when a chained worker shows no sign of life (no init event) within `runner.fallback.timeoutSeconds`. */
+  initTimer: NodeJS.Timeout | null;
   stall: NodeJS.Timeout | null;
   grace: NodeJS.Timeout | null;
   stderr: Tail;
@@ -90,6 +99,8 @@ export class Runner {
   private readonly runs = new Map<string, Run>();
   private readonly queue: { worker: string; prompt: string }[] = [];
   private stopping = false;
+  private readonly chainOps: FallbackChain;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly deps: {
@@ -101,7 +112,31 @@ export class Runner {
       listener?: RunnerListener;
       clock?: () => number;
     },
-  ) {}
+  ) {
+    this.chainOps = new FallbackChain({
+      config: deps.config,
+      log: deps.log,
+      workers: deps.store,
+      breakers: new BreakerStore(deps.store.db),
+      decisions: new FallbackStore(deps.store.db),
+      clock: () => this.now,
+      requeue: (worker, prompt, delayMs) => {
+        if (delayMs <= 0) return this.enqueue(worker, prompt);
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.enqueue(worker, prompt);
+        }, delayMs);
+        t.unref?.();
+        this.timers.add(t);
+      },
+      notice: (w, n) => this.notify("fellBack", w, n),
+    });
+  }
+
+  /** Each model's breaker now, for `/fallback`. */
+  breaker(model: string) {
+    return this.chainOps.breaker(model);
+  }
 
   private get now() {
     return (this.deps.clock ?? Date.now)();
@@ -110,7 +145,7 @@ export class Runner {
     return this.deps.config.runner;
   }
   listener: RunnerListener | undefined;
-  private notify<K extends keyof RunnerListener>(k: K, ...args: Parameters<RunnerListener[K]>) {
+  private notify<K extends keyof RunnerListener>(k: K, ...args: Parameters<NonNullable<RunnerListener[K]>>) {
     const l = this.listener ?? this.deps.listener;
     try {
       (l?.[k] as ((...a: unknown[]) => void) | undefined)?.(...args);
@@ -165,10 +200,20 @@ export class Runner {
       if (!prev.sessionId) throw new RunnerError(`${prev.id} never reported an agent session id, so there is nothing to resume`, "state");
       sessionId = prev.sessionId;
     }
-    const model = req.model ?? this.cfg.drivers[req.agent].model ?? null;
+    let agent = req.agent;
+    let model = req.model ?? this.cfg.drivers[req.agent].model ?? null;
+    const chain = req.chain?.length ? [...req.chain] : [];
+    if (chain.length) {
+      const unknown = chain.filter((m) => !Object.hasOwn(this.cfg.models, m));
+      if (unknown.length) throw new RunnerError(`not in runner.models: ${unknown.join(", ")}`, "argument");
+      const first = this.cfg.models[chain[0]!]!;
+      agent = first.driver;
+      model = first.model;
+      if (!this.deps.drivers[agent]) throw new RunnerError(`no driver for ${agent}`, "agent");
+    }
     const w = this.deps.store.insert({
       id: this.deps.store.nextId(),
-      agent: req.agent,
+      agent,
       model,
       workspace: req.workspace,
       cwd,
@@ -178,7 +223,8 @@ export class Runner {
       sessionId,
       now: this.now,
     });
-    if (sessionId) this.deps.store.update(w.id, { sessionUid: sessionUid(req.agent, null, sessionId) }, this.now);
+    if (sessionId) this.deps.store.update(w.id, { sessionUid: sessionUid(agent, null, sessionId) }, this.now);
+    if (chain.length) this.deps.store.update(w.id, { chain }, this.now);
     if (opts.start !== false) this.enqueue(w.id, prompt);
     return this.get(w.id);
   }
@@ -323,6 +369,7 @@ export class Runner {
     let n = 0;
     for (const w of this.deps.store.withStatus(["queued"])) {
       if (this.runs.has(w.id) || this.queue.some((q) => q.worker === w.id)) continue;
+      if (w.notBefore !== null && w.notBefore > this.now) continue; // a retry waiting out its delay
       this.queue.push({ worker: w.id, prompt: w.prompt });
       n++;
     }
@@ -333,6 +380,8 @@ export class Runner {
   /** On a clean stop: running workers are interrupted (recorded as such), queued ones stay queued. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     const runs = [...this.runs.values()];
     for (const run of runs) {
       run.intent = "shutdown";
@@ -422,6 +471,7 @@ export class Runner {
       driver,
       child,
       intent: null,
+      initTimer: null,
       stall: null,
       grace: null,
       stderr: new Tail(STDERR_TAIL),
@@ -466,6 +516,14 @@ export class Runner {
     });
     child.stderr.on("data", (chunk: Buffer) => run.stderr.push(chunk.toString("utf8")));
     this.armStall(run);
+    if (w.chain.length) {
+      run.initTimer = setTimeout(() => {
+        if (run.sawInit || run.intent) return;
+        run.intent = "no-init";
+        signalGroup(run.child.pid, "SIGKILL");
+      }, this.cfg.fallback.timeoutSeconds * 1000);
+      run.initTimer.unref?.();
+    }
     run.done = child.exited.then((exit) => {
       for (const line of lines.end()) this.onLine(run, line);
       this.onExit(run, exit);
@@ -611,6 +669,7 @@ export class Runner {
 
   private onExit(run: Run, exit: { exitCode: number | null; signal: string | null; spawnError: string | null }) {
     if (run.stall) clearTimeout(run.stall);
+    if (run.initTimer) clearTimeout(run.initTimer);
     if (run.grace) clearTimeout(run.grace);
     if (run.promptDir) rmSync(run.promptDir, { recursive: true, force: true });
     if (run.driver.parseOutput && run.whole.length) {
@@ -630,6 +689,10 @@ export class Runner {
       status = "failed";
       errorClass = "timeout";
       errorMessage = `no event for ${this.cfg.stallSeconds}s; the turn was stopped`;
+    } else if (run.intent === "no-init") {
+      status = "failed";
+      errorClass = "timeout";
+      errorMessage = `no sign of life (no init event) within ${this.cfg.fallback.timeoutSeconds}s`;
     } else if (exit.spawnError) {
       status = "failed";
       errorClass = "spawn";
@@ -652,9 +715,24 @@ export class Runner {
       // A message sent while the last turn ran is the next turn: resume the same agent session with it.
       this.deps.store.update(id, { status: "queued", endedAt: null }, now);
       this.queue.unshift({ worker: id, prompt: [next, ...run.pendingTurns].join("\n\n") });
-    } else {
-      this.notify("finished", this.get(id));
+      this.pump();
+      return;
     }
+    this.concluded(id, status);
+  }
+
+  /** A run ended: on a chained worker, success closes the model's breaker and a failure may fall back. */
+  private concluded(id: string, status: WorkerStatus) {
+    const w = this.get(id);
+    if (w.chain.length && (status === "completed" || status === "failed")) {
+      const model = w.chain[w.chainIndex]!;
+      if (status === "completed") this.chainOps.succeeded(model);
+      else if (this.chainOps.failed(w)) {
+        this.pump();
+        return;
+      }
+    }
+    this.notify("finished", this.get(id));
     this.pump();
   }
 
@@ -664,7 +742,6 @@ export class Runner {
 
   private fail(id: string, errorClass: string, message: string) {
     this.deps.store.update(id, { status: "failed", errorClass, errorMessage: message, endedAt: this.now }, this.now);
-    this.notify("finished", this.get(id));
-    this.pump();
+    this.concluded(id, "failed");
   }
 }

@@ -300,6 +300,27 @@ export const migrations: Migration[] = [
       CREATE INDEX worker_requests_pending ON worker_requests(status, expires_at);
     `,
   },
+  {
+    version: 7,
+    name: "fallback chain",
+    sql: `
+      -- A worker's model chain and where it stands in it.
+      ALTER TABLE workers ADD COLUMN chain TEXT NOT NULL DEFAULT '[]';     -- JSON array of model ids
+      ALTER TABLE workers ADD COLUMN chain_index INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE workers ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;   -- tries of the current model
+      ALTER TABLE workers ADD COLUMN not_before INTEGER;                 -- a retry waits until then
+      -- Per-model circuit breaker, kept across restarts so a dead model is not hammered again.
+      CREATE TABLE model_breakers (
+        model        TEXT PRIMARY KEY,
+        state        TEXT NOT NULL DEFAULT 'closed',  -- closed | open | half-open
+        failures     INTEGER NOT NULL DEFAULT 0,      -- in a row
+        opens        INTEGER NOT NULL DEFAULT 0,      -- times opened in a row (the cool-off ladder step)
+        open_until   INTEGER,
+        last_error   TEXT,
+        updated_at   INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

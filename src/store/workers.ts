@@ -56,6 +56,14 @@ export interface WorkerRow {
   startedAt: number | null;
   endedAt: number | null;
   updatedAt: number;
+  /** Model ids (from `runner.models`) this worker may run on, in order; empty = no fallback. */
+  chain: string[];
+  /** Where in `chain` it is now. */
+  chainIndex: number;
+  /** Tries of the current model (1 = the first). */
+  attempt: number;
+  /** A retry waits until then. */
+  notBefore: number | null;
 }
 
 /** One parsed event of a worker, as stored. */
@@ -103,8 +111,12 @@ const cols: Record<keyof WorkerRow, string> = {
   startedAt: "started_at",
   endedAt: "ended_at",
   updatedAt: "updated_at",
+  chain: "chain",
+  chainIndex: "chain_index",
+  attempt: "attempt",
+  notBefore: "not_before",
 };
-const jsonCols = new Set<keyof WorkerRow>(["denied", "threads", "statusRefs"]);
+const jsonCols = new Set<keyof WorkerRow>(["denied", "threads", "statusRefs", "chain"]);
 const select = `SELECT ${Object.entries(cols)
   .map(([k, c]) => `${c} AS "${k}"`)
   .join(", ")} FROM workers`;
@@ -140,7 +152,7 @@ export function compactEvent(e: WorkerEvent): Record<string, unknown> {
  * type them on a phone.
  */
 export class WorkerStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   /** The next free id. */
   nextId(): string {

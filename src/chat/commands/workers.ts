@@ -1,6 +1,7 @@
 import { type Platform, platforms } from "../../agents/session.ts";
 import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
+import { chainFor } from "../../runner/fallback/policy.ts";
 import { RunnerError } from "../../runner/runner.ts";
 import type { Command, CommandContext } from "./spec.ts";
 import { UsageError } from "./spec.ts";
@@ -41,19 +42,34 @@ const prompt = (args: string[]) => {
 export const spawnCommand: Command = {
   name: "spawn",
   description: "Start an agent worker in a workspace",
-  usage: "/spawn <agent> <workspace> <prompt…> — e.g. /spawn claude app fix the failing test",
+  usage: "/spawn [--chain a,b,c] <agent|model> <workspace> <prompt…> — e.g. /spawn claude app fix the failing test",
   options: [
     { name: "agent", description: "claude, codex, gemini, opencode or openclaw", type: "string", required: true, choices: [...platforms] },
     { name: "workspace", description: "a name from runner.workspaces", type: "string", required: true },
     { name: "prompt", description: "what to do", type: "string", required: true, rest: true },
   ],
   async run(ctx: CommandContext, args: string[]) {
+    let explicit: string[] | null = null;
+    if (args[0] === "--chain") {
+      explicit = (args[1] ?? "").split(",").filter(Boolean);
+      if (explicit.length === 0) throw new UsageError("--chain needs model ids, e.g. --chain openai-codex/gpt-5.2,anthropic/claude-sonnet-4-5");
+      args = args.slice(2);
+    }
     const [a, ws, ...rest] = args;
-    const agent = a ? agentNames[a.toLowerCase()] : undefined;
-    if (!agent) throw new UsageError(`unknown agent "${(a ?? "").slice(0, 20)}"; one of ${Object.keys(agentNames).join(", ")}`);
+    const models = ctx.rt.config.runner.models;
+    const isModel = a !== undefined && Object.hasOwn(models, a);
+    const agent = isModel ? models[a]!.driver : a ? agentNames[a.toLowerCase()] : undefined;
+    if (!agent) {
+      throw new UsageError(
+        `unknown agent or model "${(a ?? "").slice(0, 40)}"; an agent (${Object.keys(agentNames).join(", ")}) or a model from runner.models`,
+      );
+    }
+    const unknown = (explicit ?? []).filter((m) => !Object.hasOwn(models, m));
+    if (unknown.length) throw new UsageError(`not in runner.models: ${unknown.join(", ").slice(0, 200)}`);
+    const chain = explicit ?? (isModel ? chainFor(a, ctx.rt.config.runner.fallbackOrder) : null);
     if (!ws || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(ws)) throw new UsageError("the workspace name is missing or not valid");
     try {
-      const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest) });
+      const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest), chain });
       if (r.requestId !== undefined) return textView(`Asked the admins to approve (request #${r.requestId}).`);
       const w = r.worker!;
       return textView(

@@ -15,6 +15,39 @@ const driver = z
   })
   .prefault({});
 
+const modelEntry = z.strictObject({
+  driver: z.enum(["claude", "codex", "gemini", "opencode", "openclaw"]).describe("The agent CLI that runs this model"),
+  model: z.string().min(1).describe("The model argument that CLI takes"),
+  contextWindow: z.number().int().positive().optional().describe("Its window, when the CLI does not report it"),
+});
+
+/** The operators' runbook chain (`spawn_with_fallback`): model ids as they name them, each mapped to a CLI. */
+const defaultModels = {
+  "openai-codex/gpt-5.2": { driver: "codex", model: "gpt-5.2", contextWindow: 400_000 },
+  "anthropic/claude-sonnet-4-5": { driver: "claude", model: "claude-sonnet-4-5", contextWindow: 200_000 },
+  "google-gemini-3-pro": { driver: "gemini", model: "gemini-3-pro-preview", contextWindow: 1_048_576 },
+  "anthropic/claude-haiku-4-5": { driver: "claude", model: "claude-haiku-4-5", contextWindow: 200_000 },
+} as const;
+
+const fallbackSection = z
+  .strictObject({
+    maxRetries: z.number().int().min(0).max(20).default(3).describe("Retries of one model for a transient error (overloaded, 5xx, timeout) before moving on"),
+    retryDelaySeconds: z.number().min(0).default(5),
+    timeoutSeconds: z.number().positive().default(30).describe("A worker with no sign of life (no init event) within this long counts as a timeout"),
+    rateLimitRetryMaxSeconds: z.number().min(0).default(60).describe("Retry a rate-limited model only when its reset is at most this far away; else move on"),
+    breakerFailures: z.number().int().min(1).default(3).describe("Failures in a row that open a model's circuit breaker"),
+    cooloffMinutes: z.array(z.number().positive()).min(1).default([1, 5, 25, 60]).describe("Growing cool-offs of an open breaker"),
+    billingCooloffHours: z.number().positive().default(6).describe("Auth and billing errors disable a model this long (doubling while they repeat)"),
+    logMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024)
+      .describe("Rotate runner.fallbackLog at this size"),
+    logMaxFiles: z.number().int().min(1).default(5).describe("Rotated files kept (.1 … .N)"),
+  })
+  .prefault({});
+
 /** Managed workers: agent CLIs `asm` starts from the chat (`/spawn`) or the CLI (`asm spawn`). */
 export const runnerSection = z
   .strictObject({
@@ -26,6 +59,21 @@ export const runnerSection = z
       .strictObject({ claude: driver, codex: driver, gemini: driver, opencode: driver, openclaw: driver })
       .prefault({})
       .describe("Per agent CLI: command prefix, extra env, permission mode, default model"),
+    models: z
+      .record(z.string().min(1), modelEntry)
+      .default({ ...defaultModels })
+      .describe("Model id → the CLI and model argument that run it"),
+    fallbackOrder: z
+      .array(z.string().min(1))
+      .default(Object.keys(defaultModels))
+      .describe("The default fallback chain (model ids from runner.models); /spawn --chain a,b,c overrides it per worker"),
+    fallbackLog: z
+      .string()
+      .min(1)
+      .nullable()
+      .default("~/.openclaw/logs/fallback_decisions.jsonl")
+      .describe("Every fallback decision as a JSON line (jq-friendly, rotated); null = only the store"),
+    fallback: fallbackSection,
     maxConcurrent: z.number().int().min(1).max(64).default(3).describe("Workers running at once; the rest queue"),
     interruptGraceSeconds: z.number().positive().default(5).describe("After an interrupt, SIGKILL the process group if it has not stopped"),
     stallSeconds: z.number().positive().default(600).describe("A running turn with no event for this long fails as `timeout`"),
