@@ -27,6 +27,7 @@ Commands:
   spawn [--wait] [--json] [--model M] [--chain a,b,c] <agent|model> <workspace> <prompt>
                             start a worker (--wait: run it here, exit 0 if completed)
   workers [--json] [--all]  list managed workers
+  fallback [--json]         per model: failures, rates, breakers, the fallback order now
   config check              validate and print the effective config, secrets masked
   config schema             write config/schema.json and config/default.json from the schema
 
@@ -139,6 +140,17 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const { values } = parse(rest, { json: { type: "boolean" }, all: { type: "boolean" } });
         const { printWorkers } = await import("./cli/workers.ts");
         printWorkers(open(values.config), io, { json: Boolean(values.json), all: Boolean(values.all) });
+        return exitCodes.ok;
+      }
+      case "fallback": {
+        const { values } = parse(rest, { json: { type: "boolean" } });
+        const { Manager } = await import("./core/manager.ts");
+        const { fallbackView } = await import("./core/fallback-view.ts");
+        const { viewToText } = await import("./messages/view.ts");
+        const manager = new Manager(open(values.config));
+        const stats = manager.fallbackStats();
+        if (values.json) printJson(io, stats);
+        else print(io, viewToText(fallbackView(stats)));
         return exitCodes.ok;
       }
       case "check": {

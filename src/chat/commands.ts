@@ -1,6 +1,7 @@
 import { textView, type View } from "../messages/view.ts";
 import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
 import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
+import { fallbackCommand } from "./commands/fallback.ts";
 import { healthCommand } from "./commands/health.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
@@ -42,6 +43,7 @@ export const commands: Command[] = [
   cleanupCommand,
   actionsCommand,
   ...workerCommands,
+  fallbackCommand,
 ];
 
 /**

@@ -3,6 +3,7 @@ import type { Platform, SessionRecord } from "../agents/session.ts";
 import type { Finding } from "../messages/finding.ts";
 import { ActionStore } from "../store/actions.ts";
 import { AlertStore } from "../store/alerts.ts";
+import { FallbackStore } from "../store/fallback.ts";
 import { OutboxStore } from "../store/outbox.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -11,6 +12,7 @@ import { type Turn, TurnStore } from "../store/turns.ts";
 import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
+import { fallbackStats, type ModelFallbackStats } from "./fallback-view.ts";
 import { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
 import { type HealthReport, healthReport } from "./health.ts";
@@ -213,6 +215,19 @@ export class Manager {
     const open = this.actionStore.open(pa.kind, target);
     if (open.length) throw new ActionRefused(pa.kind, `already requested (#${open[0]!.id}, ${open[0]!.status})`);
     return this.actions.request(this.actions.planProposed(pa), requestedBy, alert.summary, { fingerprint: alert.fingerprint });
+  }
+
+  /** Per model: failures by class, rates, breakers and the effective fallback order (`/fallback`, `asm fallback`). */
+  fallbackStats(now = Date.now()): ModelFallbackStats[] {
+    const day = now - 86_400_000;
+    return fallbackStats(
+      this.rt.config,
+      (m) => this.workers.runner.breaker(m),
+      new FallbackStore(this.rt.db).since(day),
+      this.turns.byModel(now - 3_600_000),
+      this.turns.byModel(day),
+      now,
+    );
   }
 
   /** The scheduler's hook: findings that propose actions become requests (or auto runs). */

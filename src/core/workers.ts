@@ -4,6 +4,7 @@ import { drivers } from "../agents/drivers.ts";
 import type { Platform } from "../agents/session.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
+import type { FallbackNotice } from "../runner/fallback/chain.ts";
 import { Runner, RunnerError, type RunnerListener, type SpawnRequest } from "../runner/runner.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore, type WorkerThread, workerIdByThread } from "../store/workers.ts";
@@ -125,7 +126,14 @@ export class WorkerOps implements RunnerListener {
       if (!yes) return { toast: "Spawn denied.", view: { ...spawnRequestView(r), buttons: [], sections: [{ lines: [`Denied by ${who(caller)}`] }] } };
       const p = r.payload as unknown as SpawnRequest & { requestedBy: string };
       try {
-        const w = this.runner.spawn({ agent: p.agent, workspace: p.workspace, prompt: p.prompt, model: p.model ?? null, requestedBy: p.requestedBy });
+        const w = this.runner.spawn({
+          agent: p.agent,
+          workspace: p.workspace,
+          prompt: p.prompt,
+          model: p.model ?? null,
+          requestedBy: p.requestedBy,
+          chain: p.chain ?? null,
+        });
         return { toast: `Started ${w.id}.`, view: { title: `Spawn request #${r.id}`, sections: [{ lines: [`Approved by ${who(caller)}: ${w.id}`] }] } };
       } catch (err) {
         return { toast: err instanceof RunnerError ? err.message : "Could not start the worker." };
@@ -152,6 +160,19 @@ export class WorkerOps implements RunnerListener {
     void this.post(w, workerRequestView(w, r))
       .then((refs) => this.requests.setRefs(r.id, refs))
       .catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker's request"));
+  }
+
+  /** Every retry and switch of a chained worker is said in its place: "fell back from X to Y: rate limited". */
+  fellBack(w: WorkerRow, n: FallbackNotice): void {
+    const text =
+      n.action === "retry"
+        ? `${w.id} retries ${n.from}${n.delayMs ? ` in ${Math.round(n.delayMs / 1000)}s` : ""}: ${n.reason}`
+        : n.action === "fallback"
+          ? `${w.id} fell back from ${n.from} to ${n.to}: ${n.reason}`
+          : `${w.id} gave up after ${n.from}: ${n.reason}`;
+    void this.post(w, { sections: [{ lines: [text] }], tone: n.action === "give_up" ? "critical" : "warning" }).catch((err) =>
+      this.rt.log.warn({ err, worker: w.id }, "could not post the fallback notice"),
+    );
   }
 
   turnEnded(w: WorkerRow, answer: string | null): void {

@@ -5,6 +5,7 @@ import { FallbackStore } from "../store/fallback.ts";
 import { listSourceProblems } from "../store/problems.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
+import { TurnStore } from "../store/turns.ts";
 import { syncFallbackDecisions } from "./fallback-log.ts";
 import { describeTarget, GATEWAY_SERIES, type ProbeTarget, probeGateway } from "./gateway-probe.ts";
 import { expandLogGlobs, type LogRules, tailLog } from "./log-tail.ts";
@@ -126,9 +127,7 @@ function gatewayObservation(rt: Runtime, target: ProbeTarget, now: number): Gate
 }
 
 function modelTurns(rt: Runtime, since: number): ModelTurns[] {
-  return rt.db
-    .prepare("SELECT model, COUNT(*) AS turns, MAX(ts) AS lastTurnAt FROM turns WHERE ts >= ? AND model IS NOT NULL AND model != '<synthetic>' GROUP BY model")
-    .all(since) as ModelTurns[];
+  return new TurnStore(rt.db).byModel(since);
 }
 
 function planUsage(rt: Runtime, now: number): PlanUsage[] {

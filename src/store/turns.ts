@@ -69,6 +69,15 @@ export class TurnStore {
   }
 
   /** A session's turns since `since` (epoch ms), oldest first. */
+  /** Turns per model since `since` (the successes behind a fallback rate). */
+  byModel(since: number): { model: string; turns: number; lastTurnAt: number | null }[] {
+    return this.db
+      .prepare(
+        "SELECT model, COUNT(*) AS turns, MAX(ts) AS lastTurnAt FROM turns WHERE ts >= ? AND model IS NOT NULL AND model != '<synthetic>' GROUP BY model",
+      )
+      .all(since) as { model: string; turns: number; lastTurnAt: number | null }[];
+  }
+
   forSession(uid: string, since = 0): Turn[] {
     return this.db
       .prepare(

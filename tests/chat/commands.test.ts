@@ -145,6 +145,7 @@ describe("commands", () => {
       "interrupt",
       "kill",
       "resume",
+      "fallback",
     ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);

@@ -1,0 +1,99 @@
+import type { FallbackDecision } from "../agents/agent.ts";
+import { modelKey } from "../checks/fallback-rate.ts";
+import type { Config } from "../config/schema.ts";
+import { formatDuration, formatPercent } from "../lib/present.ts";
+import type { View } from "../messages/view.ts";
+import type { Breaker } from "../store/breakers.ts";
+
+/** One model's figures for `/fallback` and `asm fallback --json`. */
+export interface ModelFallbackStats {
+  model: string;
+  driver: string | null;
+  /** Position in the effective order (1-based); models cooling off go last. */
+  rank: number;
+  breaker: { state: Breaker["state"]; failures: number; coolOffLeftMs: number | null; lastError: string | null };
+  hour: WindowStats;
+  day: WindowStats;
+}
+
+export interface WindowStats {
+  attempts: number;
+  failures: number;
+  ratePercent: number | null;
+  byClass: Record<string, number>;
+}
+
+/** A model's figures under either name: its id in runner.models or the model argument its CLI reports. */
+function windowStats(names: string[], decisions: FallbackDecision[], turns: Map<string, number>, since: number): WindowStats {
+  const keys = new Set(names.map(modelKey));
+  const mine = decisions.filter((d) => d.ts >= since && keys.has(modelKey(d.originalModel)));
+  const byClass: Record<string, number> = {};
+  for (const d of mine) byClass[d.errorType ?? "unknown"] = (byClass[d.errorType ?? "unknown"] ?? 0) + 1;
+  const attempts = mine.length + [...keys].reduce((n, k) => n + (turns.get(k) ?? 0), 0);
+  return { attempts, failures: mine.length, ratePercent: attempts ? (mine.length / attempts) * 100 : null, byClass };
+}
+
+/**
+ * Per model of `runner.fallbackOrder` (then any other model of `runner.models`): attempts, failures by class and
+ * rate over the last hour and day, its breaker and cool-off, and the effective order (open breakers last).
+ * Attempts count the failures asm decided on plus the turns the scanner saw on that model.
+ */
+export function fallbackStats(
+  config: Config,
+  breaker: (model: string) => Breaker,
+  decisions: FallbackDecision[],
+  turnsHour: { model: string; turns: number }[],
+  turnsDay: { model: string; turns: number }[],
+  now: number,
+): ModelFallbackStats[] {
+  const r = config.runner;
+  const models = [...new Set([...r.fallbackOrder, ...Object.keys(r.models)])];
+  const toMap = (xs: { model: string; turns: number }[]) => {
+    const m = new Map<string, number>();
+    for (const x of xs) m.set(modelKey(x.model), (m.get(modelKey(x.model)) ?? 0) + x.turns);
+    return m;
+  };
+  const hour = toMap(turnsHour);
+  const day = toMap(turnsDay);
+  const rows = models.map((model) => {
+    const b = breaker(model);
+    return {
+      model,
+      driver: r.models[model]?.driver ?? null,
+      rank: 0,
+      breaker: { state: b.state, failures: b.failures, coolOffLeftMs: b.state === "open" && b.openUntil ? b.openUntil - now : null, lastError: b.lastError },
+      hour: windowStats([model, r.models[model]?.model ?? model], decisions, hour, now - 3_600_000),
+      day: windowStats([model, r.models[model]?.model ?? model], decisions, day, now - 86_400_000),
+    };
+  });
+  const order = [...rows].sort((a, b) => Number(a.breaker.state === "open") - Number(b.breaker.state === "open"));
+  order.forEach((row, i) => {
+    row.rank = i + 1;
+  });
+  return order;
+}
+
+const windowLine = (label: string, w: WindowStats) =>
+  `${label} ${w.failures}/${w.attempts} failed${w.ratePercent !== null ? ` (${formatPercent(w.ratePercent)})` : ""}${
+    Object.keys(w.byClass).length
+      ? ` · ${Object.entries(w.byClass)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ")}`
+      : ""
+  }`;
+
+/** `/fallback`: short lines for a phone. */
+export function fallbackView(stats: ModelFallbackStats[]): View {
+  if (stats.length === 0) return { title: "Fallback", sections: [{ lines: ["No models configured (runner.models, runner.fallbackOrder)."] }] };
+  return {
+    title: "Fallback order now",
+    sections: stats.map((s) => ({
+      heading: `${s.rank}. ${s.model}${s.driver ? ` (${s.driver})` : ""}`,
+      lines: [
+        `breaker ${s.breaker.state}${s.breaker.coolOffLeftMs !== null ? `, ${formatDuration(s.breaker.coolOffLeftMs)} left` : ""}${s.breaker.lastError ? ` · last ${s.breaker.lastError}` : ""}`,
+        windowLine("1h", s.hour),
+        windowLine("24h", s.day),
+      ],
+    })),
+  };
+}
