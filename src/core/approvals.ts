@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { fingerprint } from "../alerts/lifecycle.ts";
 import type { Config } from "../config/schema.ts";
+import type { Severity } from "../config/sections/common.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Finding, ProposedAction } from "../messages/finding.ts";
+import { type Finding, type ProposedAction, severityRank } from "../messages/finding.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { ActionRecord, ActionStore } from "../store/actions.ts";
@@ -41,6 +42,19 @@ export interface WorkflowDeps {
 
 /** kv key: fingerprint of a firing alert → the action requested for it, so each firing asks once. */
 const PROPOSED_KEY = "actions.proposed";
+
+/** What was asked for one firing: the action (0 = could not be requested) and at which severity. */
+interface ProposedEntry {
+  id: number;
+  severity: Severity;
+}
+
+/** The kv record, accepting the older shape (fingerprint → action id) as asked at critical. */
+function readProposed(raw: Record<string, ProposedEntry | number> | undefined): Record<string, ProposedEntry> {
+  const out: Record<string, ProposedEntry> = {};
+  for (const [fp, v] of Object.entries(raw ?? {})) out[fp] = typeof v === "number" ? { id: v, severity: "critical" } : v;
+  return out;
+}
 
 /** `telegram:42`: who did something, for the audit trail. */
 export const who = (c: Pick<Caller, "transport" | "userId">) => `${c.transport}:${c.userId}`;
@@ -186,24 +200,29 @@ export class ActionWorkflow {
 
   /**
    * What the scheduler calls with each cycle's findings: a finding that proposes an action gets one
-   * request per firing (kept in kv until the finding goes away) — run at once in auto mode, else
-   * posted to every feed for approval. Restarts are never requested when `checks.gateway.restart`
-   * is "off".
+   * request per firing — run at once in auto mode, else posted to every feed for approval. A firing
+   * is remembered (kv) for as long as its alert is reported at all, even in cycles where the check
+   * stops proposing (while a restart is pending, say): a denied or expired request is not asked
+   * again until the alert goes away and fires anew, or escalates. Restarts are never requested
+   * when `checks.gateway.restart` is "off".
    */
   async handleProposedActions(findings: Finding[]): Promise<ActionRecord[]> {
     const { config, kv, store, feed, log } = this.deps;
-    const proposed = kv.get<Record<string, number>>(PROPOSED_KEY) ?? {};
+    const proposed = readProposed(kv.get<Record<string, ProposedEntry | number>>(PROPOSED_KEY));
+    const reported = new Set(findings.map(fingerprint));
     const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [fingerprint(f), f]));
-    const next: Record<string, number> = {};
-    for (const [fp, id] of Object.entries(proposed)) if (firing.has(fp)) next[fp] = id;
+    const next: Record<string, ProposedEntry> = {};
+    for (const [fp, entry] of Object.entries(proposed)) if (reported.has(fp)) next[fp] = entry;
     const created: ActionRecord[] = [];
     for (const [fp, f] of firing) {
-      if (fp in next) continue;
+      const asked = next[fp];
+      // Asked already in this firing; only an escalation asks again.
+      if (asked && severityRank[f.severity] <= severityRank[asked.severity]) continue;
       const pa = f.proposedAction!;
       if (pa.kind === "restart_gateway" && config.checks.gateway.restart === "off") continue;
       const existing = store.open(pa.kind, pa.kind === "restart_gateway" || pa.kind === "repair_gateway" ? null : (pa.target ?? null));
       if (existing.length) {
-        next[fp] = existing[0]!.id;
+        next[fp] = { id: existing[0]!.id, severity: f.severity };
         continue;
       }
       let plan: ActionPlan;
@@ -212,12 +231,12 @@ export class ActionWorkflow {
       } catch (err) {
         if (!(err instanceof ActionRefused)) throw err;
         log.warn({ fingerprint: fp, kind: pa.kind, reason: err.message }, "proposed action cannot be requested");
-        next[fp] = 0;
+        next[fp] = { id: 0, severity: f.severity };
         continue;
       }
       const auto = isAuto(config, pa.kind);
       const action = this.request(plan, `check:${f.check}`, f.summary, { fingerprint: fp, auto });
-      next[fp] = action.id;
+      next[fp] = { id: action.id, severity: f.severity };
       created.push(action);
       const refs = await feed.post(auto ? outcomeView({ ...action, status: "running" }) : approvalView(action));
       for (const ref of refs) this.recordMessage(action.id, ref);

@@ -181,6 +181,38 @@ describe("approval workflow", () => {
     expect(t.feed.sent).toHaveLength(2);
   });
 
+  it("a denied or expired request sticks for the firing while the check stops proposing; escalation asks again", async () => {
+    const t = await setup();
+    const finding: Finding = {
+      check: "gateway",
+      subject: "gateway",
+      severity: "warning",
+      summary: "gateway down for 4m",
+      component: "gateway",
+      action: "restart it",
+      proposedAction: { kind: "restart_gateway" },
+    };
+    // While a restart is pending the gateway check reports the outage without proposing another.
+    const waiting: Finding = { ...finding, action: "Approve the pending restart request", proposedAction: undefined };
+    expect((await t.manager.handleProposedActions([finding])).length).toBe(1);
+    expect(await t.manager.handleProposedActions([waiting])).toEqual([]);
+    await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, false), null);
+    // Denied: the check proposes again, but this firing was asked already.
+    expect(await t.manager.handleProposedActions([finding])).toEqual([]);
+    // A second request, left to expire while the check does not propose: still no third.
+    await t.inbound.command(admin, "restart_gateway", []);
+    expect(await t.manager.handleProposedActions([waiting])).toEqual([]);
+    t.advance(10 * 60_000 + 1);
+    await t.manager.actions.expire();
+    expect(t.manager.actionStore.get(2)!.status).toBe("expired");
+    expect(await t.manager.handleProposedActions([finding])).toEqual([]);
+    // Escalated: a new request.
+    expect((await t.manager.handleProposedActions([{ ...finding, severity: "critical" }])).length).toBe(1);
+    expect(await t.manager.handleProposedActions([{ ...finding, severity: "critical" }])).toEqual([]);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(0);
+  });
+
   it("auto mode runs the proposed restart without approval, audited and reported", async () => {
     const t = await setup({ checks: { gateway: { restart: "auto" } } });
     const finding: Finding = {
