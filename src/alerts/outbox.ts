@@ -1,7 +1,9 @@
 /**
  * The outbox sender: drains pending outbox rows to the transports, one transport at a time in
  * creation order, keeping order per alert, with exponential backoff, 429 `retry_after` honoured as
- * a not-before time, every attempt recorded, and permanent failures marked.
+ * a not-before time, every attempt recorded, and permanent failures marked. A transport that cannot
+ * send at all (`DeliveryError.transportDown`: a refused token) holds its rows back without spending
+ * their attempts: they go out once it works.
  *
  * ## Delivery guarantee and the duplicate window
  * A row is claimed (`sending`, committed), handed to the transport, and marked `sent` in one
@@ -70,6 +72,9 @@ export function deliverable(rows: OutboxRow[], now: number): OutboxRow[] {
   }
   return out;
 }
+
+/** How long to wait for a transport that cannot send, when it does not say. */
+const transportDownRetryMs = 60_000;
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -307,6 +312,14 @@ export class OutboxSender {
     const attempts = row.attempts + 1;
     const delivery = err instanceof DeliveryError ? err : null;
     const message = describe(err);
+    if (delivery?.transportDown) {
+      // The transport's problem (reported by the self check), not the message's: wait, spend no attempt.
+      const waitMs = delivery.retryAfterMs ?? transportDownRetryMs;
+      this.blockedUntil.set(t.name, now + waitMs);
+      outbox.markWaiting(row.id, now + waitMs, message, now);
+      log.warn({ transport: t.name, outboxId: row.id, retryInMs: waitMs, err: message }, "transport cannot send now; the message waits");
+      return "retried";
+    }
     if (delivery?.permanent || attempts >= config.outbox.maxAttempts) {
       outbox.markFailed(row.id, message, now);
       log.error({ transport: t.name, outboxId: row.id, attempts, err: message }, "outbox message failed permanently");

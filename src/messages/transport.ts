@@ -108,13 +108,16 @@ export interface Transport {
 
 /**
  * A send or edit that did not happen. `retryAfterMs` comes from the platform (429 `retry_after`);
- * `permanent` means retrying cannot help (message deleted, chat not found, bad request).
+ * `permanent` means retrying cannot help (message deleted, chat not found, bad request);
+ * `transportDown` means the transport itself cannot send anything now (a token the platform refuses or
+ * cannot even look up, not connected yet): the message is not at fault, so it waits without spending
+ * an attempt and goes out once the transport works.
  */
 export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly transport: TransportName,
-    readonly options: { retryAfterMs?: number | undefined; permanent?: boolean; cause?: unknown } = {},
+    readonly options: { retryAfterMs?: number | undefined; permanent?: boolean; transportDown?: boolean; cause?: unknown } = {},
   ) {
     super(message);
     this.name = "DeliveryError";
@@ -124,5 +127,8 @@ export class DeliveryError extends Error {
   }
   get permanent() {
     return this.options.permanent ?? false;
+  }
+  get transportDown() {
+    return this.options.transportDown ?? false;
   }
 }

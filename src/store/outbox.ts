@@ -165,6 +165,17 @@ export class OutboxStore {
     })();
   }
 
+  /**
+   * A try the transport could not make (its token is refused, it is not connected): back to pending,
+   * not before `notBefore`, without counting an attempt, so a long outage never uses up the row.
+   */
+  markWaiting(id: number, notBefore: number, error: string, now: number): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?").run(notBefore, error, id);
+      this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs: null });
+    })();
+  }
+
   /** A try that cannot succeed (permanent error, or out of attempts). */
   markFailed(id: number, error: string, now: number): void {
     this.db.transaction(() => {

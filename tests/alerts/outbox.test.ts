@@ -94,6 +94,20 @@ describe("outbox sender", () => {
     expect(backoffMs(20, cfg.outbox)).toBe(600_000);
   });
 
+  it("a transport that cannot send (token refused) holds its rows back without spending their attempts", async () => {
+    const t = new FakeTransport();
+    const { stores, sender, cycle, at } = setup(t);
+    cycle(["a"]);
+    for (let i = 0; i < 6; i++) t.failNext.push(new DeliveryError("token refused", "telegram", { retryAfterMs: 60_000, transportDown: true }));
+    for (let i = 0; i < 6; i++) {
+      at(t0 + i * 60_000);
+      expect(await sender.drainOnce()).toMatchObject({ sent: 0, failed: 0 });
+    }
+    expect(stores.outbox.all()[0]).toMatchObject({ status: "pending", attempts: 0, lastError: "token refused", notBefore: t0 + 6 * 60_000 });
+    at(t0 + 6 * 60_000);
+    expect(await sender.drainOnce()).toMatchObject({ sent: 1 });
+  });
+
   it("honours retry_after as a not-before time for the whole transport", async () => {
     const t = new FakeTransport();
     const { stores, sender, cycle, at } = setup(t);

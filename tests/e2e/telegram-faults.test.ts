@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
+import { alertStores, processFindings } from "../../src/alerts/lifecycle.ts";
+import { OutboxSender } from "../../src/alerts/outbox.ts";
 import { feedTopicKey } from "../../src/chat/telegram/feed.ts";
 import type { TelegramProblem } from "../../src/chat/telegram/transport.ts";
+import { createLogger } from "../../src/lib/log.ts";
 import { textView } from "../../src/messages/view.ts";
 import { admin, cleanups, feedChatId, member, setup } from "../chat/telegram/harness.ts";
 
@@ -140,6 +143,45 @@ describe("TelegramTransport with a token Telegram cannot use", () => {
     expect(t.fake.calls.filter((c) => c.method === "getMe")).toHaveLength(1);
     expect(t.log()).toMatch(/404/);
     expect(t.log()).not.toContain(t.fake.token);
+  });
+});
+
+describe("alerts queued while the Telegram token is malformed", () => {
+  it("wait without spending attempts (a token problem is the transport's, not the message's) and go out once the right token is used", async () => {
+    const t = await setup({ forum: false });
+    const stores = alertStores(t.db);
+    const wrong = t.make({ token: `bot${t.fake.token}` });
+    cleanups.push(() => wrong.stop());
+    // A send before the transport has connected (it connects in the background) is held back too.
+    await expect(wrong.send(textView("early"))).rejects.toMatchObject({ permanent: false, transportDown: true });
+    await wrong.start(t.core.inbound);
+    let now = Date.now();
+    processFindings(stores, [{ check: "context", subject: "s1", severity: "critical", summary: "s1 is at 97 %", component: "s1", action: "reset it" }], {
+      now,
+      config: { alerts: { repeatIntervalMinutes: 240, minFiringSeconds: 0, groupAbove: 100, resolveAfterMissedScans: 1 } },
+      transports: ["telegram"],
+    });
+    const sender = (transport: typeof wrong) =>
+      new OutboxSender({
+        transports: [transport],
+        outbox: stores.outbox,
+        alerts: stores.alerts,
+        // One attempt only: a token problem must not spend it.
+        config: { outbox: { maxAttempts: 1, baseDelaySeconds: 1, maxDelaySeconds: 1 } },
+        log: createLogger({ level: "silent" }),
+        now: () => now,
+      });
+    expect(await sender(wrong).drainOnce()).toMatchObject({ sent: 0, failed: 0 });
+    const [row] = stores.outbox.all();
+    expect(row).toMatchObject({ status: "pending", attempts: 0, lastError: expect.stringMatching(/TELEGRAM_BOT_TOKEN/) });
+    expect(t.fake.calls.filter((c) => c.method === "sendMessage")).toHaveLength(0);
+
+    // Restarted with the token as BotFather gave it: the waiting alert is delivered.
+    await t.transport.start(t.core.inbound);
+    now += 10 * 60_000;
+    expect(await sender(t.transport).drainOnce()).toMatchObject({ sent: 1, failed: 0 });
+    expect(stores.outbox.all()[0]).toMatchObject({ status: "sent" });
+    expect(t.fake.messagesIn(feedChatId).map((m) => m.text)).toEqual([expect.stringMatching(/s1 is at 97 %/)]);
   });
 });
 

@@ -7,7 +7,7 @@ export const tokenRetryMs = 5 * 60_000;
 /**
  * Turns whatever discord.js threw into a `DeliveryError` the outbox understands:
  * - `RateLimitError` (only for waits longer than we let discord.js sit out) → `retryAfterMs`;
- * - `DiscordAPIError` 4xx → permanent, except 401 (token, fixable by restart), 408 and 429;
+ * - `DiscordAPIError` 4xx → permanent, except 401 (token, fixable by restart: `transportDown`, alerts wait), 408 and 429;
  * - `HTTPError` (5xx after discord.js's own retries) and network faults → transient.
  * The message never contains the request URL: interaction and webhook URLs carry tokens.
  */
@@ -21,7 +21,7 @@ export function toDeliveryError(err: unknown, what: string): DeliveryError {
   }
   if (err instanceof DiscordAPIError) {
     const text = `${what}: Discord answered ${err.status} (code ${err.code}: ${err.message})`;
-    if (err.status === 401) return new DeliveryError(text, "discord", { retryAfterMs: tokenRetryMs, cause: err });
+    if (err.status === 401) return new DeliveryError(text, "discord", { retryAfterMs: tokenRetryMs, transportDown: true, cause: err });
     if (err.status === 429 || err.status === 408) return new DeliveryError(text, "discord", { cause: err });
     // Unknown Message/Channel, Missing Access/Permissions, Invalid Form Body: the same request fails again.
     return new DeliveryError(text, "discord", { permanent: err.status >= 400 && err.status < 500, cause: err });

@@ -59,11 +59,15 @@ export const isEditImpossible = (err: unknown): boolean =>
 /** How long to wait before retrying a send while the token is rejected: an operator has to act. */
 const unauthorizedRetryMs = 5 * 60_000;
 
+/** The token is refused or malformed: the transport's problem, so the message waits without spending attempts. */
+export const tokenRefused = (what: string, cause?: unknown): DeliveryError =>
+  new DeliveryError(what, "telegram", { retryAfterMs: unauthorizedRetryMs, transportDown: true, cause });
+
 /**
  * Turns a failed Telegram call into a `DeliveryError` for the outbox: 429 carries `retry_after`;
  * other 4xx (chat not found, message to edit not found, bot blocked, bad markup) are permanent,
  * because sending the same request again gives the same answer; 5xx, timeouts and network faults are
- * retryable. A rejected token is not permanent: alerts wait until the token is fixed.
+ * retryable. A rejected token is not permanent: alerts wait (`transportDown`) until the token is fixed.
  */
 export function toDeliveryError(err: unknown, method: string): DeliveryError {
   if (err instanceof DeliveryError) return err;
@@ -73,7 +77,7 @@ export function toDeliveryError(err: unknown, method: string): DeliveryError {
     if (err.error_code === 429) {
       return new DeliveryError(what, "telegram", { retryAfterMs: (retryAfter ?? 1) * 1000, cause: err });
     }
-    if (err.error_code === 401) return new DeliveryError(what, "telegram", { retryAfterMs: unauthorizedRetryMs, cause: err });
+    if (err.error_code === 401) return tokenRefused(what, err);
     if (err.error_code >= 400 && err.error_code < 500) return new DeliveryError(what, "telegram", { permanent: true, cause: err });
     return new DeliveryError(what, "telegram", { cause: err });
   }

@@ -20,7 +20,7 @@ import { EditOrder } from "../edit-order.ts";
 import { problemKey, TransportHealth } from "../transport-health.ts";
 import { SendBudget } from "./budget.ts";
 import { TelegramConnection } from "./connection.ts";
-import { describeTelegramError, isChatRefused, isThreadGone, isUnauthorized, migratedTo, toDeliveryError } from "./errors.ts";
+import { describeTelegramError, isChatRefused, isThreadGone, isTokenNotFound, isUnauthorized, migratedTo, toDeliveryError, tokenRefused } from "./errors.ts";
 import { type FeedTarget, FeedTopic, FeedUnavailableError } from "./feed.ts";
 import { TelegramInbound } from "./inbound.ts";
 import type { MenuCommand } from "./menu.ts";
@@ -172,6 +172,7 @@ export class TelegramTransport implements Transport {
   }
 
   async send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef> {
+    await this.tokenAccepted("sendMessage");
     let target: FeedTarget;
     try {
       target = to ? { chatId: to.chatId, threadId: to.threadId ? Number(to.threadId) : undefined } : await this.feed.target();
@@ -210,6 +211,7 @@ export class TelegramTransport implements Transport {
   }
 
   async edit(ref: MessageRef, view: View): Promise<void> {
+    await this.tokenAccepted("editMessageText");
     this.order.editing(ref);
     await editMessage(this.feedApi, ref, view, this.delivery);
   }
@@ -228,6 +230,31 @@ export class TelegramTransport implements Transport {
       return null;
     }
     return this.topics.open(chatId, request.title);
+  }
+
+  /**
+   * Feed sends and edits need a token the Bot API accepted (getMe), asked once here if the connection
+   * has not yet: with a malformed token every method answers 404 Not Found, which for a message would
+   * read "this message cannot be sent" and the feed lookup would take for "no such method". A refused
+   * or malformed token is the transport's problem (`unauthorized`): messages wait (`transportDown`).
+   */
+  private async tokenAccepted(method: string): Promise<void> {
+    const refused = () => {
+      const problem = this.health.connection;
+      return problem?.kind === "unauthorized" ? tokenRefused(`telegram ${method}: ${problem.message}`) : null;
+    };
+    const already = refused();
+    if (already) throw already;
+    if (this.bot.isInited()) return;
+    try {
+      this.bot.botInfo = await this.feedApi.getMe();
+    } catch (err) {
+      if (isUnauthorized(err) || isTokenNotFound(err)) {
+        this.connection.failed(err, "connect");
+        throw refused() ?? tokenRefused(`telegram getMe: ${describeTelegramError(err)}`, err);
+      }
+      throw toDeliveryError(err, "getMe");
+    }
   }
 
   /** At each (re)connect: the feed topic is looked up (or created) before polling starts. */

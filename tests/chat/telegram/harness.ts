@@ -120,5 +120,5 @@ export async function setup(
   const transport = make();
   cleanups.push(() => transport.stop());
   const core = scriptedInbound();
-  return { fake, kv, transport, core, make, log: () => logText };
+  return { fake, db, kv, transport, core, make, log: () => logText };
 }
