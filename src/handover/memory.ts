@@ -224,12 +224,15 @@ function next(entries: TranscriptEntry[], from: number): string | null {
   return null;
 }
 
+/** The last `n` items (none for 0: `slice(-0)` would give all). */
+const lastN = <T>(list: T[], n: number): T[] => (n <= 0 ? [] : list.slice(-n));
+
 /** The facts cut to limits; the goal is always kept (cut only when `text` is finite). */
 function bounded(full: Omit<Memory, "tokens" | "truncated">, l: Limits): Omit<Memory, "tokens" | "truncated"> {
   const cut = (t: string) => (Number.isFinite(l.text) ? cutMiddle(t, l.text) : t);
   const rest = full.userMessages.slice(1);
   const keptRest = Number.isFinite(l.userMessages) ? rest.slice(Math.max(0, rest.length - l.userMessages)) : rest;
-  const files = (list: FileCount[]) => list.slice(-l.filesPerKind);
+  const files = (list: FileCount[]) => lastN(list, l.filesPerKind);
   return {
     ...full,
     goal: full.goal === null ? null : cut(full.goal),
@@ -241,30 +244,40 @@ function bounded(full: Omit<Memory, "tokens" | "truncated">, l: Limits): Omit<Me
       deleted: files(full.files.deleted),
       read: full.files.read.slice(0, l.reads),
     },
-    commands: full.commands
-      .slice(-l.commands)
-      .map((c) => ({ ...c, command: oneLine(c.command, 300), output: c.output === null ? null : lastLines(c.output, l.outputLines, l.output) })),
+    commands: lastN(full.commands, l.commands).map((c) => ({
+      ...c,
+      command: oneLine(c.command, 300),
+      output: c.output === null ? null : lastLines(c.output, l.outputLines, l.output),
+    })),
     plan: full.plan === null ? null : full.plan.slice(0, l.plan).map((p) => ({ ...p, text: oneLine(p.text, 300) })),
-    errors: full.errors.slice(-l.errors).map((e) => ({ text: lastLines(e.text, l.outputLines, l.output), followedBy: e.followedBy })),
+    errors: lastN(full.errors, l.errors).map((e) => ({ text: lastLines(e.text, l.outputLines, l.output), followedBy: e.followedBy })),
     lastAssistant: full.lastAssistant === null ? null : cut(full.lastAssistant),
     summary: full.summary === null ? null : cut(full.summary),
   };
 }
 
 /** Tighter and tighter limits, tried in order until the rendering fits. */
-function* tighter(): Generator<Limits> {
-  yield generous;
-  let l: Limits = { ...generous, output: 600, outputLines: 10 };
-  yield l;
-  l = { ...l, commands: 8, reads: 8, errors: 5, output: 300, outputLines: 6, filesPerKind: 30 };
-  yield l;
-  for (const text of [8000, 4000, 2000]) yield (l = { ...l, text });
-  for (let n = 64; n >= 1; n = Math.floor(n / 2)) yield (l = { ...l, userMessages: n });
-  l = { ...l, userMessages: 0, commands: 5, reads: 5, errors: 3, output: 200, outputLines: 4, filesPerKind: 15, plan: 20 };
-  yield l;
-  for (const text of [1000, 500, 250, 120, 60]) yield (l = { ...l, text });
-  yield (l = { ...l, commands: 2, reads: 2, errors: 1, output: 80, outputLines: 2, filesPerKind: 5, plan: 5 });
-  yield { ...l, commands: 0, reads: 0, errors: 0, filesPerKind: 1, plan: 1, text: 30 };
+function tighter(): Limits[] {
+  const steps: Partial<Limits>[] = [
+    {},
+    { output: 600, outputLines: 10 },
+    { commands: 8, reads: 8, errors: 5, output: 300, outputLines: 6, filesPerKind: 30 },
+    { text: 8000 },
+    { text: 4000 },
+    { text: 2000 },
+    ...[64, 32, 16, 8, 4, 2, 1].map((userMessages) => ({ userMessages })),
+    { userMessages: 0, commands: 5, reads: 5, errors: 3, output: 200, outputLines: 4, filesPerKind: 15, plan: 20 },
+    ...[1000, 500, 250, 120, 60].map((text) => ({ text })),
+    { commands: 2, reads: 2, errors: 1, output: 80, outputLines: 2, filesPerKind: 5, plan: 5 },
+    { commands: 0, reads: 0, errors: 0, filesPerKind: 1, plan: 1, text: 30 },
+  ];
+  const out: Limits[] = [];
+  let l = generous;
+  for (const s of steps) {
+    l = { ...l, ...s };
+    out.push(l);
+  }
+  return out;
 }
 
 /** Builds the memory of a transcript read, within `input.memoryTokens`. */
