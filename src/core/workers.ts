@@ -6,6 +6,7 @@ import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { FallbackNotice } from "../runner/fallback/chain.ts";
 import { Runner, RunnerError, type RunnerListener, type SpawnRequest } from "../runner/runner.ts";
+import { AlertStore } from "../store/alerts.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore, type WorkerThread, workerIdByThread } from "../store/workers.ts";
 import type { Feed, FeedPlace } from "./feed.ts";
@@ -57,6 +58,7 @@ export class WorkerOps implements RunnerListener {
       requests: this.requests,
       drivers: (options.drivers ?? drivers) as Record<Platform, Driver>,
       listener: this,
+      gate: (agent) => this.quotaGate(agent),
       ...(options.clock ? { clock: options.clock } : {}),
     });
   }
@@ -66,7 +68,10 @@ export class WorkerOps implements RunnerListener {
     const r = this.runner.recover();
     if (r.failed.length || r.resumed.length) this.rt.log.info({ failed: r.failed, resumed: r.resumed }, "workers recovered after restart");
     // `asm spawn` from a shell queues into the same store; the bot starts what it finds.
-    this.adopt = setInterval(() => this.runner.adoptQueued(), 2000);
+    this.adopt = setInterval(() => {
+      this.runner.adoptQueued();
+      this.runner.tick();
+    }, 2000);
     this.adopt.unref?.();
   }
 
@@ -160,6 +165,21 @@ export class WorkerOps implements RunnerListener {
     void this.post(w, workerRequestView(w, r))
       .then((refs) => this.requests.setRefs(r.id, refs))
       .catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker's request"));
+  }
+
+  /**
+   * The quota check's open alerts about an agent's provider (`quota:<platform>:…`) hold its new workers back:
+   * starting more work on a provider that is out of quota only burns the rest.
+   */
+  private quotaGate(agent: Platform): string | null {
+    const a = new AlertStore(this.rt.db).open().find((x) => x.check === "quota" && x.status === "firing" && x.subject.split(":").includes(agent));
+    return a ? `quota low: ${a.summary}` : null;
+  }
+
+  held(w: WorkerRow, reason: string): void {
+    void this.post(w, { sections: [{ lines: [`${w.id} waits to start: ${reason}. It starts when the quota recovers.`] }], tone: "warning" }).catch((err) =>
+      this.rt.log.warn({ err, worker: w.id }, "could not post the hold notice"),
+    );
   }
 
   /** Every retry and switch of a chained worker is said in its place: "fell back from X to Y: rate limited". */

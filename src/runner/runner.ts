@@ -26,6 +26,8 @@ export interface RunnerListener {
   finished(w: WorkerRow): void;
   /** A chained worker retries its model or falls back to the next one. */
   fellBack?(w: WorkerRow, n: FallbackNotice): void;
+  /** A queued worker waits because of the gate (quota low), said once per worker. */
+  held?(w: WorkerRow, reason: string): void;
 }
 
 /** A request the runner refuses, with a message a person can act on. */
@@ -101,6 +103,8 @@ export class Runner {
   private stopping = false;
   private readonly chainOps: FallbackChain;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Queued workers the gate holds back (told once). */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -111,6 +115,11 @@ export class Runner {
       drivers: Readonly<Record<Platform, Driver>>;
       listener?: RunnerListener;
       clock?: () => number;
+      /**
+       * Why new runs of an agent must wait now (its provider's quota is low), or null. Queued workers of that
+       * agent stay queued and start when it answers null again; running ones are not touched.
+       */
+      gate?: (agent: Platform) => string | null;
     },
   ) {
     this.chainOps = new FallbackChain({
@@ -416,9 +425,25 @@ export class Runner {
         i++;
         continue;
       }
+      const held = this.deps.gate?.(w.agent) ?? null;
+      if (held) {
+        if (!this.held.has(w.id)) {
+          this.held.add(w.id);
+          this.deps.store.addEvent(w.id, this.now, { type: "other", kind: `held: ${held}` });
+          this.notify("held", this.get(w.id), held);
+        }
+        i++;
+        continue;
+      }
+      this.held.delete(w.id);
       this.queue.splice(i, 1);
       this.startRun(w, q.prompt);
     }
+  }
+
+  /** Starts what can start now (after a gate opened or a delay ran out); the owner calls it periodically. */
+  tick(): void {
+    this.pump();
   }
 
   private finishQueued(id: string, status: WorkerStatus): WorkerRow {

@@ -35,7 +35,7 @@ afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop();
 });
 
-function world(env: Record<string, string>, runner: Record<string, unknown> = {}): World {
+function world(env: Record<string, string>, runner: Record<string, unknown> = {}, gate?: (agent: Platform) => string | null): World {
   const dir = tempDir("asm-runner-");
   const db = openStore(join(dir, "asm.db"));
   const stdinLog = join(dir, "stdin.log");
@@ -67,6 +67,7 @@ function world(env: Record<string, string>, runner: Record<string, unknown> = {}
     requests,
     drivers: { claude: claudeDriver } as unknown as Record<Platform, Driver>,
     listener,
+    ...(gate ? { gate } : {}),
   });
   runners.push(w.runner);
   return w;
@@ -252,6 +253,20 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     expect(w.runner.active).toBe(1);
     await w.runner.waitFor(a.id);
     expect((await w.runner.waitFor(b.id)).status).toBe("completed");
+  });
+
+  it("a low quota holds new workers of that agent back (said once) and they start when it recovers", async () => {
+    let low: string | null = "quota low: claude hit a rate limit";
+    const held: string[] = [];
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "success") }, {}, () => low);
+    w.runner.listener = { changed: () => {}, asks: () => {}, turnEnded: () => {}, finished: () => {}, held: (x, why) => held.push(`${x.id}: ${why}`) };
+    const row = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "hello" });
+    w.runner.tick();
+    expect(w.store.get(row.id)!.status).toBe("queued");
+    expect(held).toEqual([`${row.id}: quota low: claude hit a rate limit`]);
+    low = null;
+    w.runner.tick();
+    expect((await w.runner.waitFor(row.id)).status).toBe("completed");
   });
 
   it("after a restart: a dead worker's row is failed and offered for resume; a live orphan with our marker is stopped and resumed", async () => {
