@@ -1,5 +1,6 @@
 import { type Dirent, readdirSync, statSync } from "node:fs";
 import { resolve, sep } from "node:path";
+import { errnoOf, isGoneError } from "./fs-errors.ts";
 
 /** Why a folder could not be listed (other than not existing), for the scan's error list. */
 export interface WalkProblem {
@@ -18,8 +19,10 @@ export interface WalkOptions {
 
 /**
  * Lists the files under `root` whose names pass `accept`, recursively, with one `readdir` per folder and
- * no stat (the caller stats what it reads). A missing root yields nothing; an unreadable folder is
- * recorded in `problems` and skipped. Symlinked folders are not followed (no loops); symlinked files are.
+ * no stat (the caller stats what it reads). A missing root yields nothing; an unreadable folder, and a
+ * link that cannot be followed for any reason but pointing nowhere (a loop: ELOOP), is recorded in
+ * `problems` and skipped while the rest is listed. Symlinked folders are not followed (no loops);
+ * symlinked files are.
  */
 export function walkFiles(root: string, opts: WalkOptions): string[] {
   const out: string[] = [];
@@ -45,8 +48,9 @@ export function walkFiles(root: string, opts: WalkOptions): string[] {
         const p = dir + sep + name;
         try {
           if (statSync(p).isFile()) out.push(p);
-        } catch {
-          // a dangling link is not a session file
+        } catch (err) {
+          // A dangling link is not a session file; a loop or a refusal is a problem with this entry only.
+          if (!isGoneError(err)) opts.problems?.push({ path: p, reason: errnoOf(err) ?? String(err) });
         }
       }
     }

@@ -1,5 +1,6 @@
-import { type Stats, statSync } from "node:fs";
+import type { Stats } from "node:fs";
 import type { TurnUsage } from "../agents/session.ts";
+import { statPath } from "../lib/fs-errors.ts";
 import { identity, planRead, readLines } from "../lib/jsonl-reader.ts";
 import { readZstdLines } from "../lib/zstd.ts";
 import { FileStore } from "../store/files.ts";
@@ -107,6 +108,13 @@ export async function scanFiles<S>(
       inTx = false;
     }
   };
+  /** A known file we could not look at this cycle: its cursor and session stay as they were. */
+  const keepKnown = (path: string) => {
+    const prev = known.get(path);
+    if (!prev) return;
+    prev.seenAt = SEEN;
+    if (prev.sessionUid) liveUids.add(prev.sessionUid);
+  };
   const pause = async () => {
     commit();
     await new Promise((r) => setImmediate(r));
@@ -115,8 +123,17 @@ export async function scanFiles<S>(
   try {
     for (const job of jobs) {
       const { path } = job;
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue;
+      const at = statPath(path);
+      if (at.kind === "unreadable") {
+        // One entry (a symlink loop, a refused file) is skipped and reported; the rest is scanned, and
+        // what we knew from this file stays as it was (unreadable is not gone).
+        keepKnown(path);
+        result.errors.push(at.reason);
+        ctx.log.warn({ path, code: at.code }, "cannot read session file; skipping it this cycle");
+        continue;
+      }
+      if (at.kind === "gone" || !at.stats.isFile()) continue;
+      const st = at.stats;
       result.filesSeen++;
       let prev = known.get(path);
       if (prev) prev.seenAt = SEEN;

@@ -165,6 +165,29 @@ describe("ClaudeCodeSource on hand-made cases", () => {
     expect(h.sessions.get(uid(main))!.state).toBe("idle");
   });
 
+  it("a symlink loop (a.jsonl → b.jsonl → a.jsonl) in one project skips and reports those entries; everything else is scanned, now and after", async () => {
+    cpSync(handProjects, root, { recursive: true });
+    const path = join(project(), `${main}.jsonl`);
+    const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+    writeFileSync(path, `${lines.slice(0, 4).join("\n")}\n`);
+    await scan(Date.parse("2026-11-20T09:00:30Z"));
+    const loop = join(root, "-home-dev-loop");
+    mkdirSync(loop);
+    symlinkSync(join(loop, "b.jsonl"), join(loop, "a.jsonl"));
+    symlinkSync(join(loop, "a.jsonl"), join(loop, "b.jsonl"));
+    // On the store that already knows the other sessions, appended data is still read.
+    appendFileSync(path, `${lines[4]}\n${lines[5]}\n`);
+    const r = await scan(Date.parse("2026-11-20T09:01:00Z"));
+    expect(r.errors).toEqual([`cannot read ${join(loop, "a.jsonl")}: ELOOP`, `cannot read ${join(loop, "b.jsonl")}: ELOOP`]);
+    expect(h.sessions.get(uid(main))).toMatchObject({ state: "waiting", present: true });
+    // A fresh store finds every session but the two entries of the loop.
+    h.db.exec("DELETE FROM files; DELETE FROM turns; DELETE FROM sessions");
+    const fresh = await scan();
+    expect(fresh.filesSeen).toBe(5);
+    expect(h.sessions.count({ platform: "claude" })).toBe(5);
+    expect(fresh.errors).toHaveLength(2);
+  });
+
   it("records a malformed line with its number and keeps reading; a 0-byte file is no session (yet)", async () => {
     const p = join(root, "proj");
     mkdirSync(p);
