@@ -3,6 +3,7 @@ import { actionsSection } from "./sections/actions.ts";
 import { alertsSection, outboxSection } from "./sections/alerts.ts";
 import { consoleSection, discordSection, telegramSection } from "./sections/chat.ts";
 import { checksSection, monitorSection } from "./sections/checks.ts";
+import { handoverSection } from "./sections/handover.ts";
 import { runnerSection } from "./sections/runner.ts";
 import { modelsSection, sourcesSection } from "./sections/sources.ts";
 import { logSection, storeSection } from "./sections/store.ts";
@@ -24,6 +25,7 @@ export const configSchema = z.strictObject({
   outbox: outboxSection,
   actions: actionsSection,
   runner: runnerSection,
+  handover: handoverSection,
   telegram: telegramSection,
   discord: discordSection,
   console: consoleSection,

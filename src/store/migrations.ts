@@ -321,6 +321,26 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "session memories",
+    sql: `
+      -- Extractive (or summarized) memories of sessions, for context handover (src/handover/).
+      CREATE TABLE session_memories (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_uid   TEXT NOT NULL,
+        platform      TEXT NOT NULL,
+        session_id    TEXT NOT NULL,
+        kind          TEXT NOT NULL,                 -- extractive | summarized
+        tokens        INTEGER NOT NULL,              -- estimated tokens of the Markdown
+        handover_count INTEGER NOT NULL DEFAULT 0,
+        file_path     TEXT,                          -- the JSON written to handover.memoryDir
+        memory_json   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      );
+      CREATE INDEX session_memories_uid ON session_memories(session_uid, id);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
