@@ -28,6 +28,8 @@ Commands:
                             start a worker (--wait: run it here, exit 0 if completed)
   workers [--json] [--all]  list managed workers
   fallback [--json]         per model: failures, rates, breakers, the fallback order now
+  memory [--json] [--fresh] <session>
+                            a session's handover memory (the latest; built when it has none or --fresh)
   config check              validate and print the effective config, secrets masked
   config schema             write config/schema.json and config/default.json from the schema
 
@@ -151,6 +153,33 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const stats = manager.fallbackStats();
         if (values.json) printJson(io, stats);
         else print(io, viewToText(fallbackView(stats)));
+        return exitCodes.ok;
+      }
+      case "memory": {
+        const { values, positionals } = parse(rest, { json: { type: "boolean" }, fresh: { type: "boolean" } }, 1);
+        const id = positionals[0];
+        if (!id) throw new UsageError("memory needs a session id or a unique prefix");
+        const rt = open(values.config);
+        const exact = rt.sessions.get(id);
+        const matches = exact ? [exact] : rt.sessions.findByPrefix(id, 10);
+        const same = matches.filter((s) => s.sessionId === id);
+        const session = same.length === 1 ? same[0] : matches.length === 1 ? matches[0] : undefined;
+        if (!session) {
+          io.err.write(
+            matches.length
+              ? `asm: "${id}" matches ${matches.length} sessions; give a longer prefix\n`
+              : `asm: no session matches "${id}" (run asm scan --once first?)\n`,
+          );
+          return exitCodes.usage;
+        }
+        const { latestMemory, saveMemory } = await import("./handover/save.ts");
+        const deps = { db: rt.db, config: rt.config, log: rt.log };
+        const saved = values.fresh ? await saveMemory(deps, session) : await latestMemory(deps, session);
+        if (values.json) printJson(io, saved.memory);
+        else {
+          io.out.write(saved.markdown);
+          if (saved.filePath) print(io, `(written to ${saved.filePath})`);
+        }
         return exitCodes.ok;
       }
       case "check": {

@@ -3,6 +3,7 @@ import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayComm
 import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
 import { fallbackCommand } from "./commands/fallback.ts";
 import { healthCommand } from "./commands/health.ts";
+import { memoryCommand } from "./commands/memory.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
 import { workerCommands } from "./commands/workers.ts";
@@ -44,6 +45,7 @@ export const commands: Command[] = [
   actionsCommand,
   ...workerCommands,
   fallbackCommand,
+  memoryCommand,
 ];
 
 /**

@@ -318,10 +318,10 @@ export function renderMemory(m: Memory): string {
   if (m.title) out.push(`- Task: ${m.title}`);
   out.push("", "## Goal (first user message)", "", m.goal === null ? "(none)" : quote(m.goal));
   const rest = m.userMessages.slice(1);
-  out.push("", `## User messages (${m.stats.userMessages}${m.userMessagesOmitted ? `, ${m.userMessagesOmitted} oldest left out` : ""})`, "");
-  if (rest.length === 0) out.push("(only the goal)");
+  out.push("", `## User messages (${m.stats.userMessages}${m.userMessagesOmitted ? `, ${m.userMessagesOmitted} oldest after the goal left out` : ""})`);
+  if (rest.length === 0) out.push("", "(only the goal)");
   rest.forEach((t, i) => {
-    out.push(`${m.userMessagesOmitted + i + 2}.`, quote(t), "");
+    out.push("", `${m.userMessagesOmitted + i + 2}.`, quote(t));
   });
   const f = m.files;
   out.push("", "## Files", "");

@@ -146,6 +146,7 @@ describe("commands", () => {
       "kill",
       "resume",
       "fallback",
+      "memory",
     ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);
