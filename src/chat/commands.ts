@@ -1,5 +1,5 @@
 import { textView, type View } from "../messages/view.ts";
-import { actionsCommand, cleanupCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
+import { actionsCommand, approveCommand, cleanupCommand, denyCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
 import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
 import { fallbackCommand } from "./commands/fallback.ts";
 import { healthCommand } from "./commands/health.ts";
@@ -43,6 +43,8 @@ export const commands: Command[] = [
   resetSessionCommand,
   cleanupCommand,
   actionsCommand,
+  approveCommand,
+  denyCommand,
   ...workerCommands,
   fallbackCommand,
   memoryCommand,

@@ -1,11 +1,10 @@
 import { parseAlertButton } from "../alerts/format.ts";
-import { approvalView } from "../core/action-views.ts";
 import { ActionRefused } from "../core/actions.ts";
 import { AlertLookupError } from "../core/alert-ops.ts";
 import { who } from "../core/approvals.ts";
 import type { Manager } from "../core/manager.ts";
 import type { ButtonOutcome, Caller, Inbound, MessageRef, ThreadPlace } from "../messages/transport.ts";
-import { textView, type View } from "../messages/view.ts";
+import { textView, type View, viewToText } from "../messages/view.ts";
 import { RunnerError } from "../runner/runner.ts";
 import { runCommand } from "./commands.ts";
 import { PageCache, parsePageData } from "./paginate.ts";
@@ -77,11 +76,15 @@ export class CoreInbound implements Inbound {
   }
 
   /** Ack, Silence 1h/24h and "Request …" on alert messages. */
-  private alertButton(caller: Caller, b: NonNullable<ReturnType<typeof parseAlertButton>>): ButtonOutcome {
+  private async alertButton(caller: Caller, b: NonNullable<ReturnType<typeof parseAlertButton>>): Promise<ButtonOutcome> {
     const m = this.manager;
     const now = Date.now();
     try {
-      if (b.kind === "request") return { reply: approvalView(m.requestForAlert(b.alertId, who(caller))) };
+      if (b.kind === "request") {
+        const action = m.requestForAlert(b.alertId, who(caller));
+        const answer = await m.actions.announce(action, caller);
+        return answer.buttons?.length ? { reply: answer } : { toast: viewToText(answer) };
+      }
       const a = m.alerts.get(b.alertId);
       if (!a) return { toast: `No alert #${b.alertId}.` };
       if (b.kind === "ack") {

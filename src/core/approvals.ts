@@ -5,7 +5,7 @@ import type { Severity } from "../config/sections/common.ts";
 import type { Logger } from "../lib/log.ts";
 import { type Finding, type ProposedAction, severityRank } from "../messages/finding.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
-import type { View } from "../messages/view.ts";
+import { textView, type View } from "../messages/view.ts";
 import type { ActionRecord, ActionStore } from "../store/actions.ts";
 import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
@@ -55,6 +55,8 @@ function readProposed(raw: Record<string, ProposedEntry | number> | undefined): 
   for (const [fp, v] of Object.entries(raw ?? {})) out[fp] = typeof v === "number" ? { id: v, severity: "critical" } : v;
   return out;
 }
+
+const sameMessage = (a: MessageRef, b: MessageRef) => a.transport === b.transport && a.chatId === b.chatId && a.messageId === b.messageId;
 
 /** `telegram:42`: who did something, for the audit trail. */
 export const who = (c: Pick<Caller, "transport" | "userId">) => `${c.transport}:${c.userId}`;
@@ -152,12 +154,17 @@ export class ActionWorkflow {
     const now = this.now();
     const by = who(caller);
     const admin = caller.allowed && caller.admin;
-    const changed = this.deps.store.decide(id, nonce, approve ? "approved" : "denied", by, admin, now);
-    const action = this.deps.store.get(id);
     const refuse = (toast: string, level: "info" | "warn" = "info"): Decision => {
       this.deps.log[level]({ audit: "action.refused", id, by, admin, reason: toast }, "approval refused");
       return { decided: false, toast };
     };
+    // A press counts only on a message the request was posted to (not a copy of its data elsewhere).
+    const before = this.deps.store.get(id);
+    if (before && admin && before.nonce === nonce && message && before.messageRefs.length && !before.messageRefs.some((r) => sameMessage(r, message))) {
+      return refuse(`This button does not belong to request #${id}; use the one on its message, or /approve ${id}.`, "warn");
+    }
+    const changed = this.deps.store.decide(id, nonce, approve ? "approved" : "denied", by, admin, now);
+    const action = this.deps.store.get(id);
     if (!changed) {
       if (!action) return refuse("This request does not exist.", "warn");
       if (!admin) return refuse("Only an admin can approve or deny this.", "warn");
@@ -186,6 +193,31 @@ export class ActionWorkflow {
     await this.notify(id, message, { ...action!, status: "running" });
     this.launch(action!);
     return { decided: true, toast: `Approved #${id}: ${kindLabels[action!.kind]} is running.`, view: outcomeView({ ...action!, status: "running" }) };
+  }
+
+  /**
+   * `/approve <id>` and `/deny <id>`: the same decision as pressing the request's button, for an
+   * admin who has no message with it (a non-admin's request made in a private chat).
+   */
+  async decideById(caller: Caller, id: number, approve: boolean): Promise<Decision> {
+    return this.decide(caller, id, this.deps.store.get(id)?.nonce ?? "", approve, null);
+  }
+
+  /**
+   * Posts a request (as `view`, default its approval message) to every feed, where the admins are,
+   * and records where it landed; returns what to answer the person who asked: a note when it
+   * was posted in their own chat, the request with its buttons for an admin elsewhere, and for
+   * anyone else a note that the admins were asked.
+   */
+  async announce(action: ActionRecord, caller: Caller, view: View = approvalView(action)): Promise<View> {
+    const refs = await this.deps.feed.post(view);
+    for (const ref of refs) this.recordMessage(action.id, ref);
+    if (refs.some((r) => r.transport === caller.transport && caller.chatId !== undefined && r.chatId === caller.chatId)) {
+      return textView(`Requested #${action.id}: the approval request is posted in this chat.`, { silent: true });
+    }
+    if (caller.admin) return view;
+    const where = refs.length ? "posted in the alert feed" : "no feed could be reached; an admin can /approve it";
+    return textView(`Asked the admins to approve #${action.id} (${where}). /actions shows where it stands.`);
   }
 
   /** Marks due requests expired and shows that on their messages. */
@@ -298,7 +330,7 @@ export class ActionWorkflow {
     const action = as ?? this.deps.store.get(id);
     if (!action) return;
     const view = outcomeView(action);
-    const same = (r: MessageRef) => except !== null && r.transport === except.transport && r.chatId === except.chatId && r.messageId === except.messageId;
+    const same = (r: MessageRef) => except !== null && sameMessage(r, except);
     for (const ref of action.messageRefs) if (!same(ref)) await this.deps.feed.edit(ref, view);
   }
 }

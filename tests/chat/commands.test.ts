@@ -28,6 +28,20 @@ function setup() {
   const manager = new Manager(r.rt, { probeIntervalMs: 50 });
   open.push({ manager, rt: r.rt });
   const inbound = new CoreInbound(manager);
+  // The alert feed, where approval requests are posted for the admins.
+  const feed: View[] = [];
+  manager.feed.attach([
+    {
+      name: "telegram",
+      start: async () => {},
+      stop: async () => {},
+      send: async (view: View) => {
+        feed.push(view);
+        return { transport: "telegram", chatId: "-100", messageId: String(100 + feed.length) };
+      },
+      edit: async () => {},
+    },
+  ]);
   const s = r.rt.sessions;
   s.upsert(
     session(
@@ -118,7 +132,7 @@ function setup() {
     const [name, ...args] = line.slice(1).split(" ").filter(Boolean);
     return viewToText(await inbound.command(caller, name!, args));
   };
-  return { ...r, manager, inbound, run, ctxAlert, gwAlert };
+  return { ...r, manager, inbound, feed, run, ctxAlert, gwAlert };
 }
 
 describe("commands", () => {
@@ -138,6 +152,8 @@ describe("commands", () => {
       "reset_session",
       "cleanup",
       "actions",
+      "approve",
+      "deny",
       "spawn",
       "workers",
       "worker",
@@ -330,9 +346,11 @@ describe("commands", () => {
 
   it("/restart_gateway, /reset_session and /cleanup put requests up for approval; /actions is the audit trail", async () => {
     const t = setup();
+    // A non-admin's request goes to the feed, where the admins are; the member is told so.
     const restart = await t.run(member, "/restart_gateway it hangs");
-    expect(restart).toContain("Approval needed: #1 Restart the gateway");
-    expect(restart).toContain("reason: it hangs");
+    expect(restart).toBe("Asked the admins to approve #1 (posted in the alert feed). /actions shows where it stands.");
+    expect(viewToText(t.feed[0]!)).toContain("Approval needed: #1 Restart the gateway");
+    expect(viewToText(t.feed[0]!)).toContain("reason: it hangs");
     expect(await t.run(member, "/restart_gateway")).toBe("Cannot restart gateway: a restart is already pending (#1)");
     expect(await t.run(member, "/reset_session 3f1d9c2e")).toContain("Cannot reset session: its sessions.json was not found");
     expect(await t.run(member, "/reset_session 7d3f")).toContain("matches several sessions");
@@ -346,13 +364,45 @@ describe("commands", () => {
     expect(runs(t.marker)).toBe(0);
   });
 
+  it("a non-admin's request reaches the admins: posted to the feed, /approve and /deny by number, a press only on its own message", async () => {
+    const t = setup();
+    const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true, chatId: "555" };
+    // Asked in a private chat: the member gets a note, the request with its buttons lands in the feed.
+    const asked = await t.inbound.command({ ...member, chatId: "7" }, "restart_gateway", ["hangs"]);
+    expect(asked.buttons ?? []).toEqual([]);
+    expect(viewToText(asked)).toMatch(/Asked the admins to approve #1/);
+    expect(t.feed).toHaveLength(1);
+    expect(t.feed[0]!.buttons!.flat().map((b) => b.label)).toEqual(["Approve", "Deny"]);
+    expect(t.manager.actionStore.get(1)!.messageRefs).toEqual([{ transport: "telegram", chatId: "-100", messageId: "101" }]);
+    expect(await t.run(member, "/actions")).toMatch(/#1 .* waiting for approval .* — \/approve 1 or \/deny 1/);
+    // The button's data pressed on some other message does nothing; on the feed message it counts.
+    const approve = t.feed[0]!.buttons![0]![0]!.data;
+    const elsewhere = await t.inbound.button(admin, approve, { transport: "telegram", chatId: "555", messageId: "9" });
+    expect(elsewhere.toast).toMatch(/does not belong to request #1/);
+    expect(t.manager.actionStore.get(1)!.status).toBe("pending");
+    // /deny by number (admins only); the feed message shows the outcome.
+    expect(await t.run(member, "/deny 1")).toBe("/deny is for admins only.");
+    expect(await t.run(admin, "/deny x")).toMatch(/not an action number\. Usage: \/deny/);
+    expect(await t.run(admin, "/deny 1")).toMatch(/^Denied #1; nothing was run\./);
+    expect(await t.run(admin, "/approve 1")).toMatch(/already decided \(denied/);
+    // An admin asking in the feed chat itself gets one message there, not two.
+    const again = await t.inbound.command({ ...admin, chatId: "-100" }, "restart_gateway", []);
+    expect(viewToText(again)).toBe("Requested #2: the approval request is posted in this chat.");
+    expect(t.feed).toHaveLength(2);
+    expect(await t.run(admin, "/approve 2")).toMatch(/Approved #2/);
+    await t.manager.actions.idle();
+    expect(t.manager.actionStore.get(2)!.decidedBy).toBe("telegram:1");
+  });
+
   it("alert buttons: ack, silence, and request the proposed action (approval-gated)", async () => {
     const t = setup();
     expect((await t.inbound.button(member, `ack:${t.ctxAlert.id}`, null)).toast).toContain(`Acknowledged #${t.ctxAlert.id}`);
     expect((await t.inbound.button(member, `sil:${t.ctxAlert.id}:24h`, null)).toast).toMatch(/Silenced #\d+ for 24h \(silence 1/);
     expect((await t.inbound.button(member, `req:${t.ctxAlert.id}`, null)).toast).toMatch(/proposes no action/);
+    // The request is posted to the feed for the admins (the member gets a note, not the buttons).
     const req = await t.inbound.button(member, `req:${t.gwAlert.id}`, null);
-    expect((req.reply as View).title).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(req.toast).toMatch(/Asked the admins to approve #1/);
+    expect(t.feed[0]!.title).toMatch(/Approval needed: #1 Restart the gateway/);
     expect(t.manager.actionStore.get(1)).toMatchObject({ fingerprint: "cccc3333dddd4444", reason: "gateway down for 4m", status: "pending" });
     expect((await t.inbound.button(member, `req:${t.gwAlert.id}`, null)).toast).toMatch(/already requested \(#1, pending\)/);
     expect((await t.inbound.button(member, "sil:1:5y", null)).toast).toBe("This button is no longer active.");

@@ -10,7 +10,8 @@ import { healthServer, rig, runs } from "./setup.ts";
 const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
 const member: Caller = { transport: "telegram", userId: "7", allowed: true, admin: false };
 const stranger: Caller = { transport: "telegram", userId: "666", allowed: false, admin: false };
-const msg: MessageRef = { transport: "telegram", chatId: "-100", messageId: "55" };
+/** The request's message in the feed (the Recorder's first post): a press counts only on a message the request was posted to. */
+const msg: MessageRef = { transport: "telegram", chatId: "-100", messageId: "101" };
 
 /** A transport that only remembers what was posted and edited. */
 class Recorder implements Transport {
@@ -71,7 +72,8 @@ describe("approval workflow", () => {
     expect(row).toMatchObject({ status: "succeeded", exitCode: 0, decidedBy: "telegram:1", reason: "gateway stuck" });
     expect(row.verifyNote).toMatch(/gateway healthy/);
     // The other chat's copy lost its buttons at approval ("running"), then both show the outcome.
-    expect(t.feed.edits.map((e) => `${e.ref.messageId}:${e.view.title!.split(": ")[1]}`)).toEqual(["9:running…", "9:succeeded", "55:succeeded"]);
+    // (The request is posted to the feed too, as 101, since approval requests go where the admins are.)
+    expect(t.feed.edits.map((e) => `${e.ref.messageId}:${e.view.title!.split(": ")[1]}`)).toEqual(["9:running…", "101:succeeded", "9:succeeded"]);
     expect(t.feed.edits.at(-1)!.view.title).toMatch(/succeeded/);
     expect(t.feed.edits.at(-1)!.view.buttons).toEqual([]);
 

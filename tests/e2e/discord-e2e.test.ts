@@ -105,10 +105,12 @@ describe("Discord end to end: the real service and discord.js against the fake D
     expect(String(answer.embeds[0]!.title)).toMatch(/^Sessions \(\d+; all/);
     for (const s of stored) expect(text(answer)).toContain(s.sessionId.slice(0, 8));
 
-    // /restart_gateway → an approval message with buttons; the core learns where it landed.
+    // /restart_gateway → an approval message with buttons in the feed (where the admins are); the member's
+    // answer says it is there; the core learns where it landed.
     const req = fake.slashCommand({ name: "restart_gateway", options: { reason: "not answering" }, user: member, channelId: feed, guildId: guild });
     await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
-    const approval = fake.responseOf(req)!;
+    expect(text(fake.responseOf(req)!)).toMatch(/#1: the approval request is posted in this chat/);
+    const approval = fake.channelMessages(feed).find((m) => /Approval needed/.test(String(m.embeds[0]?.title)))!;
     expect(String(approval.embeds[0]!.title)).toMatch(/Approval needed: #1 Restart the gateway/);
     const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;
     const approve = buttons.find((b) => /approve/i.test(b.label))!.custom_id;
@@ -203,7 +205,8 @@ describe("Discord end to end: long answers", () => {
     await runScan(rt);
     const req = fake.slashCommand({ name: "cleanup", options: {}, user: admin, channelId: feed, guildId: guild });
     await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
-    const approval = fake.responseOf(req)!;
+    // Asked in the feed channel: the request is posted there once (the command's answer only points to it).
+    const approval = fake.channelMessages(feed).find((m) => /Clean up session store/.test(String(m.embeds[0]?.title)))!;
     expect(String(approval.embeds[0]!.title)).toMatch(/Clean up session store/);
     await until(() => service.manager.actionStore.get(1)!.messageRefs.length === 1, "the recorded approval message");
     const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;

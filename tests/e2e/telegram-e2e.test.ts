@@ -114,11 +114,13 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     await until(() => inTopic(fake).length === beforeStranger + 1, "the refusal");
     expect(inTopic(fake).at(-1)!.text).toMatch(/not allowed/);
 
-    // /restart_gateway → an approval message with buttons; the core learns where it landed.
+    // /restart_gateway → an approval message with buttons in the feed topic (where the admins are), and a short
+    // answer pointing to it; the core learns where it landed.
     const beforeRequest = inTopic(fake).length;
     fake.userMessage(member, "/restart_gateway not answering", { chat: group, threadId: topicId });
-    await until(() => inTopic(fake).length > beforeRequest, "the approval request");
-    const approval = inTopic(fake).at(-1)! as StoredMessage;
+    const sinceRequest = () => inTopic(fake).slice(beforeRequest);
+    await until(() => sinceRequest().some((m) => /posted in this chat/.test(m.text)), "the answer to the request");
+    const approval = sinceRequest().find((m) => /Approval needed/.test(m.text))! as StoredMessage;
     expect(approval.text).toMatch(/Restart the gateway/);
     const buttons = approval.reply_markup!.inline_keyboard.flat();
     const approve = buttons.find((b) => /approve/i.test(b.text))!.callback_data!;
@@ -219,8 +221,16 @@ describe("Telegram end to end: the real service and grammY against the fake Bot 
     await runScan(rt);
     const before = inTopic(fake).length;
     fake.userMessage(admin, "/cleanup", { chat: group, threadId: topicId });
-    await until(() => inTopic(fake).length > before, "the approval request");
-    const approval = inTopic(fake).at(-1)! as StoredMessage;
+    await until(
+      () =>
+        inTopic(fake)
+          .slice(before)
+          .some((m) => /posted in this chat/.test(m.text)),
+      "the answer to the request",
+    );
+    const approval = inTopic(fake)
+      .slice(before)
+      .find((m) => /Approval needed/.test(m.text))! as StoredMessage;
     expect(approval.text).toMatch(/Clean up session store/);
     const approve = approval.reply_markup!.inline_keyboard.flat().find((b) => /approve/i.test(b.text))!.callback_data!;
     const pressed = fake.pressButton(admin, approval, approve);

@@ -6,9 +6,9 @@ import { distinctIdWidth, sessionRow, suggestion } from "./sessions.ts";
 import { type Command, idArg, reasonFrom, UsageError } from "./spec.ts";
 
 /** A refusal from the actions engine is an answer, not a failure. */
-function refusing(run: () => View): View {
+async function refusing(run: () => View | Promise<View>): Promise<View> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     if (err instanceof ActionRefused) return textView(`Cannot ${err.kind.replace("_", " ")}: ${err.message}`, { private: true });
     throw err;
@@ -22,7 +22,7 @@ export const restartGatewayCommand: Command = {
   options: [{ name: "reason", description: "Why (shown to the approver)", type: "string", rest: true }],
   run({ manager, caller }, args) {
     const reason = reasonFrom(args);
-    return refusing(() => approvalView(manager.requestRestart(who(caller), reason)));
+    return refusing(() => manager.actions.announce(manager.requestRestart(who(caller), reason), caller));
   },
 };
 
@@ -50,7 +50,7 @@ export const resetSessionCommand: Command = {
         private: true,
       };
     }
-    return refusing(() => approvalView(manager.requestReset(found.session, who(caller), reason)));
+    return refusing(() => manager.actions.announce(manager.requestReset(found.session, who(caller), reason), caller));
   },
 };
 
@@ -69,10 +69,32 @@ export const cleanupCommand: Command = {
         ...plan.entries.map((s) => `${sessionRow(s, now, width)} [${why.get(s.uid)}]`),
         ...plan.skipped.map((s) => `${sessionRow(s, now, width)} [SQLite: not touched]`),
       ];
-      return found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found, pre: true }, ...view.sections] } : view;
+      const full = found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found, pre: true }, ...view.sections] } : view;
+      return manager.actions.announce(action, caller, full);
     });
   },
 };
+
+/** `/approve <id>` and `/deny <id>`: decide a request without its button (admins). */
+function decideCommand(approve: boolean): Command {
+  const name = approve ? "approve" : "deny";
+  return {
+    name,
+    description: approve ? "Approve a requested action by its number" : "Deny a requested action by its number",
+    usage: `/${name} <action number> — e.g. /${name} 3 (/actions lists them)`,
+    admin: true,
+    options: [{ name: "id", description: "The action's number (/actions)", type: "integer", required: true }],
+    async run({ manager, caller }, args) {
+      const m = /^[#a]?(\d{1,12})$/.exec(args[0] ?? "");
+      if (!m || args.length > 1) throw new UsageError(args[0] ? `"${args.join(" ").slice(0, 40)}" is not an action number` : "the action number is missing");
+      const d = await manager.actions.decideById(caller, Number(m[1]), approve);
+      return textView(d.toast, d.decided ? {} : { private: true });
+    },
+  };
+}
+
+export const approveCommand = decideCommand(true);
+export const denyCommand = decideCommand(false);
 
 export const actionsCommand: Command = {
   name: "actions",
@@ -83,7 +105,13 @@ export const actionsCommand: Command = {
     const recent = manager.actionStore.recent(20);
     return {
       title: "Actions",
-      sections: [{ lines: recent.length ? recent.map(actionLine) : ["No actions yet. Request one with /restart_gateway, /reset_session or /cleanup."] }],
+      sections: [
+        {
+          lines: recent.length
+            ? recent.map((a) => `${actionLine(a)}${a.status === "pending" ? ` — /approve ${a.id} or /deny ${a.id}` : ""}`)
+            : ["No actions yet. Request one with /restart_gateway, /reset_session or /cleanup."],
+        },
+      ],
     };
   },
 };

@@ -77,7 +77,7 @@ export class ConsoleTransport implements Transport {
   /** Runs one typed line: a slash command, or the number of a button shown earlier. */
   async handleLine(line: string): Promise<void> {
     if (!line || !this.inbound) return;
-    const caller = { transport: "console" as const, userId: this.options.user ?? "console", allowed: true, admin: true };
+    const caller = { transport: "console" as const, userId: this.options.user ?? "console", allowed: true, admin: true, chatId: "console" };
     try {
       if (/^\d+$/.test(line)) {
         const entry = this.pressable[Number(line) - 1];
