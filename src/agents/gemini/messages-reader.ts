@@ -19,17 +19,24 @@ export function readGeminiMessages(path: string): TranscriptRead {
   }
   const order: string[] = [];
   const byId = new Map<string, Json>();
+  // What the person typed stays part of the memory even when the CLI rolled it back out of the history
+  // (it does that after a failed request); only an explicit rewind takes it out.
+  const typed = new Map<string, Json>();
+  const rewound = new Set<string>();
   const upsert = (m: Json) => {
     const id = str(m.id);
     if (!id) return;
+    if (m.type === "user" && !typed.has(id)) typed.set(id, m);
     if (!byId.has(id) || !order.includes(id)) order.push(id);
-    byId.set(id, m);
+    // A checkpoint re-lists messages without some fields (model, tokens): what an earlier copy said stays.
+    const prev = byId.get(id);
+    byId.set(id, prev ? { ...prev, ...m } : m);
   };
   const apply = (rec: unknown) => {
     if (!isObject(rec)) return;
     if (typeof rec.$rewindTo === "string") {
       const at = order.indexOf(rec.$rewindTo);
-      if (at >= 0) order.splice(at);
+      if (at >= 0) for (const id of order.splice(at)) rewound.add(id);
       return;
     }
     const meta = isObject(rec.$set) ? rec.$set : rec.id === undefined ? rec : null;
@@ -58,10 +65,15 @@ export function readGeminiMessages(path: string): TranscriptRead {
       }
     }
   }
-  for (const id of order) {
-    const m = byId.get(id);
-    if (m) messageEntries(out, m);
+  const history = order.map((id) => byId.get(id)).filter((m): m is Json => m !== undefined);
+  const inHistory = new Set(order);
+  for (const [id, m] of typed) {
+    if (inHistory.has(id) || rewound.has(id)) continue;
+    const ts = tsOf(m.timestamp) ?? 0;
+    const at = history.findIndex((h) => (tsOf(h.timestamp) ?? 0) > ts);
+    history.splice(at === -1 ? history.length : at, 0, m);
   }
+  for (const m of history) messageEntries(out, m);
   return out;
 }
 
