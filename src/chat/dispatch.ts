@@ -10,8 +10,8 @@ import { runCommand } from "./commands.ts";
 import { PageCache, parsePageData } from "./paginate.ts";
 import { refusalText } from "./refusal.ts";
 
-/** `a:<id>:<nonce>:y|n` — approve or deny an action. */
-const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([yn])$/;
+/** `a:<id>:<nonce>:y|n|f` — approve, deny, or "Run anyway" (approve past the restart limit) an action. */
+const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([ynf])$/;
 /** `rs:<sessionId>` — the "Reset session…" button of /session: the same as typing /reset_session <id>. */
 const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
 /** `wp:<id>:<nonce>:y|n` — allow or deny a worker's permission prompt; `ws:` the same for a spawn request. */
@@ -52,7 +52,7 @@ export class CoreInbound implements Inbound {
     }
     const approval = approvalPattern.exec(data);
     if (approval) {
-      const d = await this.manager.actions.decide(caller, Number(approval[1]), approval[2]!, approval[3] === "y", message);
+      const d = await this.manager.actions.decide(caller, Number(approval[1]), approval[2]!, approval[3] !== "n", message, approval[3] === "f");
       return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
     }
     const wr = workerRequestPattern.exec(data);

@@ -2,8 +2,11 @@ import type { View } from "../messages/view.ts";
 import type { ActionRecord, ActionStatus } from "../store/actions.ts";
 import { type ActionDetails, kindLabels } from "./actions.ts";
 
-/** Button data for an approval: `a:<id>:<nonce>:y|n` (well under 64 bytes: nonce is 16 hex chars). */
-export const approvalData = (a: Pick<ActionRecord, "id" | "nonce">, yes: boolean) => `a:${a.id}:${a.nonce}:${yes ? "y" : "n"}`;
+/**
+ * Button data for an approval: `a:<id>:<nonce>:y|n`, or `f` for "Run anyway" past the restart limit (well under 64
+ * bytes: nonce is 16 hex chars).
+ */
+export const approvalData = (a: Pick<ActionRecord, "id" | "nonce">, yes: boolean, anyway = false) => `a:${a.id}:${a.nonce}:${anyway ? "f" : yes ? "y" : "n"}`;
 
 /** The key a transport reports back through `Inbound.delivered` for an approval message. */
 export const approvalKey = (id: number) => `action:${id}`;
@@ -25,20 +28,34 @@ const headline = (a: ActionRecord) => `#${a.id} ${kindLabels[a.kind]}${a.target 
 
 /** The approval request: what, why, who asked, until when, and Approve / Deny buttons. */
 export function approvalView(a: ActionRecord): View {
+  const details = a.details as unknown as ActionDetails;
+  const over = details.mode === "argv" ? details.overLimit : undefined;
   return {
-    title: `Approval needed: ${headline(a)}`,
-    tone: "warning",
+    title: `Approval needed: ${headline(a)}${over ? " (restart limit exceeded)" : ""}`,
+    tone: over ? "critical" : "warning",
     key: approvalKey(a.id),
     sections: [
-      { lines: describeDetails(a.details as unknown as ActionDetails), pre: true },
+      ...(over
+        ? [
+            {
+              lines: [
+                `Restart limit exceeded: ${over.recent} restarts in the last ${over.windowMinutes} min (limit ${over.max}).`,
+                "Restarting again is unlikely to help; approving takes an explicit Run anyway.",
+              ],
+            },
+          ]
+        : []),
+      { lines: describeDetails(details), pre: true },
       {
         lines: [...(a.reason ? [`reason: ${a.reason}`] : []), `requested by ${a.requestedBy}; expires ${clock(a.expiresAt)} UTC`, "Only an admin can approve."],
       },
     ],
     buttons: [
       [
-        { label: "Approve", data: approvalData(a, true), style: "success" },
-        { label: "Deny", data: approvalData(a, false), style: "danger" },
+        over
+          ? { label: "Run anyway", data: approvalData(a, true, true), style: "danger" }
+          : { label: "Approve", data: approvalData(a, true), style: "success" },
+        { label: "Deny", data: approvalData(a, false), style: over ? "secondary" : "danger" },
       ],
     ],
   };

@@ -8,7 +8,8 @@ import type { ActionKind } from "../store/actions.ts";
 
 /** What an action will do, decided when it is requested and stored with the row (`details`). */
 export type ActionDetails =
-  | { mode: "argv"; argvs: string[][] }
+  /** `overLimit`: a restart asked for past `checks.gateway.maxRestarts`; approving it takes "Run anyway". */
+  | { mode: "argv"; argvs: string[][]; overLimit?: RestartLimit }
   | { mode: "json"; stores: { path: string; keys: string[] }[] }
   /** Start a managed worker with a prompt asm wrote (never chat text), in a folder asm chose. */
   | { mode: "worker"; agent: Platform; cwd: string; prompt: string };
@@ -88,11 +89,29 @@ export function fillArgv(kind: ActionKind, argv: string[], values: Record<string
   );
 }
 
-/** A restart of the OpenClaw gateway with the configured argv. */
-export function planRestart(config: Config): ActionPlan {
+/** The gateway's restart limit when a request would exceed it: restarts started in the window, and the limit. */
+export interface RestartLimit {
+  recent: number;
+  max: number;
+  windowMinutes: number;
+}
+
+/**
+ * Whether one more restart now would exceed `checks.gateway.maxRestarts` per `restartWindowMinutes` (the
+ * gateway check's circuit breaker), given when earlier restarts started; null when it would not.
+ */
+export function restartLimit(config: Config, startedAt: number[], now: number): RestartLimit | null {
+  const { maxRestarts, restartWindowMinutes } = config.checks.gateway;
+  const recent = startedAt.filter((t) => now - t < restartWindowMinutes * 60_000).length;
+  return recent >= maxRestarts ? { recent, max: maxRestarts, windowMinutes: restartWindowMinutes } : null;
+}
+
+/** A restart of the OpenClaw gateway with the configured argv; `overLimit` when asked for past the restart limit. */
+export function planRestart(config: Config, overLimit: RestartLimit | null = null): ActionPlan {
   const argv = config.actions.restartGateway.argv;
   if (!argv) throw new ActionRefused("restart_gateway", "no restart command is configured (actions.restartGateway.argv)");
-  return { kind: "restart_gateway", target: null, details: { mode: "argv", argvs: [fillArgv("restart_gateway", argv, {})] }, summary: argv.join(" ") };
+  const argvs = [fillArgv("restart_gateway", argv, {})];
+  return { kind: "restart_gateway", target: null, details: { mode: "argv", argvs, ...(overLimit ? { overLimit } : {}) }, summary: argv.join(" ") };
 }
 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);

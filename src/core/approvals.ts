@@ -11,7 +11,19 @@ import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
 import { type ActionResult, executeAction, type RunnerDeps } from "./action-exec.ts";
 import { approvalView, outcomeView } from "./action-views.ts";
-import { type ActionPlan, ActionRefused, isAuto, isCorrupted, kindLabels, planCleanup, planRepair, planReset, planRestart } from "./actions.ts";
+import {
+  type ActionDetails,
+  type ActionPlan,
+  ActionRefused,
+  isAuto,
+  isCorrupted,
+  kindLabels,
+  planCleanup,
+  planRepair,
+  planReset,
+  planRestart,
+  type RestartLimit,
+} from "./actions.ts";
 import type { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayLogTail } from "./gateway-health.ts";
 
@@ -71,7 +83,8 @@ export class ActionWorkflow {
   private timer: NodeJS.Timeout | null = null;
   /** Aborted by `stop()`: a restart's verification ends early instead of holding up the shutdown. */
   private stopping = new AbortController();
-  private readonly now: () => number;
+  /** The approval clock. */
+  readonly now: () => number;
 
   constructor(private readonly deps: WorkflowDeps) {
     this.now = deps.clock ?? Date.now;
@@ -150,7 +163,7 @@ export class ActionWorkflow {
    * Approve or deny. One conditional UPDATE decides; when it changes nothing, the row is read only
    * to explain why (non-admin, forged nonce, already decided, expired), and nothing runs.
    */
-  async decide(caller: Caller, id: number, nonce: string, approve: boolean, message: MessageRef | null): Promise<Decision> {
+  async decide(caller: Caller, id: number, nonce: string, approve: boolean, message: MessageRef | null, anyway = false): Promise<Decision> {
     const now = this.now();
     const by = who(caller);
     const admin = caller.allowed && caller.admin;
@@ -162,6 +175,14 @@ export class ActionWorkflow {
     const before = this.deps.store.get(id);
     if (before && admin && before.nonce === nonce && message && before.messageRefs.length && !before.messageRefs.some((r) => sameMessage(r, message))) {
       return refuse(`This button does not belong to request #${id}; use the one on its message, or /approve ${id}.`, "warn");
+    }
+    // A restart asked for past the restart limit runs only on an explicit "Run anyway".
+    const details = before?.details as ActionDetails | undefined;
+    const overLimit: RestartLimit | undefined = details?.mode === "argv" ? details.overLimit : undefined;
+    if (before && admin && before.nonce === nonce && before.status === "pending" && approve && overLimit && !anyway) {
+      return refuse(
+        `#${id} is past the restart limit (${overLimit.recent} restarts in ${overLimit.windowMinutes} min, limit ${overLimit.max}): press "Run anyway" or send /approve ${id} anyway.`,
+      );
     }
     const changed = this.deps.store.decide(id, nonce, approve ? "approved" : "denied", by, admin, now);
     const action = this.deps.store.get(id);
@@ -199,8 +220,8 @@ export class ActionWorkflow {
    * `/approve <id>` and `/deny <id>`: the same decision as pressing the request's button, for an
    * admin who has no message with it (a non-admin's request made in a private chat).
    */
-  async decideById(caller: Caller, id: number, approve: boolean): Promise<Decision> {
-    return this.decide(caller, id, this.deps.store.get(id)?.nonce ?? "", approve, null);
+  async decideById(caller: Caller, id: number, approve: boolean, anyway = false): Promise<Decision> {
+    return this.decide(caller, id, this.deps.store.get(id)?.nonce ?? "", approve, null, anyway);
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import { SilenceStore } from "../store/silences.ts";
 import { type Turn, TurnStore } from "../store/turns.ts";
-import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart } from "./actions.ts";
+import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart, restartLimit } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
 import { fallbackStats, type ModelFallbackStats } from "./fallback-view.ts";
@@ -178,7 +178,10 @@ export class Manager {
   requestRestart(requestedBy: string, reason: string | null) {
     const open = this.actionStore.open("restart_gateway", null);
     if (open.length) throw new ActionRefused("restart_gateway", `a restart is already ${open[0]!.status} (#${open[0]!.id})`);
-    return this.actions.request(planRestart(this.rt.config), requestedBy, reason);
+    const now = this.actions.now();
+    const windowStart = now - this.rt.config.checks.gateway.restartWindowMinutes * 60_000;
+    const started = this.actionStore.since("restart_gateway", windowStart - 86_400_000).flatMap((a) => (a.startedAt === null ? [] : [a.startedAt]));
+    return this.actions.request(planRestart(this.rt.config, restartLimit(this.rt.config, started, now)), requestedBy, reason);
   }
 
   /** Asks for a reset of an observed OpenClaw session (resolved from our store, never from chat text). */

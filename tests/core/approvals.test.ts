@@ -4,7 +4,7 @@ import { approvalData } from "../../src/core/action-views.ts";
 import { Manager } from "../../src/core/manager.ts";
 import type { Finding } from "../../src/messages/finding.ts";
 import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
-import type { View } from "../../src/messages/view.ts";
+import { type View, viewToText } from "../../src/messages/view.ts";
 import { healthServer, rig, runs } from "./setup.ts";
 
 const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
@@ -213,6 +213,46 @@ describe("approval workflow", () => {
     expect(await t.manager.handleProposedActions([{ ...finding, severity: "critical" }])).toEqual([]);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(0);
+  });
+
+  it("a manual restart past the 3-per-15-minutes limit says so, and only an explicit Run anyway runs it", async () => {
+    const t = await setup();
+    const store = t.manager.actionStore;
+    const now = Date.now();
+    const argv = { mode: "argv", argvs: [t.rt.config.actions.restartGateway.argv] };
+    for (let i = 0; i < 3; i++) {
+      const earlier = store.create({
+        kind: "restart_gateway",
+        target: null,
+        reason: null,
+        requestedBy: "check:gateway",
+        nonce: "0123456789abcdef",
+        createdAt: now - (3 - i) * 60_000,
+        expiresAt: now + 600_000,
+        details: argv,
+        preApprovedBy: "auto",
+      });
+      store.start(earlier.id, now - (3 - i) * 60_000);
+      store.finish(earlier.id, { status: "unverified", exitCode: 0, outputTail: "", verifyNote: "not healthy" }, now - (3 - i) * 60_000 + 1000);
+    }
+    const req = await t.inbound.command(admin, "restart_gateway", ["still down"]);
+    const text = viewToText(req);
+    expect(req.title).toMatch(/Approval needed: #4 Restart the gateway \(restart limit exceeded\)/);
+    expect(text).toContain("Restart limit exceeded: 3 restarts in the last 15 min (limit 3).");
+    expect(req.buttons!.flat().map((b) => b.label)).toEqual(["Run anyway", "Deny"]);
+    const a = store.get(4)!;
+    // A plain approval (an old-style button, or /approve without "anyway") runs nothing.
+    expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/past the restart limit .* "Run anyway"/);
+    expect(viewToText(await t.inbound.command(admin, "approve", ["4"]))).toMatch(/past the restart limit/);
+    expect(store.get(4)!.status).toBe("pending");
+    expect((await t.inbound.button(admin, req.buttons![0]![0]!.data, msg)).toast).toMatch(/Approved #4/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+    // Under the limit the request is the usual one.
+    const fresh = await setup();
+    const plain = await fresh.inbound.command(admin, "restart_gateway", []);
+    expect(plain.buttons!.flat().map((b) => b.label)).toEqual(["Approve", "Deny"]);
+    expect(viewToText(plain)).not.toMatch(/limit/);
   });
 
   it("auto mode runs the proposed restart without approval, audited and reported", async () => {

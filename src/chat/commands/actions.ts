@@ -81,13 +81,21 @@ function decideCommand(approve: boolean): Command {
   return {
     name,
     description: approve ? "Approve a requested action by its number" : "Deny a requested action by its number",
-    usage: `/${name} <action number> — e.g. /${name} 3 (/actions lists them)`,
+    usage: approve
+      ? `/${name} <action number> [anyway] — e.g. /${name} 3 (/actions lists them; "anyway" runs a restart past its limit)`
+      : `/${name} <action number> — e.g. /${name} 3 (/actions lists them)`,
     admin: true,
-    options: [{ name: "id", description: "The action's number (/actions)", type: "integer", required: true }],
+    options: [
+      { name: "id", description: "The action's number (/actions)", type: "integer", required: true },
+      ...(approve ? [{ name: "anyway", description: "anyway = run a restart past its limit", type: "string" as const, choices: ["anyway"] }] : []),
+    ],
     async run({ manager, caller }, args) {
       const m = /^[#a]?(\d{1,12})$/.exec(args[0] ?? "");
-      if (!m || args.length > 1) throw new UsageError(args[0] ? `"${args.join(" ").slice(0, 40)}" is not an action number` : "the action number is missing");
-      const d = await manager.actions.decideById(caller, Number(m[1]), approve);
+      const anyway = approve && args.length === 2 && args[1]!.toLowerCase() === "anyway";
+      if (!m || args.length > (anyway ? 2 : 1)) {
+        throw new UsageError(args[0] ? `"${args.join(" ").slice(0, 40)}" is not an action number` : "the action number is missing");
+      }
+      const d = await manager.actions.decideById(caller, Number(m[1]), approve, anyway);
       return textView(d.toast, d.decided ? {} : { private: true });
     },
   };
