@@ -120,3 +120,11 @@ export function startChild(argv: readonly string[], cwd: string, env: Record<str
     exited,
   };
 }
+
+/** True when the asm process recorded as a worker's owner (`<pid>:<start time>`) still runs. */
+export function ownerAlive(owner: string): boolean {
+  const [pid, start] = owner.split(":");
+  const n = Number(pid);
+  if (!Number.isInteger(n) || n <= 0 || !alive(n)) return false;
+  return start === "?" || processStartTime(n) === start;
+}

@@ -12,7 +12,7 @@ import { FallbackStore } from "../store/fallback.ts";
 import { isFinal, type WorkerRequestRow, type WorkerRequestStore, type WorkerRow, type WorkerStatus, type WorkerStore } from "../store/workers.ts";
 import { FallbackChain, type FallbackNotice } from "./fallback/chain.ts";
 import { LineSplitter, Tail } from "./lines.ts";
-import { type ChildHandle, isOurProcess, SpawnError, signalGroup, startChild } from "./process.ts";
+import { type ChildHandle, isOurProcess, ownerAlive, processStartTime, SpawnError, signalGroup, startChild } from "./process.ts";
 
 /** What the runner tells the rest of asm (the core posts it to the chat). */
 export interface RunnerListener {
@@ -105,6 +105,8 @@ export class Runner {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Queued workers the gate holds back (told once). */
   private readonly held = new Set<string>();
+  /** This asm process, as recorded in the rows it runs. */
+  private readonly owner = `${process.pid}:${processStartTime(process.pid) ?? "?"}`;
 
   constructor(
     private readonly deps: {
@@ -348,6 +350,7 @@ export class Runner {
     const resumed: string[] = [];
     for (const w of this.deps.store.withStatus(["starting", "running", "waiting-for-input"])) {
       if (this.runs.has(w.id)) continue;
+      if (w.owner && w.owner !== this.owner && ownerAlive(w.owner)) continue; // another live asm runs it
       const orphan = w.pid !== null && isOurProcess(w.pid, w.pidStart, w.id);
       if (orphan) signalGroup(w.pid!, "SIGKILL");
       this.deps.requests.closeFor(w.id, this.now);
@@ -458,6 +461,7 @@ export class Runner {
   // ── one run ─────────────────────────────────────────────────────────────────
 
   private startRun(w: WorkerRow, prompt: string) {
+    if (!this.deps.store.claim(w.id, this.owner, this.now)) return; // another asm process took it
     const driver = this.deps.drivers[w.agent];
     const dcfg = this.cfg.drivers[w.agent];
     let spec: ReturnType<Driver["runSpec"]>;

@@ -341,6 +341,15 @@ export const migrations: Migration[] = [
       CREATE INDEX session_memories_uid ON session_memories(session_uid, id);
     `,
   },
+  {
+    version: 9,
+    name: "worker owner",
+    sql: `
+      -- The asm process that runs a worker (pid + start time), so a restart of one asm never takes over
+      -- a worker another live asm process (asm spawn --wait) is running.
+      ALTER TABLE workers ADD COLUMN owner TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -64,6 +64,8 @@ export interface WorkerRow {
   attempt: number;
   /** A retry waits until then. */
   notBefore: number | null;
+  /** The asm process running it (`<pid>:<start time>`), null while queued. */
+  owner: string | null;
 }
 
 /** One parsed event of a worker, as stored. */
@@ -115,6 +117,7 @@ const cols: Record<keyof WorkerRow, string> = {
   chainIndex: "chain_index",
   attempt: "attempt",
   notBefore: "not_before",
+  owner: "owner",
 };
 const jsonCols = new Set<keyof WorkerRow>(["denied", "threads", "statusRefs", "chain"]);
 const select = `SELECT ${Object.entries(cols)
@@ -208,6 +211,16 @@ export class WorkerStore {
     >[];
     for (const r of rows.map(fromRow)) out.set(r.sessionUid!, r);
     return out;
+  }
+
+  /**
+   * Takes a queued worker for this process: one conditional UPDATE, so when two asm processes share the store
+   * (the bot and `asm spawn --wait`) exactly one starts it.
+   */
+  claim(id: string, owner: string, now: number): boolean {
+    return (
+      this.db.prepare("UPDATE workers SET status = 'starting', owner = ?, updated_at = ? WHERE id = ? AND status = 'queued'").run(owner, now, id).changes === 1
+    );
   }
 
   /** Updates some fields; `updatedAt` is set to `now`. */

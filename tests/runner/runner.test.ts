@@ -330,6 +330,42 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     expect(w.store.withStatus(["running", "starting", "waiting-for-input"])).toEqual([]);
   });
 
+  it("a restart leaves alone a worker another live asm process runs (asm spawn --wait), and two processes never both start one", () => {
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "success") });
+    const otherAsm = spawn("sleep", ["30"], { detached: true, stdio: "ignore" });
+    const owner = `${otherAsm.pid}:${processStartTime(otherAsm.pid!)}`;
+    w.store.insert({
+      id: "w1",
+      agent: "claude",
+      model: null,
+      workspace: "app",
+      cwd: w.dir,
+      prompt: "x",
+      resumedFrom: null,
+      requestedBy: null,
+      sessionId: null,
+      now: 1,
+    });
+    w.store.update("w1", { status: "running", pid: otherAsm.pid!, owner }, 1);
+    expect(w.runner.recover().failed).toEqual([]);
+    expect(w.store.get("w1")!.status).toBe("running");
+    otherAsm.kill("SIGKILL");
+    w.store.insert({
+      id: "w2",
+      agent: "claude",
+      model: null,
+      workspace: "app",
+      cwd: w.dir,
+      prompt: "x",
+      resumedFrom: null,
+      requestedBy: null,
+      sessionId: null,
+      now: 2,
+    });
+    expect(w.store.claim("w2", "a", 3)).toBe(true);
+    expect(w.store.claim("w2", "b", 3)).toBe(false);
+  });
+
   it("a clean stop interrupts running workers and records them as interrupted", async () => {
     const w = world({ FAKE_EXCHANGE: exchange("claude", "success"), FAKE_HANG_AT: "2" });
     const row = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "hello" });
