@@ -1,4 +1,4 @@
-import { type Stats, statSync } from "node:fs";
+import { closeSync, openSync, type Stats, statSync } from "node:fs";
 
 /**
  * One vocabulary for what a file-system error means to a scan: a path that is **gone** (ENOENT, ENOTDIR:
@@ -42,5 +42,15 @@ export function statPath(path: string): PathState {
   } catch (err) {
     if (isGoneError(err)) return { kind: "gone" };
     return { kind: "unreadable", reason: unreadableReason(path, err), code: errnoOf(err) ?? "error" };
+  }
+}
+
+/** Opens and closes a file to learn whether it can be read now: null when it can, else the error. */
+export function openError(path: string): unknown {
+  try {
+    closeSync(openSync(path, "r"));
+    return null;
+  } catch (err) {
+    return err;
   }
 }

@@ -38,6 +38,7 @@ export class ClaudeCodeSource implements Source {
     const where = new Map<string, ClaudeFile>();
     const realRoots = new Set<string>();
     const ids = new Set<string>();
+    const unlisted: string[] = [];
     for (const root of this.roots()) {
       if (!existsSync(root)) {
         result.missingRoots.push(root);
@@ -47,7 +48,7 @@ export class ClaudeCodeSource implements Source {
       const real = realpathSync(root);
       if (realRoots.has(real)) continue;
       realRoots.add(real);
-      for (const f of discoverClaudeFiles(root, result.errors)) {
+      for (const f of discoverClaudeFiles(root, result.errors, unlisted)) {
         if (ids.has(f.sessionId)) continue; // the same session under two roots: the first root wins
         ids.add(f.sessionId);
         where.set(f.path, f);
@@ -114,7 +115,7 @@ export class ClaudeCodeSource implements Source {
         ctx.sessions.upsert(record);
       },
     };
-    await scanFiles(ctx, adapter, jobs, result);
+    await scanFiles(ctx, adapter, jobs, result, { unlisted });
     ageSessionStates(ctx.db, "claude", ctx.now);
     return result;
   }

@@ -4,6 +4,7 @@ import { type CodexState, codexLine, codexState, freshCodexState, rolloutId } fr
 import { contextPercent, contextWindowFor } from "../agents/context-window.ts";
 import { type SessionRecord, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { isGoneError, unreadableReason } from "../lib/fs-errors.ts";
 import { walkFiles } from "../lib/walk.ts";
 import { ageSessionStates } from "../store/sessions.ts";
 import { type FileAdapter, type FileJob, scanFiles } from "./file-scan.ts";
@@ -18,6 +19,8 @@ interface Found {
 /** The Codex source: rollouts under `<root>/sessions` and `<root>/archived_sessions`, incrementally. */
 export class CodexSource implements Source {
   readonly platform = "codex" as const;
+  /** Folders this cycle could not list: what was read under them before is kept. */
+  private unlisted: string[] = [];
 
   /** `env`: Codex's own `CODEX_HOME`, when set, is read as well as the configured root. */
   constructor(
@@ -41,8 +44,13 @@ export class CodexSource implements Source {
       let r: string;
       try {
         r = realpathSync(root);
-      } catch {
-        continue; // removed since it was seen: its sessions are marked gone below
+      } catch (err) {
+        // Removed since it was seen: its sessions are marked gone below. Unreadable: they are kept.
+        if (!isGoneError(err)) {
+          result.errors.push(unreadableReason(root, err, "resolve"));
+          this.unlisted.push(root);
+        }
+        continue;
       }
       if (real.has(r)) continue;
       real.add(r);
@@ -61,7 +69,10 @@ export class CodexSource implements Source {
         accept: (n) => n.startsWith("rollout-") && (n.endsWith(".jsonl") || n.endsWith(".jsonl.zst")),
         problems,
       });
-      for (const p of problems) result.errors.push(`cannot list ${p.path}: ${p.reason}`);
+      for (const p of problems) {
+        result.errors.push(`cannot list ${p.path}: ${p.reason}`);
+        this.unlisted.push(p.path);
+      }
       for (const path of paths) {
         const found = { path, archived, compressed: path.endsWith(".zst") };
         const id = rolloutId(path);
@@ -73,6 +84,7 @@ export class CodexSource implements Source {
 
   async scan(ctx: ScanContext): Promise<SourceScanResult> {
     const result = emptyResult("codex");
+    this.unlisted = [];
     const present: string[] = [];
     for (const root of this.roots()) {
       if (existsSync(root)) present.push(root);
@@ -140,7 +152,7 @@ export class CodexSource implements Source {
         ctx.sessions.upsert(record);
       },
     };
-    await scanFiles(ctx, adapter, jobs, result);
+    await scanFiles(ctx, adapter, jobs, result, { unlisted: this.unlisted });
     ageSessionStates(ctx.db, "codex", ctx.now);
     return result;
   }

@@ -1,6 +1,7 @@
 import type { Stats } from "node:fs";
+import { sep } from "node:path";
 import type { TurnUsage } from "../agents/session.ts";
-import { statPath } from "../lib/fs-errors.ts";
+import { isUnreadableError, openError, statPath, unreadableReason } from "../lib/fs-errors.ts";
 import { identity, planRead, readLines } from "../lib/jsonl-reader.ts";
 import { readZstdLines } from "../lib/zstd.ts";
 import { FileStore } from "../store/files.ts";
@@ -76,14 +77,20 @@ export const READ_SLICE = 64 * 1024 * 1024;
 
 /**
  * Runs one incremental cycle of `adapter` over `jobs`, adding its counts to `result`. Never throws for a
- * bad file: unreadable files mark their session gone and land in `result.errors`.
+ * bad file: a file (or, through `unlisted`, a folder) that cannot be read now (EACCES, EIO, ELOOP) lands
+ * in `result.errors` and keeps what was known of it; only a file that is gone, or whose content cannot
+ * be decoded, marks its session gone.
  */
 export async function scanFiles<S>(
   ctx: ScanContext,
   adapter: FileAdapter<S>,
   jobs: FileJob[],
   result: SourceScanResult,
-  options: { readSlice?: number } = {},
+  options: {
+    readSlice?: number;
+    /** Folders that could not be listed this cycle (EACCES, EIO, ELOOP): the files known under them are kept as they were. */
+    unlisted?: readonly string[];
+  } = {},
 ): Promise<void> {
   const readSlice = options.readSlice ?? READ_SLICE;
   const files = new FileStore(ctx.db);
@@ -150,6 +157,14 @@ export async function scanFiles<S>(
           begin();
           files.put({ ...prev, mtimeMs: Math.trunc(st.mtimeMs), seenAt: ctx.now });
         }
+        continue;
+      }
+      // Refused before anything is touched (EACCES, EIO at open): the session keeps what we knew.
+      const refused = openError(path);
+      if (refused && isUnreadableError(refused)) {
+        keepKnown(path);
+        result.errors.push(unreadableReason(path, refused));
+        ctx.log.warn({ path, code: (refused as NodeJS.ErrnoException).code }, "cannot read session file; keeping what was known of it");
         continue;
       }
       // A compressed file is read whole: an "append" to it is really a rewrite.
@@ -238,21 +253,30 @@ export async function scanFiles<S>(
           ctx.log.warn({ path, skipped: errs.count - errorsBefore, last: errs.last }, "malformed lines skipped");
         }
       } catch (err) {
-        // Unreadable (permissions, I/O, damaged zstd): the session is gone until it reads again.
         if (!inTx) begin();
-        const reason = `${path}: ${(err as Error)?.message ?? err}`;
-        result.errors.push(reason);
-        ctx.log.warn({ path, err }, "cannot read session file");
-        ctx.sessions.markGone(uid, ctx.now);
-        files.delete(path);
-        liveUids.delete(uid);
+        if (isUnreadableError(err) && prev) {
+          // A read refused midway (EIO, EACCES since the open): unreadable is not gone; what was committed stays.
+          result.errors.push(unreadableReason(path, err));
+          ctx.log.warn({ path, err }, "cannot read session file; keeping what was known of it");
+        } else {
+          // Vanished mid-read, or its content cannot be decoded (damaged zstd): the session is gone until it reads again.
+          const reason = `${path}: ${(err as Error)?.message ?? err}`;
+          result.errors.push(reason);
+          ctx.log.warn({ path, err }, "cannot read session file");
+          ctx.sessions.markGone(uid, ctx.now);
+          files.delete(path);
+          liveUids.delete(uid);
+        }
       }
       if (performance.now() - sliceStart > SLICE_MS) await pause();
     }
 
     begin();
+    const unlisted = (options.unlisted ?? []).map((d) => (d.endsWith(sep) ? d : d + sep));
     for (const [path, cursor] of known) {
       if (cursor.seenAt === SEEN) continue;
+      // Not listed because its folder is unreadable, not because it is gone.
+      if (unlisted.some((d) => path.startsWith(d))) continue;
       files.delete(path);
       if (cursor.sessionUid && !liveUids.has(cursor.sessionUid)) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
     }

@@ -1,9 +1,10 @@
-import { closeSync, type Dirent, existsSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, type Stats, statSync } from "node:fs";
+import { basename, dirname, join, sep } from "node:path";
 import { contextPercent, windowFromTable } from "../agents/context-window.ts";
 import { applyGeminiRecord, emptyGeminiState, type GeminiChatState, type GeminiTurn, summarizeGemini } from "../agents/gemini/chat-state.ts";
 import { blankRecord, type SessionRecord, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { isGoneError, unreadableReason } from "../lib/fs-errors.ts";
 import { elements, fields, jsonAt, stringAt, whole } from "../lib/json-fields.ts";
 import { identity, LineError, parseLine } from "../lib/jsonl-reader.ts";
 import { FileStore } from "../store/files.ts";
@@ -184,7 +185,7 @@ export class GeminiSource implements Source {
     // A missing folder is read as an empty one, so the sessions read from it before are marked gone.
     if (!existsSync(this.root)) result.missingRoots.push(this.root);
     const projects = new ProjectRoots(this.root);
-    const { jsonl, legacy } = this.listChats(result);
+    const { jsonl, legacy, unlisted } = this.listChats(result);
     const adapter: FileAdapter<GeminiFileState> = {
       source: "gemini",
       sessionUid: (path) => {
@@ -213,46 +214,45 @@ export class GeminiSource implements Source {
     // fixed when the file is first read) is in that header.
     const known = new Set(ctx.db.prepare("SELECT path FROM files WHERE source = 'gemini'").pluck().all() as string[]);
     const ready = jsonl.filter((j) => known.has(j.path) || placeOf(j.path).parentSessionId !== null || headerSessionId(j.path) !== null);
-    await scanFiles(ctx, adapter, ready, result);
-    this.scanLegacy(ctx, legacy, projects, result);
+    await scanFiles(ctx, adapter, ready, result, { unlisted });
+    this.scanLegacy(ctx, legacy, projects, result, unlisted);
     return result;
   }
 
-  private listChats(result: SourceScanResult): { jsonl: FileJob[]; legacy: string[] } {
+  private listChats(result: SourceScanResult): { jsonl: FileJob[]; legacy: string[]; unlisted: string[] } {
     const jsonl: FileJob[] = [];
     const legacy: string[] = [];
+    const unlisted: string[] = [];
     const tmp = join(this.root, "tmp");
-    let projectDirs: string[] = [];
-    try {
-      projectDirs = readdirSync(tmp);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") result.errors.push(`cannot list ${tmp}: ${(err as Error).message}`);
-    }
-    for (const p of projectDirs) {
-      const chats = join(tmp, p, "chats");
-      let entries: Dirent[];
+    // A folder that is gone has nothing to read; one we may not read (EACCES, EIO) is reported, and what
+    // was read from it before stays as it was.
+    const list = <T>(dir: string, read: () => T[]): T[] => {
       try {
-        entries = readdirSync(chats, { withFileTypes: true });
-      } catch {
-        continue;
+        return read();
+      } catch (err) {
+        if (!isGoneError(err)) {
+          result.errors.push(unreadableReason(dir, err, "list"));
+          unlisted.push(dir);
+        }
+        return [];
       }
-      for (const e of entries) {
+    };
+    for (const p of list(tmp, () => readdirSync(tmp))) {
+      const chats = join(tmp, p, "chats");
+      for (const e of list(chats, () => readdirSync(chats, { withFileTypes: true }))) {
         if (e.isFile() && mainChat.test(e.name)) jsonl.push({ path: join(chats, e.name) });
         else if (e.isFile() && legacyChat.test(e.name)) legacy.push(join(chats, e.name));
         else if (e.isDirectory()) {
-          try {
-            for (const n of readdirSync(join(chats, e.name))) if (n.endsWith(".jsonl")) jsonl.push({ path: join(chats, e.name, n) });
-          } catch {
-            // A subagent folder that vanished: nothing to read.
-          }
+          const sub = join(chats, e.name);
+          for (const n of list(sub, () => readdirSync(sub))) if (n.endsWith(".jsonl")) jsonl.push({ path: join(sub, n) });
         }
       }
     }
-    return { jsonl, legacy };
+    return { jsonl, legacy, unlisted };
   }
 
   /** Legacy whole-document chats: read when changed; a document caught mid-write keeps its last good state. */
-  private scanLegacy(ctx: ScanContext, paths: string[], projects: ProjectRoots, result: SourceScanResult): void {
+  private scanLegacy(ctx: ScanContext, paths: string[], projects: ProjectRoots, result: SourceScanResult, unlisted: string[]): void {
     const files = new FileStore(ctx.db);
     const known = files.bySource("gemini-json");
     if (paths.length === 0 && known.size === 0) return;
@@ -297,7 +297,7 @@ export class GeminiSource implements Source {
         files.putWhole(path, "gemini-json", identity(st), next, { now: ctx.now, sessionUid: r?.uid ?? null, retry });
       }
       for (const [path, cursor] of known) {
-        if (seen.has(path)) continue;
+        if (seen.has(path) || unlisted.some((d) => path.startsWith(d + sep))) continue;
         if (cursor.sessionUid && !fromJsonl.has(cursor.sessionUid)) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
         files.delete(path);
       }

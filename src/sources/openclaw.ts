@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import { type OpenClawConfig, OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "../agents/openclaw/config.ts";
 import type { Config } from "../config/schema.ts";
+import { isGoneError, statPath, unreadableReason } from "../lib/fs-errors.ts";
 import { identity } from "../lib/jsonl-reader.ts";
 import { AgentDbError } from "../lib/sqlite-readonly.ts";
 import { FileStore } from "../store/files.ts";
@@ -60,14 +61,25 @@ export class OpenClawSource implements Source {
     const inDb = new Set<string>();
     const era = new JsonEra(ctx, files, oc, inDb);
     const dbsSeen = new Set<string>();
+    /** Folders that could not be listed this cycle: what was read under them before is kept. */
+    const unlisted = era.unlisted;
     for (const root of this.rootList) {
       if (!existsSync(root)) {
         result.missingRoots.push(root);
         continue;
       }
       const scanDb = async (agentId: string, dbPath: string) => {
-        if (dbsSeen.has(dbPath) || !existsSync(dbPath)) return;
+        if (dbsSeen.has(dbPath)) return;
+        const at = statPath(dbPath);
+        if (at.kind === "gone") return;
         dbsSeen.add(dbPath);
+        if (at.kind === "unreadable") {
+          // Refused (EACCES on agents/<id>/agent, EIO): its sessions keep what we knew; the path is reported.
+          recordSourceProblem(kv, { platform: "openclaw", path: dbPath, problem: at.reason, since: ctx.now });
+          ctx.log.warn({ path: dbPath, code: at.code }, "OpenClaw agent store unreadable");
+          result.errors.push(at.reason);
+          return;
+        }
         try {
           for (const uid of await scanAgentDb(ctx, files, agentId, dbPath, oc, result)) inDb.add(uid);
           clearSourceProblem(kv, dbPath, ctx.now);
@@ -80,7 +92,7 @@ export class OpenClawSource implements Source {
           result.errors.push((err as Error).message);
         }
       };
-      for (const agentId of listDirs(join(root, "agents"), result)) {
+      for (const agentId of listDirs(join(root, "agents"), result, unlisted)) {
         await scanDb(agentId, agentDbPath(root, agentId));
         era.addAgent(agentId, join(root, "agents", agentId, "sessions"), result);
       }
@@ -89,10 +101,11 @@ export class OpenClawSource implements Source {
     }
     // A store that was unreadable and is now gone is no longer a problem.
     for (const p of listSourceProblems(kv)) {
-      if (p.platform === "openclaw" && p.path.endsWith(".sqlite") && !existsSync(p.path)) clearSourceProblem(kv, p.path, ctx.now);
+      if (p.platform === "openclaw" && p.path.endsWith(".sqlite") && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
     }
+    const under = (path: string) => unlisted.some((d) => path.startsWith(d + sep));
     for (const [path, cursor] of files.bySource(dbSource)) {
-      if (dbsSeen.has(path)) continue;
+      if (dbsSeen.has(path) || under(path)) continue;
       const agentId = path.split(/[\\/]/).at(-3) ?? "main";
       forgetAgentDb(ctx, files, agentId, path, cursor.state);
     }
@@ -102,7 +115,7 @@ export class OpenClawSource implements Source {
     for (const [path, cursor] of files.bySource(transcriptSource)) {
       if (!listed.has(path) && cursor.sessionUid && inDb.has(cursor.sessionUid)) files.delete(path);
     }
-    await scanFiles(ctx, era.adapter(), era.jobs, result);
+    await scanFiles(ctx, era.adapter(), era.jobs, result, { unlisted });
     files.transaction(() => era.finish());
     return result;
   }
@@ -153,14 +166,16 @@ export class OpenClawSource implements Source {
   }
 }
 
-function listDirs(dir: string, result: SourceScanResult): string[] {
+function listDirs(dir: string, result: SourceScanResult, unlisted: string[]): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT") result.errors.push(`cannot list ${dir}: ${code ?? (err as Error).message}`);
+    if (!isGoneError(err)) {
+      result.errors.push(unreadableReason(dir, err, "list"));
+      unlisted.push(dir);
+    }
     return [];
   }
 }

@@ -4,6 +4,7 @@ import { opencodeFigures } from "../agents/opencode/messages.ts";
 import { type OpencodeOrigin, opencodeModelLimits, opencodeRecord } from "../agents/opencode/record.ts";
 import { sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import { isGoneError, statPath, unreadableReason } from "../lib/fs-errors.ts";
 import { identity } from "../lib/jsonl-reader.ts";
 import { timeSlicer } from "../lib/time-slice.ts";
 import { type FileCursor, FileStore } from "../store/files.ts";
@@ -63,10 +64,13 @@ export class OpencodeSource implements Source {
     const known = files.bySource("opencode-db");
     const seen = new Set<string>();
     let names: string[] = [];
+    let unlisted = false;
     try {
       if (!missing) names = readdirSync(this.root).filter((n) => dbName.test(n));
     } catch (err) {
-      result.errors.push(`cannot list ${this.root}: ${(err as Error).message}`);
+      // Unreadable (EACCES, EIO) is not gone: the stores read before keep their sessions.
+      unlisted = !isGoneError(err);
+      result.errors.push(unreadableReason(this.root, err, "list"));
     }
     for (const name of names) {
       const path = join(this.root, name);
@@ -83,11 +87,11 @@ export class OpencodeSource implements Source {
       }
     }
     for (const p of listSourceProblems(kv)) {
-      if (p.platform === "opencode" && !existsSync(p.path)) clearSourceProblem(kv, p.path, ctx.now);
+      if (p.platform === "opencode" && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
     }
     // A store that disappeared: its sessions are gone.
     for (const [path, cursor] of known) {
-      if (seen.has(path)) continue;
+      if (seen.has(path) || unlisted) continue;
       const ids = (JSON.parse(cursor.state || "{}") as Partial<DbState>).ids ?? [];
       files.transaction(() => {
         for (const id of ids) ctx.sessions.markGone(sessionUid("opencode", null, id), ctx.now);

@@ -18,16 +18,20 @@ export interface FoundClaudeFile extends ClaudeFile {
 /**
  * Lists the transcripts under a projects root by their place: `<project>/<id>.jsonl` (a session, or an old
  * `agent-*` sidechain) and `<project>/<session id>/subagents/**\/agent-*.jsonl` (a subagent of that session).
- * Anything else (`tool-results/`, `memory/`, `*.meta.json`) is not read. Unlistable folders land in `errors`.
+ * Anything else (`tool-results/`, `memory/`, `*.meta.json`) is not read. Unlistable folders land in `errors`
+ * and, by path, in `unlisted` (what was read from them before is not gone).
  */
-export function discoverClaudeFiles(root: string, errors: string[]): FoundClaudeFile[] {
+export function discoverClaudeFiles(root: string, errors: string[], unlisted: string[] = []): FoundClaudeFile[] {
   const out: FoundClaudeFile[] = [];
   const list = (dir: string): Dirent[] => {
     try {
       return readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") errors.push(`cannot list ${dir}: ${code ?? err}`);
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        errors.push(`cannot list ${dir}: ${code ?? err}`);
+        unlisted.push(dir);
+      }
       return [];
     }
   };
@@ -45,7 +49,10 @@ export function discoverClaudeFiles(root: string, errors: string[]): FoundClaude
           maxDepth: 8,
           problems,
         });
-        for (const p of problems) errors.push(`cannot list ${p.path}: ${p.reason}`);
+        for (const p of problems) {
+          errors.push(`cannot list ${p.path}: ${p.reason}`);
+          unlisted.push(p.path);
+        }
         for (const path of subs) {
           out.push({ path, kind: "subagent", sessionId: path.slice(path.lastIndexOf(sep) + 1, -6), parentSessionId: name });
         }

@@ -6,6 +6,7 @@ import { openclawRecord, type TranscriptProblem } from "../../agents/openclaw/re
 import { applyPiLine, applyToolResult, emptyPiState, type PiTranscriptState, toMs } from "../../agents/openclaw/transcript.ts";
 import { isTranscriptName } from "../../agents/openclaw/transcript-names.ts";
 import { sessionUid } from "../../agents/session.ts";
+import { isGoneError, unreadableReason } from "../../lib/fs-errors.ts";
 import { identity, LineError, parseLine } from "../../lib/jsonl-reader.ts";
 import type { FileStore } from "../../store/files.ts";
 import { KvStore } from "../../store/kv.ts";
@@ -72,8 +73,23 @@ export class JsonEra {
     private readonly inDb: Set<string>,
   ) {}
 
+  /** Folders that could not be listed this cycle (EACCES, EIO): their sessions keep what we knew. */
+  readonly unlisted: string[] = [];
+
   /** Reads one agent's sessions folder (store + transcript list). */
   addAgent(agentId: string, dir: string, result: SourceScanResult): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir).filter(isTranscriptName);
+    } catch (err) {
+      if (!isGoneError(err)) {
+        // Unreadable is not "the sessions ended": nothing of this agent's JSON era is touched this cycle.
+        result.errors.push(unreadableReason(dir, err, "list"));
+        this.unlisted.push(dir);
+        return;
+      }
+      // No sessions folder: nothing of the JSON era here.
+    }
     const storePath = join(dir, "sessions.json");
     const { entries, changed, removed } = this.readStore(storePath, result);
     const mine: string[] = [];
@@ -109,12 +125,6 @@ export class JsonEra {
         mine.push(s.transcript);
       }
     }
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir).filter(isTranscriptName);
-    } catch {
-      // No sessions folder: nothing of the JSON era here.
-    }
     const listed = new Set<string>();
     for (const n of names) {
       const path = join(dir, n);
@@ -146,7 +156,12 @@ export class JsonEra {
     let st: ReturnType<typeof statSync>;
     try {
       st = statSync(path);
-    } catch {
+    } catch (err) {
+      if (!isGoneError(err)) {
+        // Refused (EACCES, EIO): the last entries we read stand; the path is reported.
+        result.errors.push(unreadableReason(path, err));
+        return { entries: old.entries, changed: false, removed: [] };
+      }
       if (prev) this.files.delete(path);
       return { entries: {}, changed: prev !== undefined, removed: Object.values(old.entries) };
     }

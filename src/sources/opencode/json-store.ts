@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, sep } from "node:path";
 import { type OpencodeMessage, opencodeFigures, opencodeMessage } from "../../agents/opencode/messages.ts";
 import { storesRawInput, withoutCachedInput } from "../../agents/opencode/raw-usage.ts";
 import { type OpencodeOrigin, type OpencodeSessionInfo, opencodeRecord } from "../../agents/opencode/record.ts";
 import { sessionUid } from "../../agents/session.ts";
+import { isGoneError, unreadableReason } from "../../lib/fs-errors.ts";
 import { identity } from "../../lib/jsonl-reader.ts";
 import type { FileStore } from "../../store/files.ts";
 import { replaceTurns } from "../../store/turns.ts";
@@ -25,11 +26,29 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : null);
 
-const listJson = (dir: string): string[] => {
+/**
+ * A folder's entries; a folder that is gone has none, one that cannot be read (EACCES, EIO) is reported
+ * and put in `unlisted`, so the sessions read from it before keep what we knew.
+ */
+const listIn = (dir: string, result: SourceScanResult, unlisted: string[]): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (!isGoneError(err)) {
+      result.errors.push(unreadableReason(dir, err, "list"));
+      unlisted.push(dir);
+    }
+    return [];
+  }
+};
+
+/** A session's message files; none when the folder is gone; throws when it cannot be read (the session keeps what we knew). */
+const messageFiles = (dir: string): string[] => {
   try {
     return readdirSync(dir).filter((n) => n.endsWith(".json"));
-  } catch {
-    return [];
+  } catch (err) {
+    if (isGoneError(err)) return [];
+    throw new Error(unreadableReason(dir, err, "list"));
   }
 };
 
@@ -39,31 +58,22 @@ interface JsonSessionFile {
   msgDir: string;
 }
 
-const listDirs = (dir: string, result: SourceScanResult): string[] => {
-  if (!existsSync(dir)) return [];
-  try {
-    return readdirSync(dir);
-  } catch (err) {
-    result.errors.push(`cannot list ${dir}: ${(err as Error).message}`);
-    return [];
-  }
-};
-
 /**
  * Every session document under an OpenCode data folder, in both JSON layouts:
  * - 0.6 to 1.1: `storage/session/<projectID>/<sessionID>.json`, messages in `storage/message/<sessionID>/`;
  * - 0.x before that (seen in 0.5.29): `project/<project>/storage/session/info/<sessionID>.json`,
  *   messages in `project/<project>/storage/session/message/<sessionID>/`.
  */
-function sessionFiles(root: string, result: SourceScanResult): JsonSessionFile[] {
+function sessionFiles(root: string, result: SourceScanResult, unlisted: string[]): JsonSessionFile[] {
   const out: JsonSessionFile[] = [];
   const storage = join(root, "storage");
-  for (const project of listDirs(join(storage, "session"), result)) {
+  const listJson = (dir: string) => listIn(dir, result, unlisted).filter((n) => n.endsWith(".json"));
+  for (const project of listIn(join(storage, "session"), result, unlisted)) {
     for (const name of listJson(join(storage, "session", project))) {
       out.push({ path: join(storage, "session", project, name), msgDir: join(storage, "message", basename(name, ".json")) });
     }
   }
-  for (const project of listDirs(join(root, "project"), result)) {
+  for (const project of listIn(join(root, "project"), result, unlisted)) {
     const session = join(root, "project", project, "storage", "session");
     for (const name of listJson(join(session, "info"))) {
       out.push({ path: join(session, "info", name), msgDir: join(session, "message", basename(name, ".json")) });
@@ -96,7 +106,8 @@ function sessionInfo(doc: unknown, fallbackId: string): OpencodeSessionInfo | nu
 export function scanOpencodeJson(ctx: ScanContext, files: FileStore, root: string, result: SourceScanResult, getLimits: () => Record<string, number>): void {
   const known = files.bySource("opencode-json");
   const seen = new Set<string>();
-  for (const { path, msgDir } of sessionFiles(root, result)) {
+  const unlisted: string[] = [];
+  for (const { path, msgDir } of sessionFiles(root, result, unlisted)) {
     seen.add(path);
     result.filesSeen++;
     try {
@@ -106,7 +117,7 @@ export function scanOpencodeJson(ctx: ScanContext, files: FileStore, root: strin
     }
   }
   for (const [path, cursor] of known) {
-    if (seen.has(path)) continue;
+    if (seen.has(path) || unlisted.some((d) => path.startsWith(d + sep))) continue;
     if (cursor.sessionUid) ctx.sessions.markGone(cursor.sessionUid, ctx.now);
     files.delete(path);
   }
@@ -124,7 +135,7 @@ function scanSession(
   const st = statSync(path);
   const sessionId = basename(path, ".json");
   const old: JsonSessionState = prev ? (JSON.parse(prev.state || "{}") as JsonSessionState) : { info: null, msgs: {}, badFiles: {} };
-  const names = listJson(msgDir);
+  const names = messageFiles(msgDir);
   const stats = new Map<string, [number, number]>();
   for (const n of names) {
     try {
