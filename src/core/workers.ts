@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Driver } from "../agents/driver.ts";
 import { drivers } from "../agents/drivers.ts";
 import type { Platform } from "../agents/session.ts";
+import { HandoverOps } from "../handover/handover.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { FallbackNotice } from "../runner/fallback/chain.ts";
@@ -35,6 +36,8 @@ export class WorkerOps implements RunnerListener {
   readonly store: WorkerStore;
   readonly requests: WorkerRequestStore;
   readonly runner: Runner;
+  /** Hands a worker over to a fresh one when its context passes `handover.threshold` at a turn boundary. */
+  readonly handover: HandoverOps;
   private readonly edits = new Map<string, { timer: NodeJS.Timeout | null; last: number; posting: Promise<void> | null }>();
   /** Each worker's places, opened once (the first message about it waits for them). */
   private readonly places = new Map<string, Promise<FeedPlace[]>>();
@@ -60,6 +63,28 @@ export class WorkerOps implements RunnerListener {
       listener: this,
       gate: (agent) => this.quotaGate(agent),
       ...(options.clock ? { clock: options.clock } : {}),
+    });
+    this.handover = new HandoverOps({
+      db: rt.db,
+      config: rt.config,
+      log: rt.log,
+      sessions: rt.sessions,
+      spawn: (req) => this.runner.spawn(req),
+      link: (id, old) =>
+        this.store.update(id, { resumedFrom: old.id, threads: old.threads.length ? old.threads : (this.store.get(old.id)?.threads ?? []) }, Date.now()),
+      post: async (w, text, tone) => {
+        await this.post(w, { sections: [{ lines: [text] }], tone });
+      },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+
+  /** After a turn boundary settles (the row the runner left), checks for a handover; never throws. */
+  private checkHandover(id: string, answer: string | null): void {
+    setImmediate(() => {
+      const w = this.store.get(id);
+      if (!w) return;
+      this.handover.turnEnded(w, answer).catch((err) => this.rt.log.warn({ err, worker: id }, "handover failed"));
     });
   }
 
@@ -198,9 +223,11 @@ export class WorkerOps implements RunnerListener {
   turnEnded(w: WorkerRow, answer: string | null): void {
     this.scheduleStatus(w.id);
     this.scheduleWaitingNote(w, answer);
+    this.checkHandover(w.id, answer);
   }
 
   finished(w: WorkerRow): void {
+    if (w.status === "completed") this.checkHandover(w.id, null);
     const e = this.edits.get(w.id);
     if (e?.timer) clearTimeout(e.timer);
     const post = async () => {
