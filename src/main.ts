@@ -9,7 +9,7 @@ import { maskedConfig } from "./config/mask.ts";
 import { healthInputsOf, healthReport } from "./core/health.ts";
 import { version } from "./lib/version.ts";
 import { runScan } from "./sources/scan.ts";
-import { MigrationError, StoreOpenError, StoreVersionError } from "./store/db.ts";
+import { isStoreFault, MigrationError, StoreOpenError, StoreUnwritableError, StoreVersionError } from "./store/db.ts";
 import { AlreadyRunningError } from "./store/run-lock.ts";
 import { openRuntime, type Runtime } from "./store/runtime.ts";
 
@@ -225,8 +225,19 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       io.err.write(`asm: ${err.message}\n`);
       return exitCodes.config;
     }
-    if (err instanceof StoreVersionError || err instanceof MigrationError || err instanceof StoreOpenError || err instanceof AlreadyRunningError) {
+    if (
+      err instanceof StoreVersionError ||
+      err instanceof MigrationError ||
+      err instanceof StoreOpenError ||
+      err instanceof StoreUnwritableError ||
+      err instanceof AlreadyRunningError
+    ) {
       io.err.write(`asm: ${err.message}\n`);
+      return exitCodes.store;
+    }
+    const fault = isStoreFault(err);
+    if (fault) {
+      io.err.write(`asm: ${fault}\n`);
       return exitCodes.store;
     }
     io.err.write(`asm: unexpected error: ${(err as Error)?.stack ?? err}\n`);

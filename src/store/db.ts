@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { migrations as allMigrations, latestVersion, type Migration } from "./migrations.ts";
 
@@ -42,6 +42,54 @@ export class StoreOpenError extends Error {
   }
 }
 
+/**
+ * The database, or the folder it lives in, cannot be written by this user. SQLite would open a
+ * write-protected file read-only and fail at the first write, so this is checked before opening;
+ * the message says what to change.
+ */
+export class StoreUnwritableError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "StoreUnwritableError";
+  }
+}
+
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code ?? String(err);
+const fix = "or set ASM_DB to a path this user can write";
+
+/** Creates the database's folder and proves the folder and (if it exists) the file writable. */
+function ensureWritable(full: string): void {
+  const dir = dirname(full);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new StoreUnwritableError(
+      full,
+      `cannot create the folder ${dir} for the database ${full} (${codeOf(err)}): create it, writable by this user, ${fix}.`,
+    );
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new StoreUnwritableError(
+      full,
+      `the folder ${dir} of the database is not writable (${codeOf(err)}): SQLite creates ${basename(full)}-wal and -shm beside ${basename(full)}. Make the folder writable by this user, ${fix}.`,
+    );
+  }
+  if (!existsSync(full)) return;
+  try {
+    accessSync(full, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    throw new StoreUnwritableError(
+      full,
+      `the database ${full} is not writable (${codeOf(err)}; read-only file?): asm records every scan in it. Make it writable by this user (chmod u+rw ${full}), ${fix}. The file was not changed.`,
+    );
+  }
+}
+
 export interface OpenOptions {
   readonly?: boolean;
   migrations?: Migration[];
@@ -49,13 +97,14 @@ export interface OpenOptions {
 
 /**
  * Opens (creating the folder and file if needed) the asm database: WAL, busy timeout, foreign keys,
- * and every pending migration, each in its own transaction.
+ * and every pending migration, each in its own transaction. A database or folder this user cannot
+ * write is a `StoreUnwritableError` before anything is opened.
  */
 export function openStore(path: string, options: OpenOptions = {}): Db {
   const migrations = options.migrations ?? allMigrations;
   const supported = migrations.at(-1)?.version ?? 0;
   const full = path === ":memory:" ? path : resolve(path);
-  if (full !== ":memory:") mkdirSync(dirname(full), { recursive: true });
+  if (full !== ":memory:" && !options.readonly) ensureWritable(full);
   let db: Database.Database;
   try {
     db = new Database(full);
@@ -86,6 +135,16 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     if (err instanceof StoreVersionError || err instanceof MigrationError) throw err;
     throw new StoreOpenError(full, err);
   }
+}
+
+/**
+ * A SQLite error that says the database cannot be written or read at all (read-only, cannot open,
+ * I/O error, disk full) rather than a bug: returned as a sentence saying what to check, else null.
+ */
+export function isStoreFault(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !/^SQLITE_(READONLY|CANTOPEN|IOERR|FULL|PERM)/.test(code)) return null;
+  return `the database cannot be written (${code}: ${(err as Error).message}): check that ASM_DB (or store.path) is a file this user can write, on a disk with space.`;
 }
 
 export const schemaVersion = (db: Db) => db.pragma("user_version", { simple: true }) as number;
