@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, type Stats, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { type ProbeTarget, probeOnce } from "../observe/gateway-probe.ts";
+import { gatewayWatch } from "../observe/gateway-target.ts";
 import { expandLogGlobs } from "../observe/log-tail.ts";
 
 /** One look at the gateway: healthy or not, and a short reason a person can read. */
@@ -14,14 +15,16 @@ export type GatewayProbe = () => Promise<ProbeResult>;
 
 /**
  * The probe that verifies a restart: the checks' own gateway probe (`checks.gateway.command` run
- * without a shell, else an HTTP GET of `checks.gateway.url`; 2xx / exit 0 = healthy). Never throws.
+ * without a shell, else an HTTP GET of `checks.gateway.url` or of the local gateway openclaw.json
+ * declares; 2xx / exit 0 = healthy). Never throws.
  */
 export function gatewayProbe(config: Config): GatewayProbe {
   const c = config.checks.gateway;
-  const target: ProbeTarget | null = c.command ? { command: c.command } : c.url ? { url: c.url } : null;
-  if (!target) return async () => ({ ok: false, detail: "no gateway probe configured (checks.gateway.url and .command are null)" });
-  const where = "url" in target ? target.url : target.command.join(" ");
   return async () => {
+    const watch = gatewayWatch(config);
+    if (!watch.target) return { ok: false, detail: `no gateway probe: ${watch.reason}` };
+    const target: ProbeTarget = watch.target;
+    const where = "url" in target ? target.url : target.command.join(" ");
     const sample = await probeOnce(target, c.timeoutSeconds * 1000);
     return { ok: sample.ok, detail: `${where}: ${sample.detail}` };
   };

@@ -3,6 +3,7 @@ import { agentOf } from "../agents/registry.ts";
 import type { Config } from "../config/schema.ts";
 import { formatAgeCompact, formatBytes } from "../lib/present.ts";
 import { GATEWAY_SERIES } from "../observe/gateway-probe.ts";
+import { gatewayWatch } from "../observe/gateway-target.ts";
 import { QUOTA_SERIES } from "../observe/quota-probe.ts";
 import { watchedLocations } from "../sources/locations.ts";
 import { ActionStore } from "../store/actions.ts";
@@ -93,7 +94,9 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     detail: `${inp.sessions.count()} present, ${inp.sessions.count({ activeWithinMs: config.checks.context.activeWithinHours * 3_600_000, now })} active in ${config.checks.context.activeWithinHours}h`,
   });
 
-  if (config.checks.gateway.enabled) {
+  const watch = config.checks.gateway.enabled ? gatewayWatch(config) : null;
+  if (watch && !watch.target) items.push({ name: "gateway", status: "info", detail: watch.reason });
+  else if (watch) {
     const g = inp.series.latestBySubject(GATEWAY_SERIES)[0];
     const lastOk = g && !g.ok ? inp.series.lastOk(GATEWAY_SERIES, "") : undefined;
     const detail = typeof g?.extra?.detail === "string" ? g.extra.detail : "";

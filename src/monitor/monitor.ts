@@ -3,7 +3,8 @@ import { OutboxSender } from "../alerts/outbox.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Transport } from "../messages/transport.ts";
 import { probeGateway } from "../observe/gateway-probe.ts";
-import { gatewayTarget, tailWatchedLogs } from "../observe/gather.ts";
+import { gatewayWatch } from "../observe/gateway-target.ts";
+import { tailWatchedLogs } from "../observe/gather.ts";
 import { probeAllQuotas } from "../observe/quota-probe.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import type { Runtime } from "../store/runtime.ts";
@@ -109,7 +110,10 @@ export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: Outbo
       },
     });
   }
-  const target = gatewayTarget(rt);
+  const watch = gatewayWatch(cfg);
+  const target = watch.target;
+  // Said once, as information: a machine without a gateway gets no gateway alarms.
+  if (!watch.target && cfg.checks.gateway.enabled) rt.log.info({ check: "gateway" }, `gateway ${watch.reason}`);
   if (target) {
     jobs.push({
       name: "gateway",

@@ -8,6 +8,7 @@ import { SeriesStore } from "../store/series.ts";
 import { TurnStore } from "../store/turns.ts";
 import { syncFallbackDecisions } from "./fallback-log.ts";
 import { describeTarget, GATEWAY_SERIES, type ProbeTarget, probeGateway } from "./gateway-probe.ts";
+import { gatewayWatch } from "./gateway-target.ts";
 import { expandLogGlobs, type LogRules, tailLog } from "./log-tail.ts";
 import {
   emptyObservations,
@@ -42,12 +43,9 @@ export interface GatherOptions {
 export const LOGS_KV = "checks.logs.last";
 const QUOTA_TIMEOUT_MS = 10_000;
 
-/** The gateway probe target the config asks for, or null when probing is off. */
+/** The gateway probe target (see `gatewayWatch`), or null when the gateway is not watched. */
 export function gatewayTarget(rt: Runtime): ProbeTarget | null {
-  const g = rt.config.checks.gateway;
-  if (!g.enabled) return null;
-  if (g.command) return { command: g.command };
-  return g.url ? { url: g.url } : null;
+  return gatewayWatch(rt.config).target;
 }
 
 /** The configured log files and globs, plus asm's own log file. */

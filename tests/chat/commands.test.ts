@@ -284,7 +284,7 @@ describe("commands", () => {
       "store:",
       "source claude:",
       "sessions: 5 present",
-      "gateway: not probed yet",
+      "gateway: not watched: ", // no checks.gateway.url and no local gateway in openclaw.json (issue 18 item 5)
       "outbox: 0 unsent",
       "actions: none pending",
       "self: up",

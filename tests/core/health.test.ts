@@ -1,7 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { healthInputsOf, healthReport } from "../../src/core/health.ts";
+import { gatewayWatch } from "../../src/observe/gateway-target.ts";
 import { recordSourceProblem } from "../../src/store/problems.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { rig, type TestRig } from "./setup.ts";
@@ -11,11 +12,14 @@ afterEach(() => {
   for (const r of rigs.splice(0)) r.rt.close();
 });
 
+/** A gateway probe set in config (checks.gateway.url): without one, and no local gateway in openclaw.json, it is not watched. */
+const gatewayUrl = "http://127.0.0.1:18789/readyz";
+
 const item = (report: ReturnType<typeof healthReport>, name: string) => report.items.find((i) => i.name === name);
 
 describe("healthReport", () => {
   it("is ok on a fresh store with a recent scan and a gateway that answers", () => {
-    const t = rig({ checks: { quota: { probes: [{ name: "minimax", url: "http://127.0.0.1:9/q" }] } } });
+    const t = rig({ checks: { quota: { probes: [{ name: "minimax", url: "http://127.0.0.1:9/q" }] } } }, gatewayUrl);
     rigs.push(t);
     const now = Date.now();
     mkdirSync(t.rt.config.sources.claude.root, { recursive: true });
@@ -34,7 +38,7 @@ describe("healthReport", () => {
   });
 
   it("is degraded when the gateway is down, a scan is stale, a source has a problem, quota is low or the outbox backs up", () => {
-    const t = rig();
+    const t = rig({}, gatewayUrl);
     rigs.push(t);
     const now = Date.now();
     t.rt.kv.set("scan.last", { at: now - 3_600_000, durationMs: 12, errors: [] });
@@ -54,7 +58,7 @@ describe("healthReport", () => {
   });
 
   it("an old gateway reading is stale, not ok (asm run stopped probing)", () => {
-    const t = rig();
+    const t = rig({}, gatewayUrl);
     rigs.push(t);
     const now = Date.now();
     const series = new SeriesStore(t.rt.db);
@@ -65,7 +69,7 @@ describe("healthReport", () => {
   });
 
   it("a gateway never seen up is absent on a machine without OpenClaw, and down on one with it", () => {
-    const t = rig();
+    const t = rig({}, gatewayUrl);
     rigs.push(t);
     const now = Date.now();
     new SeriesStore(t.rt.db).add({ name: "gateway", subject: "", ts: now - 1000, value: null, ok: false, extra: { detail: "ECONNREFUSED" } });
@@ -76,5 +80,27 @@ describe("healthReport", () => {
     const withIt = healthReport(healthInputsOf(t.rt), now);
     expect(item(withIt, "gateway")).toMatchObject({ status: "degraded", detail: "DOWN (ECONNREFUSED) 1s ago; never seen up" });
     expect(withIt.status).toBe("degraded");
+  });
+
+  it("no gateway alarms on a machine without one: OpenClaw present, no gateway in openclaw.json, no checks.gateway.url", () => {
+    const t = rig();
+    rigs.push(t);
+    const now = Date.now();
+    mkdirSync(t.rt.config.sources.openclaw.root, { recursive: true });
+    writeFileSync(join(t.rt.config.sources.openclaw.root, "openclaw.json"), JSON.stringify({ agents: { defaults: { model: "a/b" } } }));
+    t.rt.kv.set("scan.last", { at: now - 1000, durationMs: 12, errors: [] });
+    const r = healthReport(healthInputsOf(t.rt), now);
+    expect(item(r, "gateway")).toMatchObject({
+      status: "info",
+      detail: expect.stringMatching(/^not watched: .*openclaw\.json does not say a gateway runs here .*set checks\.gateway\.url/),
+    });
+    expect(r.status).toBe("ok");
+    expect(gatewayWatch(t.rt.config).target).toBeNull();
+    // openclaw.json saying a gateway runs here (mode local, its port) turns watching on.
+    writeFileSync(join(t.rt.config.sources.openclaw.root, "openclaw.json"), JSON.stringify({ gateway: { mode: "local", port: 19001 } }));
+    expect(gatewayWatch(t.rt.config)).toEqual({ target: { url: "http://127.0.0.1:19001/readyz" }, from: "openclaw.json" });
+    expect(item(healthReport(healthInputsOf(t.rt), now), "gateway")).toMatchObject({ status: "info", detail: "not probed yet" });
+    writeFileSync(join(t.rt.config.sources.openclaw.root, "openclaw.json"), "{ gateway: { mode: 'remote' } }");
+    expect(gatewayWatch(t.rt.config).target).toBeNull();
   });
 });

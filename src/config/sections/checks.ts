@@ -67,7 +67,12 @@ export const logsCheck = z
 export const gatewayCheck = z
   .strictObject({
     enabled: z.boolean().default(true),
-    url: z.string().url().nullable().default("http://127.0.0.1:18789/readyz"),
+    url: z
+      .string()
+      .url()
+      .nullable()
+      .default(null)
+      .describe('null = the local gateway openclaw.json declares (gateway.mode "local", gateway.port), else not watched'),
     command: argv.nullable().default(null).describe('Probe by command instead of HTTP, e.g. ["openclaw","health","--json"]'),
     timeoutSeconds: z.number().positive().default(10),
     downAfterSeconds: z.number().positive().default(180).describe("ASM_GATEWAY_TIMEOUT"),
