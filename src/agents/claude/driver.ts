@@ -19,7 +19,9 @@ export const claudeDriver: Driver = {
     if (req.resumeSessionId) args.push(`--resume=${req.resumeSessionId}`);
     if (req.model && SAFE_ID.test(req.model)) args.push(`--model=${req.model}`);
     if (req.permissionMode && SAFE_ID.test(req.permissionMode)) args.push(`--permission-mode=${req.permissionMode}`);
-    return { args, prompt: "protocol", env: { CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS: "1" } };
+    // PWD = the workspace: the CLI inherits asm's environment, and a PWD naming asm's own folder
+    // makes OpenCode 1.18.33 run the session there (see opencode/driver.ts); no CLI gets a stale one.
+    return { args, prompt: "protocol", env: { CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS: "1", PWD: req.cwd } };
   },
   parseLine: parseClaudeLine,
   encodeTurn: (text) => JSON.stringify({ type: "user", message: { role: "user", content: text } }),

@@ -34,7 +34,9 @@ export const codexDriver: Driver = {
     args.push(...codexPermissionArgs(req.permissionMode));
     if (req.resumeSessionId) args.push("resume", checkedArg("session id", req.resumeSessionId, THREAD_ID));
     args.push("-");
-    return { args, prompt: "stdin" };
+    // PWD = the workspace: the CLI inherits asm's environment, and a PWD naming asm's own folder
+    // makes OpenCode 1.18.33 run the session there (see opencode/driver.ts); no CLI gets a stale one.
+    return { args, prompt: "stdin", env: { PWD: req.cwd } };
   },
   parseLine: parseCodexLine,
 };

@@ -30,7 +30,9 @@ export const geminiDriver: Driver = {
     }
     if (req.resumeSessionId) args.push(`--resume=${checkedArg("session id", req.resumeSessionId, SESSION_ID)}`);
     else if (req.newSessionId) args.push(`--session-id=${checkedArg("session id", req.newSessionId, SESSION_ID)}`);
-    return { args, prompt: "stdin" };
+    // PWD = the workspace: the CLI inherits asm's environment, and a PWD naming asm's own folder
+    // makes OpenCode 1.18.33 run the session there (see opencode/driver.ts); no CLI gets a stale one.
+    return { args, prompt: "stdin", env: { PWD: req.cwd } };
   },
   parseLine: parseGeminiLine,
 };

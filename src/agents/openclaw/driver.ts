@@ -26,7 +26,9 @@ export const openclawDriver: Driver = {
     const id = checkedArg("session id", req.resumeSessionId ?? (fresh as string), SESSION_ID);
     const args = ["agent", "--json", `--session-id=${id}`];
     if (req.model) args.push(`--model=${checkedArg("model", req.model, SAFE_MODEL)}`);
-    return { args, prompt: "file", promptFileFlag: "--message-file", ...(fresh ? { sessionId: id } : {}) };
+    // PWD = the workspace: the CLI inherits asm's environment, and a PWD naming asm's own folder
+    // makes OpenCode 1.18.33 run the session there (see opencode/driver.ts); no CLI gets a stale one.
+    return { args, prompt: "file", promptFileFlag: "--message-file", env: { PWD: req.cwd }, ...(fresh ? { sessionId: id } : {}) };
   },
   parseLine: parseOpenclawLine,
   parseOutput: parseOpenclawOutput,

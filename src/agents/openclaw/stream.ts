@@ -85,11 +85,22 @@ function switches(meta: Json, agentMeta: Json | null): WorkerEvent[] {
   return out;
 }
 
+/**
+ * The run's own `{payloads, meta}`. `agent --local` prints them at the top; through the Gateway (the
+ * driver's path; checked against 2026.9.6) they come wrapped:
+ * `{runId, status:"ok", summary:"completed", result:{payloads, meta, sourceReplyDeliveryState}}`.
+ */
+function bodyOf(d: Json): Json {
+  const r = obj(d.result);
+  return r && (obj(r.meta) || Array.isArray(r.payloads)) ? r : d;
+}
+
 /** The whole stdout of `openclaw agent --json` → events. Never throws; empty output gives none. */
 export function parseOpenclawOutput(whole: string): WorkerEvent[] {
   if (!whole.trim()) return [];
-  const d = documentOf(whole);
-  if (!d) return [{ type: "other", kind: "unparsed" }];
+  const doc = documentOf(whole);
+  if (!doc) return [{ type: "other", kind: "unparsed" }];
+  const d = bodyOf(doc);
   if (d.ok === false || (obj(d.error) && !obj(d.meta))) {
     const e = obj(d.error);
     const message = str(e?.message) ?? str(e?.type) ?? "openclaw agent failed";
@@ -103,7 +114,7 @@ export function parseOpenclawOutput(whole: string): WorkerEvent[] {
   const out: WorkerEvent[] = [];
   const sessionId = str(agentMeta?.sessionId);
   if (sessionId) out.push({ type: "init", sessionId, model: ref(agentMeta?.provider, agentMeta?.model), version: null });
-  else if (d.status === "in_flight") out.push({ type: "other", kind: "in_flight" });
+  else if (doc.status === "in_flight") out.push({ type: "other", kind: "in_flight" });
   out.push(...switches(meta, agentMeta));
   const receipt = obj(agentMeta?.terminalReceipt);
   for (const name of Array.isArray(receipt?.successfulToolNames) ? receipt.successfulToolNames : [])

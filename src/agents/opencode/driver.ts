@@ -26,7 +26,11 @@ export const opencodeDriver: Driver = {
     if (req.permissionMode === "auto") args.push("--auto");
     else if (req.permissionMode !== null && req.permissionMode !== "default" && req.permissionMode !== "reject")
       throw new UnsafeArgumentError("permission mode", req.permissionMode, "OpenCode takes default (reject what would ask) or auto");
-    return { args, prompt: "stdin" };
+    // PWD = the workspace, always. OpenCode 1.18.33 takes its project folder from $PWD, not from the
+    // process's cwd: started with asm's own PWD (inherited), a NEW session is created in asm's folder (its
+    // tools then work there, outside the workspace), and a `--session` run of a session made elsewhere
+    // finishes its turn and never exits. Found against the real CLI (tests/real-agents).
+    return { args, prompt: "stdin", env: { PWD: req.cwd } };
   },
   parseLine: parseOpencodeLine,
   parseOutput: parseOpencodeOutput,

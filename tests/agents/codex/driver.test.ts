@@ -7,7 +7,7 @@ const THREAD = "01a209f7-4642-7fd2-9938-e1c95f5d15ec";
 
 describe("codexDriver.runSpec", () => {
   it("a new run: exec --json, the prompt on stdin via '-'", () => {
-    expect(codexDriver.runSpec(req())).toEqual({ args: ["exec", "--json", "--skip-git-repo-check", "-"], prompt: "stdin" });
+    expect(codexDriver.runSpec(req())).toEqual({ args: ["exec", "--json", "--skip-git-repo-check", "-"], prompt: "stdin", env: { PWD: "/w" } });
   });
 
   it("a resume: parent flags first, then resume <thread id>, then '-' (the order the fixtures ran)", () => {

@@ -7,7 +7,7 @@ const ID = "7b341d7f-6941-4e05-9db8-8d32c95b26ef";
 
 describe("geminiDriver.runSpec", () => {
   it("a new run: headless stream-json, prompt on stdin with an empty -p", () => {
-    expect(geminiDriver.runSpec(req())).toEqual({ args: ["--output-format", "stream-json", "--skip-trust", "-p", ""], prompt: "stdin" });
+    expect(geminiDriver.runSpec(req())).toEqual({ args: ["--output-format", "stream-json", "--skip-trust", "-p", ""], prompt: "stdin", env: { PWD: "/w" } });
   });
 
   it("a new run with a pre-assigned id, model and approval mode", () => {

@@ -21,6 +21,7 @@ describe("openclawDriver.runSpec", () => {
       args: ["agent", "--json", `--session-id=${ID}`, "--model=fakeai/fake-coder-1"],
       prompt: "file",
       promptFileFlag: "--message-file",
+      env: { PWD: req().cwd },
       sessionId: ID,
     });
   });

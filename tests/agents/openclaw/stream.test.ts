@@ -137,3 +137,30 @@ describe("openclaw, other shapes", () => {
     for (const l of ["{", "", "garbage", "x".repeat(5 * 1024 * 1024)]) expect(parseOpenclawLine(l)).toEqual([]);
   });
 });
+
+/**
+ * Real bytes of `openclaw agent --json --session-id=abc-1 --message-file <f>` through a running Gateway
+ * (2026.9.6, no `--local`: the driver's path), recorded by hand against the fake model server while writing
+ * tests/real-agents (tests/fixtures/openclaw-gateway/). The run's `{payloads, meta}` come wrapped in `{runId, status, summary, result}`; the
+ * parser used to read the top level only and reported no session, no text and no usage.
+ */
+describe("openclaw agent --json through the Gateway, real runs", () => {
+  const HERE = join(import.meta.dirname, "../../fixtures/openclaw-gateway");
+  it("success: the run inside `result` gives init, text, usage and turn_end", () => {
+    const evs = run(join(HERE, "gateway-success.json"));
+    const text = 'Fake reply #1: you said "[Sat 2026-12-05 01:33 UTC] Hello, summarize Runtime: agent=m". Nothing else to do here.';
+    expect(evs).toEqual([
+      { type: "init", sessionId: "abc-1", model: "fakeai/fake-coder-1", version: null },
+      { type: "text", text },
+      { type: "usage", input: 4607, output: 40, cacheRead: 28224, cacheWrite: 0, contextTokens: 32831, contextWindow: 180000 },
+      { type: "turn_end", result: text, isError: false, costUsd: 0, durationMs: 9702, numTurns: 1, denied: [], interrupted: false },
+    ]);
+  });
+
+  it("a 401: the Gateway's failure envelope (with runId and origin) is an auth error", () => {
+    const evs = run(join(HERE, "gateway-auth401.json"));
+    expect(of(evs, "error")).toEqual([expect.objectContaining({ reason: "auth", status: 401, willRetry: false })]);
+    expect(of(evs, "turn_end")[0]).toMatchObject({ isError: true });
+    expect(of(evs, "init")).toEqual([]);
+  });
+});

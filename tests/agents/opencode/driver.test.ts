@@ -7,7 +7,7 @@ const S = "ses_df6085013ffe1cAA3mVhJxkYin";
 
 describe("opencodeDriver.runSpec", () => {
   it("a new run: run --format json with the prompt on stdin, nothing else in argv", () => {
-    expect(opencodeDriver.runSpec(req())).toEqual({ args: ["run", "--format", "json"], prompt: "stdin" });
+    expect(opencodeDriver.runSpec(req())).toEqual({ args: ["run", "--format", "json"], prompt: "stdin", env: { PWD: "/w" } });
   });
 
   it("a resume with a provider/model and --auto", () => {
