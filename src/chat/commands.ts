@@ -2,6 +2,7 @@ import { textView, type View } from "../messages/view.ts";
 import { actionsCommand, approveCommand, cleanupCommand, denyCommand, resetSessionCommand, restartGatewayCommand } from "./commands/actions.ts";
 import { ackCommand, alertsCommand, silenceCommand, unsilenceCommand } from "./commands/alerts.ts";
 import { fallbackCommand } from "./commands/fallback.ts";
+import { handoverCommand } from "./commands/handover.ts";
 import { healthCommand } from "./commands/health.ts";
 import { memoryCommand } from "./commands/memory.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
@@ -48,6 +49,7 @@ export const commands: Command[] = [
   ...workerCommands,
   fallbackCommand,
   memoryCommand,
+  handoverCommand,
 ];
 
 /**

@@ -129,21 +129,25 @@ export class HandoverOps {
    * Called at a turn boundary of a worker (its row as the runner left it). Hands it over when it passed the
    * threshold and nothing forbids it; the outcome says what happened and why.
    */
-  async turnEnded(w: WorkerRow, answer: string | null): Promise<HandoverOutcome> {
+  async turnEnded(w: WorkerRow, answer: string | null, opts: { force?: boolean } = {}): Promise<HandoverOutcome> {
     const cfg = this.deps.config.handover;
     if (w.status !== "waiting-for-input" && w.status !== "completed") return { kind: "none", reason: `worker is ${w.status}` };
     if (w.status === "waiting-for-input" && w.waitingReason !== "turn-finished") return { kind: "none", reason: "waiting for a decision" };
     if (this.busy.has(w.id)) return { kind: "none", reason: "already handing over" };
     const session = w.sessionUid ? this.deps.sessions.get(w.sessionUid) : undefined;
-    const ctx = this.contextOf(w, session);
+    const known = this.contextOf(w, session);
     const mark = this.kv.get<ChainMark>(markKey(w.id));
-    if (!ctx) return { kind: "none", reason: "context unknown" };
-    if (ctx.percent < cfg.threshold) {
-      if (mark && !mark.belowSeen) this.kv.set(markKey(w.id), { ...mark, belowSeen: true }, this.now());
-      return { kind: "none", reason: "below the threshold" };
-    }
     if (this.kv.get<boolean>(`${markKey(w.id)}:done`)) return { kind: "none", reason: "already handed over" };
-    if (mark && !mark.belowSeen) return { kind: "none", reason: "started above the threshold from a handover" };
+    // `/handover` asks for it now: no threshold, no wait for a turn below it (the chain cap still holds).
+    const ctx = known ?? (opts.force ? { percent: 0, tokens: 0, window: 0 } : null);
+    if (!ctx) return { kind: "none", reason: "context unknown" };
+    if (!opts.force) {
+      if (ctx.percent < cfg.threshold) {
+        if (mark && !mark.belowSeen) this.kv.set(markKey(w.id), { ...mark, belowSeen: true }, this.now());
+        return { kind: "none", reason: "below the threshold" };
+      }
+      if (mark && !mark.belowSeen) return { kind: "none", reason: "started above the threshold from a handover" };
+    }
     const count = (mark?.count ?? 0) + 1;
     if (count > cfg.maxChain) {
       if (!this.kv.get<boolean>(`${markKey(w.id)}:capped`)) {
@@ -197,7 +201,10 @@ export class HandoverOps {
       this.kv.set(markKey(to.id), { from: w.id, count, belowSeen: false } satisfies ChainMark, this.now());
       this.kv.set(`${markKey(w.id)}:done`, true, this.now());
       this.deps.log.info({ audit: "worker.handover", from: w.id, to: to.id, percent: Math.round(ctx.percent), count, memory: filePath }, "worker handed over");
-      await this.deps.post(w, handoverNotice(ctx.percent, ctx.tokens, ctx.window, to.id, memory), "info");
+      const notice = known
+        ? handoverNotice(ctx.percent, ctx.tokens, ctx.window, to.id, memory)
+        : handoverNotice(0, 0, 0, to.id, memory).replace(/^context 0% \(0\/0\)/, "on request");
+      await this.deps.post(w, notice, "info");
       return { kind: "handed-over", to, memory, percent: ctx.percent };
     } finally {
       this.busy.delete(w.id);

@@ -163,6 +163,7 @@ describe("commands", () => {
       "resume",
       "fallback",
       "memory",
+      "handover",
     ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);

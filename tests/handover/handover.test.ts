@@ -172,6 +172,15 @@ describe("automatic handover of managed workers", () => {
     expect(t.spawned[0]!.prompt).toContain("Pending question: Ported 3 of 5 modules. Shall I continue with the lexer?");
   });
 
+  it("/handover's forced path: below the threshold or with no known context, at a turn boundary, still capped", async () => {
+    const t = setup();
+    t.h.sessions.upsert({ ...t.h.sessions.get(t.w1.sessionUid!)!, contextTokens: null });
+    const out = await t.ops.turnEnded({ ...t.w1, contextTokens: null }, null, { force: true });
+    expect(out.kind).toBe("handed-over");
+    expect(t.posts[0]!.text).toBe("on request → handed over to w2: 0 files, 0 open todos");
+    expect((await t.ops.turnEnded({ ...t.w1, status: "running" }, null, { force: true })).kind).toBe("none");
+  });
+
   it("the notice counts files and open todos", () => {
     const m = {
       files: {
