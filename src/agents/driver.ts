@@ -8,7 +8,14 @@ import type { Platform } from "./session.ts";
  */
 export type WorkerEvent =
   /** The CLI started a session: its id as the agent names it (never assumed), the model, its version. */
-  | { type: "init"; sessionId: string; model?: string | null; version?: string | null }
+  | {
+      type: "init";
+      sessionId: string;
+      model?: string | null;
+      version?: string | null;
+      /** The agent inside the CLI that owns the session (OpenClaw's `main`), part of the session uid. */
+      agentId?: string | null;
+    }
   /**
    * Assistant text: a whole block, unless `delta` is true (Gemini's stream-json sends only pieces): then a
    * streamed piece of one block, to be joined with the text deltas that directly follow it.

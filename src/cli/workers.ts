@@ -21,6 +21,7 @@ export function workerJson(w: WorkerRow) {
     status: w.status,
     waitingReason: w.waitingReason,
     sessionId: w.sessionId,
+    sessionUid: w.sessionUid,
     turns: w.turns,
     tokens: { input: w.inputTokens, output: w.outputTokens, cacheRead: w.cacheReadTokens, cacheWrite: w.cacheWriteTokens },
     costUsd: w.costUsd,

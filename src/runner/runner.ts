@@ -489,7 +489,8 @@ export class Runner {
     }
     let child: ChildHandle;
     try {
-      child = startChild(argv, w.cwd, { ...dcfg.env, ...(spec.env ?? {}) }, w.id);
+      // PWD too: some CLIs (OpenCode) take their project folder from it rather than from where they start.
+      child = startChild(argv, w.cwd, { ...dcfg.env, ...(spec.env ?? {}), PWD: w.cwd }, w.id);
     } catch (err) {
       if (promptDir) rmSync(promptDir, { recursive: true, force: true });
       this.fail(w.id, "spawn", err instanceof SpawnError ? err.message : String(err));
@@ -607,7 +608,7 @@ export class Runner {
     switch (e.type) {
       case "init": {
         run.sawInit = true;
-        const patch: Partial<WorkerRow> = { sessionId: e.sessionId, sessionUid: sessionUid(w.agent, null, e.sessionId) };
+        const patch: Partial<WorkerRow> = { sessionId: e.sessionId, sessionUid: sessionUid(w.agent, e.agentId ?? null, e.sessionId) };
         if (e.model) patch.model = e.model;
         if (w.status === "starting") patch.status = "running";
         this.deps.store.update(id, patch, now);

@@ -113,7 +113,10 @@ export function parseOpenclawOutput(whole: string): WorkerEvent[] {
   const agentMeta = obj(meta.agentMeta);
   const out: WorkerEvent[] = [];
   const sessionId = str(agentMeta?.sessionId);
-  if (sessionId) out.push({ type: "init", sessionId, model: ref(agentMeta?.provider, agentMeta?.model), version: null });
+  // The session key `agent:<agent id>:…` names the OpenClaw agent, which is part of the uid the scan gives it.
+  const key = str(agentMeta?.sessionKey) ?? str(agentMeta?.sessionFile) ?? str(meta.sessionKey);
+  const agentId = key?.startsWith("agent:") ? (key.split(":")[1] ?? null) : "main";
+  if (sessionId) out.push({ type: "init", sessionId, model: ref(agentMeta?.provider, agentMeta?.model), version: null, agentId });
   else if (doc.status === "in_flight") out.push({ type: "other", kind: "in_flight" });
   out.push(...switches(meta, agentMeta));
   const receipt = obj(agentMeta?.terminalReceipt);

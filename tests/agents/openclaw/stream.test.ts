@@ -18,7 +18,7 @@ describe("openclaw agent --json 2026.9.6, the real recorded runs", () => {
     const evs = run(join(REAL, "openclaw-agent-s1.json"));
     const text = 'Fake reply #18: you said "[Mon 2026-11-23 19:54 UTC] Hello, summarize this project Run". Nothing else to do here.';
     expect(evs).toEqual([
-      { type: "init", sessionId: "5fbd7986-1dc1-4da9-b50b-b3302e336325", model: "fakeai/fake-coder-1", version: null },
+      { type: "init", sessionId: "5fbd7986-1dc1-4da9-b50b-b3302e336325", model: "fakeai/fake-coder-1", version: null, agentId: "main" },
       { type: "text", text },
       { type: "usage", input: 4683, output: 41, cacheRead: 28480, cacheWrite: 0, contextTokens: 33163, contextWindow: 180000 },
       { type: "turn_end", result: text, isError: false, costUsd: 0, durationMs: 7873, numTurns: 1, denied: [], interrupted: false },
@@ -150,7 +150,7 @@ describe("openclaw agent --json through the Gateway, real runs", () => {
     const evs = run(join(HERE, "gateway-success.json"));
     const text = 'Fake reply #1: you said "[Sat 2026-12-05 01:33 UTC] Hello, summarize Runtime: agent=m". Nothing else to do here.';
     expect(evs).toEqual([
-      { type: "init", sessionId: "abc-1", model: "fakeai/fake-coder-1", version: null },
+      { type: "init", sessionId: "abc-1", model: "fakeai/fake-coder-1", version: null, agentId: "main" },
       { type: "text", text },
       { type: "usage", input: 4607, output: 40, cacheRead: 28224, cacheWrite: 0, contextTokens: 32831, contextWindow: 180000 },
       { type: "turn_end", result: text, isError: false, costUsd: 0, durationMs: 9702, numTurns: 1, denied: [], interrupted: false },
@@ -162,5 +162,17 @@ describe("openclaw agent --json through the Gateway, real runs", () => {
     expect(of(evs, "error")).toEqual([expect.objectContaining({ reason: "auth", status: 401, willRetry: false })]);
     expect(of(evs, "turn_end")[0]).toMatchObject({ isError: true });
     expect(of(evs, "init")).toEqual([]);
+  });
+});
+
+describe("the OpenClaw session's agent id", () => {
+  it("comes from the session key, so the worker's session uid is the one the scan gives it (openclaw:main:<id>)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { openclawDriver } = await import("../../../src/agents/openclaw/driver.ts");
+    const { sessionUid } = await import("../../../src/agents/session.ts");
+    const doc = readFileSync(new URL("../../fixtures/openclaw-gateway/gateway-success.json", import.meta.url), "utf8");
+    const init = openclawDriver.parseOutput!(doc).find((e) => e.type === "init");
+    expect(init).toMatchObject({ type: "init", sessionId: "abc-1", agentId: "main" });
+    expect(init?.type === "init" && sessionUid("openclaw", init.agentId ?? null, init.sessionId)).toBe("openclaw:main:abc-1");
   });
 });
