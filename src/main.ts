@@ -28,6 +28,8 @@ Commands:
                             start a worker (--wait: run it here, exit 0 if completed)
   workers [--json] [--all]  list managed workers
   fallback [--json]         per model: failures, rates, breakers, the fallback order now
+  usage [--since 24h|7d|DATE|all] [--by agent|model|project|session] [--json]
+                            tokens and cost from the per-turn usage (default: last 24h by agent)
   memory [--json] [--fresh] <session>
                             a session's handover memory (the latest; built when it has none or --fresh)
   config check              validate and print the effective config, secrets masked
@@ -153,6 +155,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const stats = manager.fallbackStats();
         if (values.json) printJson(io, stats);
         else print(io, viewToText(fallbackView(stats)));
+        return exitCodes.ok;
+      }
+      case "usage": {
+        const { values } = parse(rest, { json: { type: "boolean" }, since: { type: "string", default: "24h" }, by: { type: "string", default: "agent" } });
+        const { printUsage } = await import("./cli/usage.ts");
+        printUsage(open(values.config), io, { since: values.since as string, by: values.by as string, json: Boolean(values.json) });
         return exitCodes.ok;
       }
       case "memory": {

@@ -7,6 +7,7 @@ import { healthCommand } from "./commands/health.ts";
 import { memoryCommand } from "./commands/memory.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
+import { usageCommand } from "./commands/usage.ts";
 import { workerCommands } from "./commands/workers.ts";
 import { refusalText } from "./refusal.ts";
 
@@ -50,6 +51,7 @@ export const commands: Command[] = [
   fallbackCommand,
   memoryCommand,
   handoverCommand,
+  usageCommand,
 ];
 
 /**

@@ -4,9 +4,11 @@ import { alertsSection, outboxSection } from "./sections/alerts.ts";
 import { consoleSection, discordSection, telegramSection } from "./sections/chat.ts";
 import { checksSection, monitorSection } from "./sections/checks.ts";
 import { handoverSection } from "./sections/handover.ts";
+import { hostSection, metricsSection } from "./sections/metrics.ts";
 import { runnerSection } from "./sections/runner.ts";
 import { modelsSection, sourcesSection } from "./sections/sources.ts";
 import { logSection, storeSection } from "./sections/store.ts";
+import { usageSection } from "./sections/usage.ts";
 
 /**
  * The one truth about asm's configuration. Files and environment are merged, then parsed by this
@@ -26,6 +28,9 @@ export const configSchema = z.strictObject({
   actions: actionsSection,
   runner: runnerSection,
   handover: handoverSection,
+  host: hostSection,
+  usage: usageSection,
+  metrics: metricsSection,
   telegram: telegramSection,
   discord: discordSection,
   console: consoleSection,

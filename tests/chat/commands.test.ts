@@ -164,6 +164,7 @@ describe("commands", () => {
       "fallback",
       "memory",
       "handover",
+      "usage",
     ]);
     for (const c of commands) {
       expect(c.name).toMatch(/^[a-z0-9_]{1,32}$/);
