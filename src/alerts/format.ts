@@ -1,3 +1,4 @@
+import { type NotChecked, notCheckedText } from "../checks/coverage.ts";
 import { formatDuration, formatTime } from "../lib/present.ts";
 import type { ProposedAction } from "../messages/finding.ts";
 import type { Button, View } from "../messages/view.ts";
@@ -24,6 +25,18 @@ const actionLabels: Record<ProposedAction["kind"], string> = {
 
 const severityMark = { info: "ℹ️", warning: "⚠️", critical: "🔴" } as const;
 
+/** Why a closed alert was closed without its problem going away (see `NotChecked`), or null when it went away. */
+export function notCheckedOf(a: AlertRecord): NotChecked | null {
+  const v = a.report.details?.notChecked;
+  return v === "check-off" || v === "inactive" ? v : null;
+}
+
+/** How a closed alert reads: "resolved" only for a problem that went away. */
+export const closedLabel = (a: AlertRecord) => {
+  const why = notCheckedOf(a);
+  return why ? notCheckedText[why] : "resolved";
+};
+
 /** The status line: what happened to this alert and since when. */
 function statusLine(a: AlertRecord, kind: AlertMessageKind, now: number): string {
   const since = a.firedAt ?? a.firstSeen;
@@ -35,7 +48,7 @@ function statusLine(a: AlertRecord, kind: AlertMessageKind, now: number): string
     case "escalate":
       return `escalated${a.notifiedSeverity ? ` from ${a.notifiedSeverity}` : ""} to ${a.severity}, firing for ${formatDuration(now - since, "minute")}`;
     case "resolve":
-      return `resolved at ${formatTime(a.resolvedAt ?? now)} after ${formatDuration((a.resolvedAt ?? now) - since, "minute")}`;
+      return `${closedLabel(a)} at ${formatTime(a.resolvedAt ?? now)} after ${formatDuration((a.resolvedAt ?? now) - since, "minute")}${notCheckedOf(a) ? "; the last state is shown above" : ""}`;
   }
 }
 
@@ -63,7 +76,12 @@ export function alertButtons(a: AlertRecord): Button[][] {
 export function alertView(a: AlertRecord, kind: AlertMessageKind, now: number): View {
   const f = a.report;
   const resolved = kind === "resolve";
-  const head = resolved ? "✅ RESOLVED" : `${severityMark[a.severity]} ${a.severity.toUpperCase()}`;
+  const unchecked = resolved ? notCheckedOf(a) : null;
+  const head = unchecked
+    ? `⏸ ${notCheckedText[unchecked].toUpperCase()}`
+    : resolved
+      ? "✅ RESOLVED"
+      : `${severityMark[a.severity]} ${a.severity.toUpperCase()}`;
   const lines = [
     `Time: ${formatTime(resolved ? (a.firedAt ?? a.firstSeen) : now)}`,
     `Type: ${a.check}`,
@@ -80,7 +98,7 @@ export function alertView(a: AlertRecord, kind: AlertMessageKind, now: number): 
     sections: [{ lines }],
     buttons: resolved ? [] : alertButtons(a),
     silent: resolved || a.severity !== "critical",
-    tone: resolved ? "ok" : a.severity,
+    tone: unchecked ? "info" : resolved ? "ok" : a.severity,
   };
 }
 
@@ -96,7 +114,7 @@ export function groupView(alerts: AlertRecord[], now: number, options: { reminde
   const open = alerts.filter((a) => a.status !== "resolved");
   const worst = open.some((a) => a.severity === "critical") ? "critical" : open.some((a) => a.severity === "warning") ? "warning" : "info";
   const lines = alerts.slice(0, groupListLimit).map((a) => {
-    const state = a.status === "resolved" ? "✅ resolved" : a.severity;
+    const state = a.status === "resolved" ? (notCheckedOf(a) ? `⏸ ${closedLabel(a)}` : "✅ resolved") : a.severity;
     return `• [${state}] ${a.summary}${a.report.value !== undefined ? ` — ${a.report.value}` : ""}`;
   });
   if (alerts.length > groupListLimit) lines.push(`… and ${alerts.length - groupListLimit} more`);

@@ -9,6 +9,7 @@
  * Checks never call a chat API: this file only writes rows. The outbox sender delivers them.
  */
 import { createHash } from "node:crypto";
+import type { NotChecked } from "../checks/coverage.ts";
 import type { Config } from "../config/schema.ts";
 import { type CheckName, type Finding, severityRank } from "../messages/finding.ts";
 import type { TransportName } from "../messages/transport.ts";
@@ -35,6 +36,11 @@ export interface CycleOptions {
   transports: TransportName[];
   /** What this cycle covers. Default: every check (a full `runChecks` pass). */
   scope?: ScopeEntry[];
+  /**
+   * Why an open alert the cycle did not report may still be there, unseen (its check is off, its session no
+   * longer checked): it closes at once saying so, never as "resolved". Default: absence means it went away.
+   */
+  notChecked?: (a: AlertRecord) => NotChecked | null;
 }
 
 /** What happened to one alert in a cycle. */
@@ -152,6 +158,11 @@ export function miss(a: AlertRecord, now: number, resolveAfter: number): AlertRe
   return missed >= resolveAfter ? { ...a, missed, status: "resolved", resolvedAt: now } : { ...a, missed };
 }
 
+/** An open alert nobody looks at any more: closed now, the reason kept with its report (`details.notChecked`). */
+export function closeUnchecked(a: AlertRecord, now: number, why: NotChecked): AlertRecord {
+  return { ...a, missed: a.missed + 1, status: "resolved", resolvedAt: now, report: { ...a.report, details: { ...a.report.details, notChecked: why } } };
+}
+
 // ── Stage 5: decide ─────────────────────────────────────────────────────────────────────────────
 
 /**
@@ -212,7 +223,8 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
     // Stage 4: resolve what its check no longer reports.
     for (const a of open.values()) {
       if (seen.has(a.fingerprint) || !inScope(a, scope)) continue;
-      current.push(miss(a, now, cfg.resolveAfterMissedScans));
+      const why = options.notChecked?.(a) ?? null;
+      current.push(why ? closeUnchecked(a, now, why) : miss(a, now, cfg.resolveAfterMissedScans));
     }
 
     // Stages 5–6: decide, then silence.

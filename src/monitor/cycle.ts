@@ -1,4 +1,5 @@
 import { type AlertStores, type CycleResult, processFindings, type ScopeEntry } from "../alerts/lifecycle.ts";
+import { notCheckedReason } from "../checks/coverage.ts";
 import { checks, type GatherOptions, gatherObservations, runChecks } from "../checks/index.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { TransportName } from "../messages/transport.ts";
@@ -40,6 +41,12 @@ export async function runCheckCycle(rt: Runtime, stores: AlertStores, options: C
   const scan = await runScan(rt, undefined, now);
   const obs = await gatherObservations(rt, now, options.gather);
   const findings = runChecks(obs, rt.config, now);
-  const alerts = processFindings(stores, findings, { now, config: rt.config, transports: options.transports, scope: cycleScope(findings) });
+  const alerts = processFindings(stores, findings, {
+    now,
+    config: rt.config,
+    transports: options.transports,
+    scope: cycleScope(findings),
+    notChecked: (a) => notCheckedReason(a, obs, rt.config),
+  });
   return { scan, findings, alerts, durationMs: performance.now() - started };
 }

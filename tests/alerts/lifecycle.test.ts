@@ -148,6 +148,39 @@ describe("alert lifecycle", () => {
     expect(stores.alerts.open().map((a) => a.subject)).toEqual(["log:/x"]);
   });
 
+  it("an alert nobody checks any more closes saying why, never as RESOLVED", () => {
+    const { stores, cycle } = setup({ resolveAfterMissedScans: 2 }, ["console"]);
+    cycle(
+      [finding("session:claude::s1", { severity: "critical", summary: "s1 at 95%" }), finding("log:/x", { check: "logs" }), finding("session:claude::s2")],
+      t0,
+    );
+    for (const r of rows(stores))
+      stores.outbox.markSent([r.id], { transport: "console", chatId: "c", messageId: String(r.id) }, t0, { alertIds: r.alertIds, grouped: false });
+    // s1 left the activity window, the logs check was turned off; s2 is still checked and went away.
+    const notChecked = (a: { check: string; subject: string }) =>
+      a.subject === "session:claude::s1" ? ("inactive" as const) : a.check === "logs" ? ("check-off" as const) : null;
+    const r = cycle([], t0 + 10 * minute, { notChecked });
+    const change = (subject: string) => r.outcomes.find((o) => o.alert.subject === subject)!.change;
+    // Closed at once (no misses to wait out: it will not be reported again while nobody looks).
+    expect([change("session:claude::s1"), change("log:/x"), change("session:claude::s2")]).toEqual(["resolved", "resolved", "unchanged"]);
+    const views = rows(stores)
+      .filter((x) => x.kind === "resolve")
+      .map((x) => x.view);
+    const s1 = views.find((v) => v.title!.includes("s1 at 95%"))!;
+    expect(s1.title).toBe("⏸ NO LONGER ACTIVE — NOT CHECKED · s1 at 95%");
+    expect(viewToText(s1)).toContain("Status: no longer active — not checked at 2026-11-23 12:10 UTC after 10m; the last state is shown above");
+    expect(s1.tone).toBe("info");
+    const logs = views.find((v) => v.title!.includes("log:/x"))!;
+    expect(logs.title).toMatch(/^⏸ CHECK TURNED OFF · /);
+    for (const v of views) expect(viewToText(v)).not.toMatch(/RESOLVED|resolved/);
+    // A problem that went away still reads RESOLVED.
+    cycle([], t0 + 11 * minute, { notChecked });
+    const s2 = rows(stores)
+      .filter((x) => x.kind === "resolve")
+      .at(-1)!.view;
+    expect(s2.title).toMatch(/^✅ RESOLVED · session session:claude::s2/);
+  });
+
   it("needs resolveAfterMissedScans misses in a row to resolve", () => {
     const { stores, cycle } = setup({ resolveAfterMissedScans: 2 }, ["console"]);
     cycle([finding("s1")], t0);

@@ -1,3 +1,4 @@
+import { closedLabel } from "../../alerts/format.ts";
 import { AlertLookupError } from "../../core/alert-ops.ts";
 import { who } from "../../core/approvals.ts";
 import { formatAge, formatDuration, formatTime } from "../../lib/present.ts";
@@ -34,7 +35,7 @@ const mark = { critical: "CRIT", warning: "WARN", info: "INFO" } as const;
 export function alertLine(a: AlertRecord, now: number): string {
   const state =
     a.status === "resolved"
-      ? `resolved ${formatAge(a.resolvedAt ?? now, now, "minute")}`
+      ? `${closedLabel(a)} ${formatAge(a.resolvedAt ?? now, now, "minute")}`
       : `${a.status} ${formatDuration(now - (a.firedAt ?? a.firstSeen), "minute")}`;
   return `#${a.id} ${mark[a.severity]} ${a.summary} — ${state}${a.ackedBy ? `, acked by ${a.ackedBy}` : ""} [${a.check} ${a.fingerprint.slice(0, 8)}]`;
 }
