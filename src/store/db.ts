@@ -121,10 +121,13 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     for (const m of migrations) {
       if (m.version <= current) continue;
       try {
+        // IMMEDIATE, with the version read again under the write lock: two processes opening a new
+        // database at the same instant (two `asm run`) apply each migration once, never twice.
         db.transaction(() => {
+          if ((db.pragma("user_version", { simple: true }) as number) >= m.version) return;
           db.exec(m.sql);
           db.pragma(`user_version = ${m.version}`);
-        })();
+        }).immediate();
       } catch (err) {
         throw new MigrationError(m.version, err);
       }

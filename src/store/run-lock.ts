@@ -41,8 +41,10 @@ const alive = (pid: number) => {
 /**
  * Makes `asm run` single-instance per database. The claim is a kv row taken in one IMMEDIATE
  * transaction; it is free when absent, when its heartbeat is stale, or when it names a process on
- * this host that no longer exists (a SIGKILLed run restarted at once takes over). Returns a release
- * function that stops the heartbeat and removes our claim.
+ * this host that no longer exists (a SIGKILLed run restarted at once takes over). Two runs started
+ * at the same instant on a new database both get here (`openStore` applies each migration once, under
+ * the write lock), and exactly one wins the claim. Returns a release function that stops the heartbeat
+ * and removes our claim.
  */
 export function claimRun(db: Db, kv: KvStore, path: string, now: () => number = Date.now): () => void {
   const me: RunOwner = { pid: process.pid, host: hostname(), since: now(), heartbeatAt: now() };
