@@ -90,6 +90,19 @@ function reasonsFor(session: SessionRecord, turns: TurnPoint[], config: Config):
 const label = (s: SessionRecord) => `${s.platform}${s.agentId ? `/${s.agentId}` : ""} ${s.title ?? s.sessionKey ?? s.sessionId}`;
 
 /**
+ * What to do about a filling context, for this session's agent: only an agent whose sessions asm can reset
+ * (its capabilities) is offered "ask asm to reset it"; for the others the fix happens in the agent itself.
+ */
+export function contextAdvice(session: Pick<SessionRecord, "platform" | "sessionId">, critical: boolean): string {
+  const agent = agentOf(session.platform);
+  if (!critical) return `Plan a compaction or a fresh session in ${agent.displayName} before it fills up`;
+  if (agent.capabilities.resetSessions) {
+    return `Compact or reset the session now (compact it in ${agent.displayName}, or ask asm: /reset_session ${session.sessionId})`;
+  }
+  return `Compact it or start a fresh session in ${agent.displayName} now; asm cannot reset ${agent.displayName} sessions`;
+}
+
+/**
  * **context**: per session, tokens against the real window (percent thresholds), absolute limits per
  * OpenClaw session kind, and growth that will fill the window within the horizon. One finding per
  * session: the worst reason leads, the others are listed in `details.reasons`.
@@ -111,10 +124,7 @@ export function checkContext(obs: Observations, config: Config, _now: number): F
       component: `session ${session.uid}`,
       value: top.value,
       threshold: top.threshold,
-      action:
-        top.severity === "critical"
-          ? "Compact or reset the session now (/compact in the agent, or ask asm to reset it)"
-          : "Plan a compaction or a fresh session before it fills up",
+      action: contextAdvice(session, top.severity === "critical"),
       proposedAction:
         agentOf(session.platform).capabilities.resetSessions && top.severity === "critical" ? { kind: "reset_session", target: session.uid } : undefined,
       details: {

@@ -6,6 +6,21 @@ import { cfg, HOUR, MIN, NOW, observations, session } from "../helpers/checks.ts
 const config = cfg();
 const run = (s: ReturnType<typeof session>, turns: TurnPoint[] = []) => checkContext(observations({ sessions: [s], turns: { [s.uid]: turns } }), config, NOW);
 
+describe("context advice per agent", () => {
+  it("offers 'ask asm to reset it' only where asm can reset the agent's sessions", () => {
+    const [claude] = run(session({ platform: "claude", agentId: null, sessionId: "c1", contextTokens: 190_000 }));
+    expect(claude!.severity).toBe("critical");
+    expect(claude!.action).toBe("Compact it or start a fresh session in Claude Code now; asm cannot reset Claude Code sessions");
+    expect(claude!.action).not.toMatch(/ask asm/);
+    expect(claude!.proposedAction).toBeUndefined();
+    const [openclaw] = run(session({ sessionId: "o1", kind: "main", contextTokens: 200_000, contextWindow: 1_000_000 }));
+    expect(openclaw!.action).toBe("Compact or reset the session now (compact it in OpenClaw, or ask asm: /reset_session o1)");
+    expect(openclaw!.proposedAction).toEqual({ kind: "reset_session", target: openclaw!.details!.uid });
+    const [warn] = run(session({ platform: "codex", agentId: null, sessionId: "x1", contextTokens: 160_000 }));
+    expect(warn!.action).toMatch(/^Plan a compaction or a fresh session in Codex/);
+  });
+});
+
 describe("context check", () => {
   const cases: { name: string; s: Parameters<typeof session>[0]; severity: string | null; text?: RegExp }[] = [
     { name: "small session", s: { contextTokens: 20_000 }, severity: null },
