@@ -1,12 +1,16 @@
 import { statSync } from "node:fs";
 import { agentOf } from "../agents/registry.ts";
+import { officialLimits } from "../checks/quota.ts";
 import type { Config } from "../config/schema.ts";
-import { formatAgeCompact, formatBytes } from "../lib/present.ts";
+import type { Severity } from "../config/sections/common.ts";
+import { formatAgeCompact, formatBytes, formatDuration, formatPercent } from "../lib/present.ts";
+import { severityRank } from "../messages/finding.ts";
 import { GATEWAY_SERIES } from "../observe/gateway-probe.ts";
 import { gatewayWatch } from "../observe/gateway-target.ts";
 import { QUOTA_SERIES } from "../observe/quota-probe.ts";
 import { watchedLocations } from "../sources/locations.ts";
 import { ActionStore } from "../store/actions.ts";
+import { AlertStore } from "../store/alerts.ts";
 import { type Db, latestVersion, schemaVersion } from "../store/db.ts";
 import type { KvStore } from "../store/kv.ts";
 import { listSourceProblems } from "../store/problems.ts";
@@ -36,6 +40,8 @@ export interface HealthInputs {
   sessions: SessionStore;
   series: SeriesStore;
   actions?: ActionStore;
+  /** Open alerts, summarised by severity. */
+  alerts?: AlertStore;
   /** Unsent outbox rows (from the outbox store, when the alert pipeline runs). */
   outboxBacklog?: () => { pending: number; oldestCreatedAt: number | null };
   /** When this process started (epoch ms), for the `self` line of the long-running bot. */
@@ -117,6 +123,18 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     );
   }
 
+  // The rate-limit figures the agents record themselves (Codex), newest per window.
+  const recorded = officialLimits(inp.sessions.list({ includeGone: true, sort: "activity", limit: 500 }), now);
+  for (const o of recorded) {
+    const q = config.checks.quota;
+    const span = o.windowMinutes ? ` (${formatDuration(o.windowMinutes * 60_000)} window)` : "";
+    items.push({
+      name: `quota ${o.platform} ${o.window}`,
+      status: o.usedPercent >= q.usedPercentCritical ? "degraded" : "ok",
+      detail: `${formatPercent(o.usedPercent)} used${span}${o.resetsAt ? `, resets in ${formatDuration(o.resetsAt - now, "minute")}` : ""}, recorded ${formatAgeCompact(o.observedAt, now)} ago`,
+    });
+  }
+
   for (const q of inp.series.latestBySubject(QUOTA_SERIES)) {
     const min = typeof q.extra?.minRemaining === "number" ? q.extra.minRemaining : config.checks.quota.minRemaining;
     const err = typeof q.extra?.error === "string" ? q.extra.error : null;
@@ -124,6 +142,19 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
       name: `quota ${q.subject}`,
       status: err || (q.value !== null && q.value < min) ? "degraded" : "ok",
       detail: err ? `probe failed: ${err}` : `${q.value ?? "?"} remaining (minimum ${min}), ${formatAgeCompact(q.ts, now)} ago`,
+    });
+  }
+
+  if (inp.alerts) {
+    const firing = inp.alerts.open().filter((a) => a.status === "firing");
+    const count = (s: Severity) => firing.filter((a) => a.severity === s).length;
+    const parts = (["critical", "warning", "info"] as const).filter((s) => count(s) > 0).map((s) => `${count(s)} ${s}`);
+    const worst = [...firing].sort((a, b) => severityRank[b.severity] - severityRank[a.severity])[0];
+    items.push({
+      name: "alerts",
+      // An open critical alert needs a person: health is not "ok" while one fires.
+      status: count("critical") > 0 ? "degraded" : firing.length ? "info" : "ok",
+      detail: worst ? `${parts.join(", ")} open; worst: ${worst.summary}` : "none open",
     });
   }
 
@@ -164,4 +195,5 @@ export const healthInputsOf = (rt: Runtime): HealthInputs => ({
   sessions: rt.sessions,
   series: new SeriesStore(rt.db),
   actions: new ActionStore(rt.db),
+  alerts: new AlertStore(rt.db),
 });

@@ -149,6 +149,7 @@ export class Manager {
         sessions: this.rt.sessions,
         series: this.series,
         actions: this.actionStore,
+        alerts: new AlertStore(this.rt.db),
         outboxBacklog: () => this.outbox.backlog(),
         startedAt: this.startedAt,
       },

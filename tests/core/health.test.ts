@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { healthInputsOf, healthReport } from "../../src/core/health.ts";
 import { gatewayWatch } from "../../src/observe/gateway-target.ts";
+import { AlertStore } from "../../src/store/alerts.ts";
 import { recordSourceProblem } from "../../src/store/problems.ts";
 import { SeriesStore } from "../../src/store/series.ts";
-import { rig, type TestRig } from "./setup.ts";
+import { rig, session, type TestRig } from "./setup.ts";
 
 const rigs: TestRig[] = [];
 afterEach(() => {
@@ -102,5 +103,55 @@ describe("healthReport", () => {
     expect(item(healthReport(healthInputsOf(t.rt), now), "gateway")).toMatchObject({ status: "info", detail: "not probed yet" });
     writeFileSync(join(t.rt.config.sources.openclaw.root, "openclaw.json"), "{ gateway: { mode: 'remote' } }");
     expect(gatewayWatch(t.rt.config).target).toBeNull();
+  });
+
+  it("summarises open alerts by severity (not ok while a critical one fires) and shows the quota figures agents record", () => {
+    const t = rig({}, gatewayUrl);
+    rigs.push(t);
+    const now = Date.now();
+    t.rt.kv.set("scan.last", { at: now - 1000, durationMs: 12, errors: [] });
+    expect(item(healthReport(healthInputsOf(t.rt), now), "alerts")).toMatchObject({ status: "ok", detail: "none open" });
+    const alerts = new AlertStore(t.rt.db);
+    const open = (subject: string, severity: "warning" | "critical", summary: string) =>
+      alerts.insert({
+        fingerprint: subject,
+        check: "context",
+        subject,
+        severity,
+        status: "firing",
+        summary,
+        report: { check: "context", subject, severity, summary, component: subject, action: "compact" },
+        firstSeen: now - 60_000,
+        lastSeen: now,
+        firedAt: now - 60_000,
+        resolvedAt: null,
+        lastNotifiedAt: now - 60_000,
+        notifiedSeverity: severity,
+        ackedBy: null,
+        ackedAt: null,
+        missed: 0,
+      });
+    open("a", "warning", "app at 82%");
+    open("b", "critical", "api at 97%");
+    open("c", "warning", "docs at 85%");
+    t.rt.sessions.upsert(
+      session(
+        {
+          platform: "codex",
+          sessionId: "01a209ee-6dbd-7cb3-b17e-2c3ae8fb4e22",
+          extra: {
+            rateLimits: { primary: { usedPercent: 42, windowMinutes: 300, resetsAt: Math.floor((now + 7_200_000) / 1000) }, observedAt: now - 180_000 },
+          },
+        },
+        now,
+      ),
+    );
+    const r = healthReport(healthInputsOf(t.rt), now);
+    expect(item(r, "alerts")).toMatchObject({ status: "degraded", detail: "1 critical, 2 warning open; worst: api at 97%" });
+    expect(r.status).toBe("degraded");
+    expect(item(r, "quota codex primary")).toMatchObject({
+      status: "ok",
+      detail: expect.stringMatching(/^42% used \(5h window\), resets in (1h 59m|2h), recorded 3m ago$/),
+    });
   });
 });
