@@ -12,6 +12,8 @@ export interface CheckCycleReport {
   findings: Finding[];
   alerts: CycleResult;
   durationMs: number;
+  /** How long each enabled check took, by name (the metrics' histogram). */
+  checkMs: Record<string, number>;
 }
 
 export interface CheckCycleOptions {
@@ -40,7 +42,13 @@ export async function runCheckCycle(rt: Runtime, stores: AlertStores, options: C
   const { now } = options;
   const scan = await runScan(rt, undefined, now);
   const obs = await gatherObservations(rt, now, options.gather);
-  const findings = runChecks(obs, rt.config, now);
+  const checkMs: Record<string, number> = {};
+  const findings = checks.flatMap((check) => {
+    const t0 = performance.now();
+    const found = runChecks(obs, rt.config, now, [check]);
+    if (rt.config.checks[check.section].enabled) checkMs[check.name] = performance.now() - t0;
+    return found;
+  });
   const alerts = processFindings(stores, findings, {
     now,
     config: rt.config,
@@ -48,5 +56,5 @@ export async function runCheckCycle(rt: Runtime, stores: AlertStores, options: C
     scope: cycleScope(findings),
     notChecked: (a) => notCheckedReason(a, obs, rt.config),
   });
-  return { scan, findings, alerts, durationMs: performance.now() - started };
+  return { scan, findings, alerts, durationMs: performance.now() - started, checkMs };
 }

@@ -10,7 +10,7 @@ import { FallbackStore } from "../store/fallback.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import { TurnStore } from "../store/turns.ts";
-import { runCheckCycle } from "./cycle.ts";
+import { type CheckCycleReport, runCheckCycle } from "./cycle.ts";
 import { type Job, type JobFailure, jobFailureFindings, Scheduler } from "./scheduler.ts";
 
 export interface MonitoringOptions {
@@ -18,6 +18,8 @@ export interface MonitoringOptions {
   transports: Transport[];
   /** Each cycle's findings, after the lifecycle (the core turns proposed actions into approval requests). */
   onFindings?(findings: Finding[], now: number): unknown;
+  /** Each finished cycle's report (the metrics' duration histograms). */
+  onCycle?(report: CheckCycleReport): void;
   /** Run the first cycle and probes at once instead of waiting for the first tick (default true). */
   runAtStart?: boolean;
   now?: () => number;
@@ -89,6 +91,7 @@ export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: Outbo
           gather: { jobErrors, ...(lastCycleMs !== undefined ? { cycleMs: lastCycleMs } : {}) },
         });
         lastCycleMs = report.durationMs;
+        m.options.onCycle?.(report);
         m.sender.kick();
         const changes: Record<string, number> = {};
         for (const o of report.alerts.outcomes) changes[o.change] = (changes[o.change] ?? 0) + 1;

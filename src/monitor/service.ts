@@ -5,6 +5,8 @@ import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
 import { Manager, type ManagerOptions } from "../core/manager.ts";
 import type { Transport, TransportName } from "../messages/transport.ts";
 import type { Runtime } from "../store/runtime.ts";
+import { AsmMetrics } from "./metrics.ts";
+import { type MetricsServer, serveMetrics } from "./metrics-server.ts";
 import { type Monitoring, startMonitoring } from "./monitor.ts";
 
 /** The long-running bot: transports + scheduled jobs. `stop()` finishes the current cycle first. */
@@ -14,6 +16,8 @@ export interface Service {
   manager: Manager;
   /** Scheduled jobs (scan + checks + alerts, logs, gateway, retention) and the outbox sender. */
   monitoring: Monitoring;
+  /** The Prometheus endpoint, when `metrics.listen` is set (stopped first by `stop()`). */
+  metrics: MetricsServer | null;
   stop(): Promise<void>;
 }
 
@@ -29,6 +33,8 @@ export interface ServiceOptions {
   discord?: Partial<DiscordOptions>;
   /** Telegram transport settings beyond the config (tests shorten the long poll). */
   telegram?: Partial<TelegramTransportOptions>;
+  /** The metrics bearer token (default: ASM_METRICS_TOKEN from the environment). */
+  metricsToken?: string | null;
 }
 
 /** The chat transports this configuration asks for, by name: the console when no chat token is set. */
@@ -72,16 +78,21 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
   }
   manager.startWorkers();
   // Monitoring starts after the transports (the sender needs them) and stops before them.
+  const metrics = rt.config.metrics.listen ? new AsmMetrics({ config: rt.config, db: rt.db, health: () => manager.health() }) : null;
   const monitoring = startMonitoring(rt, {
     transports,
     onFindings: (findings) => manager.handleProposedActions(findings),
+    ...(metrics ? { onCycle: (report) => metrics.observeCycle(report) } : {}),
     runAtStart: options.monitorAtStart ?? true,
   });
+  const endpoint = metrics ? await startEndpoint(rt, metrics, manager, options) : null;
   return {
     transports,
     manager,
     monitoring,
+    metrics: endpoint,
     async stop() {
+      await endpoint?.close();
       await monitoring.stop();
       // Before the transports: a running action ends (its verification cut short) and its approval
       // message can still be edited with the outcome.
@@ -95,4 +106,15 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
       }
     },
   };
+}
+
+/** Serves the metrics; a port that cannot be bound is logged as an error and the bot runs on without them. */
+async function startEndpoint(rt: Runtime, metrics: AsmMetrics, manager: Manager, options: ServiceOptions): Promise<MetricsServer | null> {
+  const token = options.metricsToken !== undefined ? options.metricsToken : process.env.ASM_METRICS_TOKEN?.trim() || null;
+  try {
+    return await serveMetrics(metrics, { listen: rt.config.metrics.listen!, token, health: () => manager.health(), log: rt.log });
+  } catch (err) {
+    rt.log.error({ err, listen: rt.config.metrics.listen }, "metrics endpoint could not start");
+    return null;
+  }
 }
