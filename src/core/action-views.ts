@@ -47,7 +47,7 @@ export function approvalView(a: ActionRecord): View {
         : []),
       { lines: describeDetails(details), pre: true },
       {
-        lines: [...(a.reason ? [`reason: ${a.reason}`] : []), `requested by ${a.requestedBy}; expires ${clock(a.expiresAt)} UTC`, "Only an admin can approve."],
+        lines: [...(a.reason ? [`reason: ${a.reason}`] : []), `requested by ${a.requestedBy}; expires ${clock(a.expiresAt)} UTC`],
       },
     ],
     buttons: [

@@ -56,13 +56,17 @@ describe("the console, end to end (issue 6: Done when)", () => {
     expect(one).toContain("claude --resume 7d3f2a10-1111-4c2e-9a55-0123456789ab");
     expect(one).toContain("Recent turns");
 
-    const request = await type("/restart_gateway not answering", /\[2\] Deny/);
-    expect(request).toMatch(/── #\d+ .*\n.*Approval needed: #1 Restart the gateway/);
+    const request = await type("/restart_gateway not answering", /\[m\d+\.2\] Deny/);
+    expect(request).toMatch(/── m\d+ .*\n.*Approval needed: #1 Restart the gateway/);
+    // The request is posted once (the console is the feed), its buttons named by its message number.
+    expect(request).toMatch(/Requested #1: the approval request is posted in this chat/);
+    expect(request).not.toContain("Only an admin");
+    const m = /── m(\d+) .*\n.*Approval needed/.exec(request)![1];
     expect(request).toContain("reason: not answering");
     expect(runs(t.marker)).toBe(0);
 
-    const outcome = await type("1", /succeeded/);
-    expect(outcome).toMatch(/» Approved #1/);
+    const outcome = await type(`m${m}.1`, /succeeded/);
+    expect(outcome).toMatch(new RegExp(`» Approve on m${m}: Approved #1`));
     expect(outcome).toMatch(/\(updated\)/);
     await until(out, /verification: gateway healthy/);
     expect(runs(t.marker)).toBe(1);
@@ -70,9 +74,9 @@ describe("the console, end to end (issue 6: Done when)", () => {
     const audit = await type("/actions", /#1 /);
     expect(audit).toMatch(/#1 .* restart_gateway — succeeded \(by console:console, decided by console:console\)/);
 
-    // Pressing Approve again (the buttons of the last message that had any) runs nothing.
-    const again = await type("1", /»/);
-    expect(again).toMatch(/already decided \(succeeded/);
+    // Pressing Approve again runs nothing: the decided message has no buttons left to press.
+    const again = await type(`m${m}.1`, /no button/);
+    expect(again).toMatch(new RegExp(`no button m${m}\\.1`));
     await service.manager.actions.idle();
     expect(runs(t.marker)).toBe(1);
   });
@@ -90,19 +94,20 @@ describe("the console, end to end (issue 6: Done when)", () => {
     });
     const from = out.text.length;
     input.write("/cleanup\n");
-    await until(out, /\[2\] Deny/, from);
-    input.write("1\n");
-    await until(out, /» Approved #1/, from);
+    await until(out, /\[m\d+\.2\] Deny/, from);
+    const m = /\[m(\d+)\.2\] Deny/.exec(out.text.slice(from))![1];
+    input.write(`m${m}.1\n`);
+    await until(out, /Approved #1/, from);
     await service.manager.actions.idle();
     await new Promise((r) => setTimeout(r, 50));
     expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded" });
     // The approval message is #n; whatever was printed for it last is what the person now sees.
     const blocks = out.text
       .slice(from)
-      .split(/(?=── #)/)
-      .filter((b) => b.startsWith("── #"));
-    const approvalId = /── #(\d+)/.exec(blocks[0]!)![1];
-    const last = blocks.filter((b) => b.startsWith(`── #${approvalId} `)).at(-1)!;
+      .split(/(?=── m)/)
+      .filter((b) => b.startsWith("── m"));
+    const approvalId = /── m(\d+)/.exec(blocks[0]!)![1];
+    const last = blocks.filter((b) => b.startsWith(`── m${approvalId} `)).at(-1)!;
     expect(last).toMatch(/Clean up session store: succeeded/);
   });
 });

@@ -22,8 +22,9 @@ const toneMark = { critical: "!!", warning: "! ", info: "i ", ok: "ok" } as cons
 
 /**
  * The default transport when no chat token is configured: alerts print to stdout as readable
- * blocks; on a TTY a prompt accepts the same slash commands as the chat platforms. Buttons are
- * numbered; typing the number presses it. The person at the terminal already has the machine, so
+ * blocks; on a TTY a prompt accepts the same slash commands as the chat platforms. Messages are numbered
+ * `m12` (never `#12`, which is how actions and alerts are numbered) and their buttons `m12.1`, `m12.2`: typing
+ * that presses the button on that message, so a press always names its target. The person at the terminal already has the machine, so
  * they are treated as an admin. A worker's messages are its "thread": each of their lines starts with the
  * worker id (`w3 │ …`), and `w3: <text>` is its next turn.
  */
@@ -34,8 +35,8 @@ export class ConsoleTransport implements Transport {
   private rl: Interface | null = null;
   private nextId = 1;
   private readonly messages = new Map<string, View>();
-  /** Buttons from the most recent view that had any, by number. */
-  private pressable: { button: Button; ref: MessageRef | null }[] = [];
+  /** Buttons by message number (`m12.1` is `pressable.get("12")[0]`). */
+  private readonly pressable = new Map<string, { buttons: Button[]; ref: MessageRef }>();
   private inbound: Inbound | null = null;
   private busy: Promise<void> = Promise.resolve();
   private readonly order = new EditOrder();
@@ -80,13 +81,21 @@ export class ConsoleTransport implements Transport {
     const caller = { transport: "console" as const, userId: this.options.user ?? "console", allowed: true, admin: true, chatId: "console" };
     try {
       if (/^\d+$/.test(line)) {
-        const entry = this.pressable[Number(line) - 1];
-        if (!entry) return this.print(`no button ${line} (buttons are numbered in the last message that had any)`);
+        const latest = [...this.pressable.keys()].at(-1);
+        const hint = latest ? `, e.g. m${latest}.1 for "${this.pressable.get(latest)!.buttons[0]!.label}" on m${latest}` : "";
+        return this.print(`a button is pressed by its message and number: m<message>.<button>${hint}`);
+      }
+      const press = /^m(\d{1,9})\.(\d{1,2})$/i.exec(line);
+      if (press) {
+        const onMessage = this.pressable.get(press[1]!);
+        const button = onMessage?.buttons[Number(press[2]) - 1];
+        if (!onMessage || !button) return this.print(`no button ${line} (buttons are shown as [m12.1] under their message)`);
+        const entry = { button, ref: onMessage.ref };
         const mark = this.order.mark();
         const outcome = await this.inbound.button(caller, entry.button.data, entry.ref);
-        if (outcome.toast) this.print(`» ${outcome.toast}`);
+        if (outcome.toast) this.print(`» ${entry.button.label} on m${entry.ref.messageId}: ${outcome.toast}`);
         // The core may have shown something newer on that message already (a fast action's result).
-        if (outcome.edit && entry.ref && !this.order.editedSince(entry.ref, mark)) await this.edit(entry.ref, outcome.edit);
+        if (outcome.edit && !this.order.editedSince(entry.ref, mark)) await this.edit(entry.ref, outcome.edit);
         if (outcome.reply) await this.reply(outcome.reply);
         return;
       }
@@ -107,9 +116,10 @@ export class ConsoleTransport implements Transport {
 
   /** An answer to the person; one the core will edit later (it has a key) gets a number like a feed message. */
   private async reply(view: View): Promise<void> {
-    if (!view.key) return this.render(view, null);
+    // A plain answer needs no number, unless it has buttons: they are pressed by its number.
+    if (!view.key && !view.buttons?.some((row) => row.length)) return this.render(view, null);
     const ref = await this.send(view);
-    this.inbound?.delivered?.(view.key, ref);
+    if (view.key) this.inbound?.delivered?.(view.key, ref);
   }
 
   async send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef> {
@@ -132,13 +142,16 @@ export class ConsoleTransport implements Transport {
 
   private render(view: View, ref: MessageRef | null, edited = false, tag?: string): void {
     const mark = view.tone ? `[${toneMark[view.tone]}] ` : "";
-    const head = ref ? `── #${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
+    const head = ref ? `── m${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
     const lines = [head, `${mark}${viewToText(view)}`];
     const buttons = (view.buttons ?? []).flat();
-    if (buttons.length) {
-      this.pressable = buttons.map((button) => ({ button, ref }));
-      lines.push(buttons.map((b, i) => `[${i + 1}] ${b.label}`).join("   "));
+    if (ref) {
+      // An edit without buttons leaves none to press on that message.
+      this.pressable.delete(ref.messageId);
+      if (buttons.length) this.pressable.set(ref.messageId, { buttons, ref });
+      if (this.pressable.size > 500) this.pressable.delete(this.pressable.keys().next().value!);
     }
+    if (buttons.length && ref) lines.push(buttons.map((b, i) => `[m${ref.messageId}.${i + 1}] ${b.label}`).join("   "));
     const text = lines.join("\n");
     this.print(tag ? text.replace(/^/gm, `${tag} │ `) : text);
   }

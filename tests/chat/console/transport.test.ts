@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ConsoleTransport } from "../../../src/chat/console/transport.ts";
-import type { Caller, Inbound } from "../../../src/messages/transport.ts";
+import type { Caller, Inbound, MessageRef } from "../../../src/messages/transport.ts";
 import { textView } from "../../../src/messages/view.ts";
 
 function setup(tty: boolean) {
@@ -9,7 +9,7 @@ function setup(tty: boolean) {
   const out = new PassThrough();
   let text = "";
   out.on("data", (d) => (text += d));
-  const calls: { kind: string; caller: Caller; value: string; args?: string[] }[] = [];
+  const calls: { kind: string; caller: Caller; value: string; args?: string[]; ref?: MessageRef | null }[] = [];
   const inbound: Inbound = {
     async command(caller, name, args) {
       calls.push({ kind: "command", caller, value: name, args });
@@ -22,8 +22,8 @@ function setup(tty: boolean) {
         ],
       });
     },
-    async button(caller, data) {
-      calls.push({ kind: "button", caller, value: data });
+    async button(caller, data, ref) {
+      calls.push({ kind: "button", caller, value: data, ref });
       return { toast: "approved", reply: textView("done") };
     },
   };
@@ -42,15 +42,19 @@ describe("ConsoleTransport", () => {
     expect(t.calls[0]).toMatchObject({ kind: "command", value: "sessions", args: ["claude", "all"] });
     expect(t.calls[0]!.caller).toMatchObject({ transport: "console", allowed: true, admin: true });
     expect(t.text()).toContain("answer to /sessions claude all");
-    expect(t.text()).toContain("[1] Approve");
-    t.input.write("2\n");
+    // Buttons are named by their message (m1), never a bare number that presses whatever came last.
+    expect(t.text()).toContain("[m1.1] Approve");
+    t.input.write("m1.2\n");
     await tick();
-    expect(t.calls[1]).toMatchObject({ kind: "button", value: "a:1:n:n" });
-    expect(t.text()).toContain("» approved");
-    t.input.write("9\n");
+    expect(t.calls[1]).toMatchObject({ kind: "button", value: "a:1:n:n", ref: { messageId: "1" } });
+    expect(t.text()).toContain("» Deny on m1: approved");
+    t.input.write("2\n");
+    t.input.write("m1.9\n");
     t.input.write("hello\n");
     await tick();
-    expect(t.text()).toContain("no button 9");
+    expect(t.calls).toHaveLength(2);
+    expect(t.text()).toContain('a button is pressed by its message and number: m<message>.<button>, e.g. m1.1 for "Approve" on m1');
+    expect(t.text()).toContain("no button m1.9");
     expect(t.text()).toContain('commands start with "/"');
     await t.transport.stop();
     expect(t.text()).not.toContain("input closed");
@@ -89,7 +93,7 @@ describe("ConsoleTransport", () => {
     expect(t.calls).toHaveLength(0);
     expect(t.text()).not.toContain("asm> ");
     expect(t.text()).toContain("[! ] Context high");
-    expect(t.text()).toMatch(/#1 \(updated\)/);
+    expect(t.text()).toMatch(/m1 \(updated\)/);
     await t.transport.stop();
   });
 });
