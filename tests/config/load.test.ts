@@ -84,6 +84,33 @@ describe("loadConfig layering", () => {
     expect(problems).toMatch(/nope/);
   });
 
+  it("rejects warning/critical thresholds that are swapped, naming both", () => {
+    const dir = tempDir();
+    const file = join(dir, "swapped.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        checks: {
+          context: { percentWarning: 95, percentCritical: 80, tokensByKind: { dm: { warning: 150_000, critical: 100_000 } } },
+          quota: { usedPercentWarning: 90, usedPercentCritical: 90 },
+        },
+      }),
+    );
+    let error: unknown;
+    try {
+      loadConfig({ configPath: file, env: env() });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    expect(problems).toMatch(/checks\.context\.percentCritical: must be above percentWarning \(80 is not above 95\)/);
+    expect(problems).toMatch(/checks\.context\.tokensByKind\.dm\.critical: must be above warning \(100000 is not above 150000\)/);
+    expect(problems).toMatch(/checks\.quota\.usedPercentCritical: must be above usedPercentWarning \(90 is not above 90\)/);
+    // In order, and the defaults, load.
+    expect(loadConfig({ env: env({ ASM_CONTEXT_THRESHOLD: "85" }) }).config.checks.context.percentWarning).toBe(85);
+  });
+
   it("refuses a file that is not JSON, naming the file", () => {
     const dir = tempDir();
     const file = join(dir, "broken.json");

@@ -1,8 +1,27 @@
 import { z } from "zod";
 import { argv, pathString, severity } from "./common.ts";
 
+/**
+ * Rejects a warning threshold at or above its critical one (the critical level could then never be reached
+ * first): the problem is reported on the critical key, naming both values.
+ */
+const ordered =
+  <K extends string>(warningKey: K, criticalKey: K) =>
+  (v: Record<K, number>, ctx: z.RefinementCtx) => {
+    if (v[warningKey] >= v[criticalKey]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [criticalKey],
+        message: `must be above ${warningKey} (${v[criticalKey]} is not above ${v[warningKey]}); are the two swapped?`,
+      });
+    }
+  };
+
 const limit = (warning: number, critical: number) =>
-  z.strictObject({ warning: z.number().int().positive(), critical: z.number().int().positive() }).default({ warning, critical });
+  z
+    .strictObject({ warning: z.number().int().positive(), critical: z.number().int().positive() })
+    .superRefine(ordered("warning", "critical"))
+    .default({ warning, critical });
 
 export const contextCheck = z
   .strictObject({
@@ -16,6 +35,7 @@ export const contextCheck = z
     growthHorizonMinutes: z.number().positive().default(60).describe("Warn when growth will fill the window within this"),
     activeWithinHours: z.number().positive().default(24).describe("Only sessions active this recently are checked"),
   })
+  .superRefine(ordered("percentWarning", "percentCritical"))
   .prefault({});
 
 export const transcriptCheck = z
@@ -135,6 +155,7 @@ export const quotaCheck = z
       .default([])
       .describe("Token budgets per rolling window, for usage estimated from transcripts"),
   })
+  .superRefine(ordered("usedPercentWarning", "usedPercentCritical"))
   .prefault({});
 
 export const selfCheck = z
