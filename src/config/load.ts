@@ -82,7 +82,12 @@ export function describeIssues(error: z.ZodError, origins: Origins): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join(".") || "(top level)";
     let from: string | undefined;
-    for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+    // An unknown key is blamed on whoever set that key (a file, or an ASM_… variable), not on its parent.
+    if (issue.code === "unrecognized_keys") {
+      const set = issue.keys.map((k) => origins.get(issue.path.length ? `${path}.${k}` : k)).filter((o) => o !== undefined);
+      from = [...new Set(set)].join(", ") || undefined;
+    }
+    for (let p = from ? "" : path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
       from = origins.get(p);
       if (from) break;
     }

@@ -111,6 +111,22 @@ describe("loadConfig layering", () => {
     expect(loadConfig({ env: env({ ASM_CONTEXT_THRESHOLD: "85" }) }).config.checks.context.percentWarning).toBe(85);
   });
 
+  it("blames an unknown key on the variable or file that set it, not on config/default.json", () => {
+    const dir = tempDir();
+    const file = join(dir, "typo.json");
+    writeFileSync(file, JSON.stringify({ sources: { claude: { rooot: "~/x" } } }));
+    let error: unknown;
+    try {
+      loadConfig({ configPath: file, env: env({ ASM_SOURCES__CODEX__ENABLD: "false" }) });
+    } catch (err) {
+      error = err;
+    }
+    const problems = (error as ConfigError).problems.join("\n");
+    expect(problems).toMatch(/sources\.codex: .*enabld.* \(from ASM_SOURCES__CODEX__ENABLD\)/);
+    expect(problems).toMatch(/sources\.claude: .*rooot.* \(from .*typo\.json\)/);
+    expect(problems).not.toContain("default.json");
+  });
+
   it("refuses a file that is not JSON, naming the file", () => {
     const dir = tempDir();
     const file = join(dir, "broken.json");
