@@ -49,13 +49,24 @@ const globalOptions: Options = {
   version: { type: "boolean", short: "v" },
 };
 
+/** Node's parseArgs error in our words: which flag, and the flags this command takes. */
+function flagProblem(err: Error & { code?: string }, options: Options): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  const known = Object.entries(options)
+    .map(([name, o]) => `--${name}${o.type === "string" ? " <value>" : ""}`)
+    .join(", ");
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `unknown flag ${flag}; this command takes ${known}`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) return `${flag} needs a value (${known})`;
+  return err.message.split("\n")[0]!;
+}
+
 /** Parses a command's own flags strictly: an unknown flag is a UsageError. */
 function parse(args: string[], options: Options, positionals = 0) {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options: { ...globalOptions, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split("\n")[0]!);
+    throw new UsageError(flagProblem(err as Error & { code?: string }, { ...globalOptions, ...options }));
   }
   if (parsed.positionals.length > positionals) {
     throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);

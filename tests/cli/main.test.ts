@@ -21,7 +21,9 @@ describe("asm CLI", () => {
 
   it.each([
     [["bogus"], /unknown command "bogus"/],
-    [["sessions", "--frobnicate"], /Unknown option '--frobnicate'/],
+    // Our words, not Node's parseArgs text ("To specify a positional argument starting with a '-'…").
+    [["sessions", "--frobnicate"], /^asm: unknown flag --frobnicate; this command takes --config <value>, --help, --version, .*--json/m],
+    [["sessions", "--platform"], /--platform needs a value/],
     [["scan"], /scan needs --once/],
     [["check"], /check needs --once/],
     [["sessions", "--sort", "bogus"], /--sort must be/],
