@@ -34,6 +34,8 @@ export interface SenderOptions {
   now?: () => number;
   /** Longest sleep between passes: rows written by another process (`asm check --once`) are picked up within it. */
   idleMs?: number;
+  /** How long `stop()` waits for a delivery in flight (default 3 s). */
+  stopWithinMs?: number;
 }
 
 /** What one drain pass did. */
@@ -124,13 +126,24 @@ export class OutboxSender {
     this.running = this.loop();
   }
 
-  /** Stops draining and waits for the delivery in flight, so no row is left half-done. */
+  /**
+   * Stops draining and waits for the delivery in flight, so no row is left half-done, but no longer than
+   * `stopWithinMs` (a hung request): a row left `sending` is sent again at the next start (`recoverInFlight`).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.halted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.running;
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.options.stopWithinMs ?? 3_000);
+      timer.unref();
+    });
+    if ((await Promise.race([this.running, late])) === "late")
+      this.options.log.warn("outbox: a delivery is still in flight at stop; it is sent again at the next start");
+    clearTimeout(timer);
   }
 
   /** Resolves when the pass in progress (if any) has finished. */

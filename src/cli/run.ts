@@ -56,5 +56,8 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   await service.stop();
   release();
   rt.log.info("stopped");
+  // A request a hung chat API never answers would keep the process alive until its timeout: everything
+  // that matters is stopped and saved, so a real run exits within seconds whatever is still open.
+  if (!options.until) setTimeout(() => process.exit(process.exitCode ?? 0), 3_000).unref();
   return 0;
 }

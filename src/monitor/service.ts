@@ -9,7 +9,11 @@ import { AsmMetrics } from "./metrics.ts";
 import { type MetricsServer, serveMetrics } from "./metrics-server.ts";
 import { type Monitoring, startMonitoring } from "./monitor.ts";
 
-/** The long-running bot: transports + scheduled jobs. `stop()` finishes the current cycle first. */
+/**
+ * The long-running bot: transports + scheduled jobs. Monitoring starts at once; transports connect in
+ * the background (`ready`). `stop()` finishes the current cycle first and waits a bounded time for each
+ * transport.
+ */
 export interface Service {
   transports: Transport[];
   /** The core facade: commands, actions, and `handleProposedActions(findings)` for the scheduler. */
@@ -18,6 +22,8 @@ export interface Service {
   monitoring: Monitoring;
   /** The Prometheus endpoint, when `metrics.listen` is set (stopped first by `stop()`). */
   metrics: MetricsServer | null;
+  /** Resolves once every transport's `start` has settled (they connect in the background; tests wait on it). */
+  ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +41,8 @@ export interface ServiceOptions {
   telegram?: Partial<TelegramTransportOptions>;
   /** The metrics bearer token (default: ASM_METRICS_TOKEN from the environment). */
   metricsToken?: string | null;
+  /** How long `stop()` waits for each transport (default 5 s): a hung request must not hold up the exit. */
+  stopTransportsWithinMs?: number;
 }
 
 /** The chat transports this configuration asks for, by name: the console when no chat token is set. */
@@ -72,12 +80,20 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
   manager.start();
   manager.feed.attach(transports);
   const inbound = new CoreInbound(manager);
-  for (const t of transports) {
-    await t.start(inbound);
-    rt.log.info({ transport: t.name }, "transport started");
-  }
+  // Transports connect in the background: a chat API that hangs or answers 5xx must not hold up
+  // monitoring. Until one works its alerts wait in the outbox; its problem is reported by the self check.
+  const ready = Promise.all(
+    transports.map(async (t) => {
+      try {
+        await t.start(inbound);
+        rt.log.info({ transport: t.name }, "transport started");
+      } catch (err) {
+        rt.log.error({ err, transport: t.name }, "transport did not start; alerts for it wait in the outbox");
+      }
+    }),
+  ).then(() => undefined);
   manager.startWorkers();
-  // Monitoring starts after the transports (the sender needs them) and stops before them.
+  // Monitoring starts at once and stops before the transports; the sender retries a transport not ready yet.
   const metrics = rt.config.metrics.listen ? new AsmMetrics({ config: rt.config, db: rt.db, health: () => manager.health() }) : null;
   const monitoring = startMonitoring(rt, {
     transports,
@@ -86,24 +102,39 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
     runAtStart: options.monitorAtStart ?? true,
   });
   const endpoint = metrics ? await startEndpoint(rt, metrics, manager, options) : null;
+  // Rows that waited for a transport still connecting go out as soon as it is up.
+  void ready.then(() => monitoring.sender.kick());
+  const stopWithin = options.stopTransportsWithinMs ?? 5_000;
   return {
     transports,
     manager,
     monitoring,
     metrics: endpoint,
+    ready,
     async stop() {
       await endpoint?.close();
       await monitoring.stop();
       // Before the transports: a running action ends (its verification cut short) and its approval
       // message can still be edited with the outcome.
       await manager.stop();
-      for (const t of transports) {
-        try {
-          await t.stop();
-        } catch (err) {
-          rt.log.warn({ err, transport: t.name }, "transport did not stop cleanly");
-        }
-      }
+      // A transport stuck in a hung request is not waited for longer than `stopWithin`.
+      await Promise.all(
+        transports.map(async (t) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<"late">((resolve) => {
+            timer = setTimeout(() => resolve("late"), stopWithin);
+            timer.unref();
+          });
+          try {
+            if ((await Promise.race([t.stop(), late])) === "late")
+              rt.log.warn({ transport: t.name, waitedMs: stopWithin }, "transport did not stop in time; leaving it");
+          } catch (err) {
+            rt.log.warn({ err, transport: t.name }, "transport did not stop cleanly");
+          } finally {
+            clearTimeout(timer);
+          }
+        }),
+      );
     },
   };
 }

@@ -52,6 +52,8 @@ async function start() {
   });
   const scan = await runScan(rt);
   const service = await startService(rt, { monitorAtStart: false, manager: { probeIntervalMs: 50 } });
+  // Transports connect in the background; these tests talk to them right away.
+  await service.ready;
   closers.push(async () => {
     await service.stop();
     rt.close();

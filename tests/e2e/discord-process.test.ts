@@ -33,7 +33,8 @@ describe("asm run with DISCORD_TOKEN (a real process against the fake Discord)",
     });
     const banner = await waitForOutput(child.stdout!, "watching:", 20_000);
     expect(banner).toMatch(/transports: discord\n/);
-    // No DISCORD_GUILD_ID: the commands are registered globally.
+    // No DISCORD_GUILD_ID: the commands are registered globally (the transport connects in the background).
+    await fake.waitFor(() => fake.requestsTo(/^\/applications\/\d+\/commands$/, "PUT").length > 0, "command registration", 20_000);
     expect(fake.requestsTo(/^\/applications\/\d+\/commands$/, "PUT")).toHaveLength(1);
     const id = fake.slashCommand({ name: "help", user, channelId: feed });
     await fake.waitFor(() => fake.callbacks.has(id), "the /help reply", 20_000);

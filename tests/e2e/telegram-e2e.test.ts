@@ -56,6 +56,8 @@ async function start(extra: Record<string, unknown> = {}) {
     manager: { probeIntervalMs: 50 },
     telegram: { pollTimeoutSeconds: 1, answerWithinMs: 3000 },
   });
+  // Transports connect in the background; these tests talk to them right away.
+  await service.ready;
   closers.push(async () => {
     await service.stop();
     rt.close();

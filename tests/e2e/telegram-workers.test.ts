@@ -65,6 +65,8 @@ async function start(scenario: "tool-allow" | "tool-deny", options: { forum?: bo
     manager: { probeIntervalMs: 50 },
     telegram: { pollTimeoutSeconds: 1, answerWithinMs: 3000 },
   });
+  // Transports connect in the background; these tests talk to them right away.
+  await service.ready;
   closers.push(async () => {
     await service.stop();
     rt.close();

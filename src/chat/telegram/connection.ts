@@ -17,6 +17,8 @@ export interface TelegramConnectionOptions {
 }
 
 const maxReconnectMs = 5 * 60_000;
+/** grammY types its AbortSignal parameter with the abort-controller shim; Node's own is what it gets at run time. */
+type GrammySignal = Parameters<Bot["api"]["getMe"]>[0];
 /** Polling that ran this long before failing counts as healthy: the next retry starts from the first delay again. */
 const stableMs = maxReconnectMs;
 
@@ -40,6 +42,8 @@ export class TelegramConnection {
   private reconnectDelay: number;
   /** When polling last started (null while not polling); decides whether a failure resets the backoff. */
   private pollingSince: number | null = null;
+  /** Aborts the getMe/deleteWebhook of a connect in progress (a hung Bot API must not hold up `stop`). */
+  private connecting: AbortController | null = null;
 
   constructor(private readonly options: TelegramConnectionOptions) {
     this.reconnectDelay = options.reconnectMs;
@@ -55,9 +59,10 @@ export class TelegramConnection {
     await this.connect();
   }
 
-  /** Stops reconnecting and polling; resolves once the runner has stopped. */
+  /** Stops reconnecting and polling, and abandons a getMe/deleteWebhook in flight; resolves once the runner has stopped. */
   async stop(): Promise<void> {
     this.halted = true;
+    this.connecting?.abort();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const runner = this.runner;
@@ -68,13 +73,17 @@ export class TelegramConnection {
   /** getMe, deleteWebhook, `connected()`, then polling; failures schedule a retry. */
   private async connect(): Promise<void> {
     const { bot, health, log } = this.options;
+    const connecting = new AbortController();
+    this.connecting = connecting;
     try {
       // Not bot.init(): it retries network errors forever, and start() must not hang while Telegram is away.
-      if (!bot.isInited()) bot.botInfo = await bot.api.getMe();
-      await this.dropWebhook();
+      if (!bot.isInited()) bot.botInfo = await bot.api.getMe(connecting.signal as GrammySignal);
+      await this.dropWebhook(connecting.signal as GrammySignal);
     } catch (err) {
       this.failed(err, "connect");
       return;
+    } finally {
+      if (this.connecting === connecting) this.connecting = null;
     }
     if (this.halted) return;
     // Reaching Telegram ends "unreachable". A conflict ends only when a poll succeeds (watchPolling),
@@ -162,9 +171,9 @@ export class TelegramConnection {
    * deleteWebhook, so that polling works. A server that does not know the method (404 after getMe
    * accepted the token: a minimal or older Bot API server) has no webhook to drop; polling goes on.
    */
-  private async dropWebhook(): Promise<void> {
+  private async dropWebhook(signal: GrammySignal): Promise<void> {
     try {
-      await this.options.bot.api.deleteWebhook();
+      await this.options.bot.api.deleteWebhook(undefined, signal);
     } catch (err) {
       if (!(err instanceof GrammyError && err.error_code === 404)) throw err;
       this.options.log.info({ error: describeTelegramError(err) }, "telegram: the Bot API server has no deleteWebhook; polling without it");
