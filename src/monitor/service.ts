@@ -5,8 +5,8 @@ import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
 import { Manager, type ManagerOptions } from "../core/manager.ts";
 import type { Transport, TransportName } from "../messages/transport.ts";
 import type { Runtime } from "../store/runtime.ts";
-import { AsmMetrics } from "./metrics.ts";
-import { type MetricsServer, serveMetrics } from "./metrics-server.ts";
+import type { AsmMetrics } from "./metrics.ts";
+import type { MetricsServer } from "./metrics-server.ts";
 import { type Monitoring, startMonitoring } from "./monitor.ts";
 
 /**
@@ -94,7 +94,10 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
   ).then(() => undefined);
   manager.startWorkers();
   // Monitoring starts at once and stops before the transports; the sender retries a transport not ready yet.
-  const metrics = rt.config.metrics.listen ? new AsmMetrics({ config: rt.config, db: rt.db, health: () => manager.health() }) : null;
+  // prom-client and the price catalog (about 28 MiB together) are loaded only when metrics are asked for.
+  const metrics = rt.config.metrics.listen
+    ? new (await import("./metrics.ts")).AsmMetrics({ config: rt.config, db: rt.db, health: () => manager.health() })
+    : null;
   const monitoring = startMonitoring(rt, {
     transports,
     onFindings: (findings) => manager.handleProposedActions(findings),
@@ -143,6 +146,7 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
 async function startEndpoint(rt: Runtime, metrics: AsmMetrics, manager: Manager, options: ServiceOptions): Promise<MetricsServer | null> {
   const token = options.metricsToken !== undefined ? options.metricsToken : process.env.ASM_METRICS_TOKEN?.trim() || null;
   try {
+    const { serveMetrics } = await import("./metrics-server.ts");
     return await serveMetrics(metrics, { listen: rt.config.metrics.listen!, token, health: () => manager.health(), log: rt.log });
   } catch (err) {
     rt.log.error({ err, listen: rt.config.metrics.listen }, "metrics endpoint could not start");

@@ -1,8 +1,6 @@
 import { agentOf } from "../../agents/registry.ts";
 import { type Platform, platforms, type SessionRecord } from "../../agents/session.ts";
 import type { SessionScope, SessionSort } from "../../core/manager.ts";
-import { sessionUsage } from "../../core/usage.ts";
-import { sessionCostLine } from "../../core/usage-view.ts";
 import { fitColumn, formatAge, formatAgeCompact, formatBytes, formatPercent, formatTime, formatTokens } from "../../lib/present.ts";
 import type { Button, View } from "../../messages/view.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
@@ -195,7 +193,7 @@ export const sessionCommand: Command = {
   description: "Everything known about one session",
   usage: "/session <id-or-prefix> — e.g. /session 3f1d9c2e",
   options: [{ name: "id", description: "Session id or a unique prefix", type: "string", required: true, autocomplete: "session" }],
-  run({ rt, manager, now }, args) {
+  async run({ rt, manager, now }, args) {
     if (args.length > 1) throw new UsageError("give one session id or prefix");
     const id = idArg(args[0], "session id or prefix");
     const found = manager.findSession(id);
@@ -214,6 +212,8 @@ export const sessionCommand: Command = {
     const s = found.session;
     const alerts = manager.alerts.forSession(s.uid, s.sessionId).map((a) => `#${a.id} ${a.severity}: ${a.summary} (/ack ${a.id})`);
     const view = sessionView(s, manager.recentTurns(s.uid, 5), alerts, now);
+    const { sessionUsage } = await import("../../core/usage.ts");
+    const { sessionCostLine } = await import("../../core/usage-view.ts");
     const tokensAt = view.sections[0]!.lines.findIndex((l) => l.startsWith("tokens: "));
     view.sections[0]!.lines.splice(tokensAt + 1, 0, sessionCostLine(sessionUsage(rt.db, rt.config, s.uid)));
     const worker = manager.workers.store.newestBySessionUid([s.uid]).get(s.uid);

@@ -1,11 +1,11 @@
-import { parseSince, type UsageGroup, usageGroups, usageReport } from "../../core/usage.ts";
-import { usageView } from "../../core/usage-view.ts";
+import type { UsageGroup } from "../../core/usage.ts";
 import type { View } from "../../messages/view.ts";
 import { type Command, UsageError } from "./spec.ts";
 
 /** The rolling windows `/usage` offers. */
 export const usageWindows = ["24h", "7d", "30d", "all"] as const;
 export type UsageWindow = (typeof usageWindows)[number];
+const usageGroups: readonly UsageGroup[] = ["agent", "model", "project", "session"];
 
 /** Parses `[24h|7d|30d|all] [by agent|model|project|session]` in any order ("by" may be left out). */
 export function parseUsageArgs(args: string[]): { window: UsageWindow; by: UsageGroup } {
@@ -33,8 +33,11 @@ export const usageCommand: Command = {
     { name: "window", description: "24h (default), 7d, 30d or all", type: "string", choices: [...usageWindows] },
     { name: "by", description: "agent (default), model, project or session", type: "string", choices: [...usageGroups] },
   ],
-  run({ rt, now }, args): View {
+  async run({ rt, now }, args): Promise<View> {
     const { window, by } = parseUsageArgs(args);
+    // The price catalog (about 15 MiB) is loaded on first use, not with every command.
+    const { parseSince, usageReport } = await import("../../core/usage.ts");
+    const { usageView } = await import("../../core/usage-view.ts");
     const report = usageReport(rt.db, rt.config, { since: parseSince(window, now), by, now });
     return usageView(report, window === "all" ? "all kept" : `last ${window}`, rt.config.usage.subscriptions);
   },
