@@ -116,3 +116,24 @@ describe("parseSince", () => {
     for (const bad of ["yesterday", "7x", "2027-01-01", "2026-13-45"]) expect(() => parseSince(bad, now), bad).toThrow(UsageWindowError);
   });
 });
+
+describe("usage cells", () => {
+  it("token cells are four characters at most, in the shared vocabulary where it fits", async () => {
+    const { tokenCell, wrap } = await import("../../src/core/usage-view.ts");
+    const cases: [number, string][] = [
+      [950, "950"],
+      [1_500, "1.5k"],
+      [172_340, "172k"],
+      [1_200_000, "1.2M"],
+      [12_500_000, "13M"],
+      [234_000_000, "234M"],
+      [1_234_000_000, "1.2B"],
+      [45_600_000_000, "46B"],
+    ];
+    for (const [n, text] of cases) expect(tokenCell(n)).toBe(text);
+    const long = `no price for ${"x".repeat(50)} (1k tokens)`;
+    const lines = wrap(long);
+    expect(lines.every((l) => l.length <= 40)).toBe(true);
+    expect(lines.join("")).toContain("x".repeat(50));
+  });
+});
