@@ -28,7 +28,7 @@ interface Sink {
 /** Alert messages in console output, keyed by type + component. */
 function printedAlerts(out: string): string[] {
   const keys: string[] = [];
-  for (const block of out.split(/^── #\d+ /m).slice(1)) {
+  for (const block of out.split(/^── m\d+ /m).slice(1)) {
     const key = alertKey(block);
     if (key && !block.includes("(updated)")) keys.push(key);
   }
