@@ -1,3 +1,4 @@
+import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
 import type { WorkerEvent } from "../driver.ts";
 import { classifyError } from "../error-reason.ts";
 import { claudeErrorReason } from "./errors.ts";
@@ -7,12 +8,6 @@ import { claudeErrorReason } from "./errors.ts";
  * and its control protocol (`control_request` on stdout when started with `--permission-prompt-tool stdio`)
  * turned into worker events. Pure: the live runner and the recorded fixtures go through the same code.
  */
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** The one argument of a tool call a person needs to judge it: the command, the file, the URL, the pattern. */
 export function toolDetail(input: unknown): string | null {
@@ -147,12 +142,7 @@ function controlRequest(d: Json): WorkerEvent[] {
 
 /** One stdout line of `claude -p --output-format stream-json --verbose` → events. Never throws. */
 export function parseClaudeLine(line: string): WorkerEvent[] {
-  let d: Json | null;
-  try {
-    d = obj(JSON.parse(line));
-  } catch {
-    return [{ type: "other", kind: "unparsed" }];
-  }
+  const d = parseObject(line);
   if (!d) return [{ type: "other", kind: "unparsed" }];
   switch (d.type) {
     case "system":

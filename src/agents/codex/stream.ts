@@ -1,3 +1,4 @@
+import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
 import { toolArgDetail, type WorkerEvent } from "../driver.ts";
 import { reasonFromStatus } from "../error-reason.ts";
 import { codexErrorReason } from "./errors.ts";
@@ -7,12 +8,6 @@ import { codexErrorReason } from "./errors.ts";
  * the recorded fixtures go through the same code. The stream names no model and no context window; its
  * `turn.completed.usage` adds up every model call of the turn, so it is not the context size.
  */
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** The HTTP status an exec error text names ("last status: 429 Too Many Requests", "HTTP 500"), or null. */
 export function statusInText(text: string): number | null {
@@ -87,12 +82,7 @@ const turnEnd = (isError: boolean, result: string | null): WorkerEvent => ({
 
 /** One stdout line of `codex exec --json` → events. Never throws. */
 export function parseCodexLine(line: string): WorkerEvent[] {
-  let d: Json | null;
-  try {
-    d = obj(JSON.parse(line));
-  } catch {
-    return [{ type: "other", kind: "unparsed" }];
-  }
+  const d = parseObject(line);
   if (!d) return [{ type: "other", kind: "unparsed" }];
   const type = str(d.type) ?? "unknown";
   switch (type) {

@@ -1,3 +1,4 @@
+import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
 import { toolArgDetail, type WorkerEvent } from "../driver.ts";
 import { classifyError, type ErrorReason } from "../error-reason.ts";
 
@@ -8,12 +9,6 @@ import { classifyError, type ErrorReason } from "../error-reason.ts";
  * of the turn (the `auto` router's classifier call included), so it is the context size only when the turn
  * was one call to one model.
  */
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** Gemini's error `type` (the CLI's error class names, `exitCodes.ts`) and message → the shared vocabulary. */
 export function geminiErrorReason(type: string | null, message: string): ErrorReason {
@@ -77,12 +72,7 @@ function result(d: Json): WorkerEvent[] {
 
 /** One stdout line of `gemini --output-format stream-json` → events. Never throws. */
 export function parseGeminiLine(line: string): WorkerEvent[] {
-  let d: Json | null;
-  try {
-    d = obj(JSON.parse(line));
-  } catch {
-    return [{ type: "other", kind: "unparsed" }];
-  }
+  const d = parseObject(line);
   if (!d) return [{ type: "other", kind: "unparsed" }];
   const type = str(d.type) ?? "unknown";
   switch (type) {

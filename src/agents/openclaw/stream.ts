@@ -1,3 +1,4 @@
+import { type Json, num, obj, text as str } from "../../lib/json-value.ts";
 import type { WorkerEvent } from "../driver.ts";
 import { classifyError, type ErrorReason, reasonFromStatus } from "../error-reason.ts";
 
@@ -13,11 +14,6 @@ import { classifyError, type ErrorReason, reasonFromStatus } from "../error-reas
  * (FORMATS.md §5.3) become `model_switch`, never a second fallback of ours.
  */
 
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
-const str = (v: unknown): string | null => (typeof v === "string" && v ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const ref = (provider: unknown, model: unknown): string | null => {
   const m = str(model);
   if (!m) return null;

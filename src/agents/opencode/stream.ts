@@ -1,3 +1,4 @@
+import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
 import { toolArgDetail, type WorkerEvent } from "../driver.ts";
 import { classifyError, type ErrorReason, reasonFromStatus } from "../error-reason.ts";
 
@@ -11,12 +12,6 @@ import { classifyError, type ErrorReason, reasonFromStatus } from "../error-reas
  * `tool-calls` step, so no single line marks the end of the turn: `parseOpencodeOutput` (the driver's
  * `parseOutput`, called at exit) reports the turn's summed usage and its `turn_end`.
  */
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | null => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
-const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** OpenCode's `session.error` (`error{name, data}`, RUNNER.md §1.4) → the shared vocabulary. */
 export function opencodeErrorReason(name: string | null, status: number | null, message: string): ErrorReason {
@@ -33,14 +28,6 @@ export function opencodeErrorReason(name: string | null, status: number | null, 
 
 /** "The user rejected permission to use this specific tool call." on a tool part in error. */
 const REJECTED = /rejected permission/i;
-
-function parse(line: string): Json | null {
-  try {
-    return obj(JSON.parse(line));
-  } catch {
-    return null;
-  }
-}
 
 function stepUsage(tokens: Json | null): Extract<WorkerEvent, { type: "usage" }> | null {
   if (!tokens) return null;
@@ -64,7 +51,7 @@ function errorOf(d: Json): Extract<WorkerEvent, { type: "error" }> {
 
 /** One stdout line of `opencode run --format json` → events. Never throws. */
 export function parseOpencodeLine(line: string): WorkerEvent[] {
-  const d = parse(line);
+  const d = parseObject(line);
   if (!d) return [{ type: "other", kind: "unparsed" }];
   const type = str(d.type) ?? "unknown";
   const part = obj(d.part);
@@ -113,7 +100,7 @@ export function parseOpencodeOutput(whole: string): WorkerEvent[] {
   let error: string | null = null;
   const denied = new Set<string>();
   for (const line of lines) {
-    const d = parse(line);
+    const d = parseObject(line);
     if (!d) continue;
     const part = obj(d.part);
     switch (d.type) {
