@@ -1,15 +1,9 @@
 import type { Platform } from "../agents/session.ts";
 import type { Db } from "./db.ts";
+import type { Turn } from "./turns.ts";
 
-/** One row of `turns` with the session facts usage is grouped by. */
-export interface UsageTurn {
-  ts: number;
-  model: string | null;
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  sessionUid: string;
+/** One row of `turns` (without its context figure) with the session facts usage is grouped by. */
+export interface UsageTurn extends Omit<Turn, "contextTokens"> {
   platform: Platform;
   sessionId: string;
   project: string | null;
