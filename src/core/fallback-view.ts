@@ -73,14 +73,17 @@ export function fallbackStats(
   return order;
 }
 
-const windowLine = (label: string, w: WindowStats) =>
-  `${label} ${w.failures}/${w.attempts} failed${w.ratePercent !== null ? ` (${formatPercent(w.ratePercent)})` : ""}${
-    Object.keys(w.byClass).length
-      ? ` · ${Object.entries(w.byClass)
+/** `1h  2/10 failed (20%)`, then the classes on their own line, so each stays within 40 columns. */
+const windowLines = (label: string, w: WindowStats) => [
+  `${label.padEnd(3)} ${w.failures}/${w.attempts} failed${w.ratePercent !== null ? ` (${formatPercent(w.ratePercent)})` : ""}`,
+  ...(Object.keys(w.byClass).length
+    ? [
+        `    ${Object.entries(w.byClass)
           .map(([k, n]) => `${k} ${n}`)
-          .join(", ")}`
-      : ""
-  }`;
+          .join(" · ")}`,
+      ]
+    : []),
+];
 
 /** `/fallback`: short lines for a phone. */
 export function fallbackView(stats: ModelFallbackStats[]): View {
@@ -90,9 +93,10 @@ export function fallbackView(stats: ModelFallbackStats[]): View {
     sections: stats.map((s) => ({
       heading: `${s.rank}. ${s.model}${s.driver ? ` (${s.driver})` : ""}`,
       lines: [
-        `breaker ${s.breaker.state}${s.breaker.coolOffLeftMs !== null ? `, ${formatDuration(s.breaker.coolOffLeftMs)} left` : ""}${s.breaker.lastError ? ` · last ${s.breaker.lastError}` : ""}`,
-        windowLine("1h", s.hour),
-        windowLine("24h", s.day),
+        `breaker ${s.breaker.state}${s.breaker.coolOffLeftMs !== null ? `, ${formatDuration(s.breaker.coolOffLeftMs)} left` : ""}`,
+        ...(s.breaker.lastError ? [`last error ${s.breaker.lastError}`] : []),
+        ...windowLines("1h", s.hour),
+        ...windowLines("24h", s.day),
       ],
     })),
   };

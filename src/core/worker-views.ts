@@ -24,7 +24,10 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
 
 /** The title every worker message carries: `w3 · Claude Code · app`. */
-export const workerTitle = (w: WorkerRow) => `${w.id} · ${agentOf(w.agent).displayName} · ${w.workspace}`;
+export function workerTitle(w: WorkerRow): string {
+  const head = `${w.id} · ${agentOf(w.agent).displayName} · `;
+  return head + cut(w.workspace, Math.max(8, 40 - head.length));
+}
 
 /** Telegram's forum topic names are 1–128 characters (Discord's thread names 1–100: the transport cuts further). */
 const maxThreadTitle = 128;
@@ -90,8 +93,8 @@ export function workerResultView(w: WorkerRow, now: number): View {
   if (w.exitCode !== null || w.signal) sections[0]!.lines.push(`exit ${w.signal ?? w.exitCode}`);
   if (w.status === "failed") {
     sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass)] });
-    const stderr = w.stderrTail.trim().split("\n").slice(-5).join("\n");
-    if (stderr) sections.push({ heading: "stderr", lines: [cut(stderr, 600)], pre: true });
+    const stderr = w.stderrTail.trim().split("\n").slice(-5);
+    if (stderr.join("").trim()) sections.push({ heading: "stderr", lines: stderr.map((l) => cut(l, 38)), pre: true });
   }
   if (w.denied.length) sections.push({ heading: "Denied by the CLI's policy", lines: [w.denied.join(", ")] });
   const out = w.outputTail.trim();
@@ -157,7 +160,11 @@ export function workerListView(ws: WorkerRow[], now: number): View {
     title: "Workers",
     sections: [
       {
-        lines: ws.map((w) => `${w.id} ${statusMark[w.status]} ${w.agent} ${w.workspace} ${formatDuration((w.endedAt ?? now) - (w.startedAt ?? w.createdAt))}`),
+        // Two short lines each: what state it is in (it must stand out), then what and where.
+        lines: ws.flatMap((w) => [
+          `${w.id} ${statusMark[w.status]} · ${formatDuration((w.endedAt ?? now) - (w.startedAt ?? w.createdAt))}`,
+          `   ${cut(`${w.agent} · ${w.workspace}`, 37)}`,
+        ]),
       },
     ],
   };

@@ -35,9 +35,9 @@ describe("/fallback", () => {
     expect(codex.day).toMatchObject({ attempts: 23, failures: 3, byClass: { rate_limit: 2, timeout: 1 } });
     expect(stats[3]!.breaker).toMatchObject({ state: "open", coolOffLeftMs: 5 * 3_600_000, lastError: "auth" });
     const text = viewToText(fallbackView(stats));
-    expect(text).toContain("1h 2/10 failed (20%) · rate_limit 2");
+    expect(text).toContain("1h  2/10 failed (20%)\n    rate_limit 2");
     expect(text).toContain("4. google-gemini-3-pro (gemini)");
-    expect(text).toMatch(/breaker open, 5h.* left · last auth/);
-    for (const line of text.split("\n")) expect(line.length).toBeLessThanOrEqual(48);
+    expect(text).toMatch(/breaker open, 5h.* left\nlast error auth/);
+    for (const line of text.split("\n")) expect(line.length).toBeLessThanOrEqual(40);
   });
 });
