@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FallbackDecision } from "../agents/agent.ts";
+import { str, toMs } from "../agents/agent.ts";
 import { agentOf } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import type { Db } from "../store/db.ts";
@@ -21,17 +22,6 @@ const first = (doc: Json, keys: string[]): unknown => {
   for (const k of keys) if (doc[k] !== undefined && doc[k] !== null) return doc[k];
   return undefined;
 };
-const str = (v: unknown): string | null => (typeof v === "string" && v.trim().length > 0 ? v.trim() : null);
-
-/** Epoch seconds, epoch ms or an ISO string → epoch ms. */
-function toMs(v: unknown): number | null {
-  if (typeof v === "number" && Number.isFinite(v)) return v < 1e12 ? v * 1000 : v;
-  if (typeof v === "string") {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? null : t;
-  }
-  return null;
-}
 
 /**
  * One line of a `fallback_decisions.jsonl` log: `{time, worker, original_model, error_type,
