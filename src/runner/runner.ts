@@ -601,8 +601,9 @@ export class Runner {
     const id = run.worker;
     const now = this.now;
     this.armStall(run);
-    // Text deltas and unknown lines would drown the log: keep the ones a person filters for.
-    if (e.type !== "other" || !e.kind.startsWith("system/")) this.deps.store.addEvent(id, now, e);
+    // Text deltas (Gemini streams pieces) and system chatter would drown the log; the output tail keeps the text.
+    const noise = (e.type === "other" && e.kind.startsWith("system/")) || (e.type === "text" && e.delta === true);
+    if (!noise) this.deps.store.addEvent(id, now, e);
     const w = this.deps.store.get(id);
     if (!w) return;
     switch (e.type) {
