@@ -29,9 +29,21 @@ export type WorkerEvent =
    * The agent asks permission for a tool (Claude `can_use_tool`, Codex/Gemini/OpenCode approval requests).
    * `requestId` is the agent's own id, echoed back in the answer.
    */
-  | { type: "permission"; requestId: string; tool: string; detail: string | null; reason: string | null; input?: unknown }
-  /** The agent asks the person a question (AskUserQuestion, request_user_input). */
-  | { type: "question"; requestId: string; text: string }
+  | {
+      type: "permission";
+      requestId: string;
+      tool: string;
+      detail: string | null;
+      reason: string | null;
+      input?: unknown;
+      /** What the tool would do, in the terms auto-response rules match on; absent = `other` (never auto-answered). */
+      action?: PermissionAction;
+    }
+  /**
+   * The agent asks the person a question (AskUserQuestion, Codex request_user_input, OpenCode question).
+   * `options` are the answers it offers (buttons); a free-text answer is always possible.
+   */
+  | { type: "question"; requestId: string; text: string; options?: string[] }
   /** The agent withdrew a request it made (Claude `control_cancel_request`, e.g. after an interrupt): nobody can answer it now. */
   | { type: "request_cancelled"; requestId: string }
   /** A turn ended. `isError`: the CLI itself says the turn failed. `denied`: tools the CLI refused on its own. */
@@ -52,6 +64,16 @@ export type WorkerEvent =
   | { type: "model_switch"; from: string | null; to: string; reason: string | null }
   /** A line that parsed but that we do not use; kept so `/worker <id> events` shows everything. */
   | { type: "other"; kind: string };
+
+/**
+ * What a permission request would do. Auto-response rules (`runner.drivers.<agent>.autoRespond`) match on this,
+ * never on the agent's own tool names, so one rule reads the same for all five agents.
+ * - `read`: read (or list, search) these paths; `edit`: create, change or delete them. Paths as the agent gave them,
+ *   absolute or relative to the worker's folder; the rule checks they stay inside the workspace.
+ * - `command`: run this shell command line (as one string, as the agent shows it).
+ * - `other`: anything else (network, MCP tools, new permissions): always asks a person.
+ */
+export type PermissionAction = { kind: "read" | "edit"; paths: string[] } | { kind: "command"; command: string } | { kind: "other" };
 
 /** The kinds of `WorkerEvent`, for filtering (`/worker <id> events tool`). */
 export type WorkerEventType = WorkerEvent["type"];
@@ -129,12 +151,60 @@ export interface Driver {
    * Never throws; empty output gives no events.
    */
   parseOutput?(whole: string): WorkerEvent[];
+  /**
+   * For CLIs driven through a protocol session: opened when the process has started (prompt channel `protocol`).
+   * When present the runner routes stdout lines, turns, answers and interrupts through the session, not through
+   * `parseLine` and the `encode*` functions. `spec` is what `runSpec` returned (its `env` may carry a secret the
+   * session needs, such as a server password).
+   */
+  openSession?(req: RunRequest, spec: RunSpec, io: ProtocolIO): ProtocolSession;
   /** The stdin line for a user turn (multi-turn drivers), or for the one prompt of a `protocol` run. */
   encodeTurn?(text: string): string;
   /** The stdin line answering a permission request. */
   encodePermission?(requestId: string, allow: boolean, input: unknown, message?: string): string;
   /** The stdin line asking the CLI to stop the current turn (else the runner sends SIGINT). */
   encodeInterrupt?(requestId: string): string;
+}
+
+/** How a request was answered, by a person or by an auto-response rule. */
+export type Reply =
+  /** Allow or deny a permission request; `message` tells the agent why (shown to the model on a denial). */
+  | { kind: "permission"; allow: boolean; message?: string }
+  /** The answer to a question (one of its options or free text); null = nobody answered, the question is declined. */
+  | { kind: "question"; answer: string | null };
+
+/** What a protocol session may do to its run: write to the CLI, report events, give up. */
+export interface ProtocolIO {
+  /** Writes one line (a newline is added) to the CLI's stdin. */
+  write(line: string): void;
+  /** Reports what the CLI said, in order: from a stdout line, a response, or another channel (an HTTP event stream). */
+  emit(events: WorkerEvent[]): void;
+  /**
+   * The protocol cannot go on (the handshake was refused, the server never came up, a response said the session is
+   * unknown). The runner records the error and ends the run's process; the worker fails with `reason` and can be resumed.
+   */
+  fail(reason: ErrorReason, message: string): void;
+  /** Diagnostics for asm's own log (never the prompt, never a token). */
+  debug(msg: string, data?: Record<string, unknown>): void;
+}
+
+/**
+ * A live conversation with a CLI that keeps a protocol open (Codex `app-server`, Gemini `--acp`, OpenCode `serve`,
+ * OpenClaw's gateway): stateful where `Driver.parseLine` is not, because answers, interrupts and the next turn need
+ * ids the CLI handed out earlier (a thread, a turn, a JSON-RPC request). The runner owns the process; the session
+ * owns the conversation. Its methods never throw: a problem is an `error` event or `io.fail`.
+ */
+export interface ProtocolSession {
+  /** One line of the CLI's stdout (JSON-RPC messages, or a "listening on" line for a server). */
+  onLine(line: string): void;
+  /** A user turn: the first prompt, or the next one after a `turn_end`. Held until the handshake is done. */
+  turn(text: string): void;
+  /** Answers the request a `permission` or `question` event named by `requestId`. */
+  reply(requestId: string, reply: Reply): void;
+  /** Asks the agent to stop its current turn (it should end with `turn_end` `interrupted: true`). */
+  interrupt(): void;
+  /** No more turns: let the CLI end (close the thread, stop the server). The runner closes stdin and signals the group after the grace. */
+  close(): void;
 }
 
 /** A session id safe to pass as one argv value: no leading dash, only the characters ids are made of. */

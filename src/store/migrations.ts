@@ -350,6 +350,20 @@ export const migrations: Migration[] = [
       ALTER TABLE workers ADD COLUMN owner TEXT;
     `,
   },
+  {
+    version: 10,
+    name: "agents that ask",
+    sql: `
+      -- Requests answered by an auto-response rule (capped per worker by autoRespond.maxAutoResponds).
+      ALTER TABLE workers ADD COLUMN respond_count INTEGER NOT NULL DEFAULT 0;
+      -- What a waiting worker waits for, as a person reads it: "permission: Bash(npm test)", "question: …".
+      ALTER TABLE workers ADD COLUMN waiting_detail TEXT;
+      -- When the last reminder about a waiting worker was posted (null = none since it began waiting).
+      ALTER TABLE workers ADD COLUMN reminded_at INTEGER;
+      -- How a request was answered (the option or the free text of a question; the rule of an auto-response).
+      ALTER TABLE worker_requests ADD COLUMN answer TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -66,6 +66,12 @@ export interface WorkerRow {
   notBefore: number | null;
   /** The asm process running it (`<pid>:<start time>`), null while queued. */
   owner: string | null;
+  /** Requests an auto-response rule answered (capped by `autoRespond.maxAutoResponds`). */
+  respondCount: number;
+  /** What a waiting worker waits for, as a person reads it (`permission: Bash(npm test)`, `question: …`). */
+  waitingDetail: string | null;
+  /** When the last reminder about this waiting worker went out; null since it began waiting. */
+  remindedAt: number | null;
 }
 
 /** One parsed event of a worker, as stored. */
@@ -118,6 +124,9 @@ const cols: Record<keyof WorkerRow, string> = {
   attempt: "attempt",
   notBefore: "not_before",
   owner: "owner",
+  respondCount: "respond_count",
+  waitingDetail: "waiting_detail",
+  remindedAt: "reminded_at",
 };
 const jsonCols = new Set<keyof WorkerRow>(["denied", "threads", "statusRefs", "chain"]);
 const select = `SELECT ${Object.entries(cols)
@@ -278,10 +287,12 @@ export interface WorkerRequestRow {
   decidedAt: number | null;
   decidedBy: string | null;
   messageRefs: MessageRef[];
+  /** The answer given: a question's option or free text, or the auto-response rule that decided it. */
+  answer: string | null;
 }
 
 const reqSelect = `SELECT id, worker_id AS workerId, kind, request_id AS requestId, nonce, status, payload, created_at AS createdAt,
-  expires_at AS expiresAt, decided_at AS decidedAt, decided_by AS decidedBy, message_refs AS messageRefs FROM worker_requests`;
+  expires_at AS expiresAt, decided_at AS decidedAt, decided_by AS decidedBy, message_refs AS messageRefs, answer FROM worker_requests`;
 const reqRow = (r: Record<string, unknown>): WorkerRequestRow => ({
   ...(r as unknown as WorkerRequestRow),
   payload: JSON.parse(String(r.payload ?? "{}")) as Record<string, unknown>,
@@ -322,14 +333,17 @@ export class WorkerRequestStore {
     return (rows as Record<string, unknown>[]).map(reqRow);
   }
 
-  /** Decides a pending request; false when it was already decided, expired, or the nonce is wrong. */
-  decide(id: number, nonce: string | null, status: Exclude<WorkerRequestStatus, "pending">, by: string, now: number): boolean {
+  /**
+   * Decides a pending request; false when it was already decided, expired, or the nonce is wrong. `answer` keeps
+   * what was answered (a question's text, or the rule of an auto-response).
+   */
+  decide(id: number, nonce: string | null, status: Exclude<WorkerRequestStatus, "pending">, by: string, now: number, answer: string | null = null): boolean {
     const info = this.db
       .prepare(
-        `UPDATE worker_requests SET status = ?, decided_at = ?, decided_by = ?
+        `UPDATE worker_requests SET status = ?, decided_at = ?, decided_by = ?, answer = ?
          WHERE id = ? AND status = 'pending' AND (? IS NULL OR nonce = ?) AND (expires_at > ? OR ? = 'expired')`,
       )
-      .run(status, now, by, id, nonce, nonce, now, status);
+      .run(status, now, by, answer, id, nonce, nonce, now, status);
     return info.changes === 1;
   }
 

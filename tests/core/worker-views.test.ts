@@ -45,6 +45,9 @@ const worker = (over: Partial<WorkerRow> = {}): WorkerRow => ({
   attempt: 1,
   notBefore: null,
   owner: null,
+  respondCount: 0,
+  waitingDetail: null,
+  remindedAt: null,
   ...over,
 });
 const lines = (text: string) => text.split("\n");

@@ -57,6 +57,9 @@ const worker = (id: string, patch: Partial<WorkerRow> = {}): WorkerRow => ({
   attempt: 1,
   notBefore: null,
   owner: null,
+  respondCount: 0,
+  waitingDetail: null,
+  remindedAt: null,
   ...patch,
 });
 

@@ -1,6 +1,24 @@
 import { z } from "zod";
 import { argv } from "./common.ts";
 
+/** One auto-response rule: requests it matches are allowed without a person (up to the cap). */
+const autoRule = z.strictObject({
+  allow: z
+    .enum(["read", "edit", "command"])
+    .describe("read: reading files inside the workspace; edit: changing files inside the workspace; command: the listed commands"),
+  commands: z
+    .array(z.string().regex(/^[^;&|`$<>(){}\n]+$/, "a command prefix is plain words, no shell operators"))
+    .default([])
+    .describe('For allow: command — command prefixes allowed, word by word ("npm test" allows "npm test -- x", not "npm testing")'),
+});
+
+const autoRespond = z
+  .strictObject({
+    rules: z.array(autoRule).default([]).describe("Requests these rules match are answered without a person; none = every request asks"),
+    maxAutoResponds: z.number().int().min(0).default(20).describe("Auto-responses per worker; past this every request waits for a person"),
+  })
+  .prefault({});
+
 const driver = z
   .strictObject({
     command: argv.nullable().default(null).describe("Program (and fixed leading arguments) to run; null = the agent's own name on PATH"),
@@ -12,6 +30,13 @@ const driver = z
       .default(null)
       .describe("The agent's own permission/approval mode for workers (Claude: default|acceptEdits|plan|bypassPermissions; Gemini: default|auto_edit|yolo)"),
     model: z.string().min(1).nullable().default(null).describe("Model id workers of this agent ask for by default; null = the CLI's default"),
+    interface: z
+      .enum(["protocol", "headless"])
+      .default("protocol")
+      .describe(
+        "protocol: the agent's interactive protocol (Claude's control protocol, Codex app-server, Gemini --acp, OpenCode serve, OpenClaw's gateway when one runs), so permission prompts and questions reach the chat; headless: the one-shot CLI (exec, run, -p), which cannot ask",
+      ),
+    autoRespond: autoRespond.describe("Requests answered without a person, capped per worker"),
   })
   .prefault({});
 
@@ -82,5 +107,6 @@ export const runnerSection = z
       .default("claude")
       .describe("The agent a gateway repair worker runs (the runbook: 'failed more than 3 times → trigger Claude Code repair')"),
     permissionTimeoutMinutes: z.number().positive().default(30).describe("A permission request nobody answers is denied after this long"),
+    waitingReminderMinutes: z.number().positive().default(30).describe("Remind the worker's topic once when it has waited for a person this long"),
   })
   .prefault({});
