@@ -74,6 +74,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const shape = (line) => {
   try {
     const d = JSON.parse(line);
+    // JSON-RPC (Codex app-server, Gemini ACP): a request or notification by its method, a response by the
+    // decision it carries, so a replay fails when we answer differently from the recording.
+    if (typeof d.method === "string") return `rpc:${d.method}`;
+    if (d && typeof d === "object" && "id" in d && ("result" in d || "error" in d)) {
+      const r = d.result ?? {};
+      return `rpc-response/${d.error ? "error" : (r.decision ?? r.outcome?.optionId ?? r.outcome?.outcome ?? r.action ?? "ok")}`;
+    }
     return d.type === "control_response"
       ? `control_response/${d.response?.response?.behavior}`
       : d.type === "control_request"
