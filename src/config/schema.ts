@@ -5,6 +5,7 @@ import { consoleSection, discordSection, telegramSection } from "./sections/chat
 import { checksSection, monitorSection } from "./sections/checks.ts";
 import { handoverSection } from "./sections/handover.ts";
 import { hostSection, metricsSection } from "./sections/metrics.ts";
+import { reportSection } from "./sections/report.ts";
 import { runnerSection } from "./sections/runner.ts";
 import { modelsSection, sourcesSection } from "./sections/sources.ts";
 import { logSection, storeSection } from "./sections/store.ts";
@@ -31,6 +32,7 @@ export const configSchema = z.strictObject({
   host: hostSection,
   usage: usageSection,
   metrics: metricsSection,
+  report: reportSection,
   telegram: telegramSection,
   discord: discordSection,
   console: consoleSection,
