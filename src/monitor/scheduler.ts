@@ -41,6 +41,15 @@ export class ScheduleError extends Error {
   }
 }
 
+/**
+ * How late (ms) a trigger may fire and still run: half the job's interval. node-cron's default (1 s) drops a
+ * scan whose timer fired 2 s late on a busy machine, and the cycle then waits a whole interval.
+ */
+export const lateRunTolerance = (job: Pick<Job, "everySeconds">): number => (job.everySeconds ? job.everySeconds * 500 : 30_000);
+
+/** At most one "skipped" line per job this often (ms); the line counts the runs skipped since the last. */
+const missedLogEveryMs = 10 * 60_000;
+
 /** Every N seconds as a node-cron expression, or null when cron cannot say it evenly (then a timer is used). */
 export function everyToCron(seconds: number): string | null {
   if (!Number.isInteger(seconds) || seconds <= 0) return null;
@@ -81,6 +90,8 @@ export class Scheduler {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private stopped = false;
+  /** Per job: runs skipped since the last log line about them, and when that line was written. */
+  private readonly missed = new Map<string, { count: number; loggedAt: number }>();
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? Date.now;
@@ -102,7 +113,13 @@ export class Scheduler {
     for (const job of this.options.jobs) {
       const expression = job.cron ?? everyToCron(job.everySeconds!);
       if (expression) {
-        const task = cron.schedule(expression, () => this.runNow(job.name), { name: job.name, logger: cronLogger });
+        const task = cron.schedule(expression, () => this.runNow(job.name), {
+          name: job.name,
+          logger: cronLogger,
+          missedExecutionTolerance: lateRunTolerance(job),
+        });
+        // Listening replaces node-cron's own "missed execution … Possible blocking IO" line with ours.
+        task.on("execution:missed", (ctx) => this.onMissed(job, ctx.date));
         this.tasks.push(task);
       } else {
         // node-cron cannot say "every 45 s" evenly; a plain timer can, with the same guard.
@@ -164,6 +181,21 @@ export class Scheduler {
       await this.report();
       return "failed";
     }
+  }
+
+  /** A trigger that came later than the tolerance: it is skipped (the next one runs); said in our words, not every time. */
+  private onMissed(job: Job, due: Date): void {
+    const now = this.now();
+    const m = this.missed.get(job.name) ?? { count: 0, loggedAt: 0 };
+    m.count++;
+    this.missed.set(job.name, m);
+    if (now - m.loggedAt < missedLogEveryMs) return;
+    this.options.log.warn(
+      { job: job.name, due: due.toISOString(), skipped: m.count },
+      `the machine was too busy to start "${job.name}" on time (over ${lateRunTolerance(job) / 1000} s late); ${m.count === 1 ? "that run was" : `${m.count} runs were`} skipped and it runs at the next trigger`,
+    );
+    m.count = 0;
+    m.loggedAt = now;
   }
 
   private async report(): Promise<void> {

@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/lib/log.ts";
 import { everyToCron, type JobFailure, jobFailureFindings, ScheduleError, Scheduler } from "../../src/monitor/scheduler.ts";
@@ -159,5 +160,57 @@ describe("scheduler", () => {
     for (const odd of [45, 90, 7 * 60, 0, 2.5]) expect(everyToCron(odd)).toBeNull();
     expect(() => new Scheduler({ jobs: [{ name: "x", cron: "every day", run: () => {} }], log })).toThrow(ScheduleError);
     expect(() => new Scheduler({ jobs: [{ name: "x", run: () => {} }], log })).toThrow(/needs everySeconds or cron/);
+  });
+});
+
+/** Blocks the event loop (a busy machine, a long synchronous parse) until `untilMs`. */
+function busyUntil(untilMs: number): void {
+  while (Date.now() < untilMs) {}
+}
+
+/** Waits until `ms` before the next multiple of `periodS` seconds (the cron trigger), with at least `leadMs` to spare. */
+async function justBeforeTrigger(periodS: number, ms: number): Promise<number> {
+  const period = periodS * 1000;
+  let trigger = Math.ceil(Date.now() / period) * period;
+  if (trigger - Date.now() < ms + 100) trigger += period;
+  await new Promise((r) => setTimeout(r, trigger - ms - Date.now()));
+  return trigger;
+}
+
+describe("scheduler on a busy machine", () => {
+  const captured = () => {
+    const lines: string[] = [];
+    const stream = new PassThrough();
+    stream.on("data", (d) => lines.push(String(d)));
+    return { lines, log: createLogger({ level: "debug", pretty: "never", stream }) };
+  };
+
+  it("still runs a job whose trigger fired seconds late, and prints none of node-cron's own warnings", { timeout: 20_000 }, async () => {
+    const { lines, log } = captured();
+    const runs: number[] = [];
+    scheduler({ jobs: [{ name: "scan", everySeconds: 5, run: () => void runs.push(Date.now()) }], log }).start();
+    const trigger = await justBeforeTrigger(5, 300);
+    // Blocked past the trigger by more than node-cron's default 1 s tolerance, less than half the interval.
+    busyUntil(trigger + 2_300);
+    await until(() => runs.length > 0, 1_500);
+    expect(runs[0]! - trigger).toBeLessThan(3_000);
+    expect(lines.join("")).not.toMatch(/missed execution|Possible blocking IO/);
+  });
+
+  it("says in its own words, once, that a run was skipped when the process was busy for longer", { timeout: 20_000 }, async () => {
+    const { lines, log } = captured();
+    const runs: number[] = [];
+    scheduler({ jobs: [{ name: "outbox", everySeconds: 2, run: () => void runs.push(Date.now()) }], log }).start();
+    const trigger = await justBeforeTrigger(2, 300);
+    busyUntil(trigger + 2_300);
+    await until(() => runs.length > 0, 2_500);
+    const text = lines.join("");
+    expect(text).not.toMatch(/missed execution|Possible blocking IO/);
+    const skipped = lines.filter((l) => l.includes("too busy"));
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toContain(
+      'the machine was too busy to start \\"outbox\\" on time (over 1 s late); that run was skipped and it runs at the next trigger',
+    );
+    expect(JSON.parse(skipped[0]!)).toMatchObject({ level: 40, job: "outbox", skipped: 1 });
   });
 });
