@@ -43,7 +43,7 @@ export type WorkerEvent =
    * The agent asks the person a question (AskUserQuestion, Codex request_user_input, OpenCode question).
    * `options` are the answers it offers (buttons); a free-text answer is always possible.
    */
-  | { type: "question"; requestId: string; text: string; options?: string[] }
+  | { type: "question"; requestId: string; text: string; options?: string[]; input?: unknown }
   /** The agent withdrew a request it made (Claude `control_cancel_request`, e.g. after an interrupt): nobody can answer it now. */
   | { type: "request_cancelled"; requestId: string }
   /** A turn ended. `isError`: the CLI itself says the turn failed. `denied`: tools the CLI refused on its own. */
@@ -162,6 +162,11 @@ export interface Driver {
   encodeTurn?(text: string): string;
   /** The stdin line answering a permission request. */
   encodePermission?(requestId: string, allow: boolean, input: unknown, message?: string): string;
+  /**
+   * The stdin line answering a request of either kind (a question too), when the CLI answers questions on stdin.
+   * `input` is what the request carried. Preferred over `encodePermission` when present.
+   */
+  encodeReply?(requestId: string, reply: Reply, input: unknown): string;
   /** The stdin line asking the CLI to stop the current turn (else the runner sends SIGINT). */
   encodeInterrupt?(requestId: string): string;
 }

@@ -1,3 +1,4 @@
+import type { Config } from "../config/schema.ts";
 import { claudeDriver } from "./claude/driver.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
@@ -6,7 +7,10 @@ import { openclawDriver } from "./openclaw/driver.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
 import type { Platform } from "./session.ts";
 
-/** The worker driver of each agent that has one. Adding one is a `driver.ts` in its folder and a line here. */
+/**
+ * The headless worker driver of each agent: one-shot runs (`exec`, `run`, `-p`) that cannot ask a person.
+ * Claude's is already interactive (its control protocol rides on the same stream-json process).
+ */
 export const drivers: Readonly<Partial<Record<Platform, Driver>>> = {
   claude: claudeDriver,
   codex: codexDriver,
@@ -14,3 +18,21 @@ export const drivers: Readonly<Partial<Record<Platform, Driver>>> = {
   opencode: opencodeDriver,
   openclaw: openclawDriver,
 };
+
+/**
+ * The driver of each agent that speaks its interactive protocol, so permission requests and questions reach
+ * the chat (issue "agents that ask"): picked when `runner.drivers.<agent>.interface` is `protocol`.
+ */
+export const protocolDrivers: Readonly<Partial<Record<Platform, Driver>>> = {
+  claude: claudeDriver,
+};
+
+/** The driver each agent's workers run with under this config: its protocol driver unless set to `headless` or it has none. */
+export function driversFor(runner: Config["runner"]): Readonly<Partial<Record<Platform, Driver>>> {
+  const out: Partial<Record<Platform, Driver>> = {};
+  for (const [agent, headless] of Object.entries(drivers) as [Platform, Driver][]) {
+    const protocol = protocolDrivers[agent];
+    out[agent] = runner.drivers[agent as keyof typeof runner.drivers]?.interface === "headless" ? headless : (protocol ?? headless);
+  }
+  return out;
+}

@@ -16,6 +16,8 @@ const approvalPattern = /^a:(\d{1,12}):([a-f0-9]{16}):([ynf])$/;
 const resetPattern = /^rs:([A-Za-z0-9._:-]{1,61})$/;
 /** `wp:<id>:<nonce>:y|n` — allow or deny a worker's permission prompt; `ws:` the same for a spawn request. */
 const workerRequestPattern = /^w([ps]):(\d{1,12}):([a-f0-9]{12}):([yn])$/;
+/** `wq:<id>:<nonce>:<n>` — option n of a worker's question. */
+const workerQuestionPattern = /^wq:(\d{1,12}):([a-f0-9]{12}):(\d{1,2})$/;
 /** `wk:r|o:<worker>` — Resume / Show output under a worker's result. */
 const workerButtonPattern = /^wk:([ro]):(w\d{1,9})$/;
 const actionKeyPattern = /^action:(\d{1,12})$/;
@@ -58,6 +60,11 @@ export class CoreInbound implements Inbound {
     const wr = workerRequestPattern.exec(data);
     if (wr) {
       const d = await this.manager.workers.decide(caller, Number(wr[2]), wr[3]!, wr[4] === "y", message);
+      return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
+    }
+    const wq = workerQuestionPattern.exec(data);
+    if (wq) {
+      const d = await this.manager.workers.choose(caller, Number(wq[1]), wq[2]!, Number(wq[3]), message);
       return { toast: d.toast, ...(d.view ? { edit: d.view } : {}) };
     }
     const wk = workerButtonPattern.exec(data);
@@ -119,7 +126,8 @@ export class CoreInbound implements Inbound {
     }
     if (!caller.admin) return textView(`Only an admin can send ${id} its next turn.`);
     try {
-      workers.runner.send(id, text.slice(0, 8000));
+      const r = workers.sendOrAnswer(caller, id, text.slice(0, 8000));
+      if (r.answered) return textView(`↪ ${id}: sent as the answer to its question.`, { silent: true });
       log.info({ audit: "worker.send", by: who(caller), worker: id, via: "thread" }, "worker turn sent");
       return textView(`↪ ${id}: sent as its next turn.`, { silent: true });
     } catch (err) {

@@ -74,7 +74,9 @@ export function recoveryHint(errorClass: string | null): string {
 
 /** The status message, edited in place while the worker runs. */
 export function workerStatusView(w: WorkerRow, session: SessionRecord | undefined, now: number): View {
-  const lines = [`${statusMark[w.status]}${w.waitingReason ? ` (${w.waitingReason})` : ""}`];
+  const lines = [`${statusMark[w.status]}${w.waitingReason && w.status === "waiting-for-input" ? ` (${w.waitingReason})` : ""}`];
+  // What it waits for, on its own line: the reason a person must act (`permission: Bash(npm test)`).
+  if (w.status === "waiting-for-input" && w.waitingDetail) lines.push(cut(w.waitingDetail, 80));
   if (w.model) lines.push(`model ${cut(w.model, 34)}`);
   const tokens = w.inputTokens + w.outputTokens + w.cacheReadTokens + w.cacheWriteTokens;
   lines.push(`turns ${w.turns} · tokens ${formatTokens(tokens)}`);
@@ -111,19 +113,23 @@ export function workerResultView(w: WorkerRow, now: number): View {
   };
 }
 
-/** A permission request or question, with Allow / Deny for admins. */
+/** A permission request (Allow / Deny) or a question (its options as buttons, or a typed reply), for admins. */
 export function workerRequestView(w: WorkerRow, r: WorkerRequestRow): View {
+  const expires = `expires ${new Date(r.expiresAt).toISOString().slice(11, 16)} UTC`;
   if (r.kind === "question") {
+    const options = Array.isArray(r.payload.options) ? (r.payload.options as unknown[]).map(String).slice(0, 8) : [];
     return {
       title: `${w.id} asks`,
-      sections: [{ lines: [cut(String(r.payload.text ?? ""), 1500), `Answer with /send ${w.id} <text>`] }],
+      sections: [{ lines: [cut(String(r.payload.text ?? ""), 1500), `Reply here, or /send ${w.id} <answer>.`, expires] }],
+      // One option per row: labels are sentences, and a phone shows one per line anyway.
+      ...(options.length ? { buttons: options.map((o, i) => [{ label: cut(o, 60), data: `wq:${r.id}:${r.nonce}:${i}` }]) } : {}),
       tone: "warning",
     };
   }
   const lines = [`tool ${String(r.payload.tool ?? "?")}`];
   if (r.payload.detail) lines.push(cut(String(r.payload.detail), 600));
   if (r.payload.reason) lines.push(`why: ${cut(String(r.payload.reason), 300)}`);
-  lines.push(`expires ${new Date(r.expiresAt).toISOString().slice(11, 16)} UTC`);
+  lines.push(expires);
   return {
     title: `${w.id} asks permission`,
     sections: [{ lines }],
@@ -133,6 +139,28 @@ export function workerRequestView(w: WorkerRow, r: WorkerRequestRow): View {
         { label: "Deny", data: `wp:${r.id}:${r.nonce}:n`, style: "danger" },
       ],
     ],
+    tone: "warning",
+  };
+}
+
+/** The request message once it is settled: what was asked and how it ended, with its buttons gone. */
+export function workerRequestSettledView(w: WorkerRow | undefined, r: WorkerRequestRow, outcome: string): View {
+  const what =
+    r.kind === "question"
+      ? cut(oneLine(String(r.payload.text ?? "")), 200)
+      : `${String(r.payload.tool ?? "?")} ${cut(oneLine(String(r.payload.detail ?? "")), 200)}`;
+  return {
+    title: `${w?.id ?? r.workerId ?? "?"} ${r.kind === "question" ? "asked" : "asked permission"}`,
+    sections: [{ lines: [what, outcome] }],
+    buttons: [],
+  };
+}
+
+/** The one reminder of a request still open: `w3 still waits for you` + what, and since when. */
+export function workerReminderView(w: WorkerRow, r: WorkerRequestRow, now: number): View {
+  return {
+    title: `${w.id} still waits for you`,
+    sections: [{ lines: [cut(w.waitingDetail ?? r.kind, 80), `asked ${formatDuration(now - r.createdAt)} ago; answer above`] }],
     tone: "warning",
   };
 }
@@ -164,6 +192,7 @@ export function workerListView(ws: WorkerRow[], now: number): View {
         lines: ws.flatMap((w) => [
           `${w.id} ${statusMark[w.status]} · ${formatDuration((w.endedAt ?? now) - (w.startedAt ?? w.createdAt))}`,
           `   ${cut(`${w.agent} · ${w.workspace}`, 37)}`,
+          ...(w.status === "waiting-for-input" && w.waitingDetail ? [`   ${cut(w.waitingDetail, 37)}`] : []),
         ]),
       },
     ],
@@ -171,12 +200,21 @@ export function workerListView(ws: WorkerRow[], now: number): View {
 }
 
 /** `/worker <id>`: status, resume chain, events tail. */
-export function workerDetailView(w: WorkerRow, chain: WorkerRow[], events: WorkerEventRow[], session: SessionRecord | undefined, now: number): View {
+export function workerDetailView(
+  w: WorkerRow,
+  chain: WorkerRow[],
+  events: WorkerEventRow[],
+  session: SessionRecord | undefined,
+  now: number,
+  /** `autoRespond.maxAutoResponds` of its agent, when it has rules (else the line is left out). */
+  autoCap?: number,
+): View {
   const v = workerStatusView(w, session, now);
   v.silent = false;
   v.sections.push({ heading: "Prompt", lines: [cut(w.prompt, 500)] });
   if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });
   if (chain.length > 1) v.sections.push({ heading: "Resume chain", lines: [chain.map((c) => c.id).join(" → ")] });
+  if (autoCap !== undefined) v.sections.push({ heading: "Auto-responses", lines: [`${w.respondCount} of ${autoCap} used`] });
   if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass)] });
   if (events.length) {
     v.sections.push({

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Driver } from "../agents/driver.ts";
-import { drivers } from "../agents/drivers.ts";
+import { driversFor } from "../agents/drivers.ts";
 import type { Platform } from "../agents/session.ts";
 import { HandoverOps } from "../handover/handover.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
@@ -9,9 +9,18 @@ import type { FallbackNotice } from "../runner/fallback/chain.ts";
 import { Runner, RunnerError, type RunnerListener, type SpawnRequest } from "../runner/runner.ts";
 import { AlertStore } from "../store/alerts.ts";
 import type { Runtime } from "../store/runtime.ts";
-import { isFinal, WorkerRequestStore, type WorkerRow, WorkerStore, type WorkerThread, workerIdByThread } from "../store/workers.ts";
+import { isFinal, type WorkerRequestRow, WorkerRequestStore, type WorkerRow, WorkerStore, type WorkerThread, workerIdByThread } from "../store/workers.ts";
 import type { Feed, FeedPlace } from "./feed.ts";
-import { spawnRequestView, workerRequestView, workerResultView, workerStatusView, workerThreadTitle, workerWaitingView } from "./worker-views.ts";
+import {
+  spawnRequestView,
+  workerReminderView,
+  workerRequestSettledView,
+  workerRequestView,
+  workerResultView,
+  workerStatusView,
+  workerThreadTitle,
+  workerWaitingView,
+} from "./worker-views.ts";
 
 /** Edits of one worker's status message at most this often (Telegram allows ~1 edit/s per chat). */
 const STATUS_EDIT_MS = 3000;
@@ -59,7 +68,7 @@ export class WorkerOps implements RunnerListener {
       log: rt.log,
       store: this.store,
       requests: this.requests,
-      drivers: (options.drivers ?? drivers) as Record<Platform, Driver>,
+      drivers: (options.drivers ?? driversFor(rt.config.runner)) as Record<Platform, Driver>,
       listener: this,
       gate: (agent) => this.quotaGate(agent),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -179,7 +188,65 @@ export class WorkerOps implements RunnerListener {
     return { toast: yes ? "Allowed." : "Denied.", view: done };
   }
 
+  /**
+   * `/send` and text typed in a worker's place: the answer to its open question when it has one (an agent that asked
+   * waits for that answer, not for a new turn), else its next turn. Admins only.
+   */
+  sendOrAnswer(caller: Caller, id: string, text: string): { worker: WorkerRow; answered: boolean } {
+    if (!caller.admin) throw new RunnerError(`Only an admin can send ${id} its next turn.`, "state");
+    const r = this.runner.answerQuestion(id, text, who(caller));
+    if (r) {
+      this.rt.log.info({ audit: "worker.question.answered", by: who(caller), worker: id, request: r.id }, "worker question answered");
+      this.settled(this.runner.get(id), r, "answered");
+      return { worker: this.runner.get(id), answered: true };
+    }
+    return { worker: this.runner.send(id, text), answered: false };
+  }
+
+  /** A press on one of a question's options (`wq:<id>:<nonce>:<n>`): single use, expiring, admins only. */
+  async choose(caller: Caller, id: number, nonce: string, option: number, message: MessageRef | null): Promise<Decision> {
+    if (!caller.admin) return { toast: "Only an admin can answer this." };
+    const r = this.requests.get(id);
+    if (!r || r.kind !== "question" || r.nonce !== nonce) return { toast: "This question is no longer open." };
+    if (message && r.messageRefs.length && !r.messageRefs.some((m) => m.transport === message.transport && m.messageId === message.messageId)) {
+      return { toast: "This button does not belong to that question." };
+    }
+    const options = Array.isArray(r.payload.options) ? (r.payload.options as unknown[]).map(String) : [];
+    const answer = options[option];
+    if (answer === undefined) return { toast: "No such option." };
+    if (r.expiresAt <= Date.now()) return { toast: "This question has expired." };
+    if (!this.requests.decide(r.id, nonce, "answered", who(caller), Date.now(), answer)) return { toast: "Already answered." };
+    this.rt.log.info({ audit: "worker.question.answered", by: who(caller), request: r.id, worker: r.workerId }, "worker question answered");
+    const sent = this.runner.reply(r, { kind: "question", answer });
+    const w = r.workerId ? this.store.get(r.workerId) : undefined;
+    const view = workerRequestSettledView(w, r, `${sent ? "Answered" : "Not sent (it stopped)"}: ${answer} — ${who(caller)}`);
+    return { toast: sent ? "Answered." : `${w?.id ?? "The worker"} is no longer running; nothing was sent.`, view };
+  }
+
   // ── RunnerListener: what the chat sees ──────────────────────────────────────
+
+  reminds(w: WorkerRow, r: WorkerRequestRow): void {
+    void this.post(w, workerReminderView(w, r, Date.now())).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the reminder"));
+  }
+
+  /** A request that ended without a press: its message loses its buttons and says how; an expiry is also said in the place. */
+  settled(w: WorkerRow, r: WorkerRequestRow, how: "expired" | "cancelled" | "answered"): void {
+    const outcome =
+      how === "expired"
+        ? `No answer in ${this.rt.config.runner.permissionTimeoutMinutes} min: ${r.kind === "question" ? "declined" : "denied"} by asm`
+        : how === "cancelled"
+          ? "Withdrawn: the worker no longer waits for it"
+          : `Answered: ${String(this.requests.get(r.id)?.answer ?? "").slice(0, 200)}`;
+    const view = workerRequestSettledView(w, r, outcome);
+    const edits = r.messageRefs.map((ref) => this.feed.edit(ref, view));
+    void Promise.all(edits).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not edit the request message"));
+    if (how === "expired") {
+      this.rt.log.info({ audit: `worker.${r.kind}.expired`, worker: w.id, request: r.id }, "worker request expired");
+      void this.post(w, { sections: [{ lines: [`${w.id}: ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}.`] }], tone: "warning" }).catch((err) =>
+        this.rt.log.warn({ err, worker: w.id }, "could not post the expiry"),
+      );
+    }
+  }
 
   changed(w: WorkerRow): void {
     if (isFinal(w.status)) return;

@@ -2,14 +2,23 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Driver, WorkerEvent } from "../agents/driver.ts";
-import { classifyError } from "../agents/error-reason.ts";
+import type { Driver, ProtocolSession, Reply, WorkerEvent } from "../agents/driver.ts";
+import { classifyError, type ErrorReason } from "../agents/error-reason.ts";
 import { type Platform, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BreakerStore } from "../store/breakers.ts";
 import { FallbackStore } from "../store/fallback.ts";
-import { isFinal, type WorkerRequestRow, type WorkerRequestStore, type WorkerRow, type WorkerStatus, type WorkerStore } from "../store/workers.ts";
+import {
+  isFinal,
+  type WaitingReason,
+  type WorkerRequestRow,
+  type WorkerRequestStore,
+  type WorkerRow,
+  type WorkerStatus,
+  type WorkerStore,
+} from "../store/workers.ts";
+import { autoResponse } from "./auto-respond.ts";
 import { FallbackChain, type FallbackNotice } from "./fallback/chain.ts";
 import { LineSplitter, Tail } from "./lines.ts";
 import { type ChildHandle, isOurProcess, ownerAlive, processStartTime, SpawnError, signalGroup, startChild } from "./process.ts";
@@ -28,6 +37,13 @@ export interface RunnerListener {
   fellBack?(w: WorkerRow, n: FallbackNotice): void;
   /** A queued worker waits because of the gate (quota low), said once per worker. */
   held?(w: WorkerRow, reason: string): void;
+  /** A request still waits for a person after `runner.waitingReminderMinutes` (said once per request). */
+  reminds?(w: WorkerRow, r: WorkerRequestRow): void;
+  /**
+   * A request was settled without a person's press: `expired` (nobody answered in time: denied), `cancelled` (the agent
+   * withdrew it, or the run ended), `answered` (a reply typed in the worker's place). The message that asked can say so.
+   */
+  settled?(w: WorkerRow, r: WorkerRequestRow, how: "expired" | "cancelled" | "answered"): void;
 }
 
 /** A request the runner refuses, with a message a person can act on. */
@@ -63,8 +79,15 @@ interface Run {
   worker: string;
   driver: Driver;
   child: ChildHandle;
-  /** Why we are ending it, when we are: recorded before the signal so the exit is read right. */
-  intent: "interrupt" | "kill" | "stall" | "no-init" | "shutdown" | null;
+  /**
+   * Why we are ending it, when we are: recorded before the signal so the exit is read right. `close`: the turn
+   * ended and no other is pending, so a protocol CLI is let go; `protocol`: its session could not go on.
+   */
+  intent: "interrupt" | "kill" | "stall" | "no-init" | "shutdown" | "close" | "protocol" | null;
+  /** The protocol conversation, for drivers that have one (`Driver.openSession`). */
+  session: ProtocolSession | null;
+  /** Reminder and expiry timers of its open requests. */
+  requestTimers: Set<NodeJS.Timeout>;
   /** Fires when a chained worker shows no sign of life (no init event) within `runner.fallback.timeoutSeconds`. */
   initTimer: NodeJS.Timeout | null;
   stall: NodeJS.Timeout | null;
@@ -86,6 +109,13 @@ interface Run {
 }
 
 const STDERR_TAIL = 8 * 1024;
+
+/** What a waiting worker waits for, short enough for a status line: `permission: Bash(npm test)`, `question: …`. */
+export function waitingText(e: Extract<WorkerEvent, { type: "permission" | "question" }>): string {
+  const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+  const flat = (s: string) => s.replace(/\s+/g, " ").trim();
+  return e.type === "permission" ? cut(`permission: ${e.tool}${e.detail ? `(${flat(e.detail)})` : ""}`, 80) : cut(`question: ${flat(e.text)}`, 80);
+}
 const OUTPUT_TAIL = 4 * 1024;
 
 /**
@@ -254,7 +284,7 @@ export class Runner {
     if (!prompt) throw new RunnerError("the message is empty", "argument");
     const run = this.runs.get(id);
     if (run) {
-      if (run.intent) throw new RunnerError(`${id} is stopping; send again when it has stopped`, "state");
+      if (run.intent && run.intent !== "close") throw new RunnerError(`${id} is stopping; send again when it has stopped`, "state");
       // Taken at the turn's end: written to the same process (multi-turn), or the next run resumes with it.
       run.pendingTurns.push(prompt);
       this.deps.store.addEvent(id, this.now, { type: "other", kind: "user-turn-queued" });
@@ -286,13 +316,44 @@ export class Runner {
 
   /** Answers a permission request of a live worker. False when it no longer runs. */
   answer(r: WorkerRequestRow, allow: boolean, message?: string): boolean {
+    return this.reply(r, { kind: "permission", allow, ...(message ? { message } : {}) });
+  }
+
+  /**
+   * Sends an answer to a live worker's request (the row must already be decided in the store: single use is the
+   * store's job). Through its protocol session, else the driver's stdin encoding. False when it no longer runs or
+   * its CLI cannot take this kind of answer.
+   */
+  reply(r: WorkerRequestRow, reply: Reply): boolean {
     const run = r.workerId ? this.runs.get(r.workerId) : undefined;
-    if (!run?.driver.encodePermission || !r.requestId) return false;
-    this.write(run, run.driver.encodePermission(r.requestId, allow, r.payload.input, message));
-    this.deps.store.addEvent(run.worker, this.now, { type: "other", kind: allow ? "permission-allowed" : "permission-denied" });
-    if (this.deps.requests.pending(run.worker).length === 0) this.setStatus(run.worker, "running", null);
-    this.armStall(run);
+    if (!run || !r.requestId) return false;
+    if (run.session) {
+      const session = run.session;
+      this.guard(run, () => session.reply(r.requestId!, reply));
+    } else if (run.driver.encodeReply) {
+      this.write(run, run.driver.encodeReply(r.requestId, reply, r.payload.input));
+    } else if (reply.kind === "permission" && run.driver.encodePermission) {
+      this.write(run, run.driver.encodePermission(r.requestId, reply.allow, r.payload.input, reply.message));
+    } else return false;
+    const kind =
+      reply.kind === "permission"
+        ? reply.allow
+          ? "permission-allowed"
+          : "permission-denied"
+        : reply.answer === null
+          ? "question-declined"
+          : "question-answered";
+    this.deps.store.addEvent(run.worker, this.now, { type: "other", kind });
+    this.afterRequest(run);
     return true;
+  }
+
+  /** Answers a worker's open question with typed text (a reply in its topic). False when it has none open. */
+  answerQuestion(workerId: string, text: string, by: string): WorkerRequestRow | null {
+    const r = this.deps.requests.pending(workerId).find((x) => x.kind === "question");
+    if (!r || !this.deps.requests.decide(r.id, null, "answered", by, this.now, text)) return null;
+    if (!this.reply(r, { kind: "question", answer: text })) return null;
+    return this.deps.requests.get(r.id) ?? r;
   }
 
   /**
@@ -307,8 +368,7 @@ export class Runner {
       throw new RunnerError(`${id} is not running (${w.status})`, "state");
     }
     run.intent = "interrupt";
-    if (run.driver.encodeInterrupt && run.child.stdin) this.write(run, run.driver.encodeInterrupt(`req_asm_${randomBytes(4).toString("hex")}`));
-    else signalGroup(run.child.pid, "SIGINT");
+    this.askToStop(run);
     this.graceKill(run, this.cfg.interruptGraceSeconds * 1000);
     return this.get(id);
   }
@@ -397,11 +457,19 @@ export class Runner {
     const runs = [...this.runs.values()];
     for (const run of runs) {
       run.intent = "shutdown";
-      if (run.driver.encodeInterrupt && run.child.stdin) this.write(run, run.driver.encodeInterrupt(`req_asm_${randomBytes(4).toString("hex")}`));
-      else signalGroup(run.child.pid, "SIGINT");
+      this.askToStop(run);
       this.graceKill(run, this.cfg.interruptGraceSeconds * 1000);
     }
     await Promise.all(runs.map((r) => r.done));
+  }
+
+  /** The protocol's interrupt where there is one, else SIGINT to the group. */
+  private askToStop(run: Run) {
+    if (run.session) {
+      const session = run.session;
+      this.guard(run, () => session.interrupt());
+    } else if (run.driver.encodeInterrupt && run.child.stdin) this.write(run, run.driver.encodeInterrupt(`req_asm_${randomBytes(4).toString("hex")}`));
+    else signalGroup(run.child.pid, "SIGINT");
   }
 
   // ── scheduling ──────────────────────────────────────────────────────────────
@@ -514,6 +582,8 @@ export class Runner {
       stdinClosed: false,
       turnUsage: null,
       promptDir,
+      session: null,
+      requestTimers: new Set(),
       done: Promise.resolve(),
     };
     this.runs.set(w.id, run);
@@ -528,7 +598,23 @@ export class Runner {
     this.notify("changed", this.get(w.id));
 
     child.stdin?.on("error", () => {}); // EPIPE when the CLI exits first: its exit says what happened
-    if (spec.prompt === "stdin") {
+    if (spec.prompt === "protocol" && driver.openSession) {
+      const req = { resumeSessionId: w.sessionId, model: w.model, cwd: w.cwd, permissionMode: dcfg.permissionMode };
+      try {
+        run.session = driver.openSession(req, spec, {
+          write: (line) => this.write(run, line),
+          emit: (events) => {
+            for (const e of events) this.onEvent(run, e);
+          },
+          fail: (reason, message) => this.protocolFailed(run, reason, message),
+          debug: (msg, data) => this.deps.log.debug({ worker: run.worker, ...data }, msg),
+        });
+        const session = run.session;
+        this.guard(run, () => session.turn(prompt));
+      } catch (err) {
+        this.protocolFailed(run, "error", `could not open the ${w.agent} protocol session: ${(err as Error).message}`);
+      }
+    } else if (spec.prompt === "stdin") {
       child.stdin?.end(prompt);
     } else if (spec.prompt === "protocol" && driver.encodeTurn) {
       this.write(run, driver.encodeTurn(prompt));
@@ -560,6 +646,56 @@ export class Runner {
     });
   }
 
+  /** Runs a protocol-session call; a throw (a driver bug) fails the run instead of taking asm down. */
+  private guard(run: Run, call: () => void) {
+    try {
+      call();
+    } catch (err) {
+      this.protocolFailed(run, "error", `protocol session error: ${(err as Error).message}`);
+    }
+  }
+
+  /** The protocol cannot go on: record why, then end the process (SIGTERM, SIGKILL after the grace). */
+  private protocolFailed(run: Run, reason: ErrorReason, message: string) {
+    if (!run.lastError) run.lastError = { reason, message };
+    this.deps.store.addEvent(run.worker, this.now, { type: "error", reason, message });
+    if (run.intent && run.intent !== "close") return;
+    run.intent = "protocol";
+    signalGroup(run.child.pid, "SIGTERM");
+    this.graceKill(run, this.cfg.interruptGraceSeconds * 1000);
+  }
+
+  /** No turn is pending after a turn's end: let the CLI go (its session closes, stdin ends, then the group is signalled). */
+  private closeRun(run: Run) {
+    if (!run.intent) run.intent = "close";
+    if (run.session) {
+      const session = run.session;
+      this.guard(run, () => session.close());
+    }
+    if (!run.stdinClosed) {
+      run.stdinClosed = true;
+      run.child.stdin?.end();
+    }
+    if (run.session && !run.grace) {
+      // A server (OpenCode serve) does not end with its stdin: SIGTERM after the grace, SIGKILL after another.
+      const ms = this.cfg.interruptGraceSeconds * 1000;
+      run.grace = setTimeout(() => {
+        signalGroup(run.child.pid, "SIGTERM");
+        run.grace = setTimeout(() => signalGroup(run.child.pid, "SIGKILL"), ms);
+        run.grace.unref?.();
+      }, ms);
+      run.grace.unref?.();
+    }
+  }
+
+  /** After a request was answered: back to running when none is open, and the stall clock restarts. */
+  private afterRequest(run: Run) {
+    const w = this.deps.store.get(run.worker);
+    if (this.deps.requests.pending(run.worker).length === 0 && w?.status === "waiting-for-input" && w.waitingReason !== "turn-finished")
+      this.setStatus(run.worker, "running", null);
+    this.armStall(run);
+  }
+
   private write(run: Run, line: string) {
     try {
       run.child.stdin?.write(`${line}\n`);
@@ -587,6 +723,11 @@ export class Runner {
   }
 
   private onLine(run: Run, line: string) {
+    if (run.session) {
+      const session = run.session;
+      this.guard(run, () => session.onLine(line));
+      return;
+    }
     if (run.driver.parseOutput) run.whole.push(line);
     let events: WorkerEvent[];
     try {
@@ -628,24 +769,9 @@ export class Runner {
         run.turnUsage = e;
         break;
       case "permission":
-      case "question": {
-        const r = this.deps.requests.create({
-          workerId: id,
-          kind: e.type,
-          requestId: e.requestId,
-          nonce: randomBytes(6).toString("hex"),
-          payload: e.type === "permission" ? { tool: e.tool, detail: e.detail, reason: e.reason, input: e.input } : { text: e.text },
-          now,
-          expiresAt: now + this.cfg.permissionTimeoutMinutes * 60_000,
-        });
-        this.setStatus(id, "waiting-for-input", e.type);
-        this.notify("asks", this.get(id), r);
-        const expire = setTimeout(() => {
-          if (this.deps.requests.decide(r.id, null, "expired", "asm", this.now)) this.answer(r, false, "No answer in time; denied by asm");
-        }, this.cfg.permissionTimeoutMinutes * 60_000);
-        expire.unref?.();
+      case "question":
+        this.onRequest(run, w, e);
         break;
-      }
       case "turn_end": {
         const u = run.turnUsage;
         run.turnUsage = null;
@@ -664,13 +790,22 @@ export class Runner {
             denied: [...new Set([...w.denied, ...e.denied])],
             status: "waiting-for-input",
             waitingReason: "turn-finished",
+            waitingDetail: e.interrupted ? "turn interrupted" : e.isError ? "turn failed" : "turn finished",
+            remindedAt: null,
           },
           now,
         );
         if (e.isError && !run.lastError) run.lastError = { reason: classifyError(e.result ?? ""), message: e.result ?? "the turn failed" };
         this.notify("turnEnded", this.get(id), e.result);
         // A multi-turn CLI waits on stdin: write what was sent meanwhile, else close it so the run ends cleanly.
-        if (run.driver.multiTurn && run.driver.encodeTurn && run.pendingTurns.length && !run.intent) {
+        if (run.session) {
+          const session = run.session;
+          const next = run.intent ? undefined : run.pendingTurns.shift();
+          if (next !== undefined) {
+            this.guard(run, () => session.turn(next));
+            this.setStatus(id, "running", null);
+          } else this.closeRun(run);
+        } else if (run.driver.multiTurn && run.driver.encodeTurn && run.pendingTurns.length && !run.intent) {
           this.write(run, run.driver.encodeTurn(run.pendingTurns.shift()!));
           this.setStatus(id, "running", null);
         } else if (run.driver.multiTurn && !run.stdinClosed) {
@@ -684,9 +819,8 @@ export class Runner {
         break;
       case "request_cancelled": {
         const r = this.deps.requests.pending(id).find((x) => x.requestId === e.requestId);
-        if (r) this.deps.requests.decide(r.id, null, "expired", "agent", now);
-        if (this.deps.requests.pending(id).length === 0 && w.status === "waiting-for-input" && w.waitingReason !== "turn-finished")
-          this.setStatus(id, "running", null);
+        if (r && this.deps.requests.decide(r.id, null, "expired", "agent", now)) this.notify("settled", w, this.deps.requests.get(r.id) ?? r, "cancelled");
+        this.afterRequest(run);
         break;
       }
       case "model_switch":
@@ -703,14 +837,25 @@ export class Runner {
     if (run.initTimer) clearTimeout(run.initTimer);
     if (run.grace) clearTimeout(run.grace);
     if (run.promptDir) rmSync(run.promptDir, { recursive: true, force: true });
+    for (const t of run.requestTimers) clearTimeout(t);
     if (run.driver.parseOutput && run.whole.length) {
       for (const e of run.driver.parseOutput(run.whole.join("\n"))) this.onEvent(run, e);
     }
     this.runs.delete(run.worker);
     const id = run.worker;
     const now = this.now;
+    const open = this.deps.requests.pending(id);
     this.deps.requests.closeFor(id, now);
-    const base = { exitCode: exit.exitCode, signal: exit.signal, stderrTail: run.stderr.toString(), pid: null, waitingReason: null, endedAt: now };
+    for (const r of open) this.notify("settled", this.get(id), this.deps.requests.get(r.id) ?? r, "cancelled");
+    const base = {
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      stderrTail: run.stderr.toString(),
+      pid: null,
+      waitingReason: null,
+      waitingDetail: null,
+      endedAt: now,
+    };
     let status: WorkerStatus;
     let errorClass: string | null = null;
     let errorMessage: string | null = null;
@@ -720,6 +865,10 @@ export class Runner {
       status = "failed";
       errorClass = "timeout";
       errorMessage = `no event for ${this.cfg.stallSeconds}s; the turn was stopped`;
+    } else if (run.intent === "protocol") {
+      status = "failed";
+      errorClass = run.lastError?.reason ?? "error";
+      errorMessage = run.lastError?.message ?? "the protocol session failed";
     } else if (run.intent === "no-init") {
       status = "failed";
       errorClass = "timeout";
@@ -728,7 +877,8 @@ export class Runner {
       status = "failed";
       errorClass = "spawn";
       errorMessage = exit.spawnError;
-    } else if (exit.exitCode === 0 && run.lastTurnOk !== false && !run.lastError) {
+    } else if ((exit.exitCode === 0 || (run.intent === "close" && exit.signal !== null)) && run.lastTurnOk !== false && !run.lastError) {
+      // A protocol CLI let go after its last turn may end by our signal: the work itself succeeded.
       status = "completed";
     } else {
       status = "failed";
@@ -767,8 +917,74 @@ export class Runner {
     this.pump();
   }
 
-  private setStatus(id: string, status: WorkerStatus, waitingReason: WorkerRow["waitingReason"]) {
-    this.deps.store.update(id, { status, waitingReason }, this.now);
+  private setStatus(id: string, status: WorkerStatus, waitingReason: WaitingReason | null, waitingDetail: string | null = null) {
+    this.deps.store.update(id, { status, waitingReason, waitingDetail: waitingReason ? waitingDetail : null, remindedAt: null }, this.now);
+  }
+
+  /**
+   * A permission request or a question: answered by an auto-response rule while the worker's cap allows, else
+   * recorded and put to a person, with a reminder and an expiry (denied, and said so).
+   */
+  private onRequest(run: Run, w: WorkerRow, e: Extract<WorkerEvent, { type: "permission" | "question" }>) {
+    const now = this.now;
+    const id = run.worker;
+    const payload =
+      e.type === "permission"
+        ? { tool: e.tool, detail: e.detail, reason: e.reason, input: e.input, action: e.action ?? null }
+        : { text: e.text, options: e.options ?? [], input: e.input };
+    const create = () =>
+      this.deps.requests.create({
+        workerId: id,
+        kind: e.type,
+        requestId: e.requestId,
+        nonce: randomBytes(6).toString("hex"),
+        payload,
+        now,
+        expiresAt: now + this.cfg.permissionTimeoutMinutes * 60_000,
+      });
+    if (e.type === "permission") {
+      const auto = this.cfg.drivers[w.agent].autoRespond;
+      const rule = autoResponse(e.action, w.cwd, auto.rules);
+      if (rule && w.respondCount < auto.maxAutoResponds) {
+        const r = create();
+        this.deps.requests.decide(r.id, null, "allowed", "asm:auto", now, rule);
+        this.deps.store.update(id, { respondCount: w.respondCount + 1 }, now);
+        this.deps.store.addEvent(id, now, { type: "other", kind: `auto-allowed: ${rule}` });
+        this.reply(r, { kind: "permission", allow: true });
+        return;
+      }
+      if (rule) this.deps.store.addEvent(id, now, { type: "other", kind: `auto-respond cap reached (${auto.maxAutoResponds}): asking` });
+    }
+    const r = create();
+    this.setStatus(id, "waiting-for-input", e.type, waitingText(e));
+    this.notify("asks", this.get(id), r);
+    const later = (ms: number, fn: () => void) => {
+      const t = setTimeout(() => {
+        run.requestTimers.delete(t);
+        fn();
+      }, ms);
+      t.unref?.();
+      run.requestTimers.add(t);
+    };
+    if (this.cfg.waitingReminderMinutes < this.cfg.permissionTimeoutMinutes) {
+      later(this.cfg.waitingReminderMinutes * 60_000, () => {
+        if (this.deps.requests.get(r.id)?.status !== "pending") return;
+        this.deps.store.update(id, { remindedAt: this.now }, this.now);
+        this.notify("reminds", this.get(id), r);
+      });
+    }
+    later(this.cfg.permissionTimeoutMinutes * 60_000, () => {
+      if (!this.deps.requests.decide(r.id, null, "expired", "asm", this.now)) return;
+      const mins = this.cfg.permissionTimeoutMinutes;
+      this.reply(
+        r,
+        r.kind === "question"
+          ? { kind: "question", answer: null }
+          : { kind: "permission", allow: false, message: `No answer within ${mins} min; denied by asm` },
+      );
+      this.deps.store.addEvent(id, this.now, { type: "other", kind: `${r.kind}-expired` });
+      this.notify("settled", this.get(id), this.deps.requests.get(r.id) ?? r, "expired");
+    });
   }
 
   private fail(id: string, errorClass: string, message: string) {

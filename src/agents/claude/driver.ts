@@ -29,6 +29,15 @@ export const claudeDriver: Driver = {
     const response = allow ? { behavior: "allow", updatedInput: input ?? {} } : { behavior: "deny", message: message ?? "Denied from asm", interrupt: false };
     return JSON.stringify({ type: "control_response", response: { subtype: "success", request_id: requestId, response } });
   },
+  encodeReply(requestId, reply, input) {
+    if (reply.kind === "permission") return claudeDriver.encodePermission!(requestId, reply.allow, input, reply.message);
+    // AskUserQuestion takes its answers as `answers` (question text → answer) in the tool input it is allowed with.
+    if (reply.answer === null) return claudeDriver.encodePermission!(requestId, false, input, "Nobody answered the question; carry on without it");
+    const i = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+    const qs = Array.isArray(i.questions) ? (i.questions as { question?: unknown }[]) : [];
+    const answers = Object.fromEntries(qs.map((q) => [String(q?.question ?? ""), reply.answer]));
+    return claudeDriver.encodePermission!(requestId, true, { ...i, answers });
+  },
   encodeInterrupt: (requestId) => JSON.stringify({ type: "control_request", request_id: requestId, request: { subtype: "interrupt" } }),
 };
 

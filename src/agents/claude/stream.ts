@@ -1,5 +1,5 @@
 import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
-import type { WorkerEvent } from "../driver.ts";
+import type { PermissionAction, WorkerEvent } from "../driver.ts";
 import { classifyError } from "../error-reason.ts";
 import { claudeErrorReason } from "./errors.ts";
 
@@ -126,7 +126,12 @@ function controlRequest(d: Json): WorkerEvent[] {
         .map((q) => str(obj(q)?.question))
         .filter(Boolean)
         .join("\n") || "The agent has a question.";
-    return [{ type: "question", requestId: id, text }];
+    // Buttons only for a single question: several at once are answered in one free-text reply.
+    const options =
+      qs.length === 1 && Array.isArray(obj(qs[0])?.options)
+        ? (obj(qs[0])!.options as unknown[]).map((o) => str(obj(o)?.label) ?? str(o)).filter((x): x is string => !!x)
+        : [];
+    return [{ type: "question", requestId: id, text, ...(options.length ? { options } : {}), input }];
   }
   return [
     {
@@ -136,8 +141,33 @@ function controlRequest(d: Json): WorkerEvent[] {
       detail: toolDetail(input) ?? str(r.blocked_path),
       reason: str(r.decision_reason) ?? str(r.description) ?? str(r.title),
       input,
+      action: claudeAction(tool, input),
     },
   ];
+}
+
+/** Claude's built-in tools in the terms auto-response rules match on; MCP and other tools are `other`. */
+function claudeAction(tool: string, input: unknown): PermissionAction {
+  const i = obj(input);
+  const path = str(i?.file_path) ?? str(i?.notebook_path) ?? str(i?.path);
+  switch (tool) {
+    case "Read":
+    case "Glob":
+    case "Grep":
+    case "LS":
+      return { kind: "read", paths: [path ?? "."] };
+    case "Edit":
+    case "MultiEdit":
+    case "Write":
+    case "NotebookEdit":
+      return path ? { kind: "edit", paths: [path] } : { kind: "other" };
+    case "Bash": {
+      const command = str(i?.command);
+      return command ? { kind: "command", command } : { kind: "other" };
+    }
+    default:
+      return { kind: "other" };
+  }
 }
 
 /** One stdout line of `claude -p --output-format stream-json --verbose` → events. Never throws. */

@@ -116,6 +116,7 @@ export const workerCommand: Command = {
       ops.store.events(id, { limit: args[1] === "events" ? 30 : 8, ...(type ? { type } : {}) }),
       session,
       ctx.now,
+      ctx.rt.config.runner.drivers[w.agent].autoRespond.rules.length ? ctx.rt.config.runner.drivers[w.agent].autoRespond.maxAutoResponds : undefined,
     );
   },
 };
@@ -132,8 +133,8 @@ export const sendCommand: Command = {
   run(ctx, args) {
     const id = workerId(args[0]);
     return refusing(() => {
-      const w = ctx.manager.workers.runner.send(id, prompt(args.slice(1)));
-      return textView(`Sent to ${w.id} (${w.status}).`);
+      const r = ctx.manager.workers.sendOrAnswer(ctx.caller, id, prompt(args.slice(1)));
+      return textView(r.answered ? `Answered ${r.worker.id}'s question.` : `Sent to ${r.worker.id} (${r.worker.status}).`);
     });
   },
 };

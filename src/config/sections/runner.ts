@@ -106,7 +106,7 @@ export const runnerSection = z
       .enum(["claude", "codex", "gemini", "opencode"])
       .default("claude")
       .describe("The agent a gateway repair worker runs (the runbook: 'failed more than 3 times → trigger Claude Code repair')"),
-    permissionTimeoutMinutes: z.number().positive().default(30).describe("A permission request nobody answers is denied after this long"),
+    permissionTimeoutMinutes: z.number().positive().default(120).describe("A permission request or question nobody answers is denied (declined) after this long"),
     waitingReminderMinutes: z.number().positive().default(30).describe("Remind the worker's topic once when it has waited for a person this long"),
   })
   .prefault({});
