@@ -207,7 +207,7 @@ export class WorkerOps implements RunnerListener {
   async choose(caller: Caller, id: number, nonce: string, option: number, message: MessageRef | null): Promise<Decision> {
     if (!caller.admin) return { toast: "Only an admin can answer this." };
     const r = this.requests.get(id);
-    if (!r || r.kind !== "question" || r.nonce !== nonce) return { toast: "This question is no longer open." };
+    if (r?.kind !== "question" || r.nonce !== nonce) return { toast: "This question is no longer open." };
     if (message && r.messageRefs.length && !r.messageRefs.some((m) => m.transport === message.transport && m.messageId === message.messageId)) {
       return { toast: "This button does not belong to that question." };
     }

@@ -7,7 +7,7 @@ import { configSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
 import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, type WorkerRow, WorkerStore } from "../../src/store/workers.ts";
+import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
