@@ -1,73 +1,19 @@
-import { appendFileSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Driver, ProtocolIO, ProtocolSession, Reply, RunRequest, RunSpec, WorkerEvent } from "../../src/agents/driver.ts";
+import type { Driver, Reply } from "../../src/agents/driver.ts";
 import type { Platform } from "../../src/agents/session.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
 import { openStore } from "../../src/store/db.ts";
 import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import { ECHO, scriptedDriver } from "../helpers/scripted-protocol.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
- * The runner's side of protocol sessions, over a real child process: the "CLI" is `node` echoing its stdin,
- * so every line the session writes comes back as a stdout line the runner routes to `onLine` — the same
- * round trip a JSON-RPC CLI makes. The session is a tiny scripted agent: a prompt `cmd:<command>` asks
- * permission to run it, `ask:<question>` asks a question with options, `fail:` gives up through `io.fail`.
+ * The runner's side of protocol sessions, over a real child process (see tests/helpers/scripted-protocol.ts).
  */
-const ECHO = [process.execPath, "-e", "process.stdin.on('data', (c) => process.stdout.write(c)); process.stdin.on('end', () => process.exit(0))"];
-
-class ScriptedSession implements ProtocolSession {
-  private n = 0;
-  constructor(
-    private readonly io: ProtocolIO,
-    private readonly req: RunRequest,
-    private readonly log: string,
-  ) {}
-  onLine(line: string) {
-    appendFileSync(this.log, `${line}\n`);
-    const m = JSON.parse(line) as { op: string; text?: string; id?: string; reply?: Reply };
-    const ev: WorkerEvent[] = [];
-    if (m.op === "turn") {
-      ev.push({ type: "init", sessionId: this.req.resumeSessionId ?? "sess-1" });
-      const text = m.text ?? "";
-      const id = `r${++this.n}`;
-      if (text.startsWith("cmd:")) {
-        const command = text.slice(4);
-        ev.push({ type: "permission", requestId: id, tool: "Bash", detail: command, reason: null, action: { kind: "command", command } });
-      } else if (text.startsWith("ask:")) ev.push({ type: "question", requestId: id, text: text.slice(4), options: ["red", "blue"] });
-      else if (text.startsWith("fail:")) this.io.fail("auth", "the server refused the handshake: 401");
-      else ev.push(end(`echo ${text}`));
-    } else if (m.op === "reply" && m.reply) {
-      const r = m.reply;
-      if (r.kind === "permission")
-        ev.push(r.allow ? { type: "tool", name: "Bash", detail: "ran" } : { type: "other", kind: "denied" }, end(r.allow ? "ran it" : "not allowed"));
-      else ev.push(end(`answer: ${r.answer ?? "(none)"}`));
-    } else if (m.op === "interrupt") ev.push({ ...end(null), interrupted: true });
-    this.io.emit(ev);
-  }
-  turn(text: string) {
-    this.io.write(JSON.stringify({ op: "turn", text }));
-  }
-  reply(id: string, reply: Reply) {
-    this.io.write(JSON.stringify({ op: "reply", id, reply }));
-  }
-  interrupt() {
-    this.io.write(JSON.stringify({ op: "interrupt" }));
-  }
-  close() {}
-}
-
-const end = (result: string | null): Extract<WorkerEvent, { type: "turn_end" }> => ({
-  type: "turn_end",
-  result,
-  isError: false,
-  costUsd: null,
-  durationMs: null,
-  numTurns: 1,
-  denied: [],
-});
 
 interface World {
   runner: Runner;
@@ -91,16 +37,7 @@ function world(runner: Record<string, unknown> = {}, codex: Record<string, unkno
   const config = configSchema.parse({
     runner: { workspaces: { app: dir }, drivers: { codex: { command: ECHO, ...codex } }, interruptGraceSeconds: 0.3, ...runner },
   });
-  const driver: Driver = {
-    platform: "codex",
-    defaultCommand: ["unused"],
-    multiTurn: true,
-    canAsk: true,
-    sessionIdPattern: /^sess-\d+$/,
-    runSpec: (): RunSpec => ({ args: [], prompt: "protocol" }),
-    parseLine: () => [{ type: "other", kind: "not used with a session" }],
-    openSession: (req, _spec, io) => new ScriptedSession(io, req, wire),
-  };
+  const driver = scriptedDriver(wire);
   const store = new WorkerStore(db);
   const requests = new WorkerRequestStore(db);
   const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], reminders: [], settled: [], wire };

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { claudeDriver } from "../../../src/agents/claude/driver.ts";
+import { parseClaudeLine } from "../../../src/agents/claude/stream.ts";
+
+const ask = {
+  type: "control_request",
+  request_id: "req-1",
+  request: {
+    subtype: "can_use_tool",
+    tool_name: "AskUserQuestion",
+    input: { questions: [{ question: "Which database?", header: "DB", options: [{ label: "SQLite" }, { label: "Postgres" }], multiSelect: false }] },
+  },
+};
+
+describe("Claude's questions and permission actions", () => {
+  it("AskUserQuestion becomes a question with its options; the answer goes back as the tool input's answers", () => {
+    const [q] = parseClaudeLine(JSON.stringify(ask));
+    expect(q).toMatchObject({ type: "question", requestId: "req-1", text: "Which database?", options: ["SQLite", "Postgres"] });
+    const line = JSON.parse(claudeDriver.encodeReply!("req-1", { kind: "question", answer: "Postgres" }, ask.request.input));
+    expect(line.response.request_id).toBe("req-1");
+    expect(line.response.response).toEqual({ behavior: "allow", updatedInput: { ...ask.request.input, answers: { "Which database?": "Postgres" } } });
+    const none = JSON.parse(claudeDriver.encodeReply!("req-1", { kind: "question", answer: null }, ask.request.input));
+    expect(none.response.response.behavior).toBe("deny");
+  });
+
+  it("built-in tools carry the action auto-response rules match on", () => {
+    const req = (tool_name: string, input: unknown) =>
+      parseClaudeLine(JSON.stringify({ type: "control_request", request_id: "r", request: { subtype: "can_use_tool", tool_name, input } }))[0];
+    expect(req("Bash", { command: "npm test" })).toMatchObject({ action: { kind: "command", command: "npm test" } });
+    expect(req("Write", { file_path: "/w/a.txt", content: "x" })).toMatchObject({ action: { kind: "edit", paths: ["/w/a.txt"] } });
+    expect(req("Read", { file_path: "/w/a.txt" })).toMatchObject({ action: { kind: "read", paths: ["/w/a.txt"] } });
+    expect(req("mcp__github__create_issue", { title: "x" })).toMatchObject({ action: { kind: "other" } });
+  });
+});
