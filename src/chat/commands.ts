@@ -6,6 +6,8 @@ import { handoverCommand } from "./commands/handover.ts";
 import { healthCommand } from "./commands/health.ts";
 import { memoryCommand } from "./commands/memory.ts";
 import { sessionCommand, sessionsCommand } from "./commands/sessions.ts";
+import { tailCommand } from "./commands/sessions-tail.ts";
+import { reportCommand } from "./commands/report.ts";
 import { type Command, type CommandContext, UsageError } from "./commands/spec.ts";
 import { usageCommand } from "./commands/usage.ts";
 import { workerCommands } from "./commands/workers.ts";
@@ -36,6 +38,7 @@ export const commands: Command[] = [
   help,
   sessionsCommand,
   sessionCommand,
+  tailCommand,
   healthCommand,
   alertsCommand,
   silenceCommand,
@@ -52,6 +55,7 @@ export const commands: Command[] = [
   memoryCommand,
   handoverCommand,
   usageCommand,
+  reportCommand,
 ];
 
 /**

@@ -6,6 +6,7 @@ import type { Severity } from "../config/sections/common.ts";
 import { formatDuration, formatPercent, formatTokens } from "../lib/present.ts";
 import { type Finding, severityRank } from "../messages/finding.ts";
 import type { Observations, TurnPoint } from "../observe/observations.ts";
+import { contextSkip } from "./context-scope.ts";
 
 /** One reason a session's context is a problem; the worst becomes the finding. */
 interface Reason {
@@ -107,11 +108,11 @@ export function contextAdvice(session: Pick<SessionRecord, "platform" | "session
  * OpenClaw session kind, and growth that will fill the window within the horizon. One finding per
  * session: the worst reason leads, the others are listed in `details.reasons`.
  */
-export function checkContext(obs: Observations, config: Config, _now: number): Finding[] {
+export function checkContext(obs: Observations, config: Config, now: number): Finding[] {
   const findings: Finding[] = [];
   for (const session of obs.sessions) {
-    // An ended session will not grow again: its context is history, not a risk.
-    if (!session.present || session.state === "ended" || session.contextTokens === null) continue;
+    // The same rule `/sessions` ranks by (context-scope.ts): an ended or idle session is left out, and said so.
+    if (contextSkip(session, config, now) || session.contextTokens === null) continue;
     const { reasons, window } = reasonsFor(session, obs.turns[session.uid] ?? [], config);
     if (reasons.length === 0) continue;
     reasons.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);

@@ -1,4 +1,5 @@
 import { alertStores } from "../alerts/lifecycle.ts";
+import { type ContextSkip, contextSkip, noSkips, skippedText, skipWhy } from "../checks/context-scope.ts";
 import { runCheckCycle } from "../monitor/cycle.ts";
 import { transportNames } from "../monitor/service.ts";
 import type { Runtime } from "../store/runtime.ts";
@@ -31,9 +32,18 @@ export async function runCheckOnce(rt: Runtime, io: CliIo, opts: { json: boolean
     ...(a.ackedBy ? { ackedBy: a.ackedBy } : {}),
     ...(silencedBy !== undefined ? { silencedBy } : {}),
   }));
+  // What the context check looked at and what it left out, by the same rule `/sessions` lists by.
+  const skipped = noSkips();
+  let checked = 0;
+  for (const s of rt.sessions.list({ includeGone: true })) {
+    const skip = contextSkip(s, rt.config, now);
+    if (skip) skipped[skip]++;
+    else checked++;
+  }
   if (opts.json) {
     printJson(io, {
       scan: { durationMs: Math.round(report.scan.durationMs), errors: report.scan.results.flatMap((r) => r.errors) },
+      context: { checked, notChecked: skipped },
       findings: report.findings,
       alerts,
       outbox: { enqueued: report.alerts.enqueued, transports },
@@ -41,6 +51,9 @@ export async function runCheckOnce(rt: Runtime, io: CliIo, opts: { json: boolean
     return 0;
   }
   print(io, `scan took ${Math.round(report.scan.durationMs)} ms; ${report.findings.length} findings`);
+  const left = skippedText(skipped, rt.config);
+  print(io, `context: ${checked} sessions checked${left ? `; ${left}` : ""}`);
+  for (const why of Object.keys(skipWhy) as ContextSkip[]) if (skipped[why]) print(io, `  ${why}: ${skipWhy[why]}`);
   for (const f of report.findings) print(io, `  ${f.severity.padEnd(8)} ${f.check.padEnd(13)} ${f.summary}`);
   const changed = alerts.filter((a) => a.change !== "unchanged");
   if (changed.length) {

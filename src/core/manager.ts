@@ -16,24 +16,10 @@ import { fallbackStats, type ModelFallbackStats } from "./fallback-view.ts";
 import { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
 import { type HealthReport, healthReport } from "./health.ts";
+import { listSessions, type SessionList, type SessionListQuery } from "./session-list.ts";
 import { WorkerOps } from "./workers.ts";
 
-export type SessionScope = "active" | "all";
-export type SessionSort = "urgency" | "context" | "activity";
-
-export interface SessionListQuery {
-  platform?: Platform | undefined;
-  /** active = present and active within `checks.context.activeWithinHours`; all = including gone ones. */
-  scope: SessionScope;
-  sort: SessionSort;
-  limit: number;
-}
-
-export interface SessionList {
-  rows: SessionRecord[];
-  /** How many match in total (rows may be fewer, up to `limit`). */
-  total: number;
-}
+export type { ListedSession, SessionList, SessionListQuery, SessionScope, SessionSort, StateFilter } from "./session-list.ts";
 
 /** The outcome of looking a session up by id or prefix. */
 export type SessionLookup = { kind: "found"; session: SessionRecord } | { kind: "ambiguous"; candidates: SessionRecord[] } | { kind: "none" };
@@ -112,15 +98,9 @@ export class Manager {
     await this.actions.stop();
   }
 
-  /** Sessions, most urgent first by default (context %, then activity), with the total that matched. */
+  /** Sessions, most urgent first by default (the checked ones, fullest first), with the total and what was left out. */
   sessions(q: SessionListQuery, now = Date.now()): SessionList {
-    const filter = {
-      platform: q.platform,
-      includeGone: q.scope === "all",
-      activeWithinMs: q.scope === "active" ? this.rt.config.checks.context.activeWithinHours * 3_600_000 : undefined,
-      now,
-    };
-    return { rows: this.rt.sessions.list({ ...filter, sort: q.sort, limit: q.limit }), total: this.rt.sessions.count(filter) };
+    return listSessions(this.rt.sessions.list({ platform: q.platform, includeGone: true, sort: "activity" }), q, this.rt.config, now);
   }
 
   /** A session by uid, session id, or a prefix of either that matches exactly one. */

@@ -91,6 +91,35 @@ export function fitColumn(s: string, width: number): string {
   return s.length >= width ? `${s.slice(0, width - 1)}…` : s.padEnd(width);
 }
 
+/**
+ * A part and its whole, with as much precision as it takes to tell them apart: "182k of 200k", but
+ * "1.04M of 1.05M" where both would read "1M" (a session at 99% of a million-token window).
+ */
+export function formatTokensOf(part: number | null, whole: number | null): string {
+  const a = formatTokens(part);
+  const b = formatTokens(whole);
+  if (a !== b || part === null || whole === null || part === whole) return `${a} of ${b}`;
+  for (const digits of [2, 3]) {
+    const x = Math.abs(whole) >= 999_500 ? `${(part / 1_000_000).toFixed(digits)}M` : `${(part / 1000).toFixed(digits - 1)}k`;
+    const y = Math.abs(whole) >= 999_500 ? `${(whole / 1_000_000).toFixed(digits)}M` : `${(whole / 1000).toFixed(digits - 1)}k`;
+    if (x !== y) return `${x} of ${y}`;
+  }
+  return `${Math.round(part).toLocaleString("en-US")} of ${Math.round(whole).toLocaleString("en-US")}`;
+}
+
+/** A path as a person reads it: the home folder as "~" ("/home/ada/app" → "~/app"). */
+export function shortPath(path: string, home: string): string {
+  if (!home || home === "/") return path;
+  if (path === home) return "~";
+  return path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+/** Text on one line (whitespace collapsed), cut to `max` characters with "…". */
+export function clip(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
+}
+
 /** One decimal below 10 ("1.5"), whole above ("12"). */
 function scaled(x: number): string {
   return Math.abs(x) < 10 ? trim(x) : String(Math.round(x));

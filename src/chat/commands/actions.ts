@@ -2,7 +2,7 @@ import { actionLine, approvalView } from "../../core/action-views.ts";
 import { ActionRefused } from "../../core/actions.ts";
 import { who } from "../../core/approvals.ts";
 import { textView, type View } from "../../messages/view.ts";
-import { distinctIdWidth, sessionRow, suggestion } from "./sessions.ts";
+import { ambiguousView, candidateLines, distinctIdWidth } from "./sessions.ts";
 import { type Command, idArg, reasonFrom, UsageError } from "./spec.ts";
 
 /** A refusal from the actions engine is an answer, not a failure. */
@@ -39,17 +39,7 @@ export const resetSessionCommand: Command = {
     const reason = reasonFrom(args.slice(1));
     const found = manager.findSession(id);
     if (found.kind === "none") throw new UsageError(`no session matches "${id}"`);
-    if (found.kind === "ambiguous") {
-      const width = distinctIdWidth(found.candidates, Math.max(8, id.length + 1));
-      return {
-        title: `"${id}" matches several sessions; give a longer prefix`,
-        sections: [
-          { lines: found.candidates.map((s) => sessionRow(s, now, width)), pre: true },
-          { lines: [`e.g. /reset_session ${suggestion(found.candidates, width)}`] },
-        ],
-        private: true,
-      };
-    }
+    if (found.kind === "ambiguous") return ambiguousView(id, found.candidates, manager.rt.config, now, "reset_session");
     return refusing(() => manager.actions.announce(manager.requestReset(found.session, who(caller), reason), caller));
   },
 };
@@ -65,11 +55,12 @@ export const cleanupCommand: Command = {
       const { plan, why, action } = manager.requestCleanup(who(caller), reason);
       const view = approvalView(action);
       const width = distinctIdWidth([...plan.entries, ...plan.skipped]);
+      const config = manager.rt.config;
       const found = [
-        ...plan.entries.map((s) => `${sessionRow(s, now, width)} [${why.get(s.uid)}]`),
-        ...plan.skipped.map((s) => `${sessionRow(s, now, width)} [SQLite: not touched]`),
+        ...candidateLines(plan.entries, config, now, width, (s) => `[${why.get(s.uid)}]`),
+        ...candidateLines(plan.skipped, config, now, width, () => "[SQLite: not touched]"),
       ];
-      const full = found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found, pre: true }, ...view.sections] } : view;
+      const full = found.length ? { ...view, sections: [{ heading: "Corrupted or stray entries", lines: found }, ...view.sections] } : view;
       return manager.actions.announce(action, caller, full);
     });
   },

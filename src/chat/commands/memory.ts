@@ -1,6 +1,6 @@
 import { latestMemory } from "../../handover/save.ts";
 import type { View } from "../../messages/view.ts";
-import { distinctIdWidth, sessionRow } from "./sessions.ts";
+import { ambiguousView } from "./sessions.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
 
 export const memoryCommand: Command = {
@@ -13,13 +13,7 @@ export const memoryCommand: Command = {
     const id = idArg(args[0], "session id or prefix");
     const found = manager.findSession(id);
     if (found.kind === "none") return { sections: [{ lines: [`No session matches "${id}". List them with /sessions all.`] }] };
-    if (found.kind === "ambiguous") {
-      const width = distinctIdWidth(found.candidates, Math.max(8, id.length + 1));
-      return {
-        title: `"${id}" matches ${found.candidates.length} sessions`,
-        sections: [{ lines: found.candidates.map((s) => sessionRow(s, now, width)), pre: true }, { lines: ["Give a longer prefix."] }],
-      };
-    }
+    if (found.kind === "ambiguous") return { ...ambiguousView(id, found.candidates, rt.config, now, "memory"), private: false };
     const saved = await latestMemory({ db: rt.db, config: rt.config, log: rt.log }, found.session, now);
     const m = saved.memory;
     const facts = `${m.kind}, ${m.tokens} tokens${m.truncated ? " (cut to fit)" : ""}${saved.built ? ", built now" : ""}`;
