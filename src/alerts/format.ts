@@ -3,6 +3,7 @@ import { formatDuration, formatTime } from "../lib/present.ts";
 import type { ProposedAction } from "../messages/finding.ts";
 import type { Button, View } from "../messages/view.ts";
 import type { AlertRecord } from "../store/alerts.ts";
+import { readable } from "./readable.ts";
 
 /** Which message about an alert is being written. */
 export type AlertMessageKind = "fire" | "repeat" | "escalate" | "resolve";
@@ -22,8 +23,6 @@ const actionLabels: Record<ProposedAction["kind"], string> = {
   cleanup: "Request cleanup",
   repair_gateway: "Start repair worker",
 };
-
-const severityMark = { info: "ℹ️", warning: "⚠️", critical: "🔴" } as const;
 
 /** Why a closed alert was closed without its problem going away (see `NotChecked`), or null when it went away. */
 export function notCheckedOf(a: AlertRecord): NotChecked | null {
@@ -71,30 +70,27 @@ export function alertButtons(a: AlertRecord): Button[][] {
 /**
  * One alert as a message, with the report fields: time, type, severity, component, current value,
  * threshold, recommended action, status. Critical alerts notify; everything else, and every
- * resolve (an edit), is silent.
+ * resolve (an edit), is silent. The severity's colour mark comes from the transport (its `tone`), so
+ * the title says the word only; ids and paths read short (`readable`).
  */
 export function alertView(a: AlertRecord, kind: AlertMessageKind, now: number): View {
   const f = a.report;
   const resolved = kind === "resolve";
   const unchecked = resolved ? notCheckedOf(a) : null;
-  const head = unchecked
-    ? `⏸ ${notCheckedText[unchecked].toUpperCase()}`
-    : resolved
-      ? "✅ RESOLVED"
-      : `${severityMark[a.severity]} ${a.severity.toUpperCase()}`;
+  const head = unchecked ? notCheckedText[unchecked].toUpperCase() : resolved ? "RESOLVED" : a.severity.toUpperCase();
   const lines = [
     `Time: ${formatTime(resolved ? (a.firedAt ?? a.firstSeen) : now)}`,
     `Type: ${a.check}`,
     `Severity: ${a.severity}`,
-    `Component: ${f.component}`,
+    `Component: ${readable(f.component)}`,
   ];
-  if (f.value !== undefined) lines.push(`Current value: ${f.value}`);
-  if (f.threshold !== undefined) lines.push(`Threshold: ${f.threshold}`);
-  lines.push(`Recommended action: ${f.action}`);
+  if (f.value !== undefined) lines.push(`Current value: ${readable(f.value)}`);
+  if (f.threshold !== undefined) lines.push(`Threshold: ${readable(f.threshold)}`);
+  lines.push(`Recommended action: ${readable(f.action)}`);
   lines.push(`Status: ${statusLine(a, kind, now)}`);
   if (a.ackedBy && !resolved) lines.push(`Acknowledged by ${a.ackedBy}`);
   return {
-    title: `${head} · ${a.summary}`,
+    title: `${head} · ${readable(a.summary)}`,
     sections: [{ lines }],
     buttons: resolved ? [] : alertButtons(a),
     silent: resolved || a.severity !== "critical",
@@ -115,14 +111,14 @@ export function groupView(alerts: AlertRecord[], now: number, options: { reminde
   const worst = open.some((a) => a.severity === "critical") ? "critical" : open.some((a) => a.severity === "warning") ? "warning" : "info";
   const lines = alerts.slice(0, groupListLimit).map((a) => {
     const state = a.status === "resolved" ? (notCheckedOf(a) ? `⏸ ${closedLabel(a)}` : "✅ resolved") : a.severity;
-    return `• [${state}] ${a.summary}${a.report.value !== undefined ? ` — ${a.report.value}` : ""}`;
+    return `• [${state}] ${readable(a.summary)}${a.report.value !== undefined ? ` — ${readable(a.report.value)}` : ""}`;
   });
   if (alerts.length > groupListLimit) lines.push(`… and ${alerts.length - groupListLimit} more`);
   const resolvedCount = alerts.length - open.length;
   const status = open.length === 0 ? "all resolved" : `${open.length} firing${resolvedCount ? `, ${resolvedCount} resolved` : ""}`;
-  const actions = [...new Set(alerts.map((a) => a.report.action))].slice(0, 3);
+  const actions = [...new Set(alerts.map((a) => readable(a.report.action)))].slice(0, 3);
   return {
-    title: `${open.length === 0 ? "✅" : severityMark[worst]} ${alerts.length} ${checks.join(", ")} alerts${options.reminder ? " still firing (reminder)" : ""}`,
+    title: `${alerts.length} ${checks.join(", ")} alerts${options.reminder ? " still firing (reminder)" : ""}`,
     sections: [{ lines }, { lines: [`Time: ${formatTime(now)}`, `Status: ${status}`, ...actions.map((x) => `Recommended action: ${x}`)] }],
     silent: open.length === 0 || worst !== "critical",
     tone: open.length === 0 ? "ok" : worst,

@@ -59,7 +59,7 @@ describe("alert lifecycle", () => {
       "Time: 2026-11-23 12:00 UTC",
       "Type: context",
       "Severity: warning",
-      "Component: session claude::s1",
+      "Component: session claude s1",
       "Current value: 164k tokens (82%)",
       "Threshold: 80%",
       "Recommended action: Compact or reset the session",
@@ -167,18 +167,18 @@ describe("alert lifecycle", () => {
       .filter((x) => x.kind === "resolve")
       .map((x) => x.view);
     const s1 = views.find((v) => v.title!.includes("s1 at 95%"))!;
-    expect(s1.title).toBe("⏸ NO LONGER ACTIVE — NOT CHECKED · s1 at 95%");
+    expect(s1.title).toBe("NO LONGER ACTIVE — NOT CHECKED · s1 at 95%");
     expect(viewToText(s1)).toContain("Status: no longer active — not checked at 2026-11-23 12:10 UTC after 10m; the last state is shown above");
     expect(s1.tone).toBe("info");
     const logs = views.find((v) => v.title!.includes("log:/x"))!;
-    expect(logs.title).toMatch(/^⏸ CHECK TURNED OFF · /);
+    expect(logs.title).toMatch(/^CHECK TURNED OFF · /);
     for (const v of views) expect(viewToText(v)).not.toMatch(/RESOLVED|resolved/);
     // A problem that went away still reads RESOLVED.
     cycle([], t0 + 11 * minute, { notChecked });
     const s2 = rows(stores)
       .filter((x) => x.kind === "resolve")
       .at(-1)!.view;
-    expect(s2.title).toMatch(/^✅ RESOLVED · session session:claude::s2/);
+    expect(s2.title).toMatch(/^RESOLVED · session session:claude s2/);
   });
 
   it("needs resolveAfterMissedScans misses in a row to resolve", () => {
@@ -268,8 +268,8 @@ describe("alert lifecycle", () => {
     expect(kinds(stores)).toEqual(["console:group", "telegram:group", "console:fire", "telegram:fire"]);
     const group = rows(stores)[0]!;
     expect(group.alertIds).toHaveLength(7);
-    expect(group.view.title).toBe("⚠️ 7 context alerts");
-    expect(viewToText(group.view)).toContain("[warning] session claude::s3 context at 82% — 164k tokens (82%)");
+    expect(group.view.title).toBe("7 context alerts");
+    expect(viewToText(group.view)).toContain("[warning] session claude s3 context at 82% — 164k tokens (82%)");
     // Their reminders come as one message too.
     const later = cycle([...many, finding("log:/x", { check: "logs" })], t0 + 4 * hour);
     expect(later.enqueued).toBe(4);
@@ -278,7 +278,7 @@ describe("alert lifecycle", () => {
         .slice(4)
         .map((r) => `${r.transport}:${r.kind}:${r.alertIds.length}`),
     ).toEqual(["console:group:7", "telegram:group:7", "console:repeat:1", "telegram:repeat:1"]);
-    expect(rows(stores)[4]!.view.title).toBe("⚠️ 7 context alerts still firing (reminder)");
+    expect(rows(stores)[4]!.view.title).toBe("7 context alerts still firing (reminder)");
     // Exactly groupAbove new alerts are still sent one by one.
     const five = Array.from({ length: 5 }, (_, i) => finding(`codex::t${i}`, { check: "quota" }));
     expect(cycle([...many, finding("log:/x", { check: "logs" }), ...five], t0 + 4 * hour + minute, {}).enqueued).toBe(10);

@@ -120,7 +120,7 @@ describe("outbox sender", () => {
     expect(await sender.drainOnce(), "the other rows wait out the 429 too").toMatchObject({ sent: 0 });
     at(t0 + 30_000);
     expect(await sender.drainOnce()).toMatchObject({ sent: 3 });
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ WARNING · b is large", "⚠️ WARNING · c is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · a is large", "WARNING · b is large", "WARNING · c is large"]);
   });
 
   it("keeps order per alert: a resolve never overtakes its fire, other alerts go ahead", async () => {
@@ -133,17 +133,17 @@ describe("outbox sender", () => {
     at(t0 + 1000);
     cycle(["a", "b"]);
     expect(await sender.drainOnce()).toMatchObject({ sent: 1 });
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · b is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · b is large"]);
     at(t0 + 2000);
     await sender.drainOnce();
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · b is large", "⚠️ WARNING · a is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · b is large", "WARNING · a is large"]);
     // Now a resolves: its message is edited in place.
     at(t0 + 3000);
     cycle(["b"]);
     await sender.drainOnce();
     expect(t.edits).toHaveLength(1);
     expect(t.edits[0]!.ref).toEqual(t.sent[1]!.ref);
-    expect(t.edits[0]!.view.title).toBe("✅ RESOLVED · a is large");
+    expect(t.edits[0]!.view.title).toBe("RESOLVED · a is large");
     expect(stores.outbox.all().every((r) => r.status === "sent")).toBe(true);
   });
 
@@ -164,8 +164,8 @@ describe("outbox sender", () => {
     expect(t.sent).toHaveLength(0);
     at(t0 + 10_000);
     await sender.drainOnce();
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large"]);
-    expect(t.edits.map((e) => e.view.title)).toEqual(["✅ RESOLVED · a is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · a is large"]);
+    expect(t.edits.map((e) => e.view.title)).toEqual(["RESOLVED · a is large"]);
   });
 
   it("marks permanent failures at once and gives up after maxAttempts", async () => {
@@ -195,7 +195,7 @@ describe("outbox sender", () => {
     t.failNext.push(new DeliveryError("Bad Request: message to edit not found", "telegram", { permanent: true }));
     expect(await sender.drainOnce()).toMatchObject({ sent: 1 });
     expect(t.edits).toEqual([]);
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large", "✅ RESOLVED · a is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · a is large", "RESOLVED · a is large"]);
   });
 
   it("on resolve, edits every message posted about the alert (fire, reminder, escalation), skipping deleted ones", async () => {
@@ -210,14 +210,14 @@ describe("outbox sender", () => {
     at(t0 + 5 * 3_600_000);
     run([{ ...finding("a"), severity: "critical" }], t0 + 5 * 3_600_000);
     await sender.drainOnce();
-    expect(t.sent.map((m) => m.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ WARNING · a is large", "🔴 CRITICAL · a is large"]);
+    expect(t.sent.map((m) => m.view.title)).toEqual(["WARNING · a is large", "WARNING · a is large", "CRITICAL · a is large"]);
     at(t0 + 6 * 3_600_000);
     run([], t0 + 6 * 3_600_000);
     // The newest is edited first; the reminder was deleted by someone in the chat.
     t.failNext.push(undefined, new DeliveryError("Bad Request: message to edit not found", "telegram", { permanent: true }));
     expect(await sender.drainOnce()).toMatchObject({ sent: 1 });
     expect(t.edits.map((e) => e.ref.messageId)).toEqual(["3", "1"]);
-    expect(t.edits.every((e) => e.view.title === "✅ RESOLVED · a is large")).toBe(true);
+    expect(t.edits.every((e) => e.view.title === "RESOLVED · a is large")).toBe(true);
     expect(t.sent).toHaveLength(3);
   });
 
@@ -228,7 +228,7 @@ describe("outbox sender", () => {
     cycle(["a", "b", "c", "d", "e"]);
     expect(await sender.drainOnce()).toMatchObject({ sent: 1, merged: 5 });
     expect(t.sent).toHaveLength(1);
-    expect(t.sent[0]!.view.title).toBe("⚠️ 5 context alerts");
+    expect(t.sent[0]!.view.title).toBe("5 context alerts");
     const statuses = stores.outbox.all().map((r) => `${r.kind}:${r.status}`);
     expect(statuses).toEqual([...Array(5).fill("fire:merged"), "group:sent"]);
     const ids = stores.alerts.open().map((a) => a.id);
@@ -268,7 +268,7 @@ describe("outbox sender", () => {
     cycle(["a", "b", "c"]);
     at(t0 + 5_000);
     expect(await sender.drainOnce()).toMatchObject({ merged: 2 });
-    expect(t.sent.map((m) => m.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ 2 context alerts", "escalated a"]);
+    expect(t.sent.map((m) => m.view.title)).toEqual(["WARNING · a is large", "2 context alerts", "escalated a"]);
   });
 
   it("stop() waits for the delivery in flight and leaves no row half-done", async () => {
@@ -309,7 +309,7 @@ describe("outbox sender", () => {
     await sender.stop();
     expect(stores.outbox.all().map((r) => r.status)).toEqual(["sent", "sent", "failed"]);
     expect(stores.outbox.get(stray)!.lastError).toBe("transport discord is not running");
-    expect(t.sent.map((s) => s.view.title)).toEqual(["⚠️ WARNING · a is large", "⚠️ WARNING · b is large"]);
+    expect(t.sent.map((s) => s.view.title)).toEqual(["WARNING · a is large", "WARNING · b is large"]);
     const stats = sender.stats();
     expect(stats.delivered).toBe(2);
     expect(stats.commitMs.max).toBeGreaterThanOrEqual(0);
