@@ -244,5 +244,9 @@ export const rpcErrorStatus = (e: RpcError): number | null => (e.code >= 100 && 
 /** A JSON-RPC error → the shared error vocabulary: `-32000` is ACP's "authentication required". */
 export function rpcErrorReason(e: RpcError): ErrorReason {
   if (e.code === -32000) return "auth";
-  return reasonFromStatus(rpcErrorStatus(e)) ?? geminiErrorReason(null, rpcErrorMessage(e));
+  const status = reasonFromStatus(rpcErrorStatus(e));
+  if (status) return status;
+  // JSON-RPC's own "Internal error" wording says nothing about the provider: classify the details only.
+  const details = str(obj(e.data)?.details);
+  return geminiErrorReason(null, e.code < 0 ? (details ?? e.message.replace(/^internal error:?\s*/i, "")) : rpcErrorMessage(e));
 }

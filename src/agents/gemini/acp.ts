@@ -29,8 +29,15 @@ import { geminiDriver } from "./driver.ts";
 /** The ACP protocol version this client speaks (Gemini CLI 0.61.0 answers 1). */
 export const ACP_PROTOCOL_VERSION = 1;
 
-/** Where the conversation is: the handshake, then prompts one at a time. */
-type Phase = "initializing" | "opening" | "ready" | "failed";
+/** Where the conversation is: the handshake, the history a loaded session replays, then prompts one at a time. */
+type Phase = "initializing" | "opening" | "replaying" | "ready" | "failed";
+
+/**
+ * After `session/load` answers, Gemini goes on replaying the session's history as `session/update`s (it does not
+ * wait for the replay before answering): the first prompt waits until no update came for this long, so none of
+ * the old conversation is read as the new turn's output. Its replay is one tight loop (sub-millisecond gaps).
+ */
+export const HISTORY_QUIET_MS = 300;
 
 /** A request we sent and the answer it waits for. */
 type Pending = { method: "initialize" } | { method: "session/new" } | { method: "session/load" } | { method: "session/prompt"; startedAt: number };
@@ -66,6 +73,7 @@ export class GeminiAcpSession implements ProtocolSession {
   private interrupted = false;
   /** Makes request ids unique across runs: Gemini's own ids restart at 0 in every process. */
   private readonly nonce = randomBytes(3).toString("hex");
+  private quietTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly req: RunRequest,
@@ -132,6 +140,8 @@ export class GeminiAcpSession implements ProtocolSession {
 
   close(): void {
     // Gemini exits by itself once stdin closes (the runner closes it); requests still open are withdrawn first.
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
     this.cancelAsks();
   }
 
@@ -185,12 +195,28 @@ export class GeminiAcpSession implements ProtocolSession {
       return;
     }
     this.sessionId = id;
-    // `models` is an unstable ACP field Gemini fills; `auto` is its router alias, not a model.
-    const current = text(obj(result.models)?.currentModelId);
-    if (current && current !== "auto") this.model = current;
-    this.phase = "ready";
+    // `models` is an unstable ACP field Gemini fills (`auto` = its router, as the headless init says too).
+    this.model = text(obj(result.models)?.currentModelId) ?? this.model;
     this.io.emit([{ type: "init", sessionId: id, model: this.model, version: this.version }]);
-    this.pump();
+    if (this.req.resumeSessionId) {
+      this.phase = "replaying";
+      this.waitForQuiet();
+    } else {
+      this.phase = "ready";
+      this.pump();
+    }
+  }
+
+  /** (Re)starts the wait for the end of a loaded session's history replay. */
+  private waitForQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (this.phase !== "replaying") return;
+      this.phase = "ready";
+      this.pump();
+    }, HISTORY_QUIET_MS);
+    this.quietTimer.unref?.();
   }
 
   private onPromptDone(result: Json, err: RpcError | null, startedAt: number): void {
@@ -216,11 +242,8 @@ export class GeminiAcpSession implements ProtocolSession {
       const stop = str(result.stopReason) ?? "end_turn";
       const problem = stopReasonError(stop);
       const model = quotaModel(result._meta);
-      const events: WorkerEvent[] = [];
-      if (model && model !== this.model) {
-        events.push({ type: "other", kind: `acp/model:${model}` });
-        this.model = model;
-      }
+      // The model that answered (under `auto`, the router's pick), for /worker events.
+      const events: WorkerEvent[] = model && model !== this.model ? [{ type: "other", kind: `acp/model:${model}` }] : [];
       if (problem) events.push({ type: "error", reason: problem.reason, message: problem.message, status: null, willRetry: false });
       events.push(
         ...quotaUsage(result._meta, tools),
@@ -251,6 +274,7 @@ export class GeminiAcpSession implements ProtocolSession {
       return;
     }
     const update = obj(params.update) ?? {};
+    if (this.phase === "replaying") this.waitForQuiet();
     // Outside a prompt (history replayed by session/load, the slash-command list) nothing belongs to a turn.
     if (!this.promptInFlight()) {
       this.io.emit([{ type: "other", kind: `acp/idle:${str(update.sessionUpdate) ?? "unknown"}` }]);
