@@ -5,11 +5,12 @@ import { runBot } from "./cli/run.ts";
 import { parsePlatform, printSessions, sessionJson } from "./cli/sessions.ts";
 import { ConfigError } from "./config/errors.ts";
 import { writeGeneratedConfig } from "./config/generate.ts";
+import { loadConfig } from "./config/load.ts";
 import { maskedConfig } from "./config/mask.ts";
 import { healthInputsOf, healthReport } from "./core/health.ts";
 import { version } from "./lib/version.ts";
 import { runScan } from "./sources/scan.ts";
-import { isStoreFault, MigrationError, StoreOpenError, StoreUnwritableError, StoreVersionError } from "./store/db.ts";
+import { isStoreFault, MigrationError, StoreMissingError, StoreOpenError, StoreUnwritableError, StoreVersionError } from "./store/db.ts";
 import { AlreadyRunningError } from "./store/run-lock.ts";
 import { openRuntime, type Runtime } from "./store/runtime.ts";
 
@@ -79,8 +80,14 @@ const defaultIo = (): CliIo => ({ out: process.stdout, err: process.stderr, env:
 /** Runs one CLI invocation and returns its exit code. Never throws. */
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   let rt: Runtime | undefined;
+  /** A command that writes (run, scan, check, spawn): the database is created when missing. */
   const open = (configPath: unknown) => {
     rt = openRuntime({ configPath: configPath as string | undefined, env: io.env, logStream: io.err });
+    return rt;
+  };
+  /** A command that only reads: a missing database is an error (a mistyped ASM_DB), never a new empty one. */
+  const openExisting = (configPath: unknown) => {
+    rt = openRuntime({ configPath: configPath as string | undefined, env: io.env, logStream: io.err, create: false });
     return rt;
   };
   try {
@@ -129,7 +136,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const sort = values.sort as string;
         if (!["context", "activity", "urgency"].includes(sort)) throw new UsageError(`--sort must be context or activity, not "${sort}"`);
         const platform = parsePlatform(values.platform as string | undefined);
-        printSessions(open(values.config), io, {
+        printSessions(openExisting(values.config), io, {
           json: Boolean(values.json),
           platform,
           sort: sort as "context",
@@ -154,7 +161,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case "workers": {
         const { values } = parse(rest, { json: { type: "boolean" }, all: { type: "boolean" } });
         const { printWorkers } = await import("./cli/workers.ts");
-        printWorkers(open(values.config), io, { json: Boolean(values.json), all: Boolean(values.all) });
+        printWorkers(openExisting(values.config), io, { json: Boolean(values.json), all: Boolean(values.all) });
         return exitCodes.ok;
       }
       case "fallback": {
@@ -162,7 +169,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const { Manager } = await import("./core/manager.ts");
         const { fallbackView } = await import("./core/fallback-view.ts");
         const { viewToText } = await import("./messages/view.ts");
-        const manager = new Manager(open(values.config));
+        const manager = new Manager(openExisting(values.config));
         const stats = manager.fallbackStats();
         if (values.json) printJson(io, stats);
         else print(io, viewToText(fallbackView(stats)));
@@ -171,14 +178,14 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case "usage": {
         const { values } = parse(rest, { json: { type: "boolean" }, since: { type: "string", default: "24h" }, by: { type: "string", default: "agent" } });
         const { printUsage } = await import("./cli/usage.ts");
-        printUsage(open(values.config), io, { since: values.since as string, by: values.by as string, json: Boolean(values.json) });
+        printUsage(openExisting(values.config), io, { since: values.since as string, by: values.by as string, json: Boolean(values.json) });
         return exitCodes.ok;
       }
       case "memory": {
         const { values, positionals } = parse(rest, { json: { type: "boolean" }, fresh: { type: "boolean" } }, 1);
         const id = positionals[0];
         if (!id) throw new UsageError("memory needs a session id or a unique prefix");
-        const rt = open(values.config);
+        const rt = openExisting(values.config);
         const exact = rt.sessions.get(id);
         const matches = exact ? [exact] : rt.sessions.findByPrefix(id, 10);
         const same = matches.filter((s) => s.sessionId === id);
@@ -209,7 +216,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       }
       case "health": {
         const { values } = parse(rest, { json: { type: "boolean" } });
-        const report = healthReport(healthInputsOf(open(values.config)));
+        const report = healthReport(healthInputsOf(openExisting(values.config)));
         if (values.json) printJson(io, report);
         else {
           print(io, `asm health: ${report.status}`);
@@ -221,9 +228,10 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const { values, positionals } = parse(rest, {}, 1);
         const sub = positionals[0];
         if (sub === "check") {
-          const r = open(values.config);
+          // Validating the config touches no database.
+          const r = loadConfig({ configPath: values.config as string | undefined, env: io.env });
           printJson(io, maskedConfig(r.config, r.secrets));
-          print(io, `config ok (layers: ${r.configFiles.join(" < ")} < environment)`);
+          print(io, `config ok (layers: ${r.files.join(" < ")} < environment)`);
           return exitCodes.ok;
         }
         if (sub === "schema") {
@@ -249,6 +257,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       err instanceof MigrationError ||
       err instanceof StoreOpenError ||
       err instanceof StoreUnwritableError ||
+      err instanceof StoreMissingError ||
       err instanceof AlreadyRunningError
     ) {
       io.err.write(`asm: ${err.message}\n`);

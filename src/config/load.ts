@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { packageRoot } from "../lib/package-root.ts";
 import { configFromEnv, type Origins } from "./env.ts";
@@ -64,10 +64,19 @@ function readJsonFile(path: string, origins: Origins, label: string): Json {
   return data;
 }
 
-/** Expands a leading `~` to the home folder (`$HOME` when set, so tests and containers can move it). */
+/**
+ * Expands a leading `~` to the home folder (`$HOME` when set, so tests and containers can move it), and a
+ * leading `$XDG_DATA_HOME` to the per-user data folder: that variable when it holds an absolute path, else
+ * `~/.local/share` (the XDG Base Directory rule).
+ */
 export function expandHome(path: string, env: Record<string, string | undefined> = process.env): string {
+  const home = env.HOME || homedir();
+  if (path === "$XDG_DATA_HOME" || path.startsWith("$XDG_DATA_HOME/")) {
+    const data = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : join(home, ".local", "share");
+    return join(data, path.slice("$XDG_DATA_HOME".length));
+  }
   if (path !== "~" && !path.startsWith("~/")) return path;
-  return join(env.HOME || homedir(), path.slice(1));
+  return join(home, path.slice(1));
 }
 
 function expandPaths(node: unknown, env: Record<string, string | undefined>): unknown {

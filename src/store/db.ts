@@ -57,6 +57,16 @@ export class StoreUnwritableError extends Error {
   }
 }
 
+/** A command that only reads was pointed at a database that does not exist: nothing is created (a mistyped ASM_DB). */
+export class StoreMissingError extends Error {
+  constructor(readonly path: string) {
+    super(
+      `no database at ${path}: this command only reads one and creates nothing. Check ASM_DB (or store.path) for a typo; "asm run" or "asm scan --once" creates the database.`,
+    );
+    this.name = "StoreMissingError";
+  }
+}
+
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code ?? String(err);
 const fix = "or set ASM_DB to a path this user can write";
 
@@ -92,6 +102,8 @@ function ensureWritable(full: string): void {
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** Refuse (`StoreMissingError`) instead of creating a database that is not there: commands that only read. */
+  mustExist?: boolean;
   migrations?: Migration[];
 }
 
@@ -104,6 +116,7 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
   const migrations = options.migrations ?? allMigrations;
   const supported = migrations.at(-1)?.version ?? 0;
   const full = path === ":memory:" ? path : resolve(path);
+  if (full !== ":memory:" && options.mustExist && !existsSync(full)) throw new StoreMissingError(full);
   if (full !== ":memory:" && !options.readonly) ensureWritable(full);
   let db: Database.Database;
   try {

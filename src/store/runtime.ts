@@ -21,9 +21,11 @@ export interface Runtime {
 
 export interface RuntimeOptions extends LoadOptions {
   logStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** false: a command that only reads; a missing database is a `StoreMissingError`, never created. Default true. */
+  create?: boolean;
 }
 
-/** Loads config (throws ConfigError), creates the logger, opens the store (throws StoreVersionError). */
+/** Loads config (throws ConfigError), creates the logger, opens the store (throws StoreVersionError, StoreMissingError, …). */
 export function openRuntime(options: RuntimeOptions = {}): Runtime {
   const { config, secrets, files } = loadConfig(options);
   const log = createLogger({
@@ -33,7 +35,7 @@ export function openRuntime(options: RuntimeOptions = {}): Runtime {
     secrets: secretValues(secrets),
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
-  return runtimeOver(openStore(config.store.path), config, { secrets, log, configFiles: files });
+  return runtimeOver(openStore(config.store.path, { mustExist: options.create === false }), config, { secrets, log, configFiles: files });
 }
 
 /**

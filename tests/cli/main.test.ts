@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runAsm, runAsmInProcess } from "../helpers/cli.ts";
@@ -47,8 +47,33 @@ describe("asm CLI", () => {
     expect(r.stderr).toMatch(/checks\.context\.percentWarning: .*100/);
   });
 
+  it("creates no database from a command that only reads: a missing one is named, exit 3", async () => {
+    const env = home();
+    const typo = { ...env, ASM_DB: join(env.HOME, "asm-typo.db") };
+    for (const args of [["sessions"], ["health"], ["workers"], ["usage"], ["fallback"], ["memory", "abc"]]) {
+      const r = await runAsmInProcess(args, typo);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toContain(`no database at ${typo.ASM_DB}: this command only reads one and creates nothing`);
+      expect(r.stderr).toContain("Check ASM_DB");
+    }
+    const config = await runAsmInProcess(["config", "check"], typo);
+    expect(config.code).toBe(0);
+    expect(existsSync(typo.ASM_DB)).toBe(false);
+    expect(readdirSync(env.HOME)).toEqual([]);
+  });
+
+  it("puts the database in the per-user data folder by default, whatever the working folder", async () => {
+    const dir = tempDir();
+    const r = await runAsm(["scan", "--once"], { HOME: dir, ASM_DB: undefined, XDG_DATA_HOME: undefined });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, ".local", "share", "asm", "asm.db"))).toBe(true);
+    const health = await runAsm(["health", "--json"], { HOME: dir, ASM_DB: undefined, XDG_DATA_HOME: undefined });
+    expect(JSON.parse(health.stdout).items.find((i: { name: string }) => i.name === "store")?.detail).toContain(join(dir, ".local", "share", "asm", "asm.db"));
+  });
+
   it("works on an empty store", async () => {
     const env = home();
+    expect((await runAsmInProcess(["scan", "--once"], env)).code).toBe(0);
     const sessions = await runAsmInProcess(["sessions", "--json"], env);
     expect(sessions.code).toBe(0);
     expect(JSON.parse(sessions.stdout)).toEqual([]);

@@ -10,7 +10,7 @@ const env = (extra: Record<string, string> = {}) => ({ HOME: "/home/op", ...extr
 describe("loadConfig layering", () => {
   it("gives every runbook default with no file and no environment", () => {
     const { config, secrets } = loadConfig({ env: env() });
-    expect(config.store.path).toBe("./data/asm.db");
+    expect(config.store.path, "the per-user data folder, whatever the working folder").toBe("/home/op/.local/share/asm/asm.db");
     expect(config.checks.context.percentWarning).toBe(80);
     expect(config.checks.gateway.downAfterSeconds).toBe(180);
     expect(config.monitor.intervalSeconds).toBe(60);
@@ -35,6 +35,14 @@ describe("loadConfig layering", () => {
     const viaEnv = loadConfig({ env: env({ ASM_CONFIG: file }) });
     expect(viaEnv.config.monitor.intervalSeconds).toBe(30);
     expect(viaEnv.files.at(-1)).toBe(file);
+  });
+
+  it("puts the database under XDG_DATA_HOME when it holds an absolute path; ASM_DB wins over both", () => {
+    expect(loadConfig({ env: env({ XDG_DATA_HOME: "/srv/data" }) }).config.store.path).toBe("/srv/data/asm/asm.db");
+    expect(loadConfig({ env: env({ XDG_DATA_HOME: "relative/data" }) }).config.store.path, "a relative XDG_DATA_HOME is ignored (XDG rule)").toBe(
+      "/home/op/.local/share/asm/asm.db",
+    );
+    expect(loadConfig({ env: env({ XDG_DATA_HOME: "/srv/data", ASM_DB: "/var/lib/asm/asm.db" }) }).config.store.path).toBe("/var/lib/asm/asm.db");
   });
 
   it("maps the operators' variables and the chat settings", () => {

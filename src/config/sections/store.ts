@@ -3,7 +3,9 @@ import { pathString } from "./common.ts";
 
 export const storeSection = z
   .strictObject({
-    path: pathString.default("./data/asm.db").describe("SQLite database file (ASM_DB overrides)"),
+    path: pathString
+      .default("$XDG_DATA_HOME/asm/asm.db")
+      .describe("SQLite database file (ASM_DB overrides); default: the per-user data folder, ~/.local/share/asm/asm.db unless XDG_DATA_HOME is set"),
   })
   .prefault({});
 
