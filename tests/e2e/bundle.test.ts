@@ -46,7 +46,7 @@ describe("the bundle `npm ci` builds (bin/build.mjs)", () => {
   });
 
   it("loads no chat library in a process without chat tokens", () => {
-    const r = runBundle(["sessions"], { ASM_DB: join(tempDir(), "asm.db") });
+    const r = runBundle(["scan", "--once"], { ASM_DB: join(tempDir(), "asm.db") });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/LOADED 0$/);
   });
