@@ -10,6 +10,7 @@ import { type View, viewToText } from "../../src/messages/view.ts";
 import { AlertStore } from "../../src/store/alerts.ts";
 import { TurnStore } from "../../src/store/turns.ts";
 import { rig, runs, session } from "../core/setup.ts";
+import { tooWide } from "../helpers/phone.ts";
 
 const member: Caller = { transport: "telegram", userId: "7", allowed: true, admin: false };
 const stranger: Caller = { transport: "telegram", userId: "666", allowed: false, admin: false };
@@ -303,9 +304,10 @@ describe("commands", () => {
   it("/alerts lists open alerts most severe first; /alerts all; bad argument", async () => {
     const t = setup();
     const text = await t.run(member, "/alerts");
-    expect(text).toContain(`#${t.ctxAlert.id} CRIT context 91% in claude 7d3f2a10 — firing 10m [context aaaa1111]`);
-    expect(text).toContain(`#${t.gwAlert.id} CRIT gateway down for 4m`);
+    expect(text).toContain(`#${t.ctxAlert.id} 🔴 critical · firing 10m\n   context 91% in claude 7d3f2a10\n   context aaaa1111\n`);
+    expect(text).toContain(`#${t.gwAlert.id} 🔴 critical · firing 10m\n   gateway down for 4m`);
     expect(await t.run(member, "/alerts all")).toContain("Recent alerts");
+    expect(tooWide(await t.inbound.command(member, "alerts", []), { wrap: true })).toEqual([]);
     expect(await t.run(member, "/alerts some")).toMatch(/is not "all"\. Usage: \/alerts \[all\]/);
   });
 
@@ -333,9 +335,17 @@ describe("commands", () => {
     const listed = await t.run(member, "/alerts");
     expect(listed).toContain("Active silences");
     expect(listed).toContain("silence 1: context:claude:*");
+    // The alert a silence mutes says so where it is listed (issue 18 item 13).
+    expect(listed).toMatch(new RegExp(`#${t.ctxAlert.id} [^]*?\n {3}🔕 silenced until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\n`));
+    expect(listed).toMatch(new RegExp(`#${t.gwAlert.id} [^]*?\n {3}🔕 silenced until `));
     expect(await t.run(member, "/unsilence 1")).toBe("Silence 1 ended.");
     expect(await t.run(member, "/unsilence 1")).toContain("is not active");
-    expect(await t.run(member, "/alerts")).not.toContain("silence 1:");
+    const afterOne = await t.run(member, "/alerts");
+    expect(afterOne).not.toContain("silence 1:");
+    expect(afterOne).not.toMatch(new RegExp(`#${t.ctxAlert.id} [^#]*🔕`));
+    expect(afterOne).toMatch(new RegExp(`#${t.gwAlert.id} [^#]*🔕`));
+    expect(await t.run(member, "/unsilence 3")).toBe("Silence 3 ended.");
+    expect(await t.run(member, "/alerts")).not.toContain("🔕");
   });
 
   it("/silence and /unsilence reject bad input", async () => {

@@ -1,4 +1,5 @@
 import { closedLabel } from "../../alerts/format.ts";
+import { readable } from "../../alerts/readable.ts";
 import { AlertLookupError } from "../../core/alert-ops.ts";
 import { who } from "../../core/approvals.ts";
 import { formatAge, formatDuration, formatTime } from "../../lib/present.ts";
@@ -29,15 +30,25 @@ function lookup<T>(run: () => T): T {
   }
 }
 
-const mark = { critical: "CRIT", warning: "WARN", info: "INFO" } as const;
+const mark = { critical: "🔴 critical", warning: "🟠 warning", info: "info" } as const;
 
-/** One alert per line: number, severity, state, summary, age, fingerprint. */
-export function alertLine(a: AlertRecord, now: number): string {
+/**
+ * One alert in a few short lines for a phone: number, severity and state; what it is about; its check and
+ * fingerprint (what `/silence` takes) and who acknowledged it; and, when a silence mutes it, until when.
+ */
+export function alertLines(a: AlertRecord, now: number, silences: Silence[] = []): string[] {
   const state =
     a.status === "resolved"
       ? `${closedLabel(a)} ${formatAge(a.resolvedAt ?? now, now, "minute")}`
       : `${a.status} ${formatDuration(now - (a.firedAt ?? a.firstSeen), "minute")}`;
-  return `#${a.id} ${mark[a.severity]} ${a.summary} — ${state}${a.ackedBy ? `, acked by ${a.ackedBy}` : ""} [${a.check} ${a.fingerprint.slice(0, 8)}]`;
+  const lines = [
+    `#${a.id} ${mark[a.severity]} · ${state}`,
+    `   ${readable(a.summary)}`,
+    `   ${a.check} ${a.fingerprint.slice(0, 8)}${a.ackedBy ? ` · acked by ${a.ackedBy}` : ""}`,
+  ];
+  const silence = a.status === "resolved" ? undefined : silences.filter((x) => silenceMatches(x, a, now)).sort((x, y) => y.endsAt - x.endsAt)[0];
+  if (silence) lines.push(`   🔕 silenced until ${formatTime(silence.endsAt)}`);
+  return lines;
 }
 
 const silenceLine = (s: Silence) =>
@@ -54,7 +65,11 @@ export const alertsCommand: Command = {
     const alerts = manager.alerts.list(all);
     const silences = manager.alerts.activeSilences(now);
     const sections: View["sections"] = [
-      { lines: alerts.length ? alerts.map((a) => alertLine(a, now)) : [all ? "No alerts yet." : "No open alerts. 🎉 (/alerts all shows recent ones)"] },
+      {
+        lines: alerts.length
+          ? alerts.flatMap((a) => alertLines(a, now, silences))
+          : [all ? "No alerts yet." : "No open alerts. 🎉 (/alerts all shows recent ones)"],
+      },
     ];
     if (silences.length) sections.push({ heading: "Active silences", lines: silences.map(silenceLine) });
     sections.push({ lines: ["/ack <number>, /silence <check[:subject-glob]|fingerprint> <duration> [reason], /unsilence <id>"] });
