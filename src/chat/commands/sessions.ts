@@ -1,4 +1,5 @@
 import { type Platform, platforms, type SessionRecord } from "../../agents/session.ts";
+import { readable } from "../../alerts/readable.ts";
 import { skippedParts } from "../../checks/context-scope.ts";
 import type { SessionScope, SessionSort, StateFilter } from "../../core/manager.ts";
 import type { View } from "../../messages/view.ts";
@@ -172,7 +173,7 @@ export const sessionCommand: Command = {
     if (found.kind === "none") return { sections: [{ lines: [`No session matches "${id}". List them with /sessions all.`] }] };
     if (found.kind === "ambiguous") return { ...ambiguousView(id, found.candidates, rt.config, now, "session"), private: false };
     const s = found.session;
-    const alerts = manager.alerts.forSession(s.uid, s.sessionId).map((a) => `#${a.id} ${a.severity}: ${a.summary} (/ack ${a.id})`);
+    const alerts = manager.alerts.forSession(s.uid, s.sessionId).map((a) => `#${a.id} ${a.severity}: ${readable(a.summary)} (/ack ${a.id})`);
     const view = sessionView(s, manager.recentTurns(s.uid, 5), alerts, now, await readExchange(s));
     const { sessionUsage } = await import("../../core/usage.ts");
     const { sessionCostLine } = await import("../../core/usage-view.ts");
