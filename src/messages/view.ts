@@ -20,6 +20,22 @@ export interface View {
    * through `Inbound.delivered(key, ref)`.
    */
   key?: string;
+  /**
+   * A picture sent with the view (a chart report): Telegram sends it as a photo with the view as its caption,
+   * Discord as an attachment shown in the embed, the console writes it to a file and prints the path.
+   */
+  image?: ViewImage;
+}
+
+/** A PNG that travels with a view. The text of the view stays short: it becomes the picture's caption. */
+export interface ViewImage {
+  png: Uint8Array;
+  /** The file name it is sent (or written) under, e.g. "asm-report-7d.png": ASCII letters, digits, `.`, `-`, `_`. */
+  filename: string;
+  width: number;
+  height: number;
+  /** What it shows, in words (alt text; the console prints it beside the path). */
+  alt: string;
 }
 
 export interface ViewSection {

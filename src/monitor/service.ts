@@ -2,6 +2,7 @@ import { ConsoleTransport } from "../chat/console/transport.ts";
 import type { DiscordOptions } from "../chat/discord/transport.ts";
 import { CoreInbound } from "../chat/dispatch.ts";
 import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
+import { reportDir } from "../config/sections/report.ts";
 import { Manager, type ManagerOptions } from "../core/manager.ts";
 import type { Transport, TransportName } from "../messages/transport.ts";
 import type { Runtime } from "../store/runtime.ts";
@@ -67,7 +68,9 @@ export async function createTransports(rt: Runtime, options: ServiceOptions = {}
       const { discordTransport } = await import("../chat/discord/transport.ts");
       transports.push(discordTransport(rt, options.discord));
     } else if (name === "console") {
-      transports.push(new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut }));
+      transports.push(
+        new ConsoleTransport({ prompt: rt.config.console.prompt, in: options.consoleIn, out: options.consoleOut, imageDir: reportDir(rt.config) }),
+      );
     }
   }
   return transports;

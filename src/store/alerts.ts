@@ -157,6 +157,13 @@ export class AlertStore {
     );
   }
 
+  /** When each alert fired, for alerts that fired within [since, until] (the report's alerts per day), oldest first. */
+  firedBetween(since: number, until: number): { check: CheckName; severity: Severity; firedAt: number }[] {
+    return this.db
+      .prepare('SELECT check_name AS "check", severity, fired_at AS firedAt FROM alerts WHERE fired_at >= ? AND fired_at <= ? ORDER BY fired_at, id')
+      .all(since, until) as { check: CheckName; severity: Severity; firedAt: number }[];
+  }
+
   /** Open alerts per status, for health and the self check. */
   countOpen(): { pending: number; firing: number } {
     const rows = this.db.prepare("SELECT status, COUNT(*) AS n FROM alerts WHERE status != 'resolved' GROUP BY status").all() as {

@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
  * answered once, strings that must be well-formed UTF-16 (UTF-8 on the wire), one poller per token
  * (a second `getUpdates` ends the first with 409), topic creation only with the admin right, and
  * groups upgraded to supergroups. Faults (429 with `retry_after`, 5xx, slow answers, a revoked
- * token) on demand.
+ * token) on demand. `sendPhoto` takes a multipart upload (as grammY sends an `InputFile`): the photo must be a PNG or
+ * JPEG within Telegram's dimension rules, the caption at most 1024 characters after entity parsing.
  */
 
 export interface FakeUser {
@@ -57,6 +58,15 @@ export interface StoredMessage {
   reply_markup?: { inline_keyboard: { text: string; callback_data?: string }[][] };
   disable_notification?: boolean;
   edits: number;
+  /** A photo message: the uploaded file as received (`text` and `raw` then hold its caption). */
+  photo?: UploadedFile & { width: number; height: number };
+}
+
+/** A file part of a multipart request. */
+export interface UploadedFile {
+  filename: string;
+  type: string;
+  bytes: Buffer;
 }
 
 /** An error answer to give instead of a real one. */
@@ -429,7 +439,20 @@ export class FakeTelegramApi {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const body = await readBody(req);
     let payload: Payload = Object.fromEntries(url.searchParams);
-    if (body.length) {
+    const files = new Map<string, UploadedFile>();
+    const contentType = req.headers["content-type"] ?? "";
+    if (body.length && contentType.startsWith("multipart/form-data")) {
+      // An upload: string fields join the payload, file parts are kept aside by field name ("attach://<name>" points at them).
+      try {
+        const form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+        for (const [name, value] of form.entries()) {
+          if (typeof value === "string") payload[name] = value;
+          else files.set(name, { filename: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+        }
+      } catch {
+        return this.answer(res, "?", payload, new ApiError(400, "Bad Request: invalid multipart body"));
+      }
+    } else if (body.length) {
       try {
         payload = { ...payload, ...JSON.parse(body.toString("utf8")) };
       } catch {
@@ -454,7 +477,7 @@ export class FakeTelegramApi {
       return this.answer(res, method, payload, new ApiError(fault.status, fault.description, parameters));
     }
     try {
-      const result = await this.dispatch(method, payload, res);
+      const result = await this.dispatch(method, payload, res, files);
       this.answer(res, method, payload, null, result);
     } catch (err) {
       this.answer(res, method, payload, err instanceof ApiError ? err : new ApiError(500, `Internal Server Error: ${err}`));
@@ -479,7 +502,7 @@ export class FakeTelegramApi {
     res.end(JSON.stringify(envelope));
   }
 
-  private dispatch(method: string, p: Payload, res: ServerResponse): unknown {
+  private dispatch(method: string, p: Payload, res: ServerResponse, files: Map<string, UploadedFile>): unknown {
     if (this.served && !this.served.has(method)) throw new ApiError(404, "Not Found");
     switch (method) {
       case "getMe":
@@ -493,6 +516,8 @@ export class FakeTelegramApi {
         return this.getChat(p);
       case "sendMessage":
         return this.sendMessage(p);
+      case "sendPhoto":
+        return this.sendPhoto(p, files);
       case "editMessageText":
         return this.editMessageText(p);
       case "editMessageReplyMarkup":
@@ -624,7 +649,63 @@ export class FakeTelegramApi {
     return this.asMessage(message);
   }
 
+  /**
+   * A photo upload with an optional caption. The file must be an uploaded PNG or JPEG (a `file_id` or URL is not
+   * served here); its width + height at most 10000 and the ratio of its sides at most 20, as the real API requires.
+   */
+  private sendPhoto(p: Payload, files: Map<string, UploadedFile>) {
+    const chat = this.chat(p.chat_id);
+    const ref = typeof p.photo === "string" && p.photo.startsWith("attach://") ? p.photo.slice("attach://".length) : "photo";
+    const file = files.get(ref);
+    if (!file) throw new ApiError(400, "Bad Request: there is no photo in the request");
+    const size = imageSize(file.bytes);
+    if (!size) throw new ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED");
+    if (size.width + size.height > 10_000 || Math.max(size.width, size.height) / Math.min(size.width, size.height) > 20) {
+      throw new ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
+    }
+    const caption = p.caption === undefined ? "" : String(p.caption);
+    const plain = caption && p.parse_mode === "HTML" ? parseTelegramHtml(caption) : caption;
+    if (plain.length > 1024) throw new ApiError(400, "Bad Request: message caption is too long");
+    const thread = p.message_thread_id === undefined ? undefined : Number(p.message_thread_id);
+    if (thread !== undefined && chat.is_forum && (thread === 1 || !this.topics.get(chat.id)?.has(thread))) {
+      throw new ApiError(400, "Bad Request: message thread not found");
+    }
+    const reply_markup = this.checkMarkup(p.reply_markup);
+    const message: StoredMessage = {
+      message_id: this.nextMessageId++,
+      chat,
+      date: Math.floor(Date.now() / 1000),
+      text: plain,
+      raw: caption,
+      parse_mode: p.parse_mode,
+      ...(thread !== undefined ? { message_thread_id: thread, is_topic_message: Boolean(chat.is_forum) } : {}),
+      ...(reply_markup ? { reply_markup } : {}),
+      disable_notification: p.disable_notification === true || p.disable_notification === "true",
+      edits: 0,
+      photo: { ...file, ...size },
+    };
+    this.messages.set(`${chat.id}:${message.message_id}`, message);
+    return this.asMessage(message);
+  }
+
   private asMessage(m: StoredMessage) {
+    if (m.photo) {
+      const { message_id, date, chat } = m;
+      const photo = [
+        { file_id: `photo${message_id}`, file_unique_id: `u${message_id}`, width: m.photo.width, height: m.photo.height, file_size: m.photo.bytes.length },
+      ];
+      return {
+        message_id,
+        date,
+        chat,
+        from: { ...this.me },
+        photo,
+        ...(m.text ? { caption: m.text } : {}),
+        ...(m.message_thread_id !== undefined ? { message_thread_id: m.message_thread_id } : {}),
+        ...(m.is_topic_message ? { is_topic_message: true } : {}),
+        ...(m.reply_markup ? { reply_markup: m.reply_markup } : {}),
+      };
+    }
     return {
       message_id: m.message_id,
       date: m.date,
@@ -709,8 +790,28 @@ export class FakeTelegramApi {
   }
 }
 
-/** Every method this fake implements: the minimal set plus the two a real server also has. */
-const methodNames = new Map([...minimalMethods, "deleteWebhook", "getChat"].map((m) => [m.toLowerCase(), m]));
+/** Every method this fake implements: the minimal set plus those a real server also has. */
+const methodNames = new Map([...minimalMethods, "deleteWebhook", "getChat", "sendPhoto"].map((m) => [m.toLowerCase(), m]));
+
+/** The pixel size of a PNG (IHDR) or JPEG (first SOF marker), or null for anything else. */
+function imageSize(bytes: Buffer): { width: number; height: number } | null {
+  if (
+    bytes.length >= 24 &&
+    bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) &&
+    bytes.toString("latin1", 12, 16) === "IHDR"
+  ) {
+    return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    for (let i = 2; i + 9 < bytes.length; ) {
+      if (bytes[i] !== 0xff) return null;
+      const marker = bytes[i + 1]!;
+      if (marker >= 0xc0 && marker <= 0xc3) return { width: bytes.readUInt16BE(i + 7), height: bytes.readUInt16BE(i + 5) };
+      i += 2 + bytes.readUInt16BE(i + 2);
+    }
+  }
+  return null;
+}
 
 /** True when every string in a JSON value is well-formed UTF-16 (no lone surrogates). */
 function wellFormed(value: unknown): boolean {

@@ -1,6 +1,8 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import type { Inbound, MessageRef, ThreadPlace, ThreadRequest, Transport } from "../../messages/transport.ts";
-import type { Button, View } from "../../messages/view.ts";
+import type { Button, View, ViewImage } from "../../messages/view.ts";
 import { viewToText } from "../../messages/view.ts";
 import { EditOrder } from "../edit-order.ts";
 
@@ -16,6 +18,8 @@ export interface ConsoleOptions {
    * process unless we raise one (without this the first Ctrl-C only paused the prompt).
    */
   onInterrupt?: () => void;
+  /** Where pictures that come with a view (a chart report) are written; default: a reports/ folder in the working directory. */
+  imageDir?: string;
 }
 
 const toneMark = { critical: "!!", warning: "! ", info: "i ", ok: "ok" } as const;
@@ -34,6 +38,7 @@ export class ConsoleTransport implements Transport {
   private readonly input: NodeJS.ReadableStream & { isTTY?: boolean };
   private rl: Interface | null = null;
   private nextId = 1;
+  private nextImage = 1;
   private readonly messages = new Map<string, View>();
   /** Buttons by message number (`m12.1` is `pressable.get("12")[0]`). */
   private readonly pressable = new Map<string, { buttons: Button[]; ref: MessageRef }>();
@@ -144,6 +149,7 @@ export class ConsoleTransport implements Transport {
     const mark = view.tone ? `[${toneMark[view.tone]}] ` : "";
     const head = ref ? `── m${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
     const lines = [head, `${mark}${viewToText(view)}`];
+    if (view.image) lines.push(this.saveImage(view.image));
     const buttons = (view.buttons ?? []).flat();
     if (ref) {
       // An edit without buttons leaves none to press on that message.
@@ -154,6 +160,26 @@ export class ConsoleTransport implements Transport {
     if (buttons.length && ref) lines.push(buttons.map((b, i) => `[m${ref.messageId}.${i + 1}] ${b.label}`).join("   "));
     const text = lines.join("\n");
     this.print(tag ? text.replace(/^/gm, `${tag} │ `) : text);
+  }
+
+  /**
+   * A picture cannot be shown in a terminal: it is written to a file (a new name per message, so an earlier report is not
+   * overwritten) and its path printed, or why not.
+   */
+  private saveImage(image: ViewImage): string {
+    const dir = resolve(this.options.imageDir ?? "reports");
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d+Z$/, "Z");
+    const path = join(dir, `${stamp}-${this.nextImage++}-${image.filename.replace(/[^A-Za-z0-9._-]/g, "_")}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path, image.png);
+      return `picture (${image.width}×${image.height}, ${image.alt}): ${path}`;
+    } catch (err) {
+      return `picture not saved: cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    }
   }
 
   private print(text: string): void {

@@ -210,7 +210,7 @@ export class TelegramInbound {
     try {
       const parts = renderView(view);
       await this.options.roomFor(where.chatId, parts.length);
-      return await post(this.options.api, where, parts, { silent: view.silent ?? false, replyTo });
+      return await post(this.options.api, where, parts, { silent: view.silent ?? false, replyTo, image: view.image });
     } catch (err) {
       this.options.log.error({ error: describeTelegramError(err), chatId: where.chatId }, "telegram: could not reply");
       return null;

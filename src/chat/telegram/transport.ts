@@ -198,7 +198,7 @@ export class TelegramTransport implements Transport {
       }
     }
     try {
-      const ref = await post(this.feedApi, target, parts, { silent: silentFor(view) });
+      const ref = await post(this.feedApi, target, parts, { silent: silentFor(view), image: view.image });
       if (!to) this.health.feedWorks();
       return ref;
     } catch (err) {
@@ -308,7 +308,7 @@ export class TelegramTransport implements Transport {
   /** Counts messages that reached the feed chat, whichever client sent them: all topics share one budget. */
   private readonly countFeedSends: Transformer<RawApi> = async (prev, method, payload, signal) => {
     const result = await prev(method, payload, signal);
-    if (result.ok && method === "sendMessage" && this.feed.isFeedChat((payload as { chat_id?: unknown }).chat_id)) {
+    if (result.ok && (method === "sendMessage" || method === "sendPhoto") && this.feed.isFeedChat((payload as { chat_id?: unknown }).chat_id)) {
       this.budget.record();
     }
     return result;

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { pathString } from "./common.ts";
 
@@ -16,9 +17,10 @@ export const reportSection = z
       .describe('Post the report to the feed every day at this time ("09:00", the machine\'s time zone or TZ); null = no daily digest'),
     dailyWindow: z.enum(reportWindows).default("24h").describe("What the daily digest covers: 24h, 7d or 30d"),
     sessions: z.number().int().min(1).max(8).default(5).describe("The context panel shows this many of the most urgent sessions"),
-    dir: pathString
-      .nullable()
-      .default(null)
-      .describe("Where the console transport writes report pictures; null = a reports/ folder beside the database"),
+    dir: pathString.nullable().default(null).describe("Where the console transport writes report pictures; null = a reports/ folder beside the database"),
   })
   .prefault({});
+
+/** Where the console writes report pictures: `report.dir`, or a reports/ folder beside the database. */
+export const reportDir = (config: { report: { dir: string | null }; store: { path: string } }): string =>
+  config.report.dir ?? join(dirname(config.store.path), "reports");
