@@ -140,7 +140,8 @@ export function partEvents(part: Json, seen: TurnSeen): WorkerEvent[] {
     const state = obj(part.state);
     if (!state || state.status === "pending") return [];
     seen.parts.add(id);
-    const question = obj((Array.isArray(obj(state.input)?.questions) ? (obj(state.input)?.questions as unknown[]) : [])[0]);
+    const questions = obj(state.input)?.questions;
+    const question = Array.isArray(questions) ? obj(questions[0]) : null;
     return [{ type: "tool", name: str(part.tool) ?? "tool", detail: toolArgDetail(state.input) ?? text(question?.question) ?? text(state.title) }];
   }
   return [];
