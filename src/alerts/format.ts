@@ -12,14 +12,18 @@ export type AlertMessageKind = "fire" | "repeat" | "escalate" | "resolve";
 export type AlertButton =
   | { kind: "ack"; alertId: number }
   | { kind: "silence"; alertId: number; durationMs: number; label: string }
-  | { kind: "request"; alertId: number };
+  | { kind: "request"; alertId: number }
+  /** A context alert's "Save memory" (`mem:<id>`) and "Continue as a worker" (`cw:<id>`). */
+  | { kind: "memory"; alertId: number }
+  | { kind: "continue"; alertId: number };
 
 /** Silence durations offered on alert buttons. */
 export const silenceChoices: Record<string, number> = { "1h": 3_600_000, "24h": 86_400_000 };
 
 const actionLabels: Record<ProposedAction["kind"], string> = {
   restart_gateway: "Request restart",
-  reset_session: "Reset session",
+  // A reset always saves the session's memory first (issue 16), and the button says so.
+  reset_session: "Save memory & reset",
   cleanup: "Request cleanup",
   repair_gateway: "Start repair worker",
 };
@@ -60,6 +64,13 @@ export function alertButtons(a: AlertRecord): Button[][] {
   const rows: Button[][] = [];
   const proposed = a.report.proposedAction;
   if (proposed) rows.push([{ label: actionLabels[proposed.kind], data: `req:${a.id}`, style: "danger" }]);
+  // A session filling up: keep what it knows, or continue it as a managed worker with that memory.
+  if (a.check === "context" && typeof a.report.details?.uid === "string") {
+    rows.push([
+      { label: "Save memory", data: `mem:${a.id}` },
+      { label: "Continue as a worker", data: `cw:${a.id}` },
+    ]);
+  }
   const controls: Button[] = [];
   if (a.ackedAt === null) controls.push({ label: "Ack", data: `ack:${a.id}`, style: "secondary" });
   for (const d of Object.keys(silenceChoices)) controls.push({ label: `Silence ${d}`, data: `sil:${a.id}:${d}`, style: "secondary" });
@@ -125,11 +136,13 @@ export function groupView(alerts: AlertRecord[], now: number, options: { reminde
   };
 }
 
-/** Decodes alert button data (`ack:12`, `sil:12:1h`, `req:12`); undefined when it is not one of ours. */
+/** Decodes alert button data (`ack:12`, `sil:12:1h`, `req:12`, `mem:12`, `cw:12`); undefined when it is not one of ours. */
 export function parseAlertButton(data: string): AlertButton | undefined {
-  const m = /^(ack|req|sil):(\d{1,15})(?::(\w+))?$/.exec(data);
+  const m = /^(ack|req|sil|mem|cw):(\d{1,15})(?::(\w+))?$/.exec(data);
   if (!m) return undefined;
   const alertId = Number(m[2]);
+  if (m[1] === "mem" && m[3] === undefined) return { kind: "memory", alertId };
+  if (m[1] === "cw" && m[3] === undefined) return { kind: "continue", alertId };
   if (m[1] === "ack" && m[3] === undefined) return { kind: "ack", alertId };
   if (m[1] === "req" && m[3] === undefined) return { kind: "request", alertId };
   if (m[1] === "sil" && m[3] !== undefined && silenceChoices[m[3]] !== undefined) {

@@ -94,6 +94,20 @@ export class CoreInbound implements Inbound {
       }
       const a = m.alerts.get(b.alertId);
       if (!a) return { toast: `No alert #${b.alertId}.` };
+      if (b.kind === "memory" || b.kind === "continue") {
+        const uid = a.report.details?.uid;
+        const s = typeof uid === "string" ? m.rt.sessions.get(uid) : undefined;
+        if (!s) return { toast: "That session is no longer in the store." };
+        // "Save memory" is /handover on the session (admins; it shows the file and how to continue).
+        if (b.kind === "memory") return { reply: await this.command(caller, "handover", [s.uid]) };
+        if (!caller.allowed) return { toast: "You are not allowed to use this bot." };
+        const r = await m.workers.continueSession(caller, s);
+        if (r.worker) {
+          m.rt.log.info({ audit: "worker.continue", by: who(caller), session: s.uid, worker: r.worker.id }, "session continued as a worker");
+          return { reply: textView(`Started ${r.worker.id}: continues ${s.platform} ${s.sessionId.slice(0, 12)} with its memory.`) };
+        }
+        return { toast: `Asked the admins to approve (request #${r.requestId}).` };
+      }
       if (b.kind === "ack") {
         const r = m.alerts.ack(a, who(caller), now);
         if (r.ok) m.rt.log.info({ audit: "alert.acked", id: a.id, by: who(caller) }, "alert acknowledged");
@@ -103,7 +117,7 @@ export class CoreInbound implements Inbound {
       m.rt.log.info({ audit: "silence.added", id: s.id, by: who(caller), until: s.endsAt }, "silence added");
       return { toast: `Silenced #${a.id} for ${b.label} (silence ${s.id}; /unsilence ${s.id} ends it).` };
     } catch (err) {
-      if (err instanceof ActionRefused || err instanceof AlertLookupError) return { toast: err.message };
+      if (err instanceof ActionRefused || err instanceof AlertLookupError || err instanceof RunnerError) return { toast: err.message };
       throw err;
     }
   }

@@ -50,6 +50,8 @@ export interface WorkflowDeps {
   clock?: () => number;
   /** Starts a repair worker (the manager wires it to its runner). */
   spawnWorker?: RunnerDeps["spawnWorker"];
+  /** Saves a session's memory (before a reset, so what it knew is kept); returns where the file went, or null. */
+  saveMemory?: (sessionUid: string) => Promise<string | null>;
 }
 
 /** kv key: fingerprint of a firing alert → the action requested for it, so each firing asks once. */
@@ -327,6 +329,20 @@ export class ActionWorkflow {
     const { store, log } = this.deps;
     if (!store.start(action.id, this.now())) return;
     let result: ActionResult;
+    // A reset always keeps what the session knew: its memory is saved first, and a reset goes on only once it is.
+    let memoryNote = "";
+    if (action.kind === "reset_session" && action.target && this.deps.saveMemory) {
+      try {
+        const file = await this.deps.saveMemory(action.target);
+        memoryNote = file ? `memory saved to ${file}; ` : "memory saved (/memory shows it); ";
+      } catch (err) {
+        result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `not reset: its memory could not be saved first: ${(err as Error).message}` };
+        store.finish(action.id, result, this.now());
+        log.warn({ err, id: action.id }, "reset refused: memory not saved");
+        await this.notify(action.id);
+        return;
+      }
+    }
     try {
       result = await executeAction(action, {
         config: this.deps.config,
@@ -338,6 +354,7 @@ export class ActionWorkflow {
     } catch (err) {
       result = { status: "failed", exitCode: null, outputTail: "", verifyNote: `could not run: ${(err as Error).message}` };
     }
+    if (memoryNote) result = { ...result, verifyNote: memoryNote + result.verifyNote };
     store.finish(action.id, result, this.now());
     log.info(
       { audit: "action.finished", id: action.id, kind: action.kind, status: result.status, exitCode: result.exitCode, verify: result.verifyNote },

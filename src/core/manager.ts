@@ -1,5 +1,6 @@
 import type { Driver } from "../agents/driver.ts";
 import type { Platform, SessionRecord } from "../agents/session.ts";
+import { saveMemory } from "../handover/save.ts";
 import type { Finding } from "../messages/finding.ts";
 import { ActionStore } from "../store/actions.ts";
 import { AlertStore } from "../store/alerts.ts";
@@ -81,6 +82,11 @@ export class Manager {
       ...(options.clock ? { clock: options.clock } : {}),
       spawnWorker: (w) =>
         this.workers.runner.spawn({ agent: w.agent, workspace: "openclaw-state", internalDir: w.cwd, prompt: w.prompt, requestedBy: w.requestedBy }).id,
+      saveMemory: async (uid) => {
+        const s = rt.sessions.get(uid);
+        if (!s) throw new Error(`session ${uid} is not in the store`);
+        return (await saveMemory({ db: rt.db, config: rt.config, log: rt.log }, s)).filePath;
+      },
     });
   }
 

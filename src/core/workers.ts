@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Driver } from "../agents/driver.ts";
 import { driversFor } from "../agents/drivers.ts";
-import type { Platform } from "../agents/session.ts";
-import { HandoverOps } from "../handover/handover.ts";
+import type { Platform, SessionRecord } from "../agents/session.ts";
+import { HandoverOps, handoverPrompt } from "../handover/handover.ts";
+import { saveMemory } from "../handover/save.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { FallbackNotice } from "../runner/fallback/chain.ts";
@@ -122,6 +123,17 @@ export class WorkerOps implements RunnerListener {
   /** The worker whose topic or thread this is (plain text typed there is its next turn), if any. */
   workerForThread(place: WorkerThread): string | undefined {
     return workerIdByThread(this.rt.db, place);
+  }
+
+  /**
+   * "Continue as a worker" on a context alert: the session's memory saved, then a managed worker of the same agent
+   * in the session's folder (which must be a configured workspace) with the memory as its first prompt. Admins start
+   * it at once; an allowed non-admin's press becomes a spawn request for the admins, like `/spawn`.
+   */
+  async continueSession(caller: Caller, s: SessionRecord): Promise<{ worker?: WorkerRow; requestId?: number }> {
+    const workspace = this.runner.workspaceFor(s.project);
+    const saved = await saveMemory({ db: this.rt.db, config: this.rt.config, log: this.rt.log }, s);
+    return this.spawn(caller, { agent: s.platform, workspace, prompt: handoverPrompt(saved.memory, saved.markdown), model: null });
   }
 
   /** `/spawn`: admins start at once; an allowed non-admin's request goes to the admins for approval. */

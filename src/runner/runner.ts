@@ -215,6 +215,21 @@ export class Runner {
     }
   }
 
+  /** The configured workspace whose folder is `dir` (symlinks followed), or a RunnerError saying none is. */
+  workspaceFor(dir: string | null): string {
+    const real = (p: string) => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return null;
+      }
+    };
+    const want = dir ? real(dir) : null;
+    const name = want ? Object.keys(this.cfg.workspaces).find((n) => real(this.cfg.workspaces[n]!) === want) : undefined;
+    if (!name) throw new RunnerError(`${dir ?? "its folder"} is not a configured workspace (runner.workspaces); a worker can only run in one`, "workspace");
+    return name;
+  }
+
   private internalDir(dir: string): string {
     try {
       if (!statSync(dir).isDirectory()) throw new Error("not a folder");

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Platform } from "../../src/agents/session.ts";
 import { CoreInbound } from "../../src/chat/dispatch.ts";
 import { Manager } from "../../src/core/manager.ts";
 import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
@@ -38,7 +37,7 @@ function setup(runner: Record<string, unknown> = {}) {
   const dir = tempDir("asm-questions-");
   const wire = join(dir, "wire.jsonl");
   const rt = checkRuntime(dir, { runner: { workspaces: { app: dir }, drivers: { codex: { command: ECHO } }, ...runner } });
-  const manager = new Manager(rt, { workerDrivers: { codex: scriptedDriver(wire) } as Partial<Record<Platform, never>> });
+  const manager = new Manager(rt, { workerDrivers: { codex: scriptedDriver(wire) } });
   managers.push(manager);
   const t = new Recorder();
   manager.feed.attach([t]);

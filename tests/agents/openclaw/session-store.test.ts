@@ -115,7 +115,10 @@ describe("reset and cleanup through the approval workflow", () => {
     await t.inbound.button(admin, approvalData(a, true), null);
     await t.manager.actions.idle();
     const done = t.manager.actionStore.get(1)!;
-    expect(done).toMatchObject({ status: "succeeded", verifyNote: "entries gone, backup present" });
+    // The memory is saved before the entry goes (issue 16): a file the operators' tools read, and a row /memory shows.
+    const memoryFile = join(t.rt.config.handover.memoryDir, `openclaw-${t.main.sessionId}.json`);
+    expect(done).toMatchObject({ status: "succeeded", verifyNote: `memory saved to ${memoryFile}; entries gone, backup present` });
+    expect(JSON.parse(readFileSync(memoryFile, "utf8"))).toMatchObject({ platform: "openclaw", sessionId: t.main.sessionId });
     expect(JSON.parse(readFileSync(t.storePath, "utf8"))["agent:main:main"]).toBeUndefined();
     expect(readdirSync(t.dir).some((f) => /^sessions\.json\.bak-\d{8}-\d{6}$/.test(f))).toBe(true);
     expect(existsSync(t.transcript)).toBe(true);
@@ -131,7 +134,7 @@ describe("reset and cleanup through the approval workflow", () => {
     const before = readFileSync(t.storePath, "utf8");
     await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), null);
     await t.manager.actions.idle();
-    expect(t.manager.actionStore.get(1)!).toMatchObject({ status: "succeeded", verifyNote: "the entries were already gone; nothing was changed" });
+    expect(t.manager.actionStore.get(1)!).toMatchObject({ status: "succeeded", verifyNote: expect.stringMatching(/^memory saved to .*; the entries were already gone; nothing was changed$/) });
     expect(readFileSync(t.storePath, "utf8")).toBe(before);
   });
 
