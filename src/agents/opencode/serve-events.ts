@@ -252,7 +252,8 @@ export function reconcileTurn(list: unknown, ctx: TurnContext): WorkerEvent[] {
     ctx.seen.error = true;
   }
   const aborted = err?.reason === "aborted" || error?.name === "MessageAbortedError";
-  if (turn.length) out.push({ type: "usage", input, output, cacheRead, cacheWrite, contextTokens: context });
+  // A call that failed or was aborted before the model answered reports zeros: no usage to speak of.
+  if (input + output + cacheRead + cacheWrite > 0) out.push({ type: "usage", input, output, cacheRead, cacheWrite, contextTokens: context });
   out.push({
     type: "turn_end",
     result: err && !aborted ? err.message : last,
