@@ -263,6 +263,22 @@ export class WorkerOps implements RunnerListener {
   changed(w: WorkerRow): void {
     if (isFinal(w.status)) return;
     this.scheduleStatus(w.id);
+    const past = this.handover.interruptNow(w, w.sessionUid ? this.rt.sessions.get(w.sessionUid) : undefined);
+    if (past) {
+      this.rt.log.info(
+        { audit: "worker.handover.interrupt", worker: w.id, percent: Math.round(past.percent) },
+        "interrupting a worker past the critical context level",
+      );
+      void this.post(w, {
+        sections: [{ lines: [`${w.id}: context ${Math.round(past.percent)}%, past the critical level: interrupting its turn to hand it over.`] }],
+        tone: "warning",
+      }).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the interrupt notice"));
+      try {
+        this.runner.interrupt(w.id);
+      } catch (err) {
+        this.rt.log.warn({ err, worker: w.id }, "could not interrupt for the handover");
+      }
+    }
   }
 
   asks(w: WorkerRow, r: Parameters<RunnerListener["asks"]>[1]): void {
@@ -306,7 +322,7 @@ export class WorkerOps implements RunnerListener {
   }
 
   finished(w: WorkerRow): void {
-    if (w.status === "completed") this.checkHandover(w.id, null);
+    if (w.status === "completed" || w.status === "interrupted") this.checkHandover(w.id, null);
     const e = this.edits.get(w.id);
     if (e?.timer) clearTimeout(e.timer);
     const post = async () => {

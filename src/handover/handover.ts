@@ -126,12 +126,32 @@ export class HandoverOps {
   }
 
   /**
+   * While a worker runs: true once its context passes the critical level (`checks.context.percentCritical`) and a
+   * handover is allowed, so the turn is interrupted rather than waited out (the next tokens may not fit). Said once
+   * per worker; the handover itself follows at the interrupted turn's end.
+   */
+  interruptNow(w: WorkerRow, session: SessionRecord | undefined): { percent: number } | null {
+    if (w.status !== "running" || this.busy.has(w.id)) return null;
+    const key = `${markKey(w.id)}:interrupting`;
+    if (this.kv.get<boolean>(key) || this.kv.get<boolean>(`${markKey(w.id)}:done`)) return null;
+    const ctx = this.contextOf(w, session);
+    if (!ctx || ctx.percent < this.deps.config.checks.context.percentCritical) return null;
+    const mark = this.kv.get<ChainMark>(markKey(w.id));
+    if (mark && !mark.belowSeen) return null; // it started that full: a new handover would start as full again
+    if ((mark?.count ?? 0) + 1 > this.deps.config.handover.maxChain) return null;
+    this.kv.set(key, true, this.now());
+    return { percent: ctx.percent };
+  }
+
+  /**
    * Called at a turn boundary of a worker (its row as the runner left it). Hands it over when it passed the
    * threshold and nothing forbids it; the outcome says what happened and why.
    */
   async turnEnded(w: WorkerRow, answer: string | null, opts: { force?: boolean } = {}): Promise<HandoverOutcome> {
     const cfg = this.deps.config.handover;
-    if (w.status !== "waiting-for-input" && w.status !== "completed") return { kind: "none", reason: `worker is ${w.status}` };
+    // A worker we interrupted past the critical level ends `interrupted`: that stop was for this handover.
+    const ours = w.status === "interrupted" && this.kv.get<boolean>(`${markKey(w.id)}:interrupting`) === true;
+    if (w.status !== "waiting-for-input" && w.status !== "completed" && !ours) return { kind: "none", reason: `worker is ${w.status}` };
     if (w.status === "waiting-for-input" && w.waitingReason !== "turn-finished") return { kind: "none", reason: "waiting for a decision" };
     if (this.busy.has(w.id)) return { kind: "none", reason: "already handing over" };
     const session = w.sessionUid ? this.deps.sessions.get(w.sessionUid) : undefined;

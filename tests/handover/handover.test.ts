@@ -154,6 +154,21 @@ describe("automatic handover of managed workers", () => {
     expect(critical[0]!.text).toMatch(/chain is at its cap \(handover.maxChain 2\)/);
   });
 
+  it("past the critical level mid-turn: interrupt once, then the interrupted worker is handed over", async () => {
+    const t = setup();
+    const running = { ...t.w1, status: "running" as const, waitingReason: null, contextTokens: 150_000 };
+    // 75%: below the critical 95%, the turn is left to finish.
+    expect(t.ops.interruptNow(running, undefined)).toBeNull();
+    expect(t.ops.interruptNow({ ...running, contextTokens: 192_000 }, undefined)).toEqual({ percent: 96 });
+    // Once per worker: the interrupt is already on its way.
+    expect(t.ops.interruptNow({ ...running, contextTokens: 195_000 }, undefined)).toBeNull();
+    // A worker interrupted for another reason is not handed over; the one we interrupted is.
+    const other = worker("w9", { status: "interrupted", waitingReason: null, sessionId: SID, sessionUid: t.w1.sessionUid, contextTokens: 192_000 });
+    expect(await t.ops.turnEnded(other, null)).toEqual({ kind: "none", reason: "worker is interrupted" });
+    const out = await t.ops.turnEnded({ ...running, status: "interrupted", contextTokens: 192_000 }, null);
+    expect(out).toMatchObject({ kind: "handed-over", to: { id: "w2" } });
+  });
+
   it("an agent that compacted during the last turn handled it: no handover on top", async () => {
     const t = setup();
     const line = (o: object) => JSON.stringify({ timestamp: "2026-11-23T19:53:00.000Z", sessionId: SID, cwd: "/w", ...o });
