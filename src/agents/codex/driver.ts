@@ -2,7 +2,7 @@ import { checkedArg, type Driver, type RunRequest, type RunSpec, SAFE_MODEL, Uns
 import { parseCodexLine } from "./stream.ts";
 
 /** A Codex thread id (a UUID): the only form that goes into argv after `resume`. */
-const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The sandbox values `codex exec --sandbox` takes, and the one mode that drops sandbox and approvals. */
 const SANDBOXES = ["read-only", "workspace-write", "danger-full-access"] as const;
