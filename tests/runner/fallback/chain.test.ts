@@ -163,7 +163,7 @@ describe("model fallback chain for workers (the operators' runbook scenarios)", 
   it("a worker with no sign of life (no init event) within the timeout counts as a timeout", async () => {
     const w = world(
       { codex: codexRun("success", 0), claude: { ...claudeRun("success"), FAKE_HANG_AT: "1" } },
-      { fallback: { timeoutSeconds: 0.5, maxRetries: 1 } },
+      { fallback: { timeoutSeconds: 2, maxRetries: 1 } },
     );
     const row = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "x", chain: ["anthropic/claude-sonnet-4-5", "openai-codex/gpt-5.2"] });
     expect((await w.runner.waitFor(row.id)).status).toBe("completed");
