@@ -1,10 +1,10 @@
+import { writeAbovePrompt } from "../lib/prompt-guard.ts";
 import { version } from "../lib/version.ts";
 import { startService } from "../monitor/service.ts";
 import { watchedLocations } from "../sources/locations.ts";
 import { claimRun } from "../store/run-lock.ts";
 import type { Runtime } from "../store/runtime.ts";
 import type { CliIo } from "./io.ts";
-import { print } from "./io.ts";
 
 export interface RunOptions {
   /** Resolves when the process should stop (tests); default: the first SIGINT/SIGTERM. */
@@ -30,6 +30,13 @@ function firstSignal(rt: Runtime): Promise<string> {
   });
 }
 
+/** Where the log goes, when a terminal shows only part of it (log.level unset). */
+function logLine(rt: Runtime, io: CliIo): string[] {
+  if (rt.config.log.level !== null || !(io.err as { isTTY?: boolean }).isTTY) return [];
+  const full = rt.config.log.file ? `everything in ${rt.config.log.file}` : "ASM_LOG_LEVEL=info shows everything";
+  return [`  log:        warnings and errors on this terminal; ${full}`];
+}
+
 /** `asm run`: the banner, the service, and a clean stop on the first signal. */
 export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): Promise<number> {
   // Listen before anything is announced: a signal that follows the banner at once must still stop
@@ -38,15 +45,17 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   const release = claimRun(rt.db, rt.kv, rt.config.store.path);
   const service = await startService(rt, { consoleIn: options.consoleIn, consoleOut: io.out });
   const locations = watchedLocations(rt.config);
-  print(
-    io,
-    [
+  // The console's prompt may already be showing: the banner goes above it.
+  writeAbovePrompt(
+    io.out,
+    `${[
       `asm ${version} running`,
       `  database:   ${rt.config.store.path}`,
       `  transports: ${service.transports.map((t) => t.name).join(", ")}`,
+      ...logLine(rt, io),
       "  watching:",
       ...locations.map((l) => `    ${l.platform.padEnd(9)} ${l.path}${l.exists ? "" : "  (not present)"}`),
-    ].join("\n"),
+    ].join("\n")}\n`,
   );
   // Missing locations: the banner marks them "(not present)" and each source logs its own once.
   // Nothing else may hold the event loop open (no TTY, no chat token): keep the process up until told to stop.

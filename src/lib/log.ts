@@ -1,12 +1,18 @@
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { Writable } from "node:stream";
 import pino, { type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
+import { writeAbovePrompt } from "./prompt-guard.ts";
 
 export type { Logger };
 
 export interface LoggerOptions {
-  level?: string;
+  /**
+   * The level everywhere. Unset: `info`, except on a terminal, which shows `warn` and above so a line a
+   * minute does not interleave with typing at the console prompt (the file, when set, still gets `info`).
+   */
+  level?: string | null;
   /** auto = readable when the stream is a TTY. */
   pretty?: "auto" | "always" | "never";
   /** Secret values to scrub from every line, whatever key or string they hide in. */
@@ -62,18 +68,31 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
   const secrets = options.secrets ?? [];
   const mode = options.pretty ?? "auto";
-  const readable = mode === "always" || (mode === "auto" && Boolean(stream.isTTY));
+  const tty = Boolean(stream.isTTY);
+  const readable = mode === "always" || (mode === "auto" && tty);
+  // On a terminal the console prompt may be showing: lines go above it (see prompt-guard.ts).
+  const target = tty
+    ? new Writable({
+        write(chunk, _enc, done) {
+          writeAbovePrompt(stream, chunk);
+          done();
+        },
+      })
+    : stream;
   const main: DestinationStream = readable
-    ? pretty({ destination: stream, colorize: Boolean(stream.isTTY), translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" })
-    : (stream as DestinationStream);
-  const streams: pino.StreamEntry[] = [{ stream: main }];
+    ? pretty({ destination: target, colorize: tty, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" })
+    : (target as DestinationStream);
+  const level = options.level ?? (tty ? "warn" : "info");
+  const fileLevel = options.level ?? "info";
+  const streams: pino.StreamEntry[] = [{ stream: main, level: level as pino.Level }];
   if (options.file) {
     mkdirSync(dirname(options.file), { recursive: true });
-    streams.push({ stream: createWriteStream(options.file, { flags: "a" }) });
+    streams.push({ stream: createWriteStream(options.file, { flags: "a" }), level: fileLevel as pino.Level });
   }
+  const verbose = pino.levels.values[fileLevel]! < pino.levels.values[level]! && options.file ? fileLevel : level;
   return pino(
     {
-      level: options.level ?? "info",
+      level: verbose,
       base: undefined,
       redact: { paths: redactPaths, censor: "[Redacted]" },
       hooks: { streamWrite: (line) => scrub(line, secrets) },

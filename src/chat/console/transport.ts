@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface, type Interface } from "node:readline";
+import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
+import { setPromptGuard, writeAbovePrompt } from "../../lib/prompt-guard.ts";
 import type { Inbound, MessageRef, ThreadPlace, ThreadRequest, Transport } from "../../messages/transport.ts";
 import type { Button, View, ViewImage } from "../../messages/view.ts";
 import { viewToText } from "../../messages/view.ts";
@@ -37,6 +38,8 @@ export class ConsoleTransport implements Transport {
   private readonly out: NodeJS.WritableStream;
   private readonly input: NodeJS.ReadableStream & { isTTY?: boolean };
   private rl: Interface | null = null;
+  /** The prompt is on screen, waiting for typing (not while a typed command is being answered). */
+  private promptShown = false;
   private nextId = 1;
   private nextImage = 1;
   private readonly messages = new Map<string, View>();
@@ -61,21 +64,43 @@ export class ConsoleTransport implements Transport {
     this.rl = createInterface({ input: this.input, output: this.out, prompt: "asm> " });
     this.rl.on("SIGINT", this.options.onInterrupt ?? (() => process.kill(process.pid, "SIGINT")));
     this.rl.on("line", (line) => {
-      this.busy = this.busy.then(() => this.handleLine(line.trim())).then(() => this.rl?.prompt());
+      this.promptShown = false;
+      this.busy = this.busy.then(() => this.handleLine(line.trim())).then(() => this.showPrompt());
+    });
+    // Log lines and the banner arrive while the person types: they go above the prompt, which is drawn again.
+    setPromptGuard({
+      before: () => {
+        if (!this.promptShown) return;
+        clearLine(this.out, 0);
+        cursorTo(this.out, 0);
+      },
+      after: () => {
+        if (this.promptShown) this.rl?.prompt(true);
+      },
     });
     const rl = this.rl;
     // Ctrl-D ends the input, not asm: say so, or the person is left at a prompt that no longer reads.
     rl.on("close", () => {
       if (this.rl !== rl) return;
       this.rl = null;
+      this.promptShown = false;
+      setPromptGuard(null);
       this.print("\ninput closed: no more commands here; alerts still print. Ctrl-C stops asm.");
     });
+    this.showPrompt();
+  }
+
+  private showPrompt(): void {
+    if (!this.rl) return;
+    this.promptShown = true;
     this.rl.prompt();
   }
 
   async stop(): Promise<void> {
     const rl = this.rl;
     this.rl = null;
+    if (rl) setPromptGuard(null);
+    this.promptShown = false;
     rl?.close();
     await this.busy;
   }
@@ -183,6 +208,6 @@ export class ConsoleTransport implements Transport {
   }
 
   private print(text: string): void {
-    this.out.write(`${text}\n`);
+    writeAbovePrompt(this.out, `${text}\n`);
   }
 }

@@ -11,7 +11,11 @@ export const storeSection = z
 
 export const logSection = z
   .strictObject({
-    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    level: z
+      .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+      .nullable()
+      .default(null)
+      .describe("ASM_LOG_LEVEL. null = info, but warn on a terminal (lines then do not interleave with typing; log.file still gets info)"),
     file: pathString.nullable().default(null).describe("Also append JSON log lines to this file (watched by the logs check)"),
     pretty: z.enum(["auto", "always", "never"]).default("auto").describe("Readable logs: auto = when stderr is a TTY"),
   })
