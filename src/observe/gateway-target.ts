@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { openClawConfigPath } from "../agents/openclaw/config.ts";
+import { localGateway } from "../agents/openclaw/gateway-endpoint.ts";
 import type { Config } from "../config/schema.ts";
-import { parseJson5ish } from "../lib/json5.ts";
 import type { ProbeTarget } from "./gateway-probe.ts";
 
 /**
@@ -10,29 +9,14 @@ import type { ProbeTarget } from "./gateway-probe.ts";
  */
 export type GatewayWatch = { target: ProbeTarget; from: "checks.gateway.command" | "checks.gateway.url" | "openclaw.json" } | { target: null; reason: string };
 
-/** OpenClaw's default gateway port (`--port` > `OPENCLAW_GATEWAY_PORT` > `gateway.port` > 18789). */
-const defaultPort = 18789;
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /**
- * The local gateway's readiness URL when openclaw.json says a gateway runs here: OpenClaw's gateway refuses
- * to start unless `gateway.mode` is "local", on `gateway.port` (default 18789). Null when the file is
+ * The local gateway's readiness URL when openclaw.json says a gateway runs here (`gateway.mode` "local", on
+ * `gateway.port`, default 18789; read by `localGateway`, which the gateway workers share). Null when the file is
  * missing or unreadable, or says nothing of a local gateway (a remote one, or none).
  */
 export function localGatewayUrl(openclawJson: string): string | null {
-  let doc: unknown;
-  try {
-    doc = parseJson5ish(readFileSync(openclawJson, "utf8"));
-  } catch {
-    return null;
-  }
-  const gw = isObject(doc) && isObject(doc.gateway) ? doc.gateway : null;
-  if (gw?.mode !== "local") return null;
-  const port = typeof gw.port === "number" && Number.isInteger(gw.port) && gw.port > 0 && gw.port < 65536 ? gw.port : defaultPort;
-  const host = gw.bind === "custom" && typeof gw.host === "string" && gw.host ? gw.host : "127.0.0.1";
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}/readyz`;
+  const gw = localGateway(openclawJson);
+  return gw ? `${gw.origin}/readyz` : null;
 }
 
 /**
