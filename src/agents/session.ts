@@ -57,6 +57,20 @@ export interface TurnUsage {
   contextTokens: number | null;
 }
 
+/** Characters of a prompt kept as a session's title: enough to tell sessions apart, short enough for a row. */
+export const promptTitleChars = 200;
+
+/**
+ * A person's prompt as a session title: one line, cut to `promptTitleChars`; null for empty text and for
+ * context the harness injects (text that opens with a tag such as `<environment_context>`).
+ */
+export function promptTitle(text: unknown): string | null {
+  if (typeof text !== "string") return null;
+  const line = text.replace(/\s+/g, " ").trim();
+  if (!line || line.startsWith("<")) return null;
+  return line.length > promptTitleChars ? `${line.slice(0, promptTitleChars - 1)}…` : line;
+}
+
 /** A session row with every figure at its "nothing known yet" value. */
 export function blankRecord(platform: Platform, agentId: string | null, sessionId: string, now: number): SessionRecord {
   return {

@@ -91,7 +91,7 @@ export class ClaudeCodeSource implements Source {
           kind: c.kind,
           parentUid: parentId ? uidOf(parentId) : null,
           project: s.cwd,
-          title: s.customTitle ?? s.aiTitle ?? s.summary ?? meta?.description ?? null,
+          title: s.customTitle ?? s.aiTitle ?? s.summary ?? meta?.description ?? s.lastPrompt ?? null,
           model: s.model,
           firstActivity: s.first,
           lastActivity: s.last ?? Math.trunc(st.mtimeMs),

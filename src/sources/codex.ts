@@ -128,7 +128,7 @@ export class CodexSource implements Source {
           kind: s.subagent ? "subagent" : "session",
           parentUid: parent ? sessionUid("codex", null, parent) : null,
           project: s.cwd,
-          title: s.title,
+          title: s.title ?? s.firstPrompt ?? null,
           model: s.model,
           firstActivity: s.first,
           lastActivity: s.last ?? Math.trunc(st.mtimeMs),

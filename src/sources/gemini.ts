@@ -29,12 +29,12 @@ const mainChat = /^session-.*\.jsonl$/;
 
 // Long message lines are mostly tool output and thoughts; only a few small fields count.
 const bigLine = 2048;
-const messageKeys = ["id", "type", "timestamp", "model", "tokens", "toolCalls", "$set", "$rewindTo", "sessionId"] as const;
+const messageKeys = ["id", "type", "timestamp", "model", "tokens", "toolCalls", "content", "$set", "$rewindTo", "sessionId"] as const;
 const callKeys = ["status"] as const;
 
 /**
  * A message record read from its bytes without decoding its content: id, type, timestamp, model,
- * tokens and the status of each tool call. Null for anything else (a header, a `$set` checkpoint,
+ * tokens and the status of each tool call (a person's message keeps its content: it may become the title). Null for anything else (a header, a `$set` checkpoint,
  * a line the byte walk cannot follow): the caller parses those whole, and reports a bad line.
  */
 export function lightRecord(line: Buffer): Record<string, unknown> | null {
@@ -47,6 +47,7 @@ export function lightRecord(line: Buffer): Record<string, unknown> | null {
     model: stringAt(line, f.model),
   };
   if (f.tokens) rec.tokens = jsonAt(line, f.tokens);
+  if (f.content && rec.type === "user") rec.content = jsonAt(line, f.content);
   if (f.toolCalls) {
     const calls = elements(line, f.toolCalls);
     if (!calls) return null;
@@ -135,7 +136,7 @@ export function geminiRecord(s: GeminiFileState, path: string, sizeBytes: number
   r.kind = subagent ? "subagent" : "session";
   r.parentUid = place.parentSessionId ? sessionUid("gemini", null, place.parentSessionId) : null;
   r.project = project;
-  r.title = s.chat.summary;
+  r.title = s.chat.summary ?? s.chat.firstPrompt ?? null;
   r.model = sum.model;
   r.firstActivity = sum.firstTs;
   r.lastActivity = sum.lastTs;

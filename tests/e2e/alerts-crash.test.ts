@@ -115,7 +115,7 @@ async function crashAndRestart(sink: Sink, sessions: number) {
 
   const counts = new Map<string, number>();
   for (const key of sink.delivered(stdout)) counts.set(key, (counts.get(key) ?? 0) + 1);
-  for (const id of ids) expect(counts.get(`transcript session claude::${id}`), `alert for ${id}`).toBeGreaterThanOrEqual(1);
+  for (const id of ids) expect(counts.get(`transcript session claude ${id.slice(0, 8)}`), `alert for ${id}`).toBeGreaterThanOrEqual(1);
   const duplicates = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
   for (const d of duplicates) expect(atKill.inFlightKeys, `${d} delivered twice but was not in flight at the kill`).toContain(d);
   expect([...counts.values()].every((n) => n <= 2)).toBe(true);

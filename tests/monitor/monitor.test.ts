@@ -55,7 +55,7 @@ describe("monitor", () => {
     const m = startMonitoring(rt, { transports: [transport], onFindings: (f) => void findings.push(f.length) });
     await until(() => transport.sent.filter((v) => v.title?.includes("transcript is")).length === 3);
     await m.stop();
-    for (const id of ids) expect(transport.sent.some((v) => v.sections[0]!.lines.includes(`Component: session claude::${id}`))).toBe(true);
+    for (const id of ids) expect(transport.sent.some((v) => v.sections[0]!.lines.includes(`Component: session claude ${id.slice(0, 8)}`))).toBe(true);
     expect(findings[0]).toBeGreaterThanOrEqual(3);
     expect(m.stores.outbox.backlog().pending).toBe(0);
     expect(m.scheduler.currentFailures()).toEqual([]);

@@ -2,7 +2,7 @@ import type { Config } from "../../config/schema.ts";
 import { elements, fields, isNullOrAbsent, isTrue, numberAt, type Span, sameBytes, stringAt, stringIs, timeAt, whole } from "../../lib/json-fields.ts";
 import { contextWindowFor } from "../context-window.ts";
 import type { ErrorReason } from "../error-reason.ts";
-import type { SessionState, TurnUsage } from "../session.ts";
+import { promptTitle, type SessionState, type TurnUsage } from "../session.ts";
 import { ageState } from "../state.ts";
 import { claudeErrorReason } from "./errors.ts";
 
@@ -51,6 +51,8 @@ export interface ClaudeState {
   customTitle: string | null;
   aiTitle: string | null;
   summary: string | null;
+  /** The person's latest prompt (`last-prompt` lines): the title when the session has no other. Absent in older stored states. */
+  lastPrompt?: string | null;
   first: number | null;
   last: number | null;
   messages: number;
@@ -94,13 +96,14 @@ const topKeys = [
   "customTitle",
   "aiTitle",
   "summary",
+  "lastPrompt",
 ] as const;
 const messageKeys = ["id", "model", "stop_reason", "usage", "content"] as const;
 const usageKeys = ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"] as const;
 
 /** Metadata lines start with their type; only these few matter (titles). */
 const META_PREFIX = Buffer.from('{"type":"');
-const titleTypes = new Set(["custom-title", "ai-title", "summary"]);
+const titleTypes = new Set(["custom-title", "ai-title", "summary", "last-prompt"]);
 /** Conversation types: read whatever key order a version writes. */
 const chainTypes = new Set(["user", "assistant", "system"]);
 const INTERRUPTED = Buffer.from("[Request interrupted by user");
@@ -197,6 +200,7 @@ export function claudeLine(s: ClaudeState, line: Buffer, lineNo: number, emit: (
     if (type === "custom-title") s.customTitle = stringAt(line, f.customTitle) ?? s.customTitle;
     else if (type === "ai-title") s.aiTitle = stringAt(line, f.aiTitle) ?? s.aiTitle;
     else if (type === "summary") s.summary = stringAt(line, f.summary) ?? s.summary;
+    else if (type === "last-prompt") s.lastPrompt = promptTitle(stringAt(line, f.lastPrompt)) ?? s.lastPrompt ?? null;
     // attachment, progress and unknown chain types: activity only.
     else touch(s, line, f.timestamp);
     return;

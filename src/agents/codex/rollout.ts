@@ -1,8 +1,9 @@
 import { basename } from "node:path";
 import { fields, isNullOrAbsent, jsonAt, numberAt, type Span, stringAt, stringIs, timeAt, whole } from "../../lib/json-fields.ts";
 import type { ErrorReason } from "../error-reason.ts";
-import type { SessionState, TurnUsage } from "../session.ts";
+import { promptTitle, type SessionState, type TurnUsage } from "../session.ts";
 import { ageState } from "../state.ts";
+import { textOf } from "../transcript-entry.ts";
 import { codexErrorReason } from "./errors.ts";
 
 /**
@@ -46,6 +47,7 @@ const K_THREAD_NAME_NAME = ["thread_name", "name"] as const;
 const K_TIMESTAMP_TYPE = ["timestamp", "type"] as const;
 const K_TOKEN_INFO = ["total_token_usage", "last_token_usage", "model_context_window"] as const;
 const K_TYPE = ["type"] as const;
+const K_TYPE_CONTENT = ["type", "content"] as const;
 
 type Phase = "running" | "completed" | "aborted" | "errored";
 
@@ -55,6 +57,8 @@ export interface CodexState {
   cwd: string | null;
   model: string | null;
   title: string | null;
+  /** The person's first prompt of this session (not a replayed parent's): the title when Codex named none. Absent in older stored states. */
+  firstPrompt?: string | null;
   originator: string | null;
   sourceKind: string | null;
   parentId: string | null;
@@ -289,13 +293,18 @@ function eventMsg(s: CodexState, line: Buffer, p: Span, lineNo: number, atSpan: 
       return;
     }
     case "user_message":
+      if (s.ownTurns && !s.firstPrompt) s.firstPrompt = promptTitle(stringAt(line, fields(line, p, K_MESSAGE)?.message));
+      s.legacyMessages++;
+      return;
     case "agent_message":
       s.legacyMessages++;
       return;
     case "item_completed": {
       const item = fields(line, p, K_ITEM)?.item;
-      const t = item ? stringAt(line, fields(line, item, K_TYPE)?.type) : null;
+      const f = item ? fields(line, item, K_TYPE_CONTENT) : null;
+      const t = f ? stringAt(line, f.type) : null;
       if (t === "UserMessage" || t === "AgentMessage") s.itemMessages++;
+      if (t === "UserMessage" && s.ownTurns && !s.firstPrompt) s.firstPrompt = promptTitle(textOf(jsonAt(line, f?.content)));
       return;
     }
     case "thread_name_updated": {

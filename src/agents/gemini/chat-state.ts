@@ -1,4 +1,5 @@
-import type { SessionState } from "../session.ts";
+import { promptTitle, type SessionState } from "../session.ts";
+import { textOf } from "../transcript-entry.ts";
 
 /** One message as we remember it: just what counts need, never its content. */
 export interface GeminiMessage {
@@ -35,6 +36,8 @@ export interface GeminiChatState {
   startTime: number | null;
   lastUpdated: number | null;
   summary: string | null;
+  /** The person's first prompt: the title until Gemini writes a summary. Absent in older stored states. */
+  firstPrompt?: string | null;
   order: string[];
   msgs: Record<string, GeminiMessage>;
   /** Number of entries in `msgs`. */
@@ -147,6 +150,7 @@ function upsertMessage(s: GeminiChatState, raw: Json, turns: GeminiTurn[]): void
   if (!id) return;
   const prev = s.msgs[id];
   const m = messageOf(raw, prev);
+  if (m.type === "user" && !s.firstPrompt) s.firstPrompt = promptTitle(textOf(raw.content));
   if (!prev) s.size++;
   if (!prev?.live) s.order.push(id);
   if (m.type === "gemini" && !m.counted && m.input + m.output > 0) {
