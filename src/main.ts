@@ -31,6 +31,8 @@ Commands:
   fallback [--json]         per model: failures, rates, breakers, the fallback order now
   usage [--since 24h|7d|DATE|all] [--by agent|model|project|session] [--json]
                             tokens and cost from the per-turn usage (default: last 24h by agent)
+  report [--since 24h|7d|30d] [--out FILE.png] [--json]
+                            charts (context, tokens and cost, alerts, fallbacks) as one PNG (default: last 7d)
   memory [--json] [--fresh] <session>
                             a session's handover memory (the latest; built when it has none or --fresh)
   config check              validate and print the effective config, secrets masked
@@ -179,6 +181,16 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         const { values } = parse(rest, { json: { type: "boolean" }, since: { type: "string", default: "24h" }, by: { type: "string", default: "agent" } });
         const { printUsage } = await import("./cli/usage.ts");
         printUsage(openExisting(values.config), io, { since: values.since as string, by: values.by as string, json: Boolean(values.json) });
+        return exitCodes.ok;
+      }
+      case "report": {
+        const { values } = parse(rest, { json: { type: "boolean" }, since: { type: "string", default: "7d" }, out: { type: "string" } });
+        const { writeReport } = await import("./cli/report.ts");
+        await writeReport(openExisting(values.config), io, {
+          since: values.since as string,
+          out: (values.out as string | undefined) ?? null,
+          json: Boolean(values.json),
+        });
         return exitCodes.ok;
       }
       case "memory": {

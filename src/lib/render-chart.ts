@@ -52,22 +52,32 @@ export async function renderChart(spec: TopLevelSpec, options: RenderOptions = {
 
   let compiled: ReturnType<typeof vegaLite.compile>["spec"];
   try {
-    compiled = vegaLite.compile(spec).spec;
+    // Warnings (a legend property two layers disagree on) are vega-lite's business, not the log's.
+    compiled = vegaLite.compile(spec, { logger: vega.logger(vega.None) }).spec;
   } catch (err) {
     throw new ChartRenderError(`vega-lite could not compile the chart: ${(err as Error).message}`, "compile", { cause: err });
   }
 
   let svg: string;
+  // Vega logs a refused data load or an error and carries on with an empty chart: here either is a failure.
+  const problems: string[] = [];
   try {
     // Specs carry their data inline: a loader that refuses every URL keeps a chart from reaching the network or disk.
     const loader = vega.loader();
-    loader.load = (uri: string) => Promise.reject(new Error(`charts load no data from outside (asked for ${uri.slice(0, 80)})`));
-    const view = new vega.View(vega.parse(compiled), { renderer: "none", loader, logLevel: vega.Warn });
+    loader.load = (uri: string) => {
+      problems.push(`charts load no data from outside (asked for ${uri.slice(0, 80)})`);
+      return Promise.reject(new Error("refused"));
+    };
+    const logger = vega.logger(vega.Warn, undefined, (_method, level, args) => {
+      if (level === "ERROR") problems.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(" "));
+    });
+    const view = new vega.View(vega.parse(compiled), { renderer: "none", loader, logger });
     svg = await view.toSVG();
     view.finalize();
   } catch (err) {
     throw new ChartRenderError(`vega could not draw the chart: ${(err as Error).message}`, "svg", { cause: err });
   }
+  if (problems.length) throw new ChartRenderError(`vega could not draw the chart: ${problems.join("; ")}`, "svg");
 
   try {
     const resvg = new Resvg(svg, {

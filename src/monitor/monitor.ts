@@ -11,6 +11,7 @@ import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import { TurnStore } from "../store/turns.ts";
 import { type CheckCycleReport, runCheckCycle } from "./cycle.ts";
+import { digestJob } from "./digest.ts";
 import { type Job, type JobFailure, jobFailureFindings, Scheduler } from "./scheduler.ts";
 
 export interface MonitoringOptions {
@@ -113,6 +114,8 @@ export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: Outbo
       },
     });
   }
+  const digest = digestJob(rt, m.options.transports);
+  if (digest) jobs.push(digest);
   const watch = gatewayWatch(cfg);
   const target = watch.target;
   // Said once, as information: a machine without a gateway gets no gateway alarms.
@@ -158,7 +161,8 @@ export function startMonitoring(rt: Runtime, options: MonitoringOptions): Monito
   sender.start();
   scheduler.start();
   if (options.runAtStart ?? true) {
-    for (const j of jobs) if (j.name !== "retention") void scheduler.runNow(j.name);
+    // Jobs at a time of day (retention, the daily digest) wait for it; the interval jobs run now.
+    for (const j of jobs) if (!j.cron) void scheduler.runNow(j.name);
   }
   return {
     scheduler,

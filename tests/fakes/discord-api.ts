@@ -31,7 +31,20 @@ export interface FakeMessage {
   tokens: string[];
   /** A deferred reply's "thinking…" placeholder that nothing has filled in yet. */
   loading?: boolean;
+  /** Files uploaded with it (multipart `files[n]`), as received. */
+  attachments: FakeAttachment[];
 }
+
+/** A file part of a multipart request, as Discord keeps it on the message. */
+export interface FakeAttachment {
+  id: string;
+  filename: string;
+  contentType: string;
+  bytes: Buffer;
+}
+
+/** Where a multipart request's files travel inside the parsed body (not a key Discord knows). */
+const uploadsKey = "__uploads";
 
 /** A canned failure for the next matching request(s). */
 interface Planned {
@@ -595,7 +608,13 @@ export class FakeDiscord {
       mention_everyone: false,
       mentions: [],
       mention_roles: [],
-      attachments: [],
+      attachments: m.attachments.map((a) => ({
+        id: a.id,
+        filename: a.filename,
+        size: a.bytes.length,
+        content_type: a.contentType,
+        url: `https://cdn.invalid/${a.id}/${a.filename}`,
+      })),
       pinned: false,
     };
   }
@@ -612,6 +631,7 @@ export class FakeDiscord {
       deleted: false,
       origin,
       tokens: token ? [token] : [],
+      attachments: (body[uploadsKey] as FakeAttachment[] | undefined) ?? [],
     };
     this.messages.set(m.id, m);
     return m;
@@ -637,6 +657,7 @@ export class FakeDiscord {
     if ("content" in body) m.content = String(body.content ?? "");
     if ("embeds" in body) m.embeds = (body.embeds as Record<string, unknown>[] | null) ?? [];
     if ("components" in body) m.components = (body.components as Record<string, unknown>[] | null) ?? [];
+    if (body[uploadsKey]) m.attachments = body[uploadsKey] as FakeAttachment[];
     m.edits += 1;
   }
 
@@ -644,8 +665,22 @@ export class FakeDiscord {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
-    const body = text && req.headers["content-type"]?.includes("json") ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString("utf8");
+    const contentType = req.headers["content-type"] ?? "";
+    let body = text && contentType.includes("json") ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (contentType.startsWith("multipart/form-data")) {
+      // An upload (discord.js sends files this way): the JSON body is the payload_json part, each files[n] part a file.
+      const form = await new Response(raw, { headers: { "content-type": contentType } }).formData();
+      const json = form.get("payload_json");
+      body = typeof json === "string" ? (JSON.parse(json) as Record<string, unknown>) : {};
+      const uploads: FakeAttachment[] = [];
+      for (const [name, value] of form.entries()) {
+        if (typeof value === "string" || !/^files\[\d+\]$/.test(name)) continue;
+        uploads.push({ id: this.snowflake(), filename: value.name, contentType: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+      }
+      body[uploadsKey] = uploads;
+    }
     const method = req.method ?? "GET";
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v10/, "");
     const record: RecordedRequest = {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type ButtonInteraction, type InteractionReplyOptions, MessageFlags } from "discord.js";
+import { AttachmentBuilder, type ButtonInteraction, type InteractionReplyOptions, MessageFlags, type RawFile } from "discord.js";
 import { DeliveryError } from "../../messages/transport.ts";
 import type { View } from "../../messages/view.ts";
 import { DiscordRenderError } from "./errors.ts";
@@ -36,10 +36,16 @@ export class Pager {
     }
   }
 
-  /** discord.js's message options for a view (it wants `allowedMentions`, not `allowed_mentions`). */
+  /** discord.js's message options for a view (it wants `allowedMentions`, not `allowed_mentions`), with its picture attached. */
   message(view: View) {
     const { embeds, components } = this.payload(view);
-    return { embeds, components, allowedMentions: { parse: [] as [] } };
+    const files = view.image ? [new AttachmentBuilder(Buffer.from(view.image.png), { name: view.image.filename, description: view.image.alt })] : [];
+    return { embeds, components, allowedMentions: { parse: [] as [] }, ...(files.length ? { files } : {}) };
+  }
+
+  /** The view's picture as a file for a REST post (multipart; the embed shows it as `attachment://<name>`), or none. */
+  files(view: View): RawFile[] {
+    return view.image ? [{ name: view.image.filename, data: Buffer.from(view.image.png), contentType: "image/png" }] : [];
   }
 
   /** A reply or follow-up: ephemeral when the view is private. */

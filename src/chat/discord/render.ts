@@ -174,6 +174,8 @@ export function renderPage(view: View, pages: string[], pager: PagerState | null
   if (text !== "") embed.setDescription(text);
   else if (!view.title) embed.setDescription("—");
   if (view.tone) embed.setColor(toneColors[view.tone]);
+  // The picture is uploaded with the message (see `Pager.files`); the embed shows it by its file name.
+  if (view.image) embed.setImage(`attachment://${view.image.filename}`);
   if (pages.length > 1) embed.setFooter({ text: `Page ${page + 1}/${pages.length}` });
   const json = embed.toJSON();
   if (embedLength(json) > limits.embedsTotal) {

@@ -155,7 +155,11 @@ export class DiscordTransport implements Transport {
       enforce_nonce: true,
     };
     try {
-      const message = (await client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+      const files = this.pager.files(view);
+      const message = (await client.rest.post(Routes.channelMessages(channelId), {
+        body: files.length && view.image ? { ...body, attachments: [{ id: 0, filename: view.image.filename, description: view.image.alt }] } : body,
+        ...(files.length ? { files } : {}),
+      })) as APIMessage;
       if (!to) this.health.feedWorks();
       return { transport: "discord", chatId: channelId, messageId: message.id };
     } catch (err) {
