@@ -143,6 +143,18 @@ describe("runner with the recorded opencode serve exchanges", () => {
     ]);
   });
 
+  it("an OpenCode question waits with its options; a typed answer goes to the question reply route", async () => {
+    const w = world("question");
+    const row = w.runner.spawn({ agent: "opencode", workspace: "app", prompt: "USE_QUESTION: ask me which file to read, then read it" });
+    await until(() => w.asks.length === 1);
+    expect([w.asks[0]!.kind, w.asks[0]!.payload.options]).toEqual(["question", ["README.md", "Nothing"]]);
+    expect(w.store.get(row.id)!.waitingDetail).toBe("question: Which file should I read?");
+    expect(w.runner.answerQuestion(row.id, "README.md", "telegram:1")?.answer).toBe("README.md");
+    const done = await w.runner.waitFor(row.id, 20);
+    expect(done.status).toBe("completed");
+    expect(sent(w).find((q) => q.path.startsWith("/question/"))!.body).toEqual({ answers: [["README.md"]] });
+  });
+
   it("an interrupt mid-turn aborts the OpenCode session and the worker is interrupted", async () => {
     const w = world("interrupt");
     const row = w.runner.spawn({ agent: "opencode", workspace: "app", prompt: "HANG write a long answer slowly" });

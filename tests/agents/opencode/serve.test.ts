@@ -179,6 +179,33 @@ describe("OpencodeServeSession against recorded opencode serve 1.18.33 exchanges
     expect(ends(r)[0]).toMatchObject({ denied: ["bash"] });
   });
 
+  it("question: OpenCode's question tool arrives with its options; the answer goes to the question reply route", async () => {
+    const r = start("question", { on: (e, run) => e.type === "question" && run.session.reply(e.requestId, { kind: "question", answer: "README.md" }) });
+    r.session.turn("USE_QUESTION: ask me which file to read, then read it");
+    await finish(r);
+    const [q] = of(r, "question");
+    expect(q).toMatchObject({ text: "Which file should I read?", options: ["README.md", "Nothing"] });
+    expect(q?.requestId).toMatch(/^que_/);
+    expect(r.requests().find((x) => x.path.startsWith("/question/"))).toEqual({
+      method: "POST",
+      path: `/question/${q?.requestId}/reply`,
+      body: { answers: [["README.md"]] },
+    });
+    expect(of(r, "tool")[0]).toEqual({ type: "tool", name: "question", detail: "Which file should I read?" });
+    expect(ends(r)[0]).toMatchObject({ result: "The README says this is a tiny fixture project. Done.", isError: false });
+  });
+
+  it("question-dismiss: no answer rejects the question and OpenCode ends the turn", async () => {
+    const r = start("question-dismiss", { on: (e, run) => e.type === "question" && run.session.reply(e.requestId, { kind: "question", answer: null }) });
+    r.session.turn("USE_QUESTION: ask me which file to read, then read it");
+    await finish(r);
+    expect(r.requests().find((x) => x.path.startsWith("/question/"))).toMatchObject({
+      method: "POST",
+      path: expect.stringMatching(/^\/question\/que_\w+\/reject$/),
+    });
+    expect(ends(r)[0]).toMatchObject({ result: "Let me ask you first.", isError: false });
+  });
+
   it("a replay where we answer differently from the recording fails loudly (exit 97)", async () => {
     const r = start("tool-allow", { on: (e, run) => e.type === "permission" && run.session.reply(e.requestId, { kind: "permission", allow: false }) });
     r.session.turn("USE_SHELL: write a file, then show the README");
