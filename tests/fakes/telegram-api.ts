@@ -443,14 +443,11 @@ export class FakeTelegramApi {
     const contentType = req.headers["content-type"] ?? "";
     if (body.length && contentType.startsWith("multipart/form-data")) {
       // An upload: string fields join the payload, file parts are kept aside by field name ("attach://<name>" points at them).
-      try {
-        const form = await new Response(body, { headers: { "content-type": contentType } }).formData();
-        for (const [name, value] of form.entries()) {
-          if (typeof value === "string") payload[name] = value;
-          else files.set(name, { filename: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
-        }
-      } catch {
-        return this.answer(res, "?", payload, new ApiError(400, "Bad Request: invalid multipart body"));
+      const parts = parseMultipart(body, contentType);
+      if (!parts) return this.answer(res, "?", payload, new ApiError(400, "Bad Request: invalid multipart body"));
+      for (const part of parts) {
+        if (part.filename === undefined) payload[part.name] = part.body.toString("utf8");
+        else files.set(part.name, { filename: part.filename, type: part.type ?? "application/octet-stream", bytes: part.body });
       }
     } else if (body.length) {
       try {
@@ -792,6 +789,42 @@ export class FakeTelegramApi {
 
 /** Every method this fake implements: the minimal set plus those a real server also has. */
 const methodNames = new Map([...minimalMethods, "deleteWebhook", "getChat", "sendPhoto"].map((m) => [m.toLowerCase(), m]));
+
+/**
+ * Splits a multipart/form-data body into its parts. Written out rather than `Response.formData()`: grammY writes
+ * `filename=a.png` without quotes, which the Bot API takes and undici's strict parser refuses.
+ */
+function parseMultipart(body: Buffer, contentType: string): { name: string; filename?: string; type?: string; body: Buffer }[] | null {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!boundary) return null;
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: { name: string; filename?: string; type?: string; body: Buffer }[] = [];
+  let at = body.indexOf(delimiter);
+  while (at >= 0) {
+    const start = at + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === "--") return parts;
+    const next = body.indexOf(delimiter, start);
+    if (next < 0) return null;
+    const part = body.subarray(start + 2, next - 2); // past the CRLF after the delimiter, before the CRLF ahead of the next
+    const split = part.indexOf("\r\n\r\n");
+    if (split < 0) return null;
+    const headers = part.subarray(0, split).toString("utf8");
+    const disposition = /content-disposition:\s*form-data\s*;([^\r\n]*)/i.exec(headers)?.[1] ?? "";
+    const param = (key: string) => new RegExp(`(?:^|;)\\s*${key}=(?:"([^"]*)"|([^;\\s]*))`, "i").exec(disposition);
+    const name = param("name");
+    if (!name) return null;
+    const filename = param("filename");
+    const type = /content-type:\s*([^\r\n;]+)/i.exec(headers)?.[1];
+    parts.push({
+      name: name[1] ?? name[2]!,
+      ...(filename ? { filename: filename[1] ?? filename[2]! } : {}),
+      ...(type ? { type: type.trim() } : {}),
+      body: Buffer.from(part.subarray(split + 4)),
+    });
+    at = next;
+  }
+  return null;
+}
 
 /** The pixel size of a PNG (IHDR) or JPEG (first SOF marker), or null for anything else. */
 function imageSize(bytes: Buffer): { width: number; height: number } | null {
