@@ -37,7 +37,7 @@ const SCOPES = ["operator.read", "operator.write", "operator.approvals"];
 const CONNECT_TIMEOUT_MS = Number(process.env.ASM_OPENCLAW_GATEWAY_CONNECT_TIMEOUT_MS || 15000);
 const CHALLENGE_WAIT_MS = 5000;
 /** Gateway broadcasts that are never about a worker's run (the session would read and drop them). */
-const NOISE = new Set(["tick", "health", "presence", "heartbeat", "skills.changed", "chat.metadata.changed", "sessions.changed", "chat"]);
+const NOISE = new Set(["tick", "health", "presence", "heartbeat", "skills.changed", "chat.metadata.changed", "sessions.changed", "chat", "task"]);
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -137,7 +137,8 @@ function main() {
           client: { id: CLIENT_ID, displayName: "agent-session-manager", version: "1", platform, mode: CLIENT_MODE },
           role: ROLE,
           scopes: SCOPES,
-          caps: [],
+          // Without this capability (or operator.admin) the gateway never sends this client exec.approval.requested.
+          caps: ["exec-approvals"],
           auth: { token },
           userAgent: "agent-session-manager",
           device,
