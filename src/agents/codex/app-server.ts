@@ -45,7 +45,8 @@ import { codexErrorInfo, codexErrorReason } from "./errors.ts";
  *   `willRetry: false`, then `turn/completed` `failed` with the same error. A 429 ends as
  *   `{"responseTooManyFailedAttempts":{"httpStatusCode":429}}`, a 401 as `{"httpConnectionFailed":{"httpStatusCode":401}}`.
  *   A resume of an unknown thread is the JSON-RPC error `-32600 "no rollout found for thread id …"`.
- * - On stdin EOF the server exits 0 within about 100 ms; `close()` sends nothing.
+ * - On stdin EOF the server exits 0 within about 100 ms, even mid-turn (the turn is dropped without `turn/completed`);
+ *   `close()` sends nothing.
  */
 
 /** The `approvalPolicy` values of `thread/start` (0.169.0 `AskForApproval`, string forms). */
