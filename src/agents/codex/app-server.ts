@@ -98,11 +98,10 @@ const POLICIES: Readonly<Record<string, CodexPolicy>> = {
 
 /** The approval policy and sandbox for a permission mode from config; throws `UnsafeArgumentError` for anything else. */
 export function codexAppServerPolicy(mode: string | null): CodexPolicy {
-  const p = POLICIES[mode ?? "default"];
-  if (!p || !Object.hasOwn(POLICIES, mode ?? "default")) {
-    throw new UnsafeArgumentError("permission mode", mode ?? "", `Codex app-server takes ${Object.keys(POLICIES).join(", ")}`);
-  }
-  return p;
+  const key = mode ?? "default";
+  // hasOwn: "toString" or "__proto__" from config must not read Object.prototype.
+  if (!Object.hasOwn(POLICIES, key)) throw new UnsafeArgumentError("permission mode", key, `Codex app-server takes ${Object.keys(POLICIES).join(", ")}`);
+  return POLICIES[key] as CodexPolicy;
 }
 
 /** What an error response to one of our requests means for the run, or null when the run can go on. */
