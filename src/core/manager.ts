@@ -10,6 +10,7 @@ import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import { SilenceStore } from "../store/silences.ts";
 import { type Turn, TurnStore } from "../store/turns.ts";
+import { actionRef } from "./action-views.ts";
 import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart, restartLimit } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
@@ -164,7 +165,7 @@ export class Manager {
   /** Asks for a gateway restart; throws ActionRefused when none is configured. */
   requestRestart(requestedBy: string, reason: string | null) {
     const open = this.actionStore.open("restart_gateway", null);
-    if (open.length) throw new ActionRefused("restart_gateway", `a restart is already ${open[0]!.status} (#${open[0]!.id})`);
+    if (open.length) throw new ActionRefused("restart_gateway", `a restart is already ${open[0]!.status} (${actionRef(open[0]!.id)})`);
     const now = this.actions.now();
     const windowStart = now - this.rt.config.checks.gateway.restartWindowMinutes * 60_000;
     const started = this.actionStore.since("restart_gateway", windowStart - 86_400_000).flatMap((a) => (a.startedAt === null ? [] : [a.startedAt]));
@@ -174,7 +175,7 @@ export class Manager {
   /** Asks for a reset of an observed OpenClaw session (resolved from our store, never from chat text). */
   requestReset(session: SessionRecord, requestedBy: string, reason: string | null) {
     const open = this.actionStore.open("reset_session", session.uid);
-    if (open.length) throw new ActionRefused("reset_session", `a reset of this session is already ${open[0]!.status} (#${open[0]!.id})`);
+    if (open.length) throw new ActionRefused("reset_session", `a reset of this session is already ${open[0]!.status} (${actionRef(open[0]!.id)})`);
     return this.actions.request(planReset(this.rt.config, session), requestedBy, reason);
   }
 
@@ -186,7 +187,7 @@ export class Manager {
       candidates.map((c) => c.session),
     );
     const open = this.actionStore.open("cleanup", plan.target);
-    if (open.length) throw new ActionRefused("cleanup", `a cleanup is already ${open[0]!.status} (#${open[0]!.id})`);
+    if (open.length) throw new ActionRefused("cleanup", `a cleanup is already ${open[0]!.status} (${actionRef(open[0]!.id)})`);
     const why = new Map(candidates.map((c) => [c.session.uid, c.why]));
     return { plan, why, action: this.actions.request(plan, requestedBy, reason) };
   }
@@ -203,7 +204,7 @@ export class Manager {
     if (!pa) throw new AlertLookupError(`#${alertId} proposes no action`);
     const target = pa.kind === "reset_session" ? (pa.target ?? null) : null;
     const open = this.actionStore.open(pa.kind, target);
-    if (open.length) throw new ActionRefused(pa.kind, `already requested (#${open[0]!.id}, ${open[0]!.status})`);
+    if (open.length) throw new ActionRefused(pa.kind, `already requested (${actionRef(open[0]!.id)}, ${open[0]!.status})`);
     return this.actions.request(this.actions.planProposed(pa), requestedBy, alert.summary, { fingerprint: alert.fingerprint });
   }
 
