@@ -24,7 +24,13 @@ export function describeDetails(details: ActionDetails): string[] {
   ]);
 }
 
-const headline = (a: ActionRecord) => `#${a.id} ${kindLabels[a.kind]}${a.target ? ` ${a.target}` : ""}`;
+/**
+ * How an action (a request put up for approval) is numbered wherever it is shown: `a3`. Alerts are `#12` and
+ * console messages `m7`, so a number never names the wrong kind of thing (`/approve a3`, `/ack 12`).
+ */
+export const actionRef = (id: number) => `a${id}`;
+
+const headline = (a: ActionRecord) => `${actionRef(a.id)} ${kindLabels[a.kind]}${a.target ? ` ${a.target}` : ""}`;
 
 /** The approval request: what, why, who asked, until when, and Approve / Deny buttons. */
 export function approvalView(a: ActionRecord): View {
@@ -101,5 +107,5 @@ export function outcomeView(a: ActionRecord): View {
 export function actionLine(a: ActionRecord): string {
   const when = new Date(a.createdAt).toISOString().slice(5, 16).replace("T", " ");
   const who = a.decidedBy ? `, ${a.status === "denied" ? "denied" : "decided"} by ${a.decidedBy}` : "";
-  return `#${a.id} ${when} ${a.kind}${a.target ? ` ${a.target}` : ""} — ${statusLine[a.status]} (by ${a.requestedBy}${who})${a.verifyNote ? `: ${a.verifyNote}` : ""}`;
+  return `${actionRef(a.id)} ${when} ${a.kind}${a.target ? ` ${a.target}` : ""} — ${statusLine[a.status]} (by ${a.requestedBy}${who})${a.verifyNote ? `: ${a.verifyNote}` : ""}`;
 }

@@ -10,7 +10,7 @@ import type { ActionRecord, ActionStore } from "../store/actions.ts";
 import type { KvStore } from "../store/kv.ts";
 import type { SessionStore } from "../store/sessions.ts";
 import { type ActionResult, executeAction, type RunnerDeps } from "./action-exec.ts";
-import { approvalView, outcomeView } from "./action-views.ts";
+import { actionRef, approvalView, outcomeView } from "./action-views.ts";
 import {
   type ActionDetails,
   type ActionPlan,
@@ -176,14 +176,14 @@ export class ActionWorkflow {
     // A press counts only on a message the request was posted to (not a copy of its data elsewhere).
     const before = this.deps.store.get(id);
     if (before && admin && before.nonce === nonce && message && before.messageRefs.length && !before.messageRefs.some((r) => sameMessage(r, message))) {
-      return refuse(`This button does not belong to request #${id}; use the one on its message, or /approve ${id}.`, "warn");
+      return refuse(`This button does not belong to request ${actionRef(id)}; use the one on its message, or /approve ${actionRef(id)}.`, "warn");
     }
     // A restart asked for past the restart limit runs only on an explicit "Run anyway".
     const details = before?.details as ActionDetails | undefined;
     const overLimit: RestartLimit | undefined = details?.mode === "argv" ? details.overLimit : undefined;
     if (before && admin && before.nonce === nonce && before.status === "pending" && approve && overLimit && !anyway) {
       return refuse(
-        `#${id} is past the restart limit (${overLimit.recent} restarts in ${overLimit.windowMinutes} min, limit ${overLimit.max}): press "Run anyway" or send /approve ${id} anyway.`,
+        `${actionRef(id)} is past the restart limit (${overLimit.recent} restarts in ${overLimit.windowMinutes} min, limit ${overLimit.max}): press "Run anyway" or send /approve ${actionRef(id)} anyway.`,
       );
     }
     const changed = this.deps.store.decide(id, nonce, approve ? "approved" : "denied", by, admin, now);
@@ -201,7 +201,7 @@ export class ActionWorkflow {
         };
       }
       const done = action.status === "expired" ? "has expired" : `was already decided (${action.status}${action.decidedBy ? `, by ${action.decidedBy}` : ""})`;
-      return { ...refuse(`Nothing to do: #${id} ${done}.`), view: outcomeView(action) };
+      return { ...refuse(`Nothing to do: ${actionRef(id)} ${done}.`), view: outcomeView(action) };
     }
     if (message) this.recordMessage(id, message);
     this.deps.log.info(
@@ -210,12 +210,12 @@ export class ActionWorkflow {
     );
     if (!approve) {
       await this.notify(id);
-      return { decided: true, toast: `Denied #${id}; nothing was run.`, view: outcomeView(this.deps.store.get(id)!) };
+      return { decided: true, toast: `Denied ${actionRef(id)}; nothing was run.`, view: outcomeView(this.deps.store.get(id)!) };
     }
     // Other chats that show this request lose their buttons now, not when the run ends.
     await this.notify(id, message, { ...action!, status: "running" });
     this.launch(action!);
-    return { decided: true, toast: `Approved #${id}: ${kindLabels[action!.kind]} is running.`, view: outcomeView({ ...action!, status: "running" }) };
+    return { decided: true, toast: `Approved ${actionRef(id)}: ${kindLabels[action!.kind]} is running.`, view: outcomeView({ ...action!, status: "running" }) };
   }
 
   /**
@@ -236,11 +236,11 @@ export class ActionWorkflow {
     const refs = await this.deps.feed.post(view);
     for (const ref of refs) this.recordMessage(action.id, ref);
     if (refs.some((r) => r.transport === caller.transport && caller.chatId !== undefined && r.chatId === caller.chatId)) {
-      return textView(`Requested #${action.id}: the approval request is posted in this chat.`, { silent: true });
+      return textView(`Requested ${actionRef(action.id)}: the approval request is posted in this chat.`, { silent: true });
     }
     if (caller.admin) return view;
     const where = refs.length ? "posted in the alert feed" : "no feed could be reached; an admin can /approve it";
-    return textView(`Asked the admins to approve #${action.id} (${where}). /actions shows where it stands.`);
+    return textView(`Asked the admins to approve ${actionRef(action.id)} (${where}). /actions shows where it stands.`);
   }
 
   /** Marks due requests expired and shows that on their messages. */

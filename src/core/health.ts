@@ -17,6 +17,7 @@ import { listSourceProblems } from "../store/problems.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
 import type { SessionStore } from "../store/sessions.ts";
+import { actionRef } from "./action-views.ts";
 
 export type HealthStatus = "ok" | "degraded";
 
@@ -172,7 +173,7 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     items.push({
       name: "actions",
       status: "info",
-      detail: open.length ? open.map((a) => `#${a.id} ${a.kind} ${a.status}`).join(", ") : "none pending",
+      detail: open.length ? open.map((a) => `${actionRef(a.id)} ${a.kind} ${a.status}`).join(", ") : "none pending",
     });
   }
 

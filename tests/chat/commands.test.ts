@@ -364,10 +364,10 @@ describe("commands", () => {
     const t = setup();
     // A non-admin's request goes to the feed, where the admins are; the member is told so.
     const restart = await t.run(member, "/restart_gateway it hangs");
-    expect(restart).toBe("Asked the admins to approve #1 (posted in the alert feed). /actions shows where it stands.");
-    expect(viewToText(t.feed[0]!)).toContain("Approval needed: #1 Restart the gateway");
+    expect(restart).toBe("Asked the admins to approve a1 (posted in the alert feed). /actions shows where it stands.");
+    expect(viewToText(t.feed[0]!)).toContain("Approval needed: a1 Restart the gateway");
     expect(viewToText(t.feed[0]!)).toContain("reason: it hangs");
-    expect(await t.run(member, "/restart_gateway")).toBe("Cannot restart gateway: a restart is already pending (#1)");
+    expect(await t.run(member, "/restart_gateway")).toBe("Cannot restart gateway: a restart is already pending (a1)");
     expect(await t.run(member, "/reset_session 3f1d9c2e")).toContain("Cannot reset session: its sessions.json was not found");
     expect(await t.run(member, "/reset_session 7d3f")).toContain('"7d3f" matches 2 sessions');
     expect(await t.run(member, "/reset_session nope")).toMatch(/no session matches "nope"\. Usage: \/reset_session/);
@@ -375,7 +375,7 @@ describe("commands", () => {
     expect(await t.run(member, "/cleanup")).toBe("Cannot cleanup: no corrupted or stray entries found");
     expect(await t.run(member, `/restart_gateway ${"x".repeat(301)}`)).toMatch(/reason is too long/);
     const audit = await t.run(member, "/actions");
-    expect(audit).toMatch(/#1 .* restart_gateway — waiting for approval \(by telegram:7\)/);
+    expect(audit).toMatch(/a1 .* restart_gateway — waiting for approval \(by telegram:7\)/);
     expect(await t.run(member, "/actions all")).toBe("/actions takes no arguments. Usage: /actions");
     expect(runs(t.marker)).toBe(0);
   });
@@ -386,26 +386,28 @@ describe("commands", () => {
     // Asked in a private chat: the member gets a note, the request with its buttons lands in the feed.
     const asked = await t.inbound.command({ ...member, chatId: "7" }, "restart_gateway", ["hangs"]);
     expect(asked.buttons ?? []).toEqual([]);
-    expect(viewToText(asked)).toMatch(/Asked the admins to approve #1/);
+    expect(viewToText(asked)).toMatch(/Asked the admins to approve a1/);
     expect(t.feed).toHaveLength(1);
     expect(t.feed[0]!.buttons!.flat().map((b) => b.label)).toEqual(["Approve", "Deny"]);
     expect(t.manager.actionStore.get(1)!.messageRefs).toEqual([{ transport: "telegram", chatId: "-100", messageId: "101" }]);
-    expect(await t.run(member, "/actions")).toMatch(/#1 .* waiting for approval .* — \/approve 1 or \/deny 1/);
+    expect(await t.run(member, "/actions")).toMatch(/a1 .* waiting for approval .* — \/approve a1 or \/deny a1/);
     // The button's data pressed on some other message does nothing; on the feed message it counts.
     const approve = t.feed[0]!.buttons![0]![0]!.data;
     const elsewhere = await t.inbound.button(admin, approve, { transport: "telegram", chatId: "555", messageId: "9" });
-    expect(elsewhere.toast).toMatch(/does not belong to request #1/);
+    expect(elsewhere.toast).toMatch(/does not belong to request a1/);
     expect(t.manager.actionStore.get(1)!.status).toBe("pending");
     // /deny by number (admins only); the feed message shows the outcome.
     expect(await t.run(member, "/deny 1")).toBe("/deny is for admins only.");
     expect(await t.run(admin, "/deny x")).toMatch(/not an action number\. Usage: \/deny/);
-    expect(await t.run(admin, "/deny 1")).toMatch(/^Denied #1; nothing was run\./);
+    expect(await t.run(admin, "/deny 1")).toMatch(/^Denied a1; nothing was run\./);
     expect(await t.run(admin, "/approve 1")).toMatch(/already decided \(denied/);
     // An admin asking in the feed chat itself gets one message there, not two.
     const again = await t.inbound.command({ ...admin, chatId: "-100" }, "restart_gateway", []);
-    expect(viewToText(again)).toBe("Requested #2: the approval request is posted in this chat.");
+    expect(viewToText(again)).toBe("Requested a2: the approval request is posted in this chat.");
     expect(t.feed).toHaveLength(2);
-    expect(await t.run(admin, "/approve 2")).toMatch(/Approved #2/);
+    // Actions are a<N>, alerts #<N>: "#2" names an alert, so it approves nothing (issue 18 item 4).
+    expect(await t.run(admin, "/approve #2")).toMatch(/^#2 is an alert; actions are numbered a<N> \(\/actions lists them\)\. Usage: \/approve <action>/);
+    expect(await t.run(admin, "/approve a2")).toMatch(/Approved a2/);
     await t.manager.actions.idle();
     expect(t.manager.actionStore.get(2)!.decidedBy).toBe("telegram:1");
   });
@@ -417,10 +419,10 @@ describe("commands", () => {
     expect((await t.inbound.button(member, `req:${t.ctxAlert.id}`, null)).toast).toMatch(/proposes no action/);
     // The request is posted to the feed for the admins (the member gets a note, not the buttons).
     const req = await t.inbound.button(member, `req:${t.gwAlert.id}`, null);
-    expect(req.toast).toMatch(/Asked the admins to approve #1/);
-    expect(t.feed[0]!.title).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(req.toast).toMatch(/Asked the admins to approve a1/);
+    expect(t.feed[0]!.title).toMatch(/Approval needed: a1 Restart the gateway/);
     expect(t.manager.actionStore.get(1)).toMatchObject({ fingerprint: "cccc3333dddd4444", reason: "gateway down for 4m", status: "pending" });
-    expect((await t.inbound.button(member, `req:${t.gwAlert.id}`, null)).toast).toMatch(/already requested \(#1, pending\)/);
+    expect((await t.inbound.button(member, `req:${t.gwAlert.id}`, null)).toast).toMatch(/already requested \(a1, pending\)/);
     expect((await t.inbound.button(member, "sil:1:5y", null)).toast).toBe("This button is no longer active.");
     expect(runs(t.marker)).toBe(0);
   });

@@ -54,14 +54,14 @@ describe("approval workflow", () => {
   it("approve runs the command once, verifies against the health endpoint and edits every approval message", async () => {
     const t = await setup();
     const req = await t.inbound.command(admin, "restart_gateway", ["gateway", "stuck"]);
-    expect(req.title).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(req.title).toMatch(/Approval needed: a1 Restart the gateway/);
     expect(req.key).toBe("action:1");
     t.inbound.delivered("action:1", { transport: "telegram", chatId: "42", messageId: "9" });
     const yes = req.buttons![0]![0]!.data;
     expect(Buffer.byteLength(yes)).toBeLessThanOrEqual(64);
 
     const first = await t.inbound.button(admin, yes, msg);
-    expect(first.toast).toMatch(/Approved #1/);
+    expect(first.toast).toMatch(/Approved a1/);
     // The double click arrives while the first run is still going: it must not run again.
     const second = await t.inbound.button(admin, yes, msg);
     expect(second.toast).toMatch(/already decided \((approved|running)/);
@@ -120,7 +120,7 @@ describe("approval workflow", () => {
     const t = await setup();
     await t.inbound.command(admin, "restart_gateway", []);
     const a = t.manager.actionStore.get(1)!;
-    expect((await t.inbound.button(admin, approvalData(a, false), msg)).toast).toMatch(/Denied #1/);
+    expect((await t.inbound.button(admin, approvalData(a, false), msg)).toast).toMatch(/Denied a1/);
     expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/already decided \(denied/);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(0);
@@ -237,7 +237,7 @@ describe("approval workflow", () => {
     }
     const req = await t.inbound.command(admin, "restart_gateway", ["still down"]);
     const text = viewToText(req);
-    expect(req.title).toMatch(/Approval needed: #4 Restart the gateway \(restart limit exceeded\)/);
+    expect(req.title).toMatch(/Approval needed: a4 Restart the gateway \(restart limit exceeded\)/);
     expect(text).toContain("Restart limit exceeded: 3 restarts in the last 15 min (limit 3).");
     expect(req.buttons!.flat().map((b) => b.label)).toEqual(["Run anyway", "Deny"]);
     const a = store.get(4)!;
@@ -245,7 +245,7 @@ describe("approval workflow", () => {
     expect((await t.inbound.button(admin, approvalData(a, true), msg)).toast).toMatch(/past the restart limit .* "Run anyway"/);
     expect(viewToText(await t.inbound.command(admin, "approve", ["4"]))).toMatch(/past the restart limit/);
     expect(store.get(4)!.status).toBe("pending");
-    expect((await t.inbound.button(admin, req.buttons![0]![0]!.data, msg)).toast).toMatch(/Approved #4/);
+    expect((await t.inbound.button(admin, req.buttons![0]![0]!.data, msg)).toast).toMatch(/Approved a4/);
     await t.manager.actions.idle();
     expect(runs(t.marker)).toBe(1);
     // Under the limit the request is the usual one.

@@ -48,7 +48,7 @@ describe("the console, end to end (issue 6: Done when)", () => {
       return until(out, expect, from);
     };
 
-    const list = await type("/sessions all", /Open one with/);
+    const list = await type("/sessions all", /Details: \/session/);
     expect(list).toContain("claude");
     expect(list).toContain("7d3f2a10");
 
@@ -57,22 +57,22 @@ describe("the console, end to end (issue 6: Done when)", () => {
     expect(one).toContain("Recent turns");
 
     const request = await type("/restart_gateway not answering", /\[m\d+\.2\] Deny/);
-    expect(request).toMatch(/── m\d+ .*\n.*Approval needed: #1 Restart the gateway/);
+    expect(request).toMatch(/── m\d+ .*\n.*Approval needed: a1 Restart the gateway/);
     // The request is posted once (the console is the feed), its buttons named by its message number.
-    expect(request).toMatch(/Requested #1: the approval request is posted in this chat/);
+    expect(request).toMatch(/Requested a1: the approval request is posted in this chat/);
     expect(request).not.toContain("Only an admin");
     const m = /── m(\d+) .*\n.*Approval needed/.exec(request)![1];
     expect(request).toContain("reason: not answering");
     expect(runs(t.marker)).toBe(0);
 
     const outcome = await type(`m${m}.1`, /succeeded/);
-    expect(outcome).toMatch(new RegExp(`» Approve on m${m}: Approved #1`));
+    expect(outcome).toMatch(new RegExp(`» Approve on m${m}: Approved a1`));
     expect(outcome).toMatch(/\(updated\)/);
     await until(out, /verification: gateway healthy/);
     expect(runs(t.marker)).toBe(1);
 
-    const audit = await type("/actions", /#1 /);
-    expect(audit).toMatch(/#1 .* restart_gateway — succeeded \(by console:console, decided by console:console\)/);
+    const audit = await type("/actions", /a1 /);
+    expect(audit).toMatch(/a1 .* restart_gateway — succeeded \(by console:console, decided by console:console\)/);
 
     // Pressing Approve again runs nothing: the decided message has no buttons left to press.
     const again = await type(`m${m}.1`, /no button/);
@@ -97,7 +97,7 @@ describe("the console, end to end (issue 6: Done when)", () => {
     await until(out, /\[m\d+\.2\] Deny/, from);
     const m = /\[m(\d+)\.2\] Deny/.exec(out.text.slice(from))![1];
     input.write(`m${m}.1\n`);
-    await until(out, /Approved #1/, from);
+    await until(out, /Approved a1/, from);
     await service.manager.actions.idle();
     await new Promise((r) => setTimeout(r, 50));
     expect(service.manager.actionStore.get(1)).toMatchObject({ status: "succeeded" });

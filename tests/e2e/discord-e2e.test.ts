@@ -113,7 +113,7 @@ describe("Discord end to end: the real service and discord.js against the fake D
     await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
     expect(text(fake.responseOf(req)!)).toMatch(/#1: the approval request is posted in this chat/);
     const approval = fake.channelMessages(feed).find((m) => /Approval needed/.test(String(m.embeds[0]?.title)))!;
-    expect(String(approval.embeds[0]!.title)).toMatch(/Approval needed: #1 Restart the gateway/);
+    expect(String(approval.embeds[0]!.title)).toMatch(/Approval needed: a1 Restart the gateway/);
     const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;
     const approve = buttons.find((b) => /approve/i.test(b.label))!.custom_id;
     expect(approve.length).toBeLessThanOrEqual(100);
@@ -140,7 +140,7 @@ describe("Discord end to end: the real service and discord.js against the fake D
     expect(text(approval)).toContain("gateway healthy");
     expect(fake.requestsTo(new RegExp(`^/channels/${feed}/messages/${approval.id}$`), "PATCH").length).toBeGreaterThan(0);
     expect(fake.followUpsOf(pressed)[0]).toMatchObject({ flags: 64 });
-    expect(fake.followUpsOf(pressed)[0]!.content).toMatch(/Approved #1/);
+    expect(fake.followUpsOf(pressed)[0]!.content).toMatch(/Approved a1/);
 
     // A replayed press (the same interaction payload again): nothing runs.
     const replay = fake.press({ message: approval, customId: approve, user: admin });

@@ -1,4 +1,4 @@
-import { actionLine, approvalView } from "../../core/action-views.ts";
+import { actionLine, actionRef, approvalView } from "../../core/action-views.ts";
 import { ActionRefused } from "../../core/actions.ts";
 import { who } from "../../core/approvals.ts";
 import { textView, type View } from "../../messages/view.ts";
@@ -73,15 +73,17 @@ function decideCommand(approve: boolean): Command {
     name,
     description: approve ? "Approve a requested action by its number" : "Deny a requested action by its number",
     usage: approve
-      ? `/${name} <action number> [anyway] — e.g. /${name} 3 (/actions lists them; "anyway" runs a restart past its limit)`
-      : `/${name} <action number> — e.g. /${name} 3 (/actions lists them)`,
+      ? `/${name} <action> [anyway] — e.g. /${name} a3 (/actions lists them; "anyway" runs a restart past its limit)`
+      : `/${name} <action> — e.g. /${name} a3 (/actions lists them)`,
     admin: true,
     options: [
-      { name: "id", description: "The action's number (/actions)", type: "integer", required: true },
+      { name: "id", description: "The action, a3 or 3 (/actions)", type: "string", required: true },
       ...(approve ? [{ name: "anyway", description: "anyway = run a restart past its limit", type: "string" as const, choices: ["anyway"] }] : []),
     ],
     async run({ manager, caller }, args) {
-      const m = /^[#a]?(\d{1,12})$/.exec(args[0] ?? "");
+      // Actions are a3; #12 is how alerts are numbered, so it is refused rather than read as action 12.
+      if (/^#\d{1,12}$/.test(args[0] ?? "")) throw new UsageError(`${args[0]} is an alert; actions are numbered a<N> (/actions lists them)`);
+      const m = /^a?(\d{1,12})$/i.exec(args[0] ?? "");
       const anyway = approve && args.length === 2 && args[1]!.toLowerCase() === "anyway";
       if (!m || args.length > (anyway ? 2 : 1)) {
         throw new UsageError(args[0] ? `"${args.join(" ").slice(0, 40)}" is not an action number` : "the action number is missing");
@@ -107,7 +109,7 @@ export const actionsCommand: Command = {
       sections: [
         {
           lines: recent.length
-            ? recent.map((a) => `${actionLine(a)}${a.status === "pending" ? ` — /approve ${a.id} or /deny ${a.id}` : ""}`)
+            ? recent.map((a) => `${actionLine(a)}${a.status === "pending" ? ` — /approve ${actionRef(a.id)} or /deny ${actionRef(a.id)}` : ""}`)
             : ["No actions yet. Request one with /restart_gateway, /reset_session or /cleanup."],
         },
       ],

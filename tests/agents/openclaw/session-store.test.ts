@@ -111,7 +111,7 @@ describe("reset and cleanup through the approval workflow", () => {
     const a = t.manager.actionStore.get(1)!;
     expect(a).toMatchObject({ kind: "reset_session", target: t.main.uid, reason: "context full" });
     // A second request while one is open is refused, not queued twice.
-    expect(viewToText(await t.inbound.command(admin, "reset_session", ["3f1d9c2e"]))).toMatch(/already pending \(#1\)/);
+    expect(viewToText(await t.inbound.command(admin, "reset_session", ["3f1d9c2e"]))).toMatch(/already pending \(a1\)/);
     await t.inbound.button(admin, approvalData(a, true), null);
     await t.manager.actions.idle();
     const done = t.manager.actionStore.get(1)!;
@@ -134,7 +134,10 @@ describe("reset and cleanup through the approval workflow", () => {
     const before = readFileSync(t.storePath, "utf8");
     await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, true), null);
     await t.manager.actions.idle();
-    expect(t.manager.actionStore.get(1)!).toMatchObject({ status: "succeeded", verifyNote: expect.stringMatching(/^memory saved to .*; the entries were already gone; nothing was changed$/) });
+    expect(t.manager.actionStore.get(1)!).toMatchObject({
+      status: "succeeded",
+      verifyNote: expect.stringMatching(/^memory saved to .*; the entries were already gone; nothing was changed$/),
+    });
     expect(readFileSync(t.storePath, "utf8")).toBe(before);
   });
 
@@ -214,7 +217,7 @@ describe("reset and cleanup through the approval workflow", () => {
     const view = viewToText(await t.inbound.command(admin, "cleanup", []));
     expect(view).toContain("[stray: stray session: telegram:dm:4411");
     expect(view).toContain("remove entry agent:main:main");
-    expect(viewToText(await t.inbound.command(admin, "cleanup", []))).toMatch(/already pending \(#1\)/);
+    expect(viewToText(await t.inbound.command(admin, "cleanup", []))).toMatch(/already pending \(a1\)/);
     await t.inbound.button(admin, approvalData(t.manager.actionStore.get(1)!, false), null);
 
     const feed = { sent: [] as string[] };
