@@ -214,6 +214,14 @@ describe("CodexAppServerSession against the recordings of codex app-server 0.169
     expect(r.of("turn_end")[0]).toMatchObject({ interrupted: true });
   });
 
+  it("question-default-mode: Codex refuses request_user_input itself outside Plan mode; no question comes, the turn completes", () => {
+    const r = replay("question-default-mode", { prompts: ["USE_QUESTION: ask me which database to use"] });
+    expect(r.of("question")).toEqual([]);
+    expect(r.written.map(shape)).toEqual(["rpc:initialize", "rpc:initialized", "rpc:thread/start", "rpc:turn/start"]);
+    expect(exchange("question-default-mode").some((e) => e.dir === "stderr" && /request_user_input is unavailable in Default mode/.test(e.line))).toBe(true);
+    expect(r.of("turn_end")[0]).toMatchObject({ isError: false });
+  });
+
   it("fail429: a retry notice then the failure, typed rate_limit with status 429; the turn failed with its message", () => {
     const r = replay("fail429", { prompts: ["FAIL429 this request is rate limited"] });
     expect(r.of("error").map((e) => [e.reason, e.status, e.willRetry])).toEqual([
