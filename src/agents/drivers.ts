@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.ts";
 import { claudeDriver } from "./claude/driver.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
+import { geminiAcpDriver } from "./gemini/acp.ts";
 import { geminiDriver } from "./gemini/driver.ts";
 import { openclawDriver } from "./openclaw/driver.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
@@ -25,6 +26,7 @@ export const drivers: Readonly<Partial<Record<Platform, Driver>>> = {
  */
 export const protocolDrivers: Readonly<Partial<Record<Platform, Driver>>> = {
   claude: claudeDriver,
+  gemini: geminiAcpDriver,
 };
 
 /** The driver each agent's workers run with under this config: its protocol driver unless set to `headless` or it has none. */

@@ -1,5 +1,6 @@
 import type { Platform } from "../agents/session.ts";
 import { platforms } from "../agents/session.ts";
+import { fallbackOrderNow } from "../core/fallback-stats.ts";
 import { Feed } from "../core/feed.ts";
 import { workerListView } from "../core/worker-views.ts";
 import { WorkerOps } from "../core/workers.ts";
@@ -56,11 +57,18 @@ export async function spawnFromCli(rt: Runtime, io: CliIo, positionals: string[]
   if (!agent || !(platforms as readonly string[]).includes(agent)) {
     throw new UsageError(`spawn needs an agent (${platforms.join(", ")}) or a model from runner.models`);
   }
-  const chain = opts.chain?.length ? opts.chain : isModel ? chainFor(first!, rt.config.runner.fallbackOrder) : null;
+  const ops = new WorkerOps(rt, new Feed(rt.log));
+  const chain = opts.chain?.length
+    ? opts.chain
+    : isModel
+      ? chainFor(
+          first!,
+          fallbackOrderNow(rt, (m) => ops.runner.breaker(m)),
+        )
+      : null;
   if (!workspace) throw new UsageError("spawn needs a workspace name (from runner.workspaces)");
   const prompt = rest.join(" ").trim();
   if (!prompt) throw new UsageError("spawn needs a prompt");
-  const ops = new WorkerOps(rt, new Feed(rt.log));
   try {
     const req = { agent: agent as Platform, workspace, prompt, model: opts.model ?? null, requestedBy: "cli", chain };
     if (!opts.wait) {

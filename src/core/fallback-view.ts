@@ -14,7 +14,16 @@ export interface ModelFallbackStats {
   breaker: { state: Breaker["state"]; failures: number; coolOffLeftMs: number | null; lastError: string | null };
   hour: WindowStats;
   day: WindowStats;
+  /** Its tier (`runner.models.<id>.tier`), when it has one. */
+  tier: number | null;
+  /** Median time per turn of its completed workers over the last day, and how many there were. */
+  turnMs: { median: number; runs: number } | null;
+  /** Why it stands where it does, when that is not simply its place in `runner.fallbackOrder`. */
+  why: string | null;
 }
+
+/** A model needs this many attempts in the window before its failure rate may move it within its tier. */
+export const minAttemptsToRank = 3;
 
 export interface WindowStats {
   attempts: number;
@@ -45,6 +54,7 @@ export function fallbackStats(
   turnsHour: { model: string; turns: number }[],
   turnsDay: { model: string; turns: number }[],
   now: number,
+  turnTimes: { model: string; medianMs: number; runs: number }[] = [],
 ): ModelFallbackStats[] {
   const r = config.runner;
   const models = [...new Set([...r.fallbackOrder, ...Object.keys(r.models)])];
@@ -55,8 +65,10 @@ export function fallbackStats(
   };
   const hour = toMap(turnsHour);
   const day = toMap(turnsDay);
-  const rows = models.map((model) => {
+  const times = new Map(turnTimes.map((t) => [modelKey(t.model), t]));
+  const rows: ModelFallbackStats[] = models.map((model) => {
     const b = breaker(model);
+    const t = times.get(modelKey(model)) ?? times.get(modelKey(r.models[model]?.model ?? model));
     return {
       model,
       driver: r.models[model]?.driver ?? null,
@@ -64,13 +76,62 @@ export function fallbackStats(
       breaker: { state: b.state, failures: b.failures, coolOffLeftMs: b.state === "open" && b.openUntil ? b.openUntil - now : null, lastError: b.lastError },
       hour: windowStats([model, r.models[model]?.model ?? model], decisions, hour, now - 3_600_000),
       day: windowStats([model, r.models[model]?.model ?? model], decisions, day, now - 86_400_000),
+      tier: r.models[model]?.tier ?? null,
+      turnMs: t ? { median: t.medianMs, runs: t.runs } : null,
+      why: null,
     };
   });
-  const order = [...rows].sort((a, b) => Number(a.breaker.state === "open") - Number(b.breaker.state === "open"));
+  const order = byTier(rows).sort((a, b) => Number(a.breaker.state === "open") - Number(b.breaker.state === "open"));
   order.forEach((row, i) => {
     row.rank = i + 1;
+    if (row.breaker.state === "open") row.why = "breaker open: tried last";
   });
   return order;
+}
+
+/**
+ * The configured order with each tier's models re-sorted in the places that tier holds: fewer failures over the
+ * day first (once a model has `minAttemptsToRank` attempts; unmeasured ones keep their relative order after the
+ * measured), then the faster median turn. Untiered models never move.
+ */
+function byTier(rows: ModelFallbackStats[]): ModelFallbackStats[] {
+  const out = [...rows];
+  const tiers = new Set(rows.map((r) => r.tier).filter((t): t is number => t !== null));
+  for (const tier of tiers) {
+    const slots = rows.flatMap((r, i) => (r.tier === tier ? [i] : []));
+    const measured = (r: ModelFallbackStats) => r.day.attempts >= minAttemptsToRank;
+    const sorted = slots
+      .map((i) => rows[i]!)
+      .sort((a, b) => {
+        if (measured(a) !== measured(b)) return measured(a) ? -1 : 1;
+        if (!measured(a)) return 0;
+        const rate = (a.day.ratePercent ?? 0) - (b.day.ratePercent ?? 0);
+        if (Math.abs(rate) >= 1) return rate;
+        return (a.turnMs?.median ?? Number.POSITIVE_INFINITY) - (b.turnMs?.median ?? Number.POSITIVE_INFINITY);
+      });
+    sorted.forEach((row, k) => {
+      out[slots[k]!] = row;
+      const configured = slots.indexOf(rows.indexOf(row));
+      if (configured !== k && measured(row)) {
+        const rate = row.day.failures && row.day.ratePercent !== null ? `${formatPercent(row.day.ratePercent)} failed` : "no failures";
+        const speed = row.turnMs ? `, ${formatDuration(row.turnMs.median)}/turn` : "";
+        // The 24h lines below say over which window.
+        row.why = `tier ${tier} ${k < configured ? "↑" : "↓"} ${rate}${speed}`;
+      }
+    });
+  }
+  return out;
+}
+
+/** The fallback order a new chained worker takes now: `runner.fallbackOrder` as the measured tiers re-sort it. */
+export function effectiveOrder(config: Config, stats: ModelFallbackStats[]): string[] {
+  const inOrder = new Set(config.runner.fallbackOrder);
+  return byTierOnly(stats).filter((m) => inOrder.has(m));
+}
+
+/** The models in rank order, with open breakers put back where their tier placed them (the policy skips them anyway). */
+function byTierOnly(stats: ModelFallbackStats[]): string[] {
+  return [...stats].sort((a, b) => a.rank - b.rank).map((s) => s.model);
 }
 
 /** `1h  2/10 failed (20%)`, then the classes on their own line, so each stays within 40 columns. */
@@ -93,6 +154,7 @@ export function fallbackView(stats: ModelFallbackStats[]): View {
     sections: stats.map((s) => ({
       heading: `${s.rank}. ${s.model}${s.driver ? ` (${s.driver})` : ""}`,
       lines: [
+        ...(s.why ? [s.why] : []),
         `breaker ${s.breaker.state}${s.breaker.coolOffLeftMs !== null ? `, ${formatDuration(s.breaker.coolOffLeftMs)} left` : ""}`,
         ...(s.breaker.lastError ? [`last error ${s.breaker.lastError}`] : []),
         ...windowLines("1h", s.hour),

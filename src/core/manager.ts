@@ -4,7 +4,6 @@ import { saveMemory } from "../handover/save.ts";
 import type { Finding } from "../messages/finding.ts";
 import { ActionStore } from "../store/actions.ts";
 import { AlertStore } from "../store/alerts.ts";
-import { FallbackStore } from "../store/fallback.ts";
 import { OutboxStore } from "../store/outbox.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -14,7 +13,8 @@ import { actionRef } from "./action-views.ts";
 import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart, restartLimit } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
-import { fallbackStats, type ModelFallbackStats } from "./fallback-view.ts";
+import { fallbackOrderNow, fallbackStatsNow } from "./fallback-stats.ts";
+import type { ModelFallbackStats } from "./fallback-view.ts";
 import { Feed } from "./feed.ts";
 import { type GatewayProbe, gatewayProbe } from "./gateway-health.ts";
 import { type HealthReport, healthReport } from "./health.ts";
@@ -210,15 +210,12 @@ export class Manager {
 
   /** Per model: failures by class, rates, breakers and the effective fallback order (`/fallback`, `asm fallback`). */
   fallbackStats(now = Date.now()): ModelFallbackStats[] {
-    const day = now - 86_400_000;
-    return fallbackStats(
-      this.rt.config,
-      (m) => this.workers.runner.breaker(m),
-      new FallbackStore(this.rt.db).since(day),
-      this.turns.byModel(now - 3_600_000),
-      this.turns.byModel(day),
-      now,
-    );
+    return fallbackStatsNow(this.rt, (m) => this.workers.runner.breaker(m), now);
+  }
+
+  /** The order a new chained worker falls back in now: `runner.fallbackOrder`, tiers re-sorted by what was measured. */
+  fallbackOrder(now = Date.now()): string[] {
+    return fallbackOrderNow(this.rt, (m) => this.workers.runner.breaker(m), now);
   }
 
   /** The scheduler's hook: findings that propose actions become requests (or auto runs). */

@@ -73,7 +73,13 @@ export function recoveryHint(errorClass: string | null): string {
 }
 
 /** The status message, edited in place while the worker runs. */
-export function workerStatusView(w: WorkerRow, session: SessionRecord | undefined, now: number): View {
+export function workerStatusView(
+  w: WorkerRow,
+  session: SessionRecord | undefined,
+  now: number,
+  /** The cost from the price catalog when the CLI reports none (Codex, Gemini, OpenCode): said to be an estimate. */
+  estimatedCostUsd?: number | null,
+): View {
   const lines = [`${statusMark[w.status]}${w.waitingReason && w.status === "waiting-for-input" ? ` (${w.waitingReason})` : ""}`];
   // What it waits for, on its own line: the reason a person must act (`permission: Bash(npm test)`).
   if (w.status === "waiting-for-input" && w.waitingDetail) lines.push(cut(w.waitingDetail, 80));
@@ -84,6 +90,7 @@ export function workerStatusView(w: WorkerRow, session: SessionRecord | undefine
   const window = session?.contextWindow ?? null;
   if (ctx !== null) lines.push(`context ${formatTokens(ctx)}${window ? ` (${Math.round((ctx / window) * 100)}%)` : ""}`);
   if (w.costUsd !== null) lines.push(`cost $${w.costUsd.toFixed(2)}`);
+  else if (estimatedCostUsd !== undefined && estimatedCostUsd !== null) lines.push(`cost ≈$${estimatedCostUsd.toFixed(2)} (catalog price)`);
   if (w.lastTool) lines.push(`tool ${cut(oneLine(w.lastTool), 34)}`);
   if (w.startedAt) lines.push(`elapsed ${formatDuration((w.endedAt ?? now) - w.startedAt)}`);
   return { title: workerTitle(w), sections: [{ lines }], silent: true };
@@ -208,8 +215,9 @@ export function workerDetailView(
   now: number,
   /** `autoRespond.maxAutoResponds` of its agent, when it has rules (else the line is left out). */
   autoCap?: number,
+  estimatedCostUsd?: number | null,
 ): View {
-  const v = workerStatusView(w, session, now);
+  const v = workerStatusView(w, session, now, estimatedCostUsd);
   v.silent = false;
   v.sections.push({ heading: "Prompt", lines: [cut(w.prompt, 500)] });
   if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });

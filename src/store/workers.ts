@@ -197,6 +197,22 @@ export class WorkerStore {
   }
 
   /** Workers in the given statuses, oldest first. */
+  /**
+   * Per model, the median time a completed worker took per turn since `since` (its run from start to end over its
+   * turns), and how many such workers there were: the speed the adaptive fallback order weighs.
+   */
+  turnTimesByModel(since: number): { model: string; medianMs: number; runs: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT model, (ended_at - started_at) * 1.0 / MAX(turns, 1) AS ms FROM workers
+         WHERE status = 'completed' AND model IS NOT NULL AND started_at IS NOT NULL AND ended_at >= ? ORDER BY model, ms`,
+      )
+      .all(since) as { model: string; ms: number }[];
+    const by = new Map<string, number[]>();
+    for (const r of rows) by.set(r.model, [...(by.get(r.model) ?? []), r.ms]);
+    return [...by].map(([model, ms]) => ({ model, medianMs: ms[Math.floor((ms.length - 1) / 2)]!, runs: ms.length }));
+  }
+
   withStatus(statuses: readonly WorkerStatus[]): WorkerRow[] {
     const rows = this.db.prepare(`${select} WHERE status IN (${statuses.map(() => "?").join(",")}) ORDER BY created_at, id`).all(...statuses) as Record<
       string,

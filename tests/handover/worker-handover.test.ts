@@ -39,7 +39,9 @@ describe("worker handover through the core", () => {
     const r = rig({
       runner: {
         workspaces: { app: workspace },
-        drivers: { gemini: { command: [process.execPath, agentCli], env: { FAKE_STDOUT: bigRun, FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } } },
+        drivers: {
+          gemini: { command: [process.execPath, agentCli], interface: "headless", env: { FAKE_STDOUT: bigRun, FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } },
+        },
       },
       handover: { threshold: 10, memoryDir },
     });

@@ -1,4 +1,5 @@
 import { type Platform, platforms } from "../../agents/session.ts";
+import { PriceBook } from "../../core/pricing.ts";
 import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
 import { chainFor } from "../../runner/fallback/policy.ts";
@@ -66,7 +67,7 @@ export const spawnCommand: Command = {
     }
     const unknown = (explicit ?? []).filter((m) => !Object.hasOwn(models, m));
     if (unknown.length) throw new UsageError(`not in runner.models: ${unknown.join(", ").slice(0, 200)}`);
-    const chain = explicit ?? (isModel ? chainFor(a, ctx.rt.config.runner.fallbackOrder) : null);
+    const chain = explicit ?? (isModel ? chainFor(a, ctx.manager.fallbackOrder(ctx.now)) : null);
     if (!ws || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(ws)) throw new UsageError("the workspace name is missing or not valid");
     try {
       const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest), chain });
@@ -117,6 +118,13 @@ export const workerCommand: Command = {
       session,
       ctx.now,
       ctx.rt.config.runner.drivers[w.agent].autoRespond.rules.length ? ctx.rt.config.runner.drivers[w.agent].autoRespond.maxAutoResponds : undefined,
+      w.costUsd === null
+        ? new PriceBook(ctx.rt.config.usage.prices).cost(
+            w.model,
+            { input: w.inputTokens, output: w.outputTokens, cacheRead: w.cacheReadTokens, cacheWrite: w.cacheWriteTokens },
+            w.startedAt ?? ctx.now,
+          )
+        : null,
     );
   },
 };

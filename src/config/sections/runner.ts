@@ -44,6 +44,14 @@ const modelEntry = z.strictObject({
   driver: z.enum(["claude", "codex", "gemini", "opencode", "openclaw"]).describe("The agent CLI that runs this model"),
   model: z.string().min(1).describe("The model argument that CLI takes"),
   contextWindow: z.number().int().positive().optional().describe("Its window, when the CLI does not report it"),
+  tier: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Models sharing a tier swap places in the fallback order by their measured failure rate, then speed, over the last day; untiered models keep theirs",
+    ),
 });
 
 /** The operators' runbook chain (`spawn_with_fallback`): model ids as they name them, each mapped to a CLI. */
@@ -106,7 +114,11 @@ export const runnerSection = z
       .enum(["claude", "codex", "gemini", "opencode"])
       .default("claude")
       .describe("The agent a gateway repair worker runs (the runbook: 'failed more than 3 times → trigger Claude Code repair')"),
-    permissionTimeoutMinutes: z.number().positive().default(120).describe("A permission request or question nobody answers is denied (declined) after this long"),
+    permissionTimeoutMinutes: z
+      .number()
+      .positive()
+      .default(120)
+      .describe("A permission request or question nobody answers is denied (declined) after this long"),
     waitingReminderMinutes: z.number().positive().default(30).describe("Remind the worker's topic once when it has waited for a person this long"),
   })
   .prefault({});
