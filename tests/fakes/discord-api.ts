@@ -819,7 +819,8 @@ export class FakeDiscord {
     if (!entry || entry.token !== token) return send(404, { message: "Unknown interaction", code: 10062 });
     if (this.callbacks.has(id)) return send(400, { message: "Interaction has already been acknowledged.", code: 40060 });
     const type = Number(body.type);
-    const data = (body.data as Record<string, unknown> | undefined) ?? {};
+    // Files uploaded with a callback belong to the message it creates or updates.
+    const data = { ...((body.data as Record<string, unknown> | undefined) ?? {}), ...(body[uploadsKey] ? { [uploadsKey]: body[uploadsKey] } : {}) };
     this.callbacks.set(id, { type, data });
     let message: FakeMessage | undefined;
     if (type === 4 || type === 5) {
