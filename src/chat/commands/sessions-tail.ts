@@ -1,10 +1,10 @@
 import { agentOf } from "../../agents/registry.ts";
 import type { SessionRecord } from "../../agents/session.ts";
 import type { TranscriptEntry } from "../../agents/transcript-entry.ts";
-import { clip, formatTime } from "../../lib/present.ts";
+import { clip, formatBytes, formatTime } from "../../lib/present.ts";
 import type { View } from "../../messages/view.ts";
 import { ambiguousView } from "./sessions.ts";
-import { who } from "./sessions-views.ts";
+import { maxChatReadBytes, who } from "./sessions-views.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
 
 /** Messages `/tail` shows when no count is given, and at most. */
@@ -57,6 +57,11 @@ export const tailCommand: Command = {
     const s = found.session;
     if (!s.present || !s.path)
       return { sections: [{ lines: [`${who(s)} ${s.sessionId.slice(0, 8)} has no transcript to read (${s.present ? "no file" : "gone"}).`] }] };
+    if (s.sizeBytes > maxChatReadBytes) {
+      return {
+        sections: [{ lines: [`Its transcript is ${formatBytes(s.sizeBytes)}, too large to read in chat; /memory ${s.sessionId.slice(0, 8)} sums it up.`] }],
+      };
+    }
     const { readSessionMessages } = await import("../../agents/messages-reader.ts");
     const entries = readSessionMessages(s).entries;
     const said = lastMessages(entries, Number.MAX_SAFE_INTEGER);

@@ -30,6 +30,12 @@ export interface LastExchange {
   reply: { text: string; ts: number | null } | null;
 }
 
+/**
+ * The largest transcript `/session` and `/tail` read in chat: the messages readers parse a whole file at once,
+ * and a command must not hold the bot up for seconds.
+ */
+export const maxChatReadBytes = 32 * 1024 * 1024;
+
 /** The widest line a list writes: a phone shows 35–45 monospace columns. */
 export const phoneColumns = 40;
 

@@ -3,7 +3,7 @@ import { readable } from "../../alerts/readable.ts";
 import { skippedParts } from "../../checks/context-scope.ts";
 import type { SessionScope, SessionSort, StateFilter } from "../../core/manager.ts";
 import type { View } from "../../messages/view.ts";
-import { type LastExchange, lastExchange, sessionLines, sessionListSections, sessionView } from "./sessions-views.ts";
+import { type LastExchange, lastExchange, maxChatReadBytes, sessionLines, sessionListSections, sessionView } from "./sessions-views.ts";
 import { type Command, idArg, UsageError } from "./spec.ts";
 
 export { resetData, resumeCommand, sessionView } from "./sessions-views.ts";
@@ -152,7 +152,7 @@ export function ambiguousView(id: string, candidates: SessionRecord[], config: P
 
 /** Reads a session's transcript for its last prompt and reply; null when it cannot be read (the rest of /session still shows). */
 async function readExchange(s: SessionRecord): Promise<LastExchange | null> {
-  if (!s.present || !s.path) return null;
+  if (!s.present || !s.path || s.sizeBytes > maxChatReadBytes) return null;
   try {
     const { readSessionMessages } = await import("../../agents/messages-reader.ts");
     return lastExchange(readSessionMessages(s).entries);

@@ -253,3 +253,13 @@ describe("/session and /tail (issue 18 items 12 and 13)", () => {
     expect(commands.map((c) => c.name)).toContain("tail");
   });
 });
+
+describe("/tail and /session on a huge transcript", () => {
+  it("do not read it in chat (the bot would stall) and say what to use instead", async () => {
+    const t = setup([
+      session({ platform: "claude", sessionId: "b1600000-0000-4000-8000-000000000001", path: "/nonexistent/huge.jsonl", sizeBytes: 64 * 1024 * 1024 }, now),
+    ]);
+    expect(await t.run("/tail b1600000")).toBe("Its transcript is 64 MB, too large to read in chat; /memory b1600000 sums it up.");
+    expect(await t.run("/session b1600000")).not.toContain("Last prompt");
+  });
+});
