@@ -6,6 +6,7 @@ import { renderSingle } from "../../src/chat/telegram/render.ts";
 import type { Finding } from "../../src/messages/finding.ts";
 import { viewToText } from "../../src/messages/view.ts";
 import type { AlertRecord } from "../../src/store/alerts.ts";
+import { tooWide } from "../helpers/phone.ts";
 
 const now = Date.UTC(2026, 11, 5, 3, 0, 0);
 const home = homedir();
@@ -55,6 +56,9 @@ describe("alert messages read short (issue 18 item 12)", () => {
     expect(resolved.match(/✅/g)).toHaveLength(1);
     const group = renderSingle(groupView([alert(), alert({ id: 13, severity: "warning" })], now)).html;
     expect(group.startsWith("🔴 <b>2 transcript alerts</b>")).toBe(true);
+    // On a phone: the report's sentences wrap; no word (an id, a path under ~) is wider than the screen.
+    for (const v of [view, groupView([alert(), alert({ id: 13 })], now)])
+      expect(tooWide(v, { wrap: true, allow: (l) => l.includes("~/.gemini/") })).toEqual([]);
   });
 
   it("readable: uids of every platform, bare UUIDs, home only at a path boundary", () => {
