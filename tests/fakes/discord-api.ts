@@ -820,7 +820,8 @@ export class FakeDiscord {
     if (this.callbacks.has(id)) return send(400, { message: "Interaction has already been acknowledged.", code: 40060 });
     const type = Number(body.type);
     // Files uploaded with a callback belong to the message it creates or updates.
-    const data = { ...((body.data as Record<string, unknown> | undefined) ?? {}), ...(body[uploadsKey] ? { [uploadsKey]: body[uploadsKey] } : {}) };
+    const data: Record<string, unknown> = { ...((body.data as Record<string, unknown> | undefined) ?? {}) };
+    if (body[uploadsKey]) data[uploadsKey] = body[uploadsKey];
     this.callbacks.set(id, { type, data });
     let message: FakeMessage | undefined;
     if (type === 4 || type === 5) {
