@@ -165,6 +165,19 @@ describe("runner with the recorded opencode serve exchanges", () => {
     expect(sent(w).filter((q) => q.path.endsWith("/abort"))).toHaveLength(1);
   });
 
+  it("an interrupt while a permission waits: the request is closed, the worker is interrupted", async () => {
+    const w = world("interrupt-permission");
+    const row = w.runner.spawn({ agent: "opencode", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
+    await until(() => w.asks.length === 1);
+    w.runner.interrupt(row.id);
+    const done = await w.runner.waitFor(row.id, 20);
+    expect(done.status).toBe("interrupted");
+    expect(w.requests.pending(row.id)).toEqual([]);
+    expect(w.requests.get(w.asks[0]!.id)!.status).toBe("expired");
+    // Nobody answered the request: OpenCode drops it with the abort (the fake would exit 97 on a reply).
+    expect(sent(w).map(route).filter((x) => x.startsWith("POST"))).toEqual(["POST /session", "POST /session/ses/prompt_async", "POST /session/ses/abort"]);
+  });
+
   it("a 429 after OpenCode's own retries fails the worker as rate_limit; a model 401 as auth", async () => {
     const w = world("fail429");
     const a = w.runner.spawn({ agent: "opencode", workspace: "app", prompt: "FAIL429 this request is rate limited" });

@@ -223,6 +223,18 @@ describe("OpencodeServeSession against recorded opencode serve 1.18.33 exchanges
     expect(ends(r)[0]).toMatchObject({ interrupted: true, isError: false });
   });
 
+  it("interrupt-permission: aborted while a permission waits, the request is withdrawn before the turn ends", async () => {
+    const r = start("interrupt-permission", { on: (e, run) => e.type === "permission" && run.session.interrupt() });
+    r.session.turn("USE_SHELL: write a file, then show the README");
+    await finish(r);
+    const [p] = of(r, "permission");
+    expect(r.events.slice(-2)).toEqual([
+      { type: "request_cancelled", requestId: p?.requestId },
+      expect.objectContaining({ type: "turn_end", interrupted: true, isError: false }),
+    ]);
+    expect(r.requests().some((q) => q.path.startsWith("/permission/"))).toBe(false);
+  });
+
   it("fail429: OpenCode's own retries are notices, then the 429 is a rate_limit error and a failed turn", async () => {
     const r = start("fail429");
     r.session.turn("FAIL429 this request is rate limited");
