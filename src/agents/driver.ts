@@ -85,6 +85,11 @@ export type PromptChannel = "stdin" | "file" | "protocol";
 export interface RunSpec {
   /** Arguments after the configured command prefix. No chat text ever lands here. */
   args: string[];
+  /**
+   * The program to run instead of `runner.drivers.<agent>.command` / `defaultCommand`, when the driver runs a
+   * helper asm ships rather than the agent's CLI (OpenClaw's gateway bridge: this Node). `args` follow it.
+   */
+  command?: string[];
   /** How the prompt travels (never argv). */
   prompt: PromptChannel;
   /** For `file`: the argument that names the file, placed by the runner as `<flag> <path>` at the end. */

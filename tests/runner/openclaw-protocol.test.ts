@@ -91,6 +91,32 @@ describe("runner with OpenClaw through the (fake) gateway", () => {
     expect(w.gw.requests[0]!.params.sessionId).toBe("fixture-gateway-1");
   });
 
+  it("an exec approval reaches the chat as a command; denied, the deny goes to the gateway and exec is reported denied", async () => {
+    const w = await world("gateway-tool-deny");
+    const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "USE_SHELL: create a file and show the readme" });
+    await until(() => w.asks.length === 1);
+    const r = w.asks[0]!;
+    expect([r.kind, r.payload.tool, r.payload.detail]).toEqual(["permission", "exec", "touch tool-ran.txt"]);
+    expect(r.payload.action).toEqual({ kind: "command", command: "touch tool-ran.txt" });
+    expect(w.store.get(row.id)!.waitingDetail).toBe("permission: exec(touch tool-ran.txt)");
+    expect(w.runner.answer(r, false)).toBe(true);
+    const done = await w.runner.waitFor(row.id, 20);
+    expect(w.gw.mismatches).toEqual([]);
+    expect(done.status).toBe("completed");
+    expect(done.denied).toEqual(["exec"]);
+    expect(w.gw.requests.find((q) => q.method === "exec.approval.resolve")!.params).toEqual({ id: r.requestId, decision: "deny" });
+  });
+
+  it("an allow where the recording denied is refused by the fake (the replay checks decisions)", async () => {
+    const w = await world("gateway-tool-deny");
+    const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "USE_SHELL: create a file and show the readme" });
+    await until(() => w.asks.length === 1);
+    w.runner.answer(w.asks[0]!, true);
+    const done = await w.runner.waitFor(row.id, 20);
+    expect(w.gw.mismatches).toHaveLength(1);
+    expect(done.status).toBe("failed"); // the fake closed the socket: the bridge exits 4
+  });
+
   it("an interrupt mid-turn is sessions.abort for the run, and the worker is interrupted", async () => {
     const w = await world("gateway-interrupt");
     const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "SLOW tell me a long story" });

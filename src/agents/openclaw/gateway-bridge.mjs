@@ -32,8 +32,14 @@ const PROTOCOL = 4;
 const CLIENT_ID = "gateway-client";
 const CLIENT_MODE = "backend";
 const ROLE = "operator";
-/** read: sessions, waits; write: agent runs and aborts; approvals: exec approval requests and answers. */
-const SCOPES = ["operator.read", "operator.write", "operator.approvals"];
+/**
+ * read: sessions, waits; write: agent runs and aborts; approvals: answering exec approvals. admin: OpenClaw 2026.9.6
+ * shows an agent run's exec approval only to admin clients (or devices named as its reviewers), and with no
+ * client to show it to, the run's exec is denied ("Headless runs cannot wait for interactive exec approval"); a
+ * model override on `agent` needs it too. `openclaw agent` asks for the same scope on a local gateway, with the
+ * same shared token.
+ */
+const SCOPES = ["operator.admin", "operator.read", "operator.write", "operator.approvals"];
 const CONNECT_TIMEOUT_MS = Number(process.env.ASM_OPENCLAW_GATEWAY_CONNECT_TIMEOUT_MS || 15000);
 const CHALLENGE_WAIT_MS = 5000;
 /** Gateway broadcasts that are never about a worker's run (the session would read and drop them). */

@@ -36,7 +36,7 @@ import { openclawErrorReason, parseOpenclawLine, parseOpenclawOutput, statusInOp
  *   `model {provider, model}` (once per model attempt: a second, different one is OpenClaw's own failover),
  *   `fallback`/`fallback_step` (notice fields), `finishing`, `end {stopReason, aborted, terminalReceipt}`,
  *   `error {error}`; `assistant {text (so far), delta}`; `item {kind:"tool", phase, name, toolCallId, meta}`;
- *   `command_output`; `usage`; `run_status {phase:"retrying", message:"Retrying… 2/10", reason}` (its own
+ *   `command_output`; `approval {phase:"resolved", kind, status:"denied"|…}`; `usage`; `run_status {phase:"retrying", message:"Retrying… 2/10", reason}` (its own
  *   provider retries). Chat, presence and health broadcasts are dropped by the bridge.
  *   Other sessions' events reach every operator client: only this run's are read.
  * - `agent.wait {runId, timeoutMs}` returns `{status:"ok"|"error"|"timeout"|"pending", stopReason, error?}`;
@@ -60,6 +60,8 @@ interface Turn {
   model: string | null;
   switchedTo: Set<string>;
   aborted: boolean;
+  /** Tools whose approval was denied in this run (the `approval` stream), for `turn_end.denied`. */
+  denied: Set<string>;
   /** A lifecycle `error` was reported: the failed final response does not report it again. */
   errorSent: boolean;
   /** The terminal `agent.wait` result, kept while the final `agent` response is still on its way. */
@@ -143,6 +145,7 @@ export class OpenclawGatewaySession implements ProtocolSession {
       switchedTo: new Set(),
       aborted: false,
       errorSent: false,
+      denied: new Set(),
       waitResult: null,
       waitTimer: null,
       startedAt: Date.now(),
@@ -200,6 +203,7 @@ export class OpenclawGatewaySession implements ProtocolSession {
       if (msg.ok !== true) return this.endWithError(t, obj(msg.error));
       if (payload.status === "accepted") {
         t.runId = str(payload.runId);
+        t.sessionKey ??= str(payload.sessionKey);
         t.agentId = str(payload.agentId) ?? "main";
         if (!this.initSent) {
           this.initSent = true;
@@ -253,6 +257,9 @@ export class OpenclawGatewaySession implements ProtocolSession {
       }
     } else if (stream === "lifecycle") {
       this.onLifecycle(t, data);
+    } else if (stream === "approval" && data.phase === "resolved" && data.status === "denied") {
+      // Whoever denied it (this chat or another operator), the tool did not run.
+      t.denied.add(str(data.kind) ?? "exec");
     } else if (stream === "run_status" && data.phase === "retrying") {
       // OpenClaw retries the provider itself ("Retrying… 2/10"): counted as notices, never a failure of ours.
       const message = str(data.message) ?? "retrying";
@@ -403,7 +410,9 @@ export class OpenclawGatewaySession implements ProtocolSession {
     // Approvals still open belong to a run that is over.
     const open = [...this.approvals.keys()];
     this.approvals.clear();
-    this.io.emit([...open.map((requestId): WorkerEvent => ({ type: "request_cancelled", requestId })), ...events]);
+    const denied = [...t.denied];
+    const withDenied = events.map((e) => (e.type === "turn_end" && denied.length ? { ...e, denied: [...new Set([...e.denied, ...denied])] } : e));
+    this.io.emit([...open.map((requestId): WorkerEvent => ({ type: "request_cancelled", requestId })), ...withDenied]);
     const next = this.held.shift();
     if (next !== undefined && !this.closed) this.turn(next);
   }
@@ -456,6 +465,8 @@ export function openclawGatewayDriverFor(endpoint: GatewayEndpoint, deviceFile: 
       const id = checkedArg("session id", req.resumeSessionId ?? (fresh as string), SESSION_ID);
       if (req.model) checkedArg("model", req.model, SAFE_MODEL);
       return {
+        // The bridge, not the openclaw CLI that `runner.drivers.openclaw.command` names for the one-shot path.
+        command: [process.execPath],
         args: [gatewayBridgePath()],
         prompt: "protocol",
         env: {

@@ -121,6 +121,25 @@ describe("OpenclawGatewaySession against the recorded gateway", () => {
     expect(of(r, "turn_end")[0]).toMatchObject({ result: "The README says this is a tiny fixture project. Done.", numTurns: 2 });
   });
 
+  it("an exec approval of the run (tools.exec.mode ask) is a permission with the command; allowed → allow-once", () => {
+    const r = replay("gateway-tool-allow");
+    expect(r.writes).toEqual(r.stdin);
+    expect(r.writes.map((w) => w.method)).toEqual(["agent", "agent.wait", "exec.approval.resolve"]);
+    const perms = of(r, "permission");
+    expect(perms).toHaveLength(1);
+    expect(perms[0]).toMatchObject({ tool: "exec", detail: "touch tool-ran.txt", reason: null, action: { kind: "command", command: "touch tool-ran.txt" } });
+    expect(r.writes[2]!.params).toEqual({ id: perms[0]!.requestId, decision: "allow-once" });
+    expect(of(r, "request_cancelled")).toEqual([]); // our own answer's `resolved` event is not a withdrawal
+    expect(of(r, "turn_end")).toEqual([expect.objectContaining({ isError: false, denied: [] })]);
+  });
+
+  it("denied → deny, and the turn reports exec as denied", () => {
+    const r = replay("gateway-tool-deny");
+    expect(r.writes).toEqual(r.stdin);
+    expect(r.writes[2]!.params).toEqual({ id: of(r, "permission")[0]!.requestId, decision: "deny" });
+    expect(of(r, "turn_end")).toEqual([expect.objectContaining({ isError: false, denied: ["exec"] })]);
+  });
+
   it("interrupt: sessions.abort for the run, no error for the abort, turn_end interrupted", () => {
     const r = replay("gateway-interrupt");
     expect(r.writes).toEqual(r.stdin);
@@ -149,7 +168,9 @@ describe("OpenclawGatewaySession against the recorded gateway", () => {
     const retries = errors.filter((e) => e.willRetry);
     expect(retries.length).toBeGreaterThan(0);
     expect(retries[0]).toMatchObject({ reason: "rate_limit", message: expect.stringMatching(/^Retrying… \d+\/10$/) });
-    expect(errors.filter((e) => !e.willRetry)).toEqual([expect.objectContaining({ reason: "rate_limit", message: "⚠️ Rate limit reached; Retry-After: 1 seconds" })]);
+    expect(errors.filter((e) => !e.willRetry)).toEqual([
+      expect.objectContaining({ reason: "rate_limit", message: "⚠️ Rate limit reached; Retry-After: 1 seconds" }),
+    ]);
     expect(of(r, "turn_end")).toEqual([expect.objectContaining({ isError: true, result: "⚠️ Rate limit reached; Retry-After: 1 seconds" })]);
   });
 
