@@ -1,5 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { claudeDriver } from "./claude/driver.ts";
+import { codexAppServerDriver } from "./codex/app-server.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
 import { geminiAcpDriver } from "./gemini/acp.ts";
@@ -26,6 +27,7 @@ export const drivers: Readonly<Partial<Record<Platform, Driver>>> = {
  */
 export const protocolDrivers: Readonly<Partial<Record<Platform, Driver>>> = {
   claude: claudeDriver,
+  codex: codexAppServerDriver,
   gemini: geminiAcpDriver,
 };
 

@@ -1,6 +1,7 @@
 import { ConsoleTransport } from "../chat/console/transport.ts";
 import type { DiscordOptions } from "../chat/discord/transport.ts";
 import { CoreInbound } from "../chat/dispatch.ts";
+import { hostTagged } from "../chat/host-tag.ts";
 import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
 import { reportDir } from "../config/sections/report.ts";
 import { Manager, type ManagerOptions } from "../core/manager.ts";
@@ -73,7 +74,9 @@ export async function createTransports(rt: Runtime, options: ServiceOptions = {}
       );
     }
   }
-  return transports;
+  // `host.name` set means several hosts may share a feed: their messages and topics carry the name.
+  const host = rt.config.host.name;
+  return host ? transports.map((t) => (t.name === "console" ? t : hostTagged(t, host))) : transports;
 }
 
 export async function startService(rt: Runtime, options: ServiceOptions = {}): Promise<Service> {
