@@ -181,6 +181,12 @@ export class OpencodeServeSession implements ProtocolSession {
   }
 
   interrupt(): void {
+    if (!this.#turn && this.#held.length) {
+      // Interrupted before the server was ready: the held prompt is never sent.
+      this.#held.length = 0;
+      this.io.emit([{ type: "turn_end", result: null, isError: false, costUsd: null, durationMs: null, numTurns: null, denied: [], interrupted: true }]);
+      return;
+    }
     if (!this.#client || !this.#sessionId || !this.#turn) return;
     this.#turn.interrupted = true;
     this.#client.json("POST", `/session/${this.#sessionId}/abort`).catch((e) => this.#failFrom("aborting the turn", e));

@@ -296,6 +296,19 @@ describe("OpencodeServeSession against recorded opencode serve 1.18.33 exchanges
     expect(r.events).toEqual([]);
   });
 
+  it("an interrupt before the server is up drops the held prompt and ends the turn as interrupted", async () => {
+    const events: WorkerEvent[] = [];
+    const io: ProtocolIO = { write: () => {}, emit: (e) => events.push(...e), fail: () => {}, debug: () => {} };
+    const s = new OpencodeServeSession(req(), opencodeServeDriver.runSpec(req()), io);
+    s.turn("Hello");
+    s.interrupt();
+    expect(events).toEqual([
+      { type: "turn_end", result: null, isError: false, costUsd: null, durationMs: null, numTurns: null, denied: [], interrupted: true },
+    ]);
+    s.interrupt();
+    expect(events).toHaveLength(1);
+  });
+
   it("an unreachable server fails the run; a listening line that is not 127.0.0.1 is refused", async () => {
     const port = await new Promise<number>((res) => {
       const s = createServer().listen(0, "127.0.0.1", () => {
