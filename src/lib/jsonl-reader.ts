@@ -23,7 +23,8 @@ import { closeSync, openSync, readSync, type Stats } from "node:fs";
  * });
  * files.put({ ...identity(st), path, source, offset: out.offset, lineNo: out.lineNo, tail: out.tail, ... });
  * ```
- * Memory stays flat: one shared buffer (grown only while a line is longer than it) is reused for every file.
+ * Memory stays flat: one shared buffer (grown only while a line is longer than it, never past the line cap)
+ * is reused for every file; a longer line is skipped and counted in `oversized`.
  */
 
 /** Where reading stands: the byte offset just after the last whole line consumed, and lines consumed so far. */
@@ -39,6 +40,10 @@ export interface ReadOutcome extends ReadPosition {
   tail: string;
   /** Bytes of a trailing partial line left for the next cycle. */
   pending: number;
+  /** Lines longer than the cap, skipped without being held (see LineSplitter). */
+  oversized: number;
+  /** Size of the largest line buffer used: bounded by the cap, whatever the file holds. */
+  peakBuffer: number;
 }
 
 /** Called once per whole, non-empty line. `line` excludes the newline and a trailing CR; it is a view into a
@@ -79,6 +84,8 @@ const TAIL_BYTES = 32;
 const INITIAL_BUFFER = 256 * 1024;
 /** A buffer grown for a huge line is dropped back to the initial size after the file, above this. */
 const KEEP_BUFFER = 4 * 1024 * 1024;
+/** Default cap on one line (`sources.maxLineBytes`): a longer line is skipped and counted, never held whole. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const NL = 10;
 const CR = 13;
 
@@ -137,26 +144,39 @@ function readTail(path: string, offset: number, fd?: number): string {
 /**
  * Splits a byte stream into lines with one growable buffer. Used directly for decompressed streams
  * (`push`), and by `readLines` which reads straight into the buffer (no copy).
+ *
+ * A line longer than `maxLine` is never held whole: once the partial line passes the cap its bytes are
+ * dropped as they arrive (the buffer stops growing at the cap) until its newline, and it is counted in
+ * `oversized` instead of handed out. Memory is bounded by the cap plus one read, whatever the input.
  */
 export class LineSplitter {
   private len = 0;
+  /** Bytes of the current oversized line dropped so far (0 when not inside one). */
+  private dropped = 0;
   /** Bytes of whole lines consumed since construction. */
   consumed = 0;
+  /** Lines skipped for being longer than `maxLine`. */
+  oversized = 0;
+  /** The largest buffer this splitter read into: what one line could cost in memory. */
+  peakBuffer = 0;
 
   constructor(
     private readonly onLine: LineHandler,
     public lineNo = 0,
     private readonly holder: { buf: Buffer } = { buf: Buffer.allocUnsafe(INITIAL_BUFFER) },
+    private readonly maxLine = MAX_LINE_BYTES,
   ) {}
 
-  /** Room to read into: the buffer and where to start writing; grows it when a partial line fills it. */
+  /** Room to read into: the buffer and where to start writing; grows it (never past the cap) when a partial line fills it. */
   space(): { buf: Buffer; at: number; room: number } {
     let buf = this.holder.buf;
     if (this.len === buf.length) {
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      // len ≤ maxLine here (a longer partial line is dropped in commit), so the buffer always gets bigger.
+      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, this.maxLine + 1));
       buf.copy(bigger, 0, 0, this.len);
       this.holder.buf = buf = bigger;
     }
+    if (buf.length > this.peakBuffer) this.peakBuffer = buf.length;
     return { buf, at: this.len, room: buf.length - this.len };
   }
 
@@ -168,17 +188,46 @@ export class LineSplitter {
     let start = 0;
     // The kept partial line has no newline, so the search starts at the new bytes.
     let nl = view.indexOf(NL, this.len);
+    if (this.dropped > 0) {
+      // Inside an oversized line: everything up to its newline goes (len is 0 while dropping).
+      if (nl === -1) {
+        this.dropped += stop;
+        this.len = 0;
+        return;
+      }
+      this.skipLine(this.dropped); // the rest of it, up to the newline, is counted with `start` below
+      this.dropped = 0;
+      start = nl + 1;
+      nl = view.indexOf(NL, start);
+    }
     while (nl !== -1) {
-      this.lineNo++;
       let end = nl;
       if (end > start && buf[end - 1] === CR) end--;
-      if (end > start) this.onLine(buf.subarray(start, end), this.lineNo);
+      if (end - start > this.maxLine) this.skipLine(0);
+      else {
+        this.lineNo++;
+        if (end > start) this.onLine(buf.subarray(start, end), this.lineNo);
+      }
       start = nl + 1;
       nl = view.indexOf(NL, start);
     }
     this.consumed += start;
+    const rest = stop - start;
+    if (rest > this.maxLine) {
+      // Past the cap without a newline: drop what is held and keep dropping until the line ends.
+      this.dropped = rest;
+      this.len = 0;
+      return;
+    }
     if (start > 0 && start < stop) buf.copy(buf, 0, start, stop);
-    this.len = stop - start;
+    this.len = rest;
+  }
+
+  /** Counts one oversized line; `bytes` of it were dropped outside the current view (they count as consumed). */
+  private skipLine(bytes: number): void {
+    this.lineNo++;
+    this.oversized++;
+    this.consumed += bytes;
   }
 
   /** Copies a chunk in (for streams that hand out their own buffers). */
@@ -193,13 +242,19 @@ export class LineSplitter {
     }
   }
 
-  /** Bytes of the trailing partial line not yet emitted. */
+  /** Bytes of the trailing partial line not yet emitted (dropped bytes of an oversized one included). */
   get pending(): number {
-    return this.len;
+    return this.len + this.dropped;
   }
 
   /** Emits the trailing partial line as a line: only for documents known to be complete (a .zst file). */
   finish(): void {
+    if (this.dropped > 0) {
+      this.skipLine(this.dropped + this.len);
+      this.dropped = 0;
+      this.len = 0;
+      return;
+    }
     if (this.len === 0) return;
     this.lineNo++;
     this.onLine(this.holder.buf.subarray(0, this.len), this.lineNo);
@@ -221,9 +276,9 @@ const shared = { buf: Buffer.allocUnsafe(INITIAL_BUFFER) };
  * the stat wait for the next cycle), calling `onLine` for each. Throws the fs error if the file cannot be
  * opened or read (the caller marks the session gone).
  */
-export function readLines(path: string, from: ReadPosition, end: number, onLine: LineHandler): ReadOutcome {
+export function readLines(path: string, from: ReadPosition, end: number, onLine: LineHandler, maxLine = MAX_LINE_BYTES): ReadOutcome {
   const fd = openSync(path, "r");
-  const splitter = new LineSplitter(onLine, from.lineNo, shared);
+  const splitter = new LineSplitter(onLine, from.lineNo, shared, maxLine);
   let pos = from.offset;
   let bytesRead = 0;
   try {
@@ -238,7 +293,7 @@ export function readLines(path: string, from: ReadPosition, end: number, onLine:
     const offset = from.offset + splitter.consumed;
     const pending = splitter.pending;
     const tail = readTail(path, offset, fd);
-    return { offset, lineNo: splitter.lineNo, bytesRead, tail, pending };
+    return { offset, lineNo: splitter.lineNo, bytesRead, tail, pending, oversized: splitter.oversized, peakBuffer: splitter.peakBuffer };
   } finally {
     splitter.release();
     closeSync(fd);

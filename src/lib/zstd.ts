@@ -2,12 +2,13 @@ import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { Decompress } from "fzstd";
-import { type LineHandler, LineSplitter } from "./jsonl-reader.ts";
+import { type LineHandler, LineSplitter, MAX_LINE_BYTES } from "./jsonl-reader.ts";
 
 /**
  * Streaming zstd decompression for the `.jsonl.zst` rollouts Codex leaves behind for idle sessions.
  * node:zlib's zstd is used when the runtime has it (Node ≥ 22.15); on Node 20 the pure-JS `fzstd`
- * streaming decoder is. Either way only a window and one chunk are in memory, never the whole file.
+ * streaming decoder is. Either way only a window and one chunk are in memory, never the whole file, and a
+ * line longer than the cap is skipped and counted as it streams by (a few KB of zstd can hold a 3 GB line).
  */
 
 /** The compressed file is damaged or not zstd; carries the path for the problem record. */
@@ -27,6 +28,17 @@ export interface ZstdReadOutcome {
   /** Decompressed bytes seen. */
   bytesOut: number;
   lineNo: number;
+  /** Lines longer than the cap, skipped without being held. */
+  oversized: number;
+  /** Size of the largest line buffer used: bounded by the cap, whatever the file holds. */
+  peakBuffer: number;
+}
+
+/** How to read: the line cap (`sources.maxLineBytes`) and, for tests, which decoder. */
+export interface ZstdReadOptions {
+  maxLineBytes?: number;
+  /** Use node:zlib's decoder (default: when the runtime has it). */
+  useNode?: boolean;
 }
 
 const CHUNK = 256 * 1024;
@@ -41,8 +53,9 @@ export const zstdDecoder = nodeZstd ? "node:zlib" : "fzstd";
  * Decompresses `path` as a stream and hands every line (the last one even without a newline: a .zst file is
  * complete by construction) to `onLine`. Throws ZstdReadError for damaged data, the fs error for I/O.
  */
-export async function readZstdLines(path: string, onLine: LineHandler, useNode = nodeZstd !== undefined): Promise<ZstdReadOutcome> {
-  const splitter = new LineSplitter(onLine);
+export async function readZstdLines(path: string, onLine: LineHandler, options: ZstdReadOptions = {}): Promise<ZstdReadOutcome> {
+  const useNode = options.useNode ?? nodeZstd !== undefined;
+  const splitter = new LineSplitter(onLine, 0, undefined, options.maxLineBytes ?? MAX_LINE_BYTES);
   let bytesOut = 0;
   const sink = (data: Uint8Array) => {
     bytesOut += data.length;
@@ -85,5 +98,5 @@ export async function readZstdLines(path: string, onLine: LineHandler, useNode =
   }
   splitter.finish();
   splitter.release();
-  return { bytesRead, bytesOut, lineNo: splitter.lineNo };
+  return { bytesRead, bytesOut, lineNo: splitter.lineNo, oversized: splitter.oversized, peakBuffer: splitter.peakBuffer };
 }

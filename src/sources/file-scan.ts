@@ -93,6 +93,7 @@ export async function scanFiles<S>(
   } = {},
 ): Promise<void> {
   const readSlice = options.readSlice ?? READ_SLICE;
+  const maxLineBytes = ctx.config.sources.maxLineBytes;
   const files = new FileStore(ctx.db);
   const turns = new TurnStore(ctx.db);
   const known = files.index(adapter.source);
@@ -190,15 +191,17 @@ export async function scanFiles<S>(
         if (pending.push(t) >= TURN_BATCH) flush();
       };
       const onLine = (line: Buffer, lineNo: number) => adapter.line(state, line, lineNo, emit);
+      let oversized = 0;
       try {
         let offset: number;
         let lineNo: number;
         let tail = "";
         if (job.compressed) {
           commit(); // the decoder may await: never hold the write lock across it
-          const out = await readZstdLines(path, onLine);
+          const out = await readZstdLines(path, onLine, { maxLineBytes });
           begin();
           result.bytesRead += out.bytesRead;
+          oversized += out.oversized;
           offset = st.size;
           lineNo = out.lineNo;
         } else {
@@ -207,9 +210,11 @@ export async function scanFiles<S>(
           let from = plan.from;
           for (;;) {
             const limit = Math.min(st.size, from.offset + readSlice);
-            let out = readLines(path, from, limit, onLine);
-            if (out.offset === from.offset && limit < st.size) out = readLines(path, from, st.size, onLine); // one line longer than a slice
+            let out = readLines(path, from, limit, onLine, maxLineBytes);
+            // One line longer than a slice (read past it: a line over the cap is skipped as it streams, never held).
+            if (out.offset === from.offset && limit < st.size) out = readLines(path, from, st.size, onLine, maxLineBytes);
             result.bytesRead += out.bytesRead;
+            oversized += out.oversized;
             ({ offset, lineNo, tail } = out);
             if (limit >= st.size || out.offset === from.offset) break;
             flush();
@@ -247,6 +252,11 @@ export async function scanFiles<S>(
           state: JSON.stringify(state),
           seenAt: ctx.now,
         });
+        if (oversized > 0) {
+          // Counted with the malformed lines: the line's content is unknown, and holding it could cost GBs.
+          result.parseErrors += oversized;
+          ctx.log.warn({ path, skipped: oversized, maxLineBytes }, "lines longer than sources.maxLineBytes skipped");
+        }
         const errs = adapter.parseErrors(state);
         if (errs.count > errorsBefore) {
           result.parseErrors += errs.count - errorsBefore;

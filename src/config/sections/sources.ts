@@ -23,6 +23,12 @@ export const sourcesSection = z
     codex: z.strictObject({ enabled, root: pathString.default("~/.codex") }).prefault({}),
     opencode: z.strictObject({ enabled, root: pathString.default("~/.local/share/opencode") }).prefault({}),
     gemini: z.strictObject({ enabled, root: pathString.default("~/.gemini") }).prefault({}),
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(16 * 1024 * 1024)
+      .describe("A transcript line longer than this (plain or .zst) is skipped and counted, never held in memory"),
   })
   .prefault({});
 
