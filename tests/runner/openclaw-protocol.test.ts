@@ -136,6 +136,16 @@ describe("runner with OpenClaw through the (fake) gateway", () => {
     expect([done.status, done.errorClass, done.errorMessage]).toEqual(["failed", "rate_limit", "⚠️ Rate limit reached; Retry-After: 1 seconds"]);
   });
 
+  it("OpenClaw's own failover: the worker's model follows the switch, and it completes (no chain of ours)", async () => {
+    const w = await world("gateway-failover");
+    const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "Hello, summarize this project" });
+    const done = await w.runner.waitFor(row.id, 20);
+    expect(w.gw.mismatches).toEqual([]);
+    expect(done.status).toBe("completed");
+    expect(done.model).toBe("fakeai/fake-coder-1");
+    expect(done.chain).toEqual([]);
+  });
+
   it("a wrong token fails the worker as auth with the gateway's reason", async () => {
     const w = await world("gateway-success", { token: "not-the-token" });
     const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "Hello" });

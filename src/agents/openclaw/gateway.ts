@@ -59,6 +59,8 @@ interface Turn {
   /** The model of the last `lifecycle model` phase; a different one later in the run is a failover. */
   model: string | null;
   switchedTo: Set<string>;
+  /** Why the last model attempt failed (`finishing {errorObservation.failoverReason}`): the reason of a switch after it. */
+  lastFailure: string | null;
   aborted: boolean;
   /** Tools whose approval was denied in this run (the `approval` stream), for `turn_end.denied`. */
   denied: Set<string>;
@@ -143,6 +145,7 @@ export class OpenclawGatewaySession implements ProtocolSession {
       toolIds: new Set(),
       model: null,
       switchedTo: new Set(),
+      lastFailure: null,
       aborted: false,
       errorSent: false,
       denied: new Set(),
@@ -274,10 +277,12 @@ export class OpenclawGatewaySession implements ProtocolSession {
       const m = ref(data.provider, data.model);
       if (!m) return;
       // A second model in one run: OpenClaw's own failover moved on (RUNNER.md §3.2). Shown as it happens.
-      if (t.model && m !== t.model) this.switched(t, t.model, m, "fallback");
+      if (t.model && m !== t.model) this.switched(t, t.model, m, t.lastFailure ?? "fallback");
       // `accepted` names no model: the first attempt's says which one the worker runs on.
       else if (!t.model && m !== this.model) this.io.emit([{ type: "init", sessionId: this.sessionId, model: m, version: null, agentId: t.agentId }]);
       t.model = m;
+    } else if (phase === "finishing" && data.error !== undefined) {
+      t.lastFailure = str(obj(data.errorObservation)?.failoverReason) ?? str(data.error);
     } else if (phase === "fallback" || phase === "fallback_step") {
       const to = ref(data.activeProvider, data.activeModel) ?? str(data.fallbackStepToModel);
       const from = ref(data.selectedProvider, data.selectedModel) ?? str(data.fallbackStepFromModel);

@@ -140,6 +140,17 @@ describe("OpenclawGatewaySession against the recorded gateway", () => {
     expect(of(r, "turn_end")).toEqual([expect.objectContaining({ isError: false, denied: ["exec"] })]);
   });
 
+  it("OpenClaw's own failover (primary provider down): its retries are notices, the switch is said when it happens", () => {
+    const r = replay("gateway-failover");
+    expect(r.writes).toEqual(r.stdin);
+    const sw = r.events.findIndex((e) => e.type === "model_switch");
+    expect(of(r, "model_switch")).toEqual([{ type: "model_switch", from: "deadai/dead-coder-1", to: "fakeai/fake-coder-1", reason: "timeout" }]);
+    // before the reply and the final meta, and said once although the meta's trace repeats it
+    expect(sw).toBeLessThan(r.events.findIndex((e) => e.type === "text"));
+    expect(of(r, "error").every((e) => e.willRetry && e.reason === "timeout")).toBe(true);
+    expect(of(r, "turn_end")).toEqual([expect.objectContaining({ isError: false })]);
+  });
+
   it("interrupt: sessions.abort for the run, no error for the abort, turn_end interrupted", () => {
     const r = replay("gateway-interrupt");
     expect(r.writes).toEqual(r.stdin);
