@@ -18,7 +18,7 @@ export type PanelSpec = Record<string, any>;
 /** The font every chart uses; `lib/render-chart.ts` loads only the copy shipped in assets/fonts. */
 export const chartFont = "Inter";
 /** The plot area's width: with the y axis labels and padding the picture is about 800 px wide. */
-const plotWidth = 660;
+const plotWidth = 680;
 
 /** One colour per agent, the same in every panel. */
 const agentColors: Record<Platform, string> = {
@@ -44,9 +44,19 @@ const config = {
     domainColor: "#888888",
     tickColor: "#888888",
   },
-  legend: { labelFontSize: 21, titleFontSize: 21, symbolSize: 260, symbolStrokeWidth: 4, labelLimit: 760, orient: "bottom", title: null },
+  legend: {
+    labelFontSize: 21,
+    titleFontSize: 21,
+    symbolSize: 260,
+    symbolStrokeWidth: 4,
+    labelLimit: 760,
+    orient: "bottom",
+    title: null,
+    columnPadding: 28,
+    rowPadding: 8,
+  },
   view: { stroke: null },
-  concat: { spacing: 64 },
+  concat: { spacing: 52 },
 } as const;
 
 const windowLabel = (w: ReportWindow) => `last ${w}`;
@@ -94,7 +104,7 @@ export function contextPanel(data: ReportData): PanelSpec {
     field: "ts",
     type: "temporal",
     scale: { type: "utc", domain: [data.since, data.until] },
-    axis: { title: null, format: data.bucket === "hour" ? "%H:%M" : "%b %-d", labelOverlap: "greedy", labelSeparation: 12, grid: false, tickCount: 6 },
+    axis: { title: null, format: data.bucket === "hour" ? "%H:%M" : "%b %-d", labelOverlap: "parity", labelSeparation: 12, grid: false, tickCount: 6 },
   };
   const y = {
     field: "percent",
@@ -119,7 +129,7 @@ export function contextPanel(data: ReportData): PanelSpec {
   return {
     title: { text: title, subtitle: `% of each session's window, ${windowLabel(data.window)} (UTC)` },
     width,
-    height: 340,
+    height: 300,
     layer: [
       ...threshold(warning, `${warning}% warn`, "#e8890c"),
       ...threshold(critical, `${critical}% crit`, "#d62728"),
@@ -137,7 +147,7 @@ function periodBars(data: ReportData, values: { at: number }[], field: string, c
   const shown = slots.filter((_, i) => (slots.length - 1 - i) % every === 0);
   return {
     width: plotWidth,
-    height: 300,
+    height: 270,
     data: { values: values.map((v) => ({ ...v, period: periodLabel(v.at, data.bucket) })) },
     mark: { type: "bar" },
     encoding: {
@@ -210,7 +220,7 @@ export function fallbackPanel(data: ReportData): PanelSpec {
   return {
     title: { text: title, subtitle: `failures out of requests, ${windowLabel(data.window)}` },
     width: plotWidth,
-    height: { step: 84 },
+    height: { step: 76 },
     data: { values },
     layer: [
       { mark: { type: "bar", color: "#d6455d", height: 30, yOffset: 14 }, encoding: { x, y } },

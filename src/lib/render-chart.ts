@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { packageRoot } from "./package-root.ts";
+import { interTextWidth } from "./text-metrics.ts";
 
 /** A chart as a picture. */
 export interface RenderedChart {
@@ -71,6 +72,8 @@ export async function renderChart(spec: TopLevelSpec, options: RenderOptions = {
     const logger = vega.logger(vega.Warn, undefined, (_method, level, args) => {
       if (level === "ERROR") problems.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(" "));
     });
+    // Lay text out for the font it will be drawn in (Vega's own guess without a canvas is far too wide).
+    (vega as unknown as { textMetrics: { width: typeof measureText } }).textMetrics.width = measureText;
     const view = new vega.View(vega.parse(compiled), { renderer: "none", loader, logger });
     svg = await view.toSVG();
     view.finalize();
@@ -95,4 +98,12 @@ export async function renderChart(spec: TopLevelSpec, options: RenderOptions = {
   } catch (err) {
     throw new ChartRenderError(`resvg could not turn the chart into a PNG: ${(err as Error).message}`, "png", { cause: err });
   }
+}
+
+/** A text item's width in the shipped font, within its `limit` (Vega truncates longer labels to it). */
+function measureText(item: { fontSize?: number; fontWeight?: string | number; limit?: number }, text: unknown): number {
+  const value = text === null || text === undefined ? "" : String(text).trim();
+  const weight = item.fontWeight === "bold" || Number(item.fontWeight) >= 600 ? "bold" : "regular";
+  const width = interTextWidth(value, item.fontSize ?? 11, weight);
+  return item.limit && item.limit > 0 ? Math.min(width, item.limit) : width;
 }
