@@ -13,6 +13,8 @@ COPY bin ./bin
 RUN npm ci --omit=dev
 COPY src ./src
 COPY config ./config
+# The report font (charts are drawn with it and nothing else).
+COPY assets ./assets
 # Bundle now that src/ is here (bin/asm.mjs runs dist/ while it is current).
 RUN node bin/build.mjs
 
