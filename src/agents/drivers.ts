@@ -7,6 +7,7 @@ import { geminiAcpDriver } from "./gemini/acp.ts";
 import { geminiDriver } from "./gemini/driver.ts";
 import { openclawDriver } from "./openclaw/driver.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
+import { opencodeServeDriver } from "./opencode/serve.ts";
 import type { Platform } from "./session.ts";
 
 /**
@@ -29,6 +30,7 @@ export const protocolDrivers: Readonly<Partial<Record<Platform, Driver>>> = {
   claude: claudeDriver,
   codex: codexAppServerDriver,
   gemini: geminiAcpDriver,
+  opencode: opencodeServeDriver,
 };
 
 /** The driver each agent's workers run with under this config: its protocol driver unless set to `headless` or it has none. */

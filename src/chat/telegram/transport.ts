@@ -323,9 +323,11 @@ export class TelegramTransport implements Transport {
 
 /** The Telegram transport for a runtime (`TELEGRAM_BOT_TOKEN` set); `overrides` are for tests. */
 export function telegramTransport(rt: Runtime, token: string, overrides: Partial<TelegramTransportOptions> = {}): TelegramTransport {
+  const host = rt.config.host.name;
   return new TelegramTransport({
     token,
-    config: rt.config.telegram,
+    // Several hosts in one forum group: each host's own feed topic says whose it is (its messages say so too).
+    config: host ? { ...rt.config.telegram, topicName: `${host} ${rt.config.telegram.topicName}`.slice(0, 128) } : rt.config.telegram,
     kv: rt.kv,
     log: rt.log.child({ transport: "telegram" }),
     ...overrides,
