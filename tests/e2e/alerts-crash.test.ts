@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readable } from "../../src/alerts/readable.ts";
 import { openStore } from "../../src/store/db.ts";
 import { FakeTelegramApi } from "../fakes/telegram-api.ts";
 import { writeClaudeSessions } from "../helpers/claude-sessions.ts";
@@ -57,7 +58,8 @@ function outboxState(db: string) {
         check: string;
         component: string;
       };
-      return `${f.check} ${f.component}`;
+      // As the message shows it (short session ids), to compare with what was delivered.
+      return `${f.check} ${readable(f.component)}`;
     });
     return { statuses, inFlightKeys };
   } finally {

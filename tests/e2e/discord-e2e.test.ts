@@ -104,14 +104,14 @@ describe("Discord end to end: the real service and discord.js against the fake D
     const list = fake.slashCommand({ name: "sessions", options: { scope: "all" }, user: member, channelId: feed, guildId: guild });
     await fake.waitFor(() => fake.callbacks.has(list), "the /sessions reply");
     const answer = fake.responseOf(list)!;
-    expect(String(answer.embeds[0]!.title)).toMatch(/^Sessions \(\d+; all/);
+    expect(String(answer.embeds[0]!.title)).toMatch(/^Sessions: \d+ \(all\)/);
     for (const s of stored) expect(text(answer)).toContain(s.sessionId.slice(0, 8));
 
     // /restart_gateway → an approval message with buttons in the feed (where the admins are); the member's
     // answer says it is there; the core learns where it landed.
     const req = fake.slashCommand({ name: "restart_gateway", options: { reason: "not answering" }, user: member, channelId: feed, guildId: guild });
     await fake.waitFor(() => fake.callbacks.has(req), "the approval request");
-    expect(text(fake.responseOf(req)!)).toMatch(/#1: the approval request is posted in this chat/);
+    expect(text(fake.responseOf(req)!)).toMatch(/a1: the approval request is posted in this chat/);
     const approval = fake.channelMessages(feed).find((m) => /Approval needed/.test(String(m.embeds[0]?.title)))!;
     expect(String(approval.embeds[0]!.title)).toMatch(/Approval needed: a1 Restart the gateway/);
     const buttons = (approval.components[0] as { components: { custom_id: string; label: string }[] }).components;
