@@ -265,16 +265,16 @@ describe("commands", () => {
     expect(list).toContain("01a209f7-4b ");
     const amb = await t.run(member, "/session 01a209f7");
     expect(amb).toContain('"01a209f7" matches 2 sessions');
-    const typed = amb.match(/e\.g\. \/session (\S+)/)![1]!;
+    const typed = amb.match(/e\.g\.\n\/session (\S+)/)![1]!;
     expect([a.slice(0, 11), b.slice(0, 11)]).toContain(typed);
     // The suggestion really opens one session.
     expect(await t.run(member, `/session ${typed}`)).toMatch(new RegExp(`^codex 01a209f7 · [^]*\nid: ${typed}`));
-    expect(await t.run(member, "/reset_session 01a209f7")).toMatch(/e\.g\. \/reset_session 01a209f7-4[6b]/);
+    expect(await t.run(member, "/reset_session 01a209f7")).toMatch(/e\.g\.\n\/reset_session 01a209f7-4[6b]/);
 
     // The same id on two platforms: no prefix can choose, so the suggestion is the uid.
     t.rt.sessions.upsert(session({ platform: "gemini", sessionId: a, contextPercent: 3 }, now));
     const twins = await t.run(member, `/session ${a}`);
-    const uid = twins.match(/e\.g\. \/session (\S+)/)![1]!;
+    const uid = twins.match(/e\.g\.\n\/session (\S+)/)![1]!;
     expect(uid).toMatch(new RegExp(`^(codex|gemini)::${a}$`));
     expect(await t.run(member, `/session ${uid}`)).toContain(a);
     // ...and the list does not widen every id to the full length because of the twins.

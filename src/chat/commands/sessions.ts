@@ -144,7 +144,7 @@ export function ambiguousView(id: string, candidates: SessionRecord[], config: P
     title: `"${id}" matches ${candidates.length}${candidates.length >= 10 ? "+" : ""} sessions`,
     sections: [
       { lines: candidateLines(candidates, config, now, width) },
-      { lines: [`Give a longer prefix, e.g. /${command} ${suggestion(candidates, width)}`] },
+      { lines: ["Give a longer prefix, e.g.", `/${command} ${suggestion(candidates, width)}`] },
     ],
     private: true,
   };

@@ -153,7 +153,7 @@ describe("/sessions on a phone (issue 18 item 10)", () => {
       now,
     );
     const t = setup([...day(), long]);
-    for (const line of ["/sessions", "/sessions all", "/sessions all activity", "/sessions errored", "/sessions openclaw"]) {
+    for (const line of ["/sessions", "/sessions all", "/sessions all activity", "/sessions errored", "/sessions openclaw", "/session 0c", "/tail 0c"]) {
       const v = await t.view(line);
       expect(tooWide(v), line).toEqual([]);
     }
