@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.ts";
 import { formatAge, formatBytes, formatDuration } from "../lib/present.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Observations } from "../observe/observations.ts";
+import type { StoreDamage } from "../store/backup.ts";
 
 /** Job errors named `transport:<name>` are a chat transport that cannot work (see monitor.ts). */
 const transportJobPrefix = "transport:";
@@ -99,4 +100,24 @@ export function checkSelf(obs: Observations, config: Config, now: number): Findi
     });
   }
   return findings;
+}
+
+/**
+ * asm's own database failed its integrity check: critical, naming the file. Nothing more is written into it
+ * (the connection is read-only), so this finding is sent straight to the transports, not through the store.
+ */
+export function storeDamageFinding(damage: StoreDamage, backupDir: string, newestBackup: string | null, now: number): Finding {
+  return {
+    check: "self",
+    subject: "self:store",
+    severity: "critical",
+    summary: `database damaged: ${damage.path}`,
+    component: "asm database",
+    value: `${damage.problems[0] ?? "damaged"} (found ${formatAge(damage.at, now)})`,
+    threshold: "quick_check ok",
+    action: newestBackup
+      ? `asm writes nothing into it now. Stop asm, move the file aside, copy ${newestBackup} to ${damage.path}, start asm (README: If the database is damaged)`
+      : `asm writes nothing into it now. No backup in ${backupDir}: stop asm, move the file aside and start asm on a fresh one (README: If the database is damaged)`,
+    details: { path: damage.path, problems: damage.problems, backupDir, newestBackup },
+  };
 }

@@ -11,6 +11,7 @@ import { QUOTA_SERIES } from "../observe/quota-probe.ts";
 import { watchedLocations } from "../sources/locations.ts";
 import { ActionStore } from "../store/actions.ts";
 import { AlertStore } from "../store/alerts.ts";
+import { backupDirOf, listBackups, readStoreDamage } from "../store/backup.ts";
 import { type Db, latestVersion, schemaVersion } from "../store/db.ts";
 import type { KvStore } from "../store/kv.ts";
 import { listSourceProblems } from "../store/problems.ts";
@@ -44,7 +45,7 @@ export interface HealthInputs {
   /** Open alerts, summarised by severity. */
   alerts?: AlertStore;
   /** Unsent outbox rows (from the outbox store, when the alert pipeline runs). */
-  outboxBacklog?: () => { pending: number; oldestCreatedAt: number | null };
+  outboxBacklog?: () => { pending: number; oldestCreatedAt: number | null; unknown?: number; unconfirmed?: number };
   /** When this process started (epoch ms), for the `self` line of the long-running bot. */
   startedAt?: number;
 }
@@ -63,15 +64,43 @@ function sizeOf(path: string): number | null {
  * backlog, pending actions, and this process. "degraded" when anything needs a person.
  */
 export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport {
-  const { config } = inp;
   const items: HealthItem[] = [];
+  try {
+    reportInto(items, inp, now);
+  } catch (err) {
+    // A damaged page met by one of the reads below: say so instead of failing the whole report.
+    if (!isCorruption(err)) throw err;
+    items.push(damagedItem(inp.config, [`${(err as { code: string }).code}: ${(err as Error).message}`], now));
+  }
+  return { status: items.some((i) => i.status === "degraded") ? "degraded" : "ok", items };
+}
+
+/** SQLite's words for a damaged file (the page or header cannot be read as the database). */
+const isCorruption = (err: unknown) => /^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: unknown } | null)?.code ?? ""));
+
+/** The store line for a damaged database: what was found and the way back. */
+function damagedItem(config: Config, problems: string[], now: number, at?: number): HealthItem {
+  const newest = listBackups(backupDirOf(config.store.path, config.store.backupDir))[0];
+  return {
+    name: "store",
+    status: "degraded",
+    detail: `DAMAGED ${config.store.path}${at !== undefined ? ` (found ${formatAgeCompact(at, now)} ago)` : ""}: ${problems[0] ?? "integrity check failed"}; nothing more is written to it. Restore ${newest ? `the newest backup, ${newest.path}` : "a backup"} (README: If the database is damaged)`,
+  };
+}
+
+function reportInto(items: HealthItem[], inp: HealthInputs, now: number): void {
+  const { config } = inp;
+  const damage = readStoreDamage(config.store.path);
+  if (damage) items.push(damagedItem(config, damage.problems, now, damage.at));
   const version = schemaVersion(inp.db);
   const dbBytes = sizeOf(config.store.path);
-  items.push({
-    name: "store",
-    status: version === latestVersion && (dbBytes ?? 0) <= config.checks.self.dbBytes ? "ok" : "degraded",
-    detail: `${config.store.path} (schema v${version}, ${dbBytes === null ? "size unknown" : formatBytes(dbBytes)})`,
-  });
+  if (!damage) {
+    items.push({
+      name: "store",
+      status: version === latestVersion && (dbBytes ?? 0) <= config.checks.self.dbBytes ? "ok" : "degraded",
+      detail: `${config.store.path} (schema v${version}, ${dbBytes === null ? "size unknown" : formatBytes(dbBytes)})`,
+    });
+  }
 
   const last = inp.kv.get<{ at: number; durationMs: number; errors: string[] }>("scan.last");
   const staleAfter = config.monitor.intervalSeconds * 3 * 1000;
@@ -163,8 +192,13 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
     const b = inp.outboxBacklog();
     items.push({
       name: "outbox",
-      status: b.pending > config.checks.self.outboxBacklog ? "degraded" : "ok",
-      detail: `${b.pending} unsent${b.oldestCreatedAt !== null ? `, oldest ${formatAgeCompact(b.oldestCreatedAt, now)}` : ""}`,
+      // A send that timed out may be in the chat already (fate unknown); one given up on may be missing or doubled.
+      status: b.pending > config.checks.self.outboxBacklog ? "degraded" : b.unknown || b.unconfirmed ? "info" : "ok",
+      detail: [
+        `${b.pending} unsent${b.oldestCreatedAt !== null ? `, oldest ${formatAgeCompact(b.oldestCreatedAt, now)}` : ""}`,
+        ...(b.unknown ? [`${b.unknown} of unknown fate (timed out, retry waits)`] : []),
+        ...(b.unconfirmed ? [`${b.unconfirmed} unconfirmed today (timed out, not re-sent)`] : []),
+      ].join("; "),
     });
   }
 
@@ -185,7 +219,6 @@ export function healthReport(inp: HealthInputs, now = Date.now()): HealthReport 
       detail: `up ${formatAgeCompact(inp.startedAt, now)}, pid ${process.pid}, ${formatBytes(rss)} RSS, node ${process.versions.node}`,
     });
   }
-  return { status: items.some((i) => i.status === "degraded") ? "degraded" : "ok", items };
 }
 
 /** The inputs of a one-shot report (`asm health`) from an opened runtime. */

@@ -1,11 +1,14 @@
 import { type AlertStores, alertStores, processFindings } from "../alerts/lifecycle.ts";
 import { OutboxSender } from "../alerts/outbox.ts";
+import { storeDamageFinding } from "../checks/self.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { Transport } from "../messages/transport.ts";
+import type { View } from "../messages/view.ts";
 import { probeGateway } from "../observe/gateway-probe.ts";
 import { gatewayWatch } from "../observe/gateway-target.ts";
 import { tailWatchedLogs } from "../observe/gather.ts";
 import { probeAllQuotas } from "../observe/quota-probe.ts";
+import { backupDirOf, backupStore, guardStore, listBackups, type StoreDamage } from "../store/backup.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -56,6 +59,60 @@ export function runRetention(rt: Runtime, stores: AlertStores, now: number) {
   };
 }
 
+/** The integrity check (and, when it passes, the daily backup) runs at start and then once a day. */
+export const integrityEverySeconds = 86_400;
+
+/** The damage alert as a message: built here, not from a stored alert, since nothing is written into a damaged store. */
+function storeDamageView(f: Finding): View {
+  return {
+    title: `CRITICAL · ${f.summary}`,
+    sections: [
+      {
+        lines: [
+          `Type: ${f.check}`,
+          "Severity: critical",
+          `Component: ${f.component}`,
+          `Current value: ${f.value}`,
+          `Threshold: ${f.threshold}`,
+          `Recommended action: ${f.action}`,
+        ],
+      },
+    ],
+    silent: false,
+    tone: "critical",
+  };
+}
+
+/**
+ * `PRAGMA quick_check` of asm's database, then (when sound) an online backup. Damaged: the connection turns
+ * read-only (guardStore), the scheduled jobs and the outbox stop (they would only fail, or re-send what
+ * they cannot mark sent), and a critical self alert naming the file goes straight to every transport.
+ * Commands keep answering from what can still be read; /health and `asm health` say the store is damaged.
+ */
+function integrityJob(rt: Runtime, m: { sender: OutboxSender; scheduler: () => Scheduler; options: MonitoringOptions }): Job {
+  const policy = { dir: backupDirOf(rt.config.store.path, rt.config.store.backupDir), keep: rt.config.store.backupKeep };
+  const damaged = async (damage: StoreDamage, now: number) => {
+    rt.log.error({ path: damage.path, problems: damage.problems }, "database damaged: writing into it stopped (see README: If the database is damaged)");
+    // Not awaited: stop() waits for running jobs, this one included.
+    void m.scheduler().stop();
+    void m.sender.stop();
+    const finding = storeDamageFinding(damage, policy.dir, listBackups(policy.dir)[0]?.path ?? null, now);
+    for (const t of m.options.transports) {
+      await t.send(storeDamageView(finding)).catch((err: unknown) => rt.log.error({ err, transport: t.name }, "could not send the damaged-database alert"));
+    }
+  };
+  return {
+    name: "integrity",
+    everySeconds: integrityEverySeconds,
+    run: async (now) => {
+      const damage = guardStore(rt.db, rt.config.store.path, now);
+      if (damage) return damaged(damage, now);
+      const file = await backupStore(rt.db, policy, now);
+      rt.log.info({ file }, "database checked and backed up");
+    },
+  };
+}
+
 /** A network outage is reported after this long; a refused token or a second poller at once. */
 const transportOutageMs = 5 * 60_000;
 
@@ -77,6 +134,8 @@ export function monitorJobs(rt: Runtime, m: { stores: AlertStores; sender: Outbo
   const cfg = rt.config;
   let lastCycleMs: number | undefined;
   const jobs: Job[] = [
+    // First: at start its check runs before the first cycle writes anything.
+    integrityJob(rt, m),
     {
       name: "cycle",
       everySeconds: cfg.monitor.intervalSeconds,

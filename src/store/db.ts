@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { type BackupPolicy, backupBeforeMigration, checkStore } from "./backup.ts";
 import { migrations as allMigrations, latestVersion, type Migration } from "./migrations.ts";
 
 export type Db = Database.Database;
@@ -105,6 +106,9 @@ export interface OpenOptions {
   /** Refuse (`StoreMissingError`) instead of creating a database that is not there: commands that only read. */
   mustExist?: boolean;
   migrations?: Migration[];
+  /** Back up an existing database (if sound) before migrating it: `store.backupDir`, `store.backupKeep`. */
+  backup?: BackupPolicy;
+  now?: number;
 }
 
 /**
@@ -131,6 +135,10 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    if (options.backup && full !== ":memory:" && current > 0 && current < supported && checkStore(db).length === 0) {
+      // The way back if a migration goes wrong; a damaged store is not copied over good backups (the integrity check reports it).
+      backupBeforeMigration(db, options.backup, current, supported, options.now ?? Date.now());
+    }
     for (const m of migrations) {
       if (m.version <= current) continue;
       try {

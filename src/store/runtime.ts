@@ -2,6 +2,7 @@ import { type LoadOptions, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { type Secrets, secretValues } from "../config/secrets.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import { backupDirOf } from "./backup.ts";
 import { type Db, openStore } from "./db.ts";
 import { KvStore } from "./kv.ts";
 import { SessionStore } from "./sessions.ts";
@@ -35,7 +36,8 @@ export function openRuntime(options: RuntimeOptions = {}): Runtime {
     secrets: secretValues(secrets),
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
-  return runtimeOver(openStore(config.store.path, { mustExist: options.create === false }), config, { secrets, log, configFiles: files });
+  const backup = { dir: backupDirOf(config.store.path, config.store.backupDir), keep: config.store.backupKeep };
+  return runtimeOver(openStore(config.store.path, { mustExist: options.create === false, backup }), config, { secrets, log, configFiles: files });
 }
 
 /**

@@ -6,6 +6,11 @@ export const storeSection = z
     path: pathString
       .default("$XDG_DATA_HOME/asm/asm.db")
       .describe("SQLite database file (ASM_DB overrides); default: the per-user data folder, ~/.local/share/asm/asm.db unless XDG_DATA_HOME is set"),
+    backupDir: pathString
+      .nullable()
+      .default(null)
+      .describe("Where backups of the database go (daily after a passing integrity check, and before migrations); null = backups/ beside the database"),
+    backupKeep: z.number().int().min(1).max(100).default(3).describe("Backups kept of each kind (daily, pre-migration)"),
   })
   .prefault({});
 
