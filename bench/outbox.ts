@@ -87,7 +87,7 @@ const sender = new OutboxSender({
   transports: [sink],
   outbox: stores.outbox,
   alerts: stores.alerts,
-  config: { outbox: { maxAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 10 } },
+  config: { outbox: { maxAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 10, unknownFateWaitSeconds: 120, maxBlindRetries: 1 } },
   log: createLogger({ level: "silent" }),
 });
 t = performance.now();

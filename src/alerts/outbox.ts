@@ -21,7 +21,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { DeliveryError, type MessageRef, type Transport, type TransportName } from "../messages/transport.ts";
 import type { AlertStore } from "../store/alerts.ts";
-import type { OutboxKind, OutboxRow, OutboxStore } from "../store/outbox.ts";
+import { type OutboxKind, type OutboxRow, type OutboxStore, unknownFate } from "../store/outbox.ts";
 import { groupView } from "./format.ts";
 
 export interface SenderOptions {
@@ -69,11 +69,17 @@ export function deliverable(rows: OutboxRow[], now: number): OutboxRow[] {
   const out: OutboxRow[] = [];
   for (const r of rows) {
     const free = r.alertIds.every((id) => !blocked.has(id));
-    if (free && r.status === "pending" && r.notBefore <= now) out.push(r);
+    if (free && (r.status === "pending" || r.status === "unknown") && r.notBefore <= now) out.push(r);
     for (const id of r.alertIds) blocked.add(id);
   }
   return out;
 }
+
+/**
+ * The same on every try of one row, also after a restart, and different for another row or database
+ * (the creation time): Discord's nonce, at most 25 characters.
+ */
+export const sendKey = (row: Pick<OutboxRow, "id" | "createdAt">): string => `asm${row.id.toString(36)}.${row.createdAt.toString(36)}`;
 
 /** How long to wait for a transport that cannot send, when it does not say. */
 const transportDownRetryMs = 60_000;
@@ -178,7 +184,7 @@ export class OutboxSender {
       // Out of send budget: look again in a second rather than spinning on rows that are due.
       const budgetWait = t.sendBudget?.() === 0 ? now + 1_000 : 0;
       const blocked = Math.max(this.blockedUntil.get(t.name) ?? 0, budgetWait);
-      for (const r of rows) if (r.status === "pending") wake = Math.min(wake, Math.max(r.notBefore, blocked));
+      for (const r of rows) if (r.status === "pending" || r.status === "unknown") wake = Math.min(wake, Math.max(r.notBefore, blocked));
     }
     return Math.max(50, wake - now);
   }
@@ -221,7 +227,8 @@ export class OutboxSender {
       // everything queued, so merging a row with a later sibling would put the sibling first.
       const rowsPerAlert = new Map<number, number>();
       for (const r of unsent) for (const id of r.alertIds) rowsPerAlert.set(id, (rowsPerAlert.get(id) ?? 0) + 1);
-      const burst = ready.filter((r) => mergeable.includes(r.kind) && r.alertIds.every((id) => rowsPerAlert.get(id) === 1));
+      // A row of unknown fate is never folded into a group: it may be in the chat already.
+      const burst = ready.filter((r) => r.status === "pending" && mergeable.includes(r.kind) && r.alertIds.every((id) => rowsPerAlert.get(id) === 1));
       if (burst.length > budget && burst.length > 1) {
         this.mergeBurst(t.name, burst, now);
         report.merged += burst.length;
@@ -263,6 +270,8 @@ export class OutboxSender {
     const { outbox, alerts, log } = this.options;
     if (!outbox.markSending(row.id)) return { outcome: "retried", ids: [row.id] };
     const ids = [row.id];
+    /** A new message was being posted (not an edit, which is safe to repeat) when it failed. */
+    let posting = false;
     try {
       let ref: MessageRef;
       let about: { alertIds: number[]; grouped: boolean } | null = null;
@@ -295,9 +304,11 @@ export class OutboxSender {
           }
         }
         // Nothing left to edit (never posted here, deleted, too old to edit): say it in a new message.
-        ref = edited ?? (await t.send(row.view));
+        posting = edited === null;
+        ref = edited ?? (await t.send(row.view, undefined, { key: sendKey(row) }));
       } else {
-        ref = await t.send(row.view);
+        posting = true;
+        ref = await t.send(row.view, undefined, { key: sendKey(row) });
         about = { alertIds: row.alertIds, grouped: row.kind === "group" };
       }
       const accepted = performance.now();
@@ -307,7 +318,7 @@ export class OutboxSender {
     } catch (err) {
       // Group siblings claimed for a shared edit go back to pending untouched.
       outbox.release(ids.slice(1));
-      return { outcome: this.recordFailure(t, row, err), ids: [row.id] };
+      return { outcome: this.recordFailure(t, row, err, posting), ids: [row.id] };
     }
   }
 
@@ -319,7 +330,7 @@ export class OutboxSender {
     c.commitMs.total += ms;
   }
 
-  private recordFailure(t: Transport, row: OutboxRow, err: unknown): "retried" | "failed" {
+  private recordFailure(t: Transport, row: OutboxRow, err: unknown, posting: boolean): "retried" | "failed" {
     const { outbox, log, config } = this.options;
     const now = this.now();
     const attempts = row.attempts + 1;
@@ -333,6 +344,7 @@ export class OutboxSender {
       log.warn({ transport: t.name, outboxId: row.id, retryInMs: waitMs, err: message }, "transport cannot send now; the message waits");
       return "retried";
     }
+    if (delivery?.uncertain && posting) return this.unknownFate(t, row, delivery, attempts, now);
     if (delivery?.permanent || attempts >= config.outbox.maxAttempts) {
       outbox.markFailed(row.id, message, now);
       log.error({ transport: t.name, outboxId: row.id, attempts, err: message }, "outbox message failed permanently");
@@ -343,6 +355,41 @@ export class OutboxSender {
     const notBefore = now + Math.max(backoffMs(attempts, config.outbox), retryAfter ?? 0);
     outbox.markRetry(row.id, notBefore, message, retryAfter, now);
     log.warn({ transport: t.name, outboxId: row.id, attempts, retryAfterMs: retryAfter, err: message }, "outbox delivery failed; will retry");
+    return "retried";
+  }
+
+  /**
+   * A try that timed out after the request went out: the platform may have posted the message and be slow
+   * to say so. With an idempotency key still honoured (Discord's nonce, the same on every try of the row) the
+   * retry returns the message already made, so it goes at the usual backoff. Without one (Telegram) a retry is
+   * blind: it waits `unknownFateWaitSeconds` (a slow platform usually catches up), and after
+   * `maxBlindRetries` such retries the row is `unconfirmed` and never sent again, so one message is posted
+   * at most `maxBlindRetries + 1` times however long the slowness lasts.
+   */
+  private unknownFate(t: Transport, row: OutboxRow, err: DeliveryError, attempts: number, now: number): "retried" | "failed" {
+    const { outbox, log, config } = this.options;
+    const earlier = outbox.unknownFateTries(row.id);
+    const delay = backoffMs(attempts, config.outbox);
+    const firstAt = earlier.firstAt ?? now;
+    if (t.sameKeyWithinMs !== undefined && now + delay - firstAt < t.sameKeyWithinMs && attempts < config.outbox.maxAttempts) {
+      outbox.markUnknown(row.id, now + delay, `${unknownFate.keyed} ${err.message}`, now);
+      log.warn({ transport: t.name, outboxId: row.id, attempts, err: err.message }, "outbox send timed out; retrying with the same key (no duplicate)");
+      return "retried";
+    }
+    if (earlier.blind >= config.outbox.maxBlindRetries) {
+      outbox.markUnconfirmed(row.id, `${unknownFate.blind} ${err.message}; not sent again (it may be in the chat)`, now);
+      log.error(
+        { transport: t.name, outboxId: row.id, attempts, blindRetries: earlier.blind, err: err.message },
+        "outbox send timed out again; not sending it again to bound duplicates (it may or may not be in the chat)",
+      );
+      return "failed";
+    }
+    const waitMs = Math.max(config.outbox.unknownFateWaitSeconds * 1000, delay);
+    outbox.markUnknown(row.id, now + waitMs, `${unknownFate.blind} ${err.message}`, now);
+    log.warn(
+      { transport: t.name, outboxId: row.id, attempts, retryInMs: waitMs, err: err.message },
+      "outbox send timed out: it may be posted; one retry after a wait",
+    );
     return "retried";
   }
 }

@@ -72,6 +72,11 @@ export interface TransportProblem {
   since: number;
 }
 
+/** How one send goes out: `key` identifies the message across retries (at most 25 ASCII characters). */
+export interface SendOptions {
+  key?: string | undefined;
+}
+
 /**
  * One chat platform. Telegram, Discord and the console implement exactly this; nothing outside
  * `src/chat/<platform>.ts` knows a platform's API.
@@ -82,8 +87,17 @@ export interface Transport {
   start(inbound: Inbound): Promise<void>;
   /** Stop receiving, finish in-flight work, disconnect. */
   stop(): Promise<void>;
-  /** Post a view into the feed (alerts) or, with `to`, into a given chat. Throws `DeliveryError`. */
-  send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef>;
+  /**
+   * Post a view into the feed (alerts) or, with `to`, into a given chat. Throws `DeliveryError`. `how.key` is the
+   * same on every try of one outbox message: a platform with an idempotency key (Discord's enforced nonce) uses it.
+   */
+  send(view: View, to?: { chatId: string; threadId?: string | undefined }, how?: SendOptions): Promise<MessageRef>;
+  /**
+   * How long the platform answers a repeated `how.key` with the message it already created instead of a new
+   * one (Discord: "the past few minutes"); undefined = no such key (Telegram): a retry after a send of unknown
+   * fate may post the message twice.
+   */
+  readonly sameKeyWithinMs?: number;
   /** Replace a message we sent earlier. Throws `DeliveryError`; "not modified" is success. */
   edit(ref: MessageRef, view: View): Promise<void>;
   /**
@@ -111,13 +125,14 @@ export interface Transport {
  * `permanent` means retrying cannot help (message deleted, chat not found, bad request);
  * `transportDown` means the transport itself cannot send anything now (a token the platform refuses or
  * cannot even look up, not connected yet): the message is not at fault, so it waits without spending
- * an attempt and goes out once the transport works.
+ * an attempt and goes out once the transport works. `uncertain` means the request went out but no answer
+ * came (a timeout): the platform may have posted the message, so a blind retry may post it twice.
  */
 export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly transport: TransportName,
-    readonly options: { retryAfterMs?: number | undefined; permanent?: boolean; transportDown?: boolean; cause?: unknown } = {},
+    readonly options: { retryAfterMs?: number | undefined; permanent?: boolean; transportDown?: boolean; uncertain?: boolean; cause?: unknown } = {},
   ) {
     super(message);
     this.name = "DeliveryError";
@@ -130,5 +145,8 @@ export class DeliveryError extends Error {
   }
   get transportDown() {
     return this.options.transportDown ?? false;
+  }
+  get uncertain() {
+    return this.options.uncertain ?? false;
   }
 }

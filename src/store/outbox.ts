@@ -8,8 +8,14 @@ export type OutboxKind = "fire" | "repeat" | "escalate" | "resolve" | "group";
 /**
  * pending → sending → sent, or back to pending with a later `notBefore`, or failed (permanent / out
  * of attempts). cancelled = resolved before it was posted; merged = folded into a group row.
+ * unknown = a try timed out after the request went out, so the message may be posted already; it is
+ * tried again after `notBefore` like a pending row. unconfirmed = tried with unknown fate as often as
+ * duplicates are allowed (`outbox.maxBlindRetries`): never sent again, it may or may not be in the chat.
  */
-export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "cancelled" | "merged";
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed" | "cancelled" | "merged" | "unknown" | "unconfirmed";
+
+/** The start of a `delivery_attempts.error` whose fate is unknown; `blind` = retried without an idempotency key. */
+export const unknownFate = { keyed: "fate unknown, same key:", blind: "fate unknown:" } as const;
 
 /** One message to deliver on one transport. */
 export interface OutboxRow {
@@ -84,7 +90,7 @@ const fromRow = (r: Row): OutboxRow => ({
 });
 
 /** Rows that still have to go out (or are going out right now). */
-const unsent = "status IN ('pending', 'sending')";
+const unsent = "status IN ('pending', 'sending', 'unknown')";
 /** Does a row cover alert `?` (its alert_ids JSON contains it)? */
 const covers = "EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = ?)";
 
@@ -126,18 +132,25 @@ export class OutboxStore {
     return (this.db.prepare(`SELECT DISTINCT transport FROM outbox WHERE ${unsent}`).all() as { transport: string }[]).map((r) => r.transport as TransportName);
   }
 
-  /** How much is waiting, and since when (self check). */
-  backlog(): { pending: number; oldestCreatedAt: number | null } {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE ${unsent}`).get() as {
-      n: number;
-      oldest: number | null;
-    };
-    return { pending: r.n, oldestCreatedAt: r.oldest };
+  /**
+   * How much is waiting, and since when (self check); `unknown` of them timed out and may be posted already,
+   * `unconfirmed` (not counted in `pending`) were given up that way in the last day.
+   */
+  backlog(now = Date.now()): { pending: number; oldestCreatedAt: number | null; unknown: number; unconfirmed: number } {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) FILTER (WHERE ${unsent}) AS n, MIN(created_at) FILTER (WHERE ${unsent}) AS oldest,
+                COUNT(*) FILTER (WHERE status = 'unknown') AS unknown,
+                COUNT(*) FILTER (WHERE status = 'unconfirmed' AND created_at >= ?) AS unconfirmed
+           FROM outbox WHERE status IN ('pending', 'sending', 'unknown', 'unconfirmed')`,
+      )
+      .get(now - 24 * 3600_000) as { n: number; oldest: number | null; unknown: number; unconfirmed: number };
+    return { pending: r.n, oldestCreatedAt: r.oldest, unknown: r.unknown, unconfirmed: r.unconfirmed };
   }
 
-  /** Claims a row for delivery. A row left `sending` by a crash is what `recoverInFlight` finds. */
+  /** Claims a row for delivery (pending, or due again after a try of unknown fate). A row left `sending` by a crash is what `recoverInFlight` finds. */
   markSending(id: number): boolean {
-    return this.db.prepare("UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+    return this.db.prepare("UPDATE outbox SET status = 'sending' WHERE id = ? AND status IN ('pending', 'unknown')").run(id).changes === 1;
   }
 
   /**
@@ -163,6 +176,39 @@ export class OutboxStore {
       this.db.prepare("UPDATE outbox SET status = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?").run(notBefore, error, id);
       this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs });
     })();
+  }
+
+  /**
+   * A try that timed out after the request went out: the platform may have posted it. The row waits until
+   * `notBefore`, then is tried again; `error` starts with one of `unknownFate`, which `unknownFateTries` counts.
+   */
+  markUnknown(id: number, notBefore: number, error: string, now: number): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE outbox SET status = 'unknown', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?").run(notBefore, error, id);
+      this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs: null });
+    })();
+  }
+
+  /** Tried with unknown fate as often as duplicates are allowed: never sent again (it may be in the chat). */
+  markUnconfirmed(id: number, error: string, now: number): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE outbox SET status = 'unconfirmed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
+      this.addAttempt({ outboxId: id, at: now, ok: false, error, retryAfterMs: null });
+    })();
+  }
+
+  /** Earlier tries of a row whose fate is unknown: those retried blindly, and when the first of any kind ended. */
+  unknownFateTries(id: number): { blind: number; firstAt: number | null } {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) FILTER (WHERE substr(error, 1, ?) = ?) AS blind, MIN(at) AS first
+           FROM delivery_attempts WHERE outbox_id = ? AND (substr(error, 1, ?) = ? OR substr(error, 1, ?) = ?)`,
+      )
+      .get(unknownFate.blind.length, unknownFate.blind, id, unknownFate.blind.length, unknownFate.blind, unknownFate.keyed.length, unknownFate.keyed) as {
+      blind: number;
+      first: number | null;
+    };
+    return { blind: r.blind, firstAt: r.first };
   }
 
   /**
@@ -231,13 +277,13 @@ export class OutboxStore {
       .run(transport, JSON.stringify([alertId])).changes;
   }
 
-  /** Has anything covering this alert been sent, or is it being sent, or queued inside a group? */
+  /** Has anything covering this alert been sent (or maybe sent: a try of unknown fate), or is it being sent, or queued inside a group? */
   reachedOrQueuedInGroup(alertId: number, transport: TransportName): boolean {
     if (this.alertMessage(alertId, transport) !== undefined) return true;
     const row = this.db
       .prepare(
         `SELECT 1 FROM outbox WHERE transport = ? AND ${covers}
-           AND (status IN ('sent', 'sending') OR (status = 'pending' AND kind = 'group')) LIMIT 1`,
+           AND (status IN ('sent', 'sending', 'unknown', 'unconfirmed') OR (status = 'pending' AND kind = 'group')) LIMIT 1`,
       )
       .get(transport, alertId);
     return row !== undefined;

@@ -43,7 +43,7 @@ class BudgetedTransport extends FakeTransport {
 }
 
 const t0 = Date.UTC(2026, 10, 23, 12, 0, 0);
-const cfg = { outbox: { maxAttempts: 4, baseDelaySeconds: 2, maxDelaySeconds: 600 } };
+const cfg = { outbox: { maxAttempts: 4, baseDelaySeconds: 2, maxDelaySeconds: 600, unknownFateWaitSeconds: 120, maxBlindRetries: 1 } };
 const alertsCfg = { alerts: { repeatIntervalMinutes: 240, minFiringSeconds: 0, groupAbove: 100, resolveAfterMissedScans: 1 } };
 const finding = (subject: string): Finding => ({
   check: "context",

@@ -167,7 +167,7 @@ describe("alerts queued while the Telegram token is malformed", () => {
         outbox: stores.outbox,
         alerts: stores.alerts,
         // One attempt only: a token problem must not spend it.
-        config: { outbox: { maxAttempts: 1, baseDelaySeconds: 1, maxDelaySeconds: 1 } },
+        config: { outbox: { maxAttempts: 1, baseDelaySeconds: 1, maxDelaySeconds: 1, unknownFateWaitSeconds: 120, maxBlindRetries: 1 } },
         log: createLogger({ level: "silent" }),
         now: () => now,
       });

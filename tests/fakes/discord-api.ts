@@ -132,6 +132,8 @@ export class FakeDiscord {
   private nextSnowflake = 1_300_000_000_000_000_000n;
   private readonly planned: Planned[] = [];
   private readonly delays: { path: RegExp; ms: number }[] = [];
+  /** Requests processed at once but answered late (a slow platform that accepted them), and how many more. */
+  private readonly lateAnswers: { method: string; path: RegExp; ms: number; left: number }[] = [];
   private readonly sockets = new Set<WebSocket>();
   private readonly interactions = new Map<string, { token: string; channelId: string; messageId?: string }>();
   private readonly waiters: { check: () => boolean; resolve: () => void }[] = [];
@@ -240,6 +242,14 @@ export class FakeDiscord {
   /** Requests whose path matches are held this long before they are processed (a slow network). */
   delay(path: RegExp, ms: number): void {
     this.delays.push({ path, ms });
+  }
+
+  /**
+   * The next `times` requests (Infinity: every one) of `method` whose path matches are processed at once (a
+   * message is created) but answered only `ms` later, as a slow Discord seen by a client that may time out.
+   */
+  answerLate(method: string, path: RegExp, ms: number, times = 1): void {
+    this.lateAnswers.push({ method, path, ms, left: times });
   }
 
   /** A network fault: every gateway connection is cut without a close frame. */
@@ -692,8 +702,19 @@ export class FakeDiscord {
       status: 0,
     };
     this.requests.push(record);
+    const late = this.lateAnswers.find((l) => l.method === method && l.path.test(path) && l.left > 0);
+    if (late) late.left -= 1;
     const send: Send = (status, payload, headers = {}) => {
       record.status = status;
+      if (late) {
+        setTimeout(() => {
+          if (res.destroyed) return;
+          if (payload === undefined) res.writeHead(status, headers).end();
+          else res.writeHead(status, { ...jsonHeaders, ...headers }).end(JSON.stringify(payload));
+          this.notify();
+        }, late.ms);
+        return true;
+      }
       if (payload === undefined) res.writeHead(status, headers).end();
       else res.writeHead(status, { ...jsonHeaders, ...headers }).end(JSON.stringify(payload));
       this.notify();

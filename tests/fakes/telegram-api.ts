@@ -196,6 +196,8 @@ export class FakeTelegramApi {
   private readonly waiters = new Set<Waiter>();
   private readonly faults = new Map<string, Fault[]>();
   private readonly delays = new Map<string, number[]>();
+  /** Per method: answers held this long after the call was processed, and how many more calls (Infinity = all). */
+  private readonly lateAnswers = new Map<string, { ms: number; left: number }>();
   private readonly callbackQueries = new Map<string, CallbackQuery>();
   private readonly callListeners = new Set<(call: RecordedCall) => void>();
   private nextUpdateId = 1000;
@@ -385,6 +387,14 @@ export class FakeTelegramApi {
     this.delays.set(method, list);
   }
 
+  /**
+   * The next `times` calls of `method` (Infinity: every one) are processed at once (the message is posted)
+   * but answered only `ms` later: a slow platform that accepted the request, seen by a client that may time out.
+   */
+  answerLate(method: string, ms: number, times = 1): void {
+    this.lateAnswers.set(method, { ms, left: times });
+  }
+
   /** From now on every call answers 401 Unauthorized, as after the token was revoked in BotFather. */
   revokeToken(): void {
     this.revoked = true;
@@ -481,7 +491,13 @@ export class FakeTelegramApi {
     }
   }
 
-  private answer(res: ServerResponse, method: string, payload: Payload, error: ApiError | null, result?: unknown) {
+  private answer(res: ServerResponse, method: string, payload: Payload, error: ApiError | null, result?: unknown, held = false) {
+    const late = held ? undefined : this.lateAnswers.get(method);
+    if (late && late.left > 0) {
+      late.left -= 1;
+      setTimeout(() => this.answer(res, method, payload, error, result, true), late.ms);
+      return;
+    }
     const status = error ? error.status : 200;
     const call = { method, payload, status, at: Date.now() };
     this.calls.push(call);

@@ -19,6 +19,8 @@ export interface DiscordConnectionOptions {
   loginRetryMs: number;
   /** Longer feed rate-limit waits are thrown back (see `onRateLimit`). */
   maxRateLimitWaitMs: number;
+  /** REST requests give up after this long (discord.js default 15 s). */
+  requestTimeoutMs?: number;
   /** Every interaction the gateway delivers. */
   onInteraction(interaction: Interaction): void;
   /**
@@ -118,6 +120,7 @@ export class DiscordConnection {
         ...(config.apiBase ? restBase(config.apiBase) : {}),
         // Short waits: discord.js sits them out. Long ones on the feed: the outbox decides when to retry.
         rejectOnRateLimit: (d: RateLimitData) => this.onRateLimit(d),
+        ...(this.options.requestTimeoutMs ? { timeout: this.options.requestTimeoutMs } : {}),
       },
     });
     client.on(Events.InteractionCreate, (interaction) => this.options.onInteraction(interaction));

@@ -29,7 +29,10 @@ export function toDeliveryError(err: unknown, what: string): DeliveryError {
   if (err instanceof HTTPError) {
     return new DeliveryError(`${what}: Discord answered ${err.status} ${err.name}`, "discord", { cause: err });
   }
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  // discord.js aborts a request at its timeout (and retries it with the same body, nonce included): the
+  // message may have been created. Only the nonce keeps a retry from posting it twice.
+  if (e?.name === "AbortError") return new DeliveryError(`${what}: no answer in time (it may be posted)`, "discord", { uncertain: true, cause: err });
   const detail = typeof e?.code === "string" ? e.code : String(e?.message ?? err);
   return new DeliveryError(`${what}: ${detail}`, "discord", { cause: err });
 }

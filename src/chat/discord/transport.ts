@@ -6,6 +6,7 @@ import {
   DeliveryError,
   type Inbound,
   type MessageRef,
+  type SendOptions,
   type ThreadPlace,
   type ThreadRequest,
   type Transport,
@@ -45,7 +46,15 @@ export interface DiscordOptions {
    * Content intent is granted. Default off: Guilds intent only, and `/send` in the thread does the same.
    */
   threadMessages?: boolean;
+  /** REST requests give up after this long (discord.js's `timeout`, default 15 s; tests shorten it). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * Discord returns the message already created for a repeated enforced nonce "in the past few minutes"
+ * (discord-api-types `RESTPostAPIChannelMessageJSONBody.enforce_nonce`); two minutes stays inside that.
+ */
+const nonceWindowMs = 2 * 60_000;
 
 /** kv key of the current problem (a `TransportProblem`, or null), for `asm health` in another process. */
 export const discordProblemKey = problemKey("discord");
@@ -77,6 +86,7 @@ const feedRefusedRetryMs = 60_000;
  */
 export class DiscordTransport implements Transport {
   readonly name = "discord" as const;
+  readonly sameKeyWithinMs = nonceWindowMs;
   private readonly health: TransportHealth;
   private readonly connection: DiscordConnection;
   private readonly interactions: DiscordInteractions;
@@ -104,6 +114,7 @@ export class DiscordTransport implements Transport {
       commands: options.commands,
       loginRetryMs: options.loginRetryMs ?? 15_000,
       maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 10_000,
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       onInteraction: (i) => this.interactions.handle(i),
       ...(options.threadMessages
         ? { onMessage: (m: RawMessage) => this.threads.onMessage(m, this.botUserId(), (view, channelId) => this.replyInThread(view, channelId)) }
@@ -139,7 +150,7 @@ export class DiscordTransport implements Transport {
     await this.connection.close();
   }
 
-  async send(view: View, to?: { chatId: string; threadId?: string | undefined }): Promise<MessageRef> {
+  async send(view: View, to?: { chatId: string; threadId?: string | undefined }, how?: SendOptions): Promise<MessageRef> {
     // On Discord a thread is a channel of its own: posting into it is posting to its id.
     const channelId = to?.threadId ?? to?.chatId ?? this.options.config.feedChannelId;
     if (!channelId) {
@@ -149,9 +160,10 @@ export class DiscordTransport implements Transport {
     const body = {
       ...this.pager.payload(view),
       ...(view.silent ? { flags: MessageFlags.SuppressNotifications } : {}),
-      // discord.js retries a post after a 5xx or a timeout, and Discord may have created the message
-      // already: with an enforced nonce the retry returns that message instead of posting it twice.
-      nonce: randomBytes(12).toString("base64url"),
+      // discord.js retries a post after a 5xx or a timeout, and so does the outbox (with the row's key, also
+      // after a restart): Discord may have created the message already, and with an enforced nonce a retry
+      // within a few minutes returns that message instead of posting it twice.
+      nonce: how?.key ?? randomBytes(12).toString("base64url"),
       enforce_nonce: true,
     };
     try {

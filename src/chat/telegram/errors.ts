@@ -9,6 +9,8 @@ export function describeTelegramError(err: unknown): string {
     return `${err.error_code}: ${err.description}${to === undefined ? "" : ` (the chat's new id is ${to})`}`;
   }
   // HttpError's message names the method only; its `error` holds the raw fetch error, whose message has the token URL.
+  // A timeout's own message ("Request to 'sendMessage' timed out after 20 seconds") holds no URL.
+  if (isTimedOut(err)) return ((err as HttpError).error as Error).message;
   if (err instanceof HttpError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
@@ -56,6 +58,12 @@ export const isThreadGone = (err: unknown): boolean =>
 export const isEditImpossible = (err: unknown): boolean =>
   err instanceof GrammyError && err.error_code === 400 && /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/i.test(err.description);
 
+/**
+ * The request went out and no answer came in time (grammY's client timeout): Telegram may have posted
+ * the message and be slow to say so. Refused or reset connections are not this: nothing was delivered.
+ */
+export const isTimedOut = (err: unknown): boolean => err instanceof HttpError && err.error instanceof Error && /timed out after/i.test(err.error.message);
+
 /** How long to wait before retrying a send while the token is rejected: an operator has to act. */
 const unauthorizedRetryMs = 5 * 60_000;
 
@@ -68,6 +76,7 @@ export const tokenRefused = (what: string, cause?: unknown): DeliveryError =>
  * other 4xx (chat not found, message to edit not found, bot blocked, bad markup) are permanent,
  * because sending the same request again gives the same answer; 5xx, timeouts and network faults are
  * retryable. A rejected token is not permanent: alerts wait (`transportDown`) until the token is fixed.
+ * A timeout is `uncertain`: the message may be posted, and Telegram has no key to make a retry safe.
  */
 export function toDeliveryError(err: unknown, method: string): DeliveryError {
   if (err instanceof DeliveryError) return err;
@@ -82,5 +91,5 @@ export function toDeliveryError(err: unknown, method: string): DeliveryError {
     return new DeliveryError(what, "telegram", { cause: err });
   }
   if (err instanceof RenderError) return new DeliveryError(what, "telegram", { permanent: true, cause: err });
-  return new DeliveryError(what, "telegram", { cause: err });
+  return new DeliveryError(what, "telegram", { uncertain: isTimedOut(err), cause: err });
 }

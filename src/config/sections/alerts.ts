@@ -14,5 +14,16 @@ export const outboxSection = z
     maxAttempts: z.number().int().positive().default(20),
     baseDelaySeconds: z.number().positive().default(2),
     maxDelaySeconds: z.number().positive().default(600),
+    unknownFateWaitSeconds: z
+      .number()
+      .positive()
+      .default(120)
+      .describe("A send that timed out may have been posted: wait this long before trying it again (a slow platform usually catches up)"),
+    maxBlindRetries: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1)
+      .describe("Retries of a send of unknown fate on a platform without an idempotency key (Telegram): each may post a duplicate"),
   })
   .prefault({});
