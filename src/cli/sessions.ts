@@ -1,4 +1,6 @@
 import { type Platform, platforms, type SessionRecord } from "../agents/session.ts";
+import { skippedText } from "../checks/context-scope.ts";
+import { listSessions } from "../core/session-list.ts";
 import { formatAgeCompact, formatPercent, formatTokens } from "../lib/present.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { UsageError } from "./errors.ts";
@@ -50,9 +52,14 @@ export interface SessionsOptions {
   all: boolean;
 }
 
-/** `asm sessions`: what the store knows, as a table or JSON. Reads only SQLite. */
+/**
+ * `asm sessions`: what the store knows, as a table or JSON. Reads only SQLite. Ranked like `/sessions` (the
+ * sessions the context check watches first), with a CHECKED column and the same "not checked" counts.
+ */
 export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now = Date.now()): void {
-  const rows = rt.sessions.list({ platform: opts.platform, sort: opts.sort, includeGone: opts.all });
+  const all = rt.sessions.list({ platform: opts.platform, sort: "activity", includeGone: opts.all });
+  const list = listSessions(all, { platform: opts.platform, scope: "all", sort: opts.sort, limit: Number.MAX_SAFE_INTEGER }, rt.config, now);
+  const rows = list.rows.map((r) => r.session);
   if (opts.json) return void printJson(io, rows.map(sessionJson));
   if (rows.length === 0) {
     print(io, "No sessions in the store yet. Run `asm scan --once` (or `asm run`) to discover them.");
@@ -61,8 +68,8 @@ export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now
   print(
     io,
     table(
-      ["PLATFORM", "SESSION", "KIND", "MODEL", "CONTEXT", "STATE", "ACTIVE", "PROJECT"],
-      rows.map((s) => [
+      ["PLATFORM", "SESSION", "KIND", "MODEL", "CONTEXT", "STATE", "ACTIVE", "CHECKED", "PROJECT"],
+      list.rows.map(({ session: s, skip }) => [
         s.platform + (s.agentId ? `/${s.agentId}` : ""),
         s.sessionId.slice(0, 12),
         s.kind,
@@ -70,9 +77,12 @@ export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now
         s.contextPercent === null ? "-" : `${formatPercent(s.contextPercent, 0)} ${formatTokens(s.contextTokens)}/${formatTokens(s.contextWindow)}`,
         s.present ? s.state : "gone",
         formatAgeCompact(s.lastActivity, now),
+        skip === null ? "yes" : `no (${skip})`,
         s.project ?? "-",
       ]),
-      [18, 12, 9, 22, 16, 8, 6, 40],
+      [18, 12, 9, 22, 16, 8, 6, 10, 40],
     ),
   );
+  const left = skippedText(list.skipped, rt.config);
+  if (left) print(io, `context ${left} (see checks.context in the README)`);
 }
