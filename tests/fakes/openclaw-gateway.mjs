@@ -12,7 +12,8 @@
 // what the client sends now. A request that differs from the recording closes the socket with 4097 and is kept
 // in `mismatches` (as a process: exit 97).
 //
-// In-process: `const gw = await startFakeGateway({ exchange, token })` → {url, requests, mismatches, close()}.
+// In-process: `const gw = await startFakeGateway({ exchange, token, startingFor? })` → {url, requests, mismatches,
+// close()}; `startingFor: n` refuses the first n connects as a starting gateway does (retryable UNAVAILABLE).
 // As a process: FAKE_EXCHANGE=… FAKE_TOKEN=… node openclaw-gateway.mjs → prints "LISTENING <port>".
 
 import { createHash, createPublicKey, verify } from "node:crypto";
@@ -77,7 +78,7 @@ function checkConnect(params, token, nonce) {
  * Starts the fake on 127.0.0.1 (a free port). `exchange`: the recording; `token`: the gateway's token.
  * `requests` collects every request frame the client sent after hello (the connect request is not kept).
  */
-export async function startFakeGateway({ exchange, token }) {
+export async function startFakeGateway({ exchange, token, startingFor = 0 }) {
   const script = scriptOf(exchange);
   const requests = [];
   const mismatches = [];
@@ -102,6 +103,19 @@ export async function startFakeGateway({ exchange, token }) {
       const frame = JSON.parse(data.toString("utf8"));
       if (!authed) {
         if (frame.method !== "connect") return ws.close(1008, "connect first");
+        if (startingFor > 0) {
+          // What 2026.9.6 answers while it starts: retryable UNAVAILABLE, then close 1013.
+          startingFor -= 1;
+          ws.send(
+            JSON.stringify({
+              type: "res",
+              id: frame.id,
+              ok: false,
+              error: { code: "UNAVAILABLE", message: "gateway starting; retry shortly", retryable: true, retryAfterMs: 100 },
+            }),
+          );
+          return ws.close(1013, "gateway starting");
+        }
         const error = checkConnect(frame.params, token, nonce);
         if (error) {
           ws.send(JSON.stringify({ type: "res", id: frame.id, ok: false, error }));

@@ -116,7 +116,8 @@ describe.skipIf(skip)(`openclaw ${installedVersion("openclaw") ?? ""} through it
     "an interrupt mid-turn aborts the run through sessions.abort",
     async () => {
       const row = runner.spawn({ agent: "openclaw", workspace: "app", prompt: "SLOW tell me a long story" });
-      await until(() => (store.get(row.id)!.outputTail ?? "").length > 0, TURN_MS, "the first text");
+      await until(() => (store.get(row.id)!.outputTail ?? "").length > 0 || store.get(row.id)!.endedAt !== null, TURN_MS, "the first text");
+      expect(store.get(row.id)!.endedAt, show(store.get(row.id))).toBeNull();
       runner.interrupt(row.id);
       const done = await runner.waitFor(row.id, 200);
       expect(done.status, show(done)).toBe("interrupted");

@@ -34,8 +34,12 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-async function world(scenario: string, opts: { token?: string; url?: string } = {}) {
-  const gw = (await startFakeGateway({ exchange: join(streams, `${scenario}.exchange.jsonl`), token: TOKEN })) as FakeGateway;
+async function world(scenario: string, opts: { token?: string; url?: string; startingFor?: number } = {}) {
+  const gw = (await startFakeGateway({
+    exchange: join(streams, `${scenario}.exchange.jsonl`),
+    token: TOKEN,
+    startingFor: opts.startingFor ?? 0,
+  })) as FakeGateway;
   cleanup.push(() => gw.close());
   const dir = tempDir("asm-openclaw-gw-");
   const db = openStore(join(dir, "asm.db"));
@@ -78,6 +82,13 @@ describe("runner with OpenClaw through the (fake) gateway", () => {
     expect(w.gw.requests.map((r) => r.method)).toEqual(["agent", "agent.wait"]);
     expect(w.gw.requests[0]!.params).toMatchObject({ message: "Hello, summarize this project", sessionId: done.sessionId });
     expect(done.contextTokens).toBe(31866); // the run's meta: promptTokens
+  });
+
+  it("a gateway still starting (retryable UNAVAILABLE) is asked again; the turn then runs", async () => {
+    const w = await world("gateway-success", { startingFor: 2 });
+    const row = w.runner.spawn({ agent: "openclaw", workspace: "app", prompt: "Hello, summarize this project" });
+    const done = await w.runner.waitFor(row.id, 20);
+    expect([done.status, done.errorMessage]).toEqual(["completed", null]);
   });
 
   it("resume: the next worker continues the same OpenClaw session", async () => {

@@ -14,7 +14,8 @@
 //   ASM_OPENCLAW_GATEWAY_DEVICE  optional: a file keeping this client's Ed25519 device key (created 0600),
 //                                so the gateway pairs one device instead of a new one per run
 // Exit codes: 0 stdin ended (we closed), 2 cannot connect, 3 the gateway refused the handshake (bad token,
-// NOT_PAIRED, …), 4 the gateway closed the connection after hello, 5 bad configuration.
+// NOT_PAIRED, …; a refusal marked retryable, "gateway starting", is retried within the connect timeout), 4 the
+// gateway closed the connection after hello, 5 bad configuration.
 //
 // Protocol facts (OpenClaw 2026.9.6, docs/gateway/protocol/*.md and packages/gateway-client in its dist):
 // the gateway first sends `connect.challenge {nonce, ts}`; the client answers with the `connect` request
@@ -40,7 +41,8 @@ const ROLE = "operator";
  * same shared token.
  */
 const SCOPES = ["operator.admin", "operator.read", "operator.write", "operator.approvals"];
-const CONNECT_TIMEOUT_MS = Number(process.env.ASM_OPENCLAW_GATEWAY_CONNECT_TIMEOUT_MS || 15000);
+/** The whole handshake, retries of a gateway that is still starting included. */
+const CONNECT_TIMEOUT_MS = Number(process.env.ASM_OPENCLAW_GATEWAY_CONNECT_TIMEOUT_MS || 60000);
 const CHALLENGE_WAIT_MS = 5000;
 /** Gateway broadcasts that are never about a worker's run (the session would read and drop them). */
 const NOISE = new Set(["tick", "health", "presence", "heartbeat", "skills.changed", "chat.metadata.changed", "sessions.changed", "chat", "task"]);
@@ -123,7 +125,10 @@ function main() {
   }
   let ready = false;
   let sentConnect = false;
-  const connectId = `connect-${process.pid}`;
+  /** A refusal the gateway says is passing ("gateway starting; retry shortly"): this socket's close is not the end. */
+  let retrying = false;
+  let connectId = "";
+  const deadline = Date.now() + CONNECT_TIMEOUT_MS;
   const timer = setTimeout(() => {
     if (!ready) die(2, "CONNECT_TIMEOUT", `no hello from the gateway at ${u.origin} within ${CONNECT_TIMEOUT_MS} ms`);
   }, CONNECT_TIMEOUT_MS);
@@ -153,61 +158,83 @@ function main() {
     );
   };
 
-  ws = new WebSocket(u.href, { handshakeTimeout: CONNECT_TIMEOUT_MS, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
   let challengeTimer = null;
-  ws.on("open", () => {
-    // Gateways before connect.challenge existed never send one: sign with our own clock then.
-    challengeTimer = setTimeout(() => sendConnect("", Date.now()), CHALLENGE_WAIT_MS);
-  });
-  ws.on("message", (data) => {
-    const text = data.toString("utf8");
-    let frame;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return;
-    }
-    if (!ready) {
-      if (frame?.type === "event" && frame.event === "connect.challenge") {
-        clearTimeout(challengeTimer);
-        const p = frame.payload ?? {};
-        sendConnect(String(p.nonce ?? ""), Number.isInteger(p.ts) && p.ts >= 0 ? p.ts : Date.now());
+  let attempt = 0;
+  const open = () => {
+    attempt += 1;
+    sentConnect = false;
+    connectId = `connect-${process.pid}-${attempt}`;
+    ws = new WebSocket(u.href, { handshakeTimeout: CONNECT_TIMEOUT_MS, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    ws.on("open", () => {
+      // Gateways before connect.challenge existed never send one: sign with our own clock then.
+      challengeTimer = setTimeout(() => sendConnect("", Date.now()), CHALLENGE_WAIT_MS);
+    });
+    ws.on("message", (data) => {
+      const text = data.toString("utf8");
+      let frame;
+      try {
+        frame = JSON.parse(text);
+      } catch {
         return;
       }
-      if (frame?.type === "res" && frame.id === connectId) {
-        clearTimeout(timer);
-        if (!frame.ok) {
-          const e = frame.error ?? {};
-          const code = e.details?.code ?? e.code ?? "CONNECT_REFUSED";
-          return die(3, String(code), `the gateway refused the connection: ${e.message ?? code}`);
+      if (!ready) {
+        if (frame?.type === "event" && frame.event === "connect.challenge") {
+          clearTimeout(challengeTimer);
+          const p = frame.payload ?? {};
+          sendConnect(String(p.nonce ?? ""), Number.isInteger(p.ts) && p.ts >= 0 ? p.ts : Date.now());
+          return;
         }
-        ready = true;
-        const hello = frame.payload ?? {};
-        out({
-          bridge: "ready",
-          protocol: hello.protocol ?? null,
-          server: hello.server ?? null,
-          scopes: hello.auth?.scopes ?? null,
-        });
-        startRelay();
+        if (frame?.type === "res" && frame.id === connectId) {
+          if (!frame.ok) {
+            const e = frame.error ?? {};
+            const code = e.details?.code ?? e.code ?? "CONNECT_REFUSED";
+            const wait = Math.max(250, Number(e.retryAfterMs) || 1000);
+            if (e.retryable === true && Date.now() + wait < deadline) {
+              // A gateway that has just started takes connections before it takes clients (2026.9.6: UNAVAILABLE,
+              // retryable, retryAfterMs 500): try again within the connect timeout.
+              retrying = true;
+              ws.terminate();
+              setTimeout(open, wait);
+              return;
+            }
+            clearTimeout(timer);
+            return die(3, String(code), `the gateway refused the connection: ${e.message ?? code}`);
+          }
+          clearTimeout(timer);
+          ready = true;
+          const hello = frame.payload ?? {};
+          out({
+            bridge: "ready",
+            protocol: hello.protocol ?? null,
+            server: hello.server ?? null,
+            scopes: hello.auth?.scopes ?? null,
+          });
+          startRelay();
+        }
+        return;
       }
-      return;
-    }
-    // Presence, health and keepalive broadcasts say nothing about a worker's run: not relayed.
-    if (frame?.type === "event" && NOISE.has(frame.event)) return;
-    // One frame, one line: re-serialised so a pretty-printed frame cannot span lines.
-    out(frame);
-  });
-  ws.on("error", (err) => {
-    if (!ready) die(2, "CONNECT_FAILED", `cannot connect to the gateway at ${u.origin}: ${err.code ?? err.message}`);
-  });
-  ws.on("close", (code, reason) => {
-    clearTimeout(timer);
-    clearTimeout(challengeTimer);
-    if (closing) return process.exit(0);
-    if (!ready) return die(2, "CLOSED", `the gateway at ${u.origin} closed the connection during the handshake (${code}${reason?.length ? ` ${reason}` : ""})`);
-    die(4, "CLOSED", `the gateway closed the connection (${code}${reason?.length ? ` ${reason}` : ""})`);
-  });
+      // Presence, health and keepalive broadcasts say nothing about a worker's run: not relayed.
+      if (frame?.type === "event" && NOISE.has(frame.event)) return;
+      // One frame, one line: re-serialised so a pretty-printed frame cannot span lines.
+      out(frame);
+    });
+    ws.on("error", (err) => {
+      if (!ready && !retrying) die(2, "CONNECT_FAILED", `cannot connect to the gateway at ${u.origin}: ${err.code ?? err.message}`);
+    });
+    ws.on("close", (code, reason) => {
+      clearTimeout(challengeTimer);
+      if (retrying) {
+        retrying = false;
+        return;
+      }
+      clearTimeout(timer);
+      if (closing) return process.exit(0);
+      if (!ready)
+        return die(2, "CLOSED", `the gateway at ${u.origin} closed the connection during the handshake (${code}${reason?.length ? ` ${reason}` : ""})`);
+      die(4, "CLOSED", `the gateway closed the connection (${code}${reason?.length ? ` ${reason}` : ""})`);
+    });
+  };
+  open();
 }
 
 let closing = false;
