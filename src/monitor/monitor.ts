@@ -83,6 +83,26 @@ function storeDamageView(f: Finding): View {
   };
 }
 
+/** Tries of the damaged-database alert per transport, backing off 1 s, 2 s, … up to a minute (about 7 min in all). */
+const damageSendTries = 12;
+
+/**
+ * Sends one view with retries, for the alert that cannot wait in the outbox (the store refuses writes): at start
+ * a transport may still be connecting. Never throws; the timers do not keep the process alive.
+ */
+async function sendWithRetries(t: Transport, view: View, rt: Runtime): Promise<void> {
+  for (let attempt = 0; attempt < damageSendTries; attempt++) {
+    try {
+      await t.send(view);
+      return;
+    } catch (err) {
+      rt.log.warn({ err, transport: t.name, attempt: attempt + 1 }, "could not send the damaged-database alert yet");
+    }
+    await new Promise((r) => setTimeout(r, Math.min(60_000, 1000 * 2 ** attempt)).unref());
+  }
+  rt.log.error({ transport: t.name }, "gave up sending the damaged-database alert");
+}
+
 /**
  * `PRAGMA quick_check` of asm's database, then (when sound) an online backup. Damaged: the connection turns
  * read-only (guardStore), the scheduled jobs and the outbox stop (they would only fail, or re-send what
@@ -91,15 +111,15 @@ function storeDamageView(f: Finding): View {
  */
 function integrityJob(rt: Runtime, m: { sender: OutboxSender; scheduler: () => Scheduler; options: MonitoringOptions }): Job {
   const policy = { dir: backupDirOf(rt.config.store.path, rt.config.store.backupDir), keep: rt.config.store.backupKeep };
-  const damaged = async (damage: StoreDamage, now: number) => {
+  const damaged = (damage: StoreDamage, now: number) => {
     rt.log.error({ path: damage.path, problems: damage.problems }, "database damaged: writing into it stopped (see README: If the database is damaged)");
     // Not awaited: stop() waits for running jobs, this one included.
     void m.scheduler().stop();
     void m.sender.stop();
     const finding = storeDamageFinding(damage, policy.dir, listBackups(policy.dir)[0]?.path ?? null, now);
-    for (const t of m.options.transports) {
-      await t.send(storeDamageView(finding)).catch((err: unknown) => rt.log.error({ err, transport: t.name }, "could not send the damaged-database alert"));
-    }
+    const view = storeDamageView(finding);
+    // Not awaited either: a stop (SIGTERM) must not wait minutes on a transport that is down.
+    for (const t of m.options.transports) void sendWithRetries(t, view, rt);
   };
   return {
     name: "integrity",

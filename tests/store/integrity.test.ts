@@ -13,6 +13,7 @@ import { openStore, schemaVersion } from "../../src/store/db.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openRuntime, type Runtime } from "../../src/store/runtime.ts";
 import { SessionStore } from "../../src/store/sessions.ts";
+import { runAsmInProcess } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Issue 19 item 10: page corruption in asm.db is found at start (quick_check), named in a critical self alert,
@@ -28,6 +29,15 @@ class RecordingTransport implements Transport {
     return { transport: "discord", chatId: "1", messageId: String(this.sent.length) };
   }
   async edit() {}
+}
+
+/** A transport still connecting at start: its first send fails. */
+class LateTransport extends RecordingTransport {
+  tries = 0;
+  override async send(view: View): Promise<MessageRef> {
+    if (++this.tries === 1) throw new Error("not connected yet");
+    return super.send(view);
+  }
 }
 
 const until = async (cond: () => boolean, ms = 10_000) => {
@@ -89,8 +99,11 @@ describe("a damaged asm.db", () => {
     try {
       const before = readFileSync(path);
       const transport = new RecordingTransport();
-      const m = startMonitoring(rt, { transports: [transport] });
+      const late = new LateTransport();
+      const m = startMonitoring(rt, { transports: [transport, late] });
       await until(() => transport.sent.some((v) => v.title?.includes("database damaged")));
+      // Not through the outbox (the store takes no writes): the send itself is retried until the transport is up.
+      await until(() => late.sent.some((v) => v.title?.includes("database damaged")));
       const alert = transport.sent.find((v) => v.title?.includes("database damaged"))!;
       expect(alert.title).toBe(`CRITICAL · database damaged: ${path}`);
       expect(alert.tone).toBe("critical");
@@ -137,6 +150,9 @@ describe("a damaged asm.db", () => {
     } finally {
       other.close();
     }
+    const cli = await runAsmInProcess(["health"], { HOME: home, ASM_DB: path, ASM_CONFIG: join(home, "asm.json") });
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toMatch(new RegExp(`degraded +store: DAMAGED ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
 
     // The README's way back: the backup copied over the damaged file; the next start's check clears the mark.
     copyFileSync(good, path);
