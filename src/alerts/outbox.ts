@@ -5,17 +5,20 @@
  * send at all (`DeliveryError.transportDown`: a refused token) holds its rows back without spending
  * their attempts: they go out once it works.
  *
- * ## Delivery guarantee and the duplicate window
+ * ## Delivery guarantee: at least once, duplicates bounded
  * A row is claimed (`sending`, committed), handed to the transport, and marked `sent` in one
  * transaction once the transport returns. A crash before the transport call leaves the row
  * `sending`; on restart `recoverInFlight` puts it back to pending and it is sent (nothing lost).
- * A crash after the platform accepted the message but before the `sent` commit sends it a second
- * time on restart: that window is the platform's response travelling back plus our commit.
- * Measured by `bench/outbox.ts` (2 cores, WAL, synchronous=NORMAL, loopback HTTP sink): from the
- * sink having written its answer to our `sent` commit returning, p50 0.3 ms, p99 2–9 ms, max ~15 ms
- * (a WAL checkpoint); the commit alone averages 0.2 ms (`stats().commitMs` tracks it live). Against
- * api.telegram.org add the response's trip back (typically 50–300 ms). Nothing else can
- * duplicate a message: the claim is a conditional UPDATE and one sender drains each transport.
+ * A request the platform has received is processed even if we die, so a kill while a post is in
+ * flight (the whole round trip, not just our commit) posts that message again at restart: against a
+ * Bot API answering in 200 ms, every kill mid-drain duplicated one message (`bench/outbox-crash.mjs`).
+ * On Discord the nonce is the row's key (`sendKey`), the same on every try and after a restart, so with
+ * `enforce_nonce` Discord returns the message already made for a retry within a few minutes: neither a
+ * crash nor a timeout duplicates there. Telegram has no such key: a send that timed out is of unknown
+ * fate (`unknown`), retried blindly at most `maxBlindRetries` times after `unknownFateWaitSeconds`,
+ * then `unconfirmed` and never sent again (see `unknownFate`). Our own commit after the answer adds
+ * little (`bench/outbox.ts`: p50 0.3 ms, p99 2–9 ms; `stats().commitMs` tracks it live). Nothing else
+ * can duplicate a message: the claim is a conditional UPDATE and one sender drains each transport.
  */
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";

@@ -7,8 +7,8 @@ import { DiscordTransport } from "../../src/chat/discord/transport.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { discordSection } from "../../src/config/sections/chat.ts";
 import { createLogger } from "../../src/lib/log.ts";
-import type { Inbound, Transport } from "../../src/messages/transport.ts";
-import { textView } from "../../src/messages/view.ts";
+import { DeliveryError, type Inbound, type MessageRef, type SendOptions, type Transport } from "../../src/messages/transport.ts";
+import { textView, type View } from "../../src/messages/view.ts";
 import { openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
 import type { OutboxStore } from "../../src/store/outbox.ts";
@@ -146,5 +146,55 @@ describe("Discord: a post answered after the client timeout", () => {
     expect(key.length).toBeLessThanOrEqual(25);
     expect(sendKey({ id: 1, createdAt: 1 })).not.toBe(sendKey({ id: 2, createdAt: 1 }));
     expect(sendKey({ id: 1, createdAt: 1 })).not.toBe(sendKey({ id: 1, createdAt: 2 }));
+  });
+});
+
+describe("the sender's bound on tries of unknown fate (injected clock)", () => {
+  /** A transport with an idempotency key honoured for `windowMs` whose every post times out. */
+  class Hanging implements Transport {
+    readonly name = "discord" as const;
+    readonly keys: (string | undefined)[] = [];
+    constructor(readonly sameKeyWithinMs: number) {}
+    async start() {}
+    async stop() {}
+    async send(_view: View, _to?: unknown, how?: SendOptions): Promise<MessageRef> {
+      this.keys.push(how?.key);
+      throw new DeliveryError("post: no answer in time (it may be posted)", "discord", { uncertain: true });
+    }
+    async edit() {}
+  }
+
+  it("retries with the same key inside the key's window, then at most maxBlindRetries blind retries after a wait, then never again", async () => {
+    const t = new Hanging(10_000);
+    let now = Date.UTC(2026, 11, 5, 4);
+    const db = openStore(join(tempDir(), "asm.db"));
+    cleanups.push(() => {
+      db.close();
+    });
+    const stores = alertStores(db);
+    const id = stores.outbox.enqueue({ alertIds: [], transport: "discord", kind: "fire", view: textView("x"), now });
+    const sender = new OutboxSender({
+      transports: [t],
+      outbox: stores.outbox,
+      alerts: stores.alerts,
+      config: outboxCfg({ baseDelaySeconds: 2, maxDelaySeconds: 2, unknownFateWaitSeconds: 60 }),
+      log: createLogger({ level: "silent" }),
+      now: () => now,
+    });
+    const statuses: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await sender.drainOnce();
+      const row = stores.outbox.get(id)!;
+      statuses.push(row.status);
+      now = Math.max(now + 1, row.notBefore);
+    }
+    // 2 s backoff inside a 10 s window: tries at 0, 2, 4, 6 s are keyed; the one at 8 s would retry past 10 s,
+    // so it waits 60 s for one blind retry; that one timing out too ends it.
+    const tries = stores.outbox.attempts(id).map((a) => a.error!.split(" ").slice(0, 3).join(" "));
+    expect(tries.filter((e) => e.startsWith("fate unknown, same"))).toHaveLength(4);
+    expect(tries.filter((e) => e === "fate unknown: post:")).toHaveLength(2);
+    expect(statuses.at(-1)).toBe("unconfirmed");
+    expect(t.keys).toHaveLength(6);
+    expect(new Set(t.keys).size).toBe(1);
   });
 });
