@@ -563,7 +563,8 @@ export class Runner {
       return;
     }
     let promptDir: string | null = null;
-    const argv = [...(dcfg.command ?? driver.defaultCommand), ...spec.args];
+    // A driver that runs a helper asm ships (the OpenClaw gateway bridge) names its program itself.
+    const argv = [...(spec.command ?? dcfg.command ?? driver.defaultCommand), ...spec.args];
     if (spec.prompt === "file") {
       promptDir = mkdtempSync(join(tmpdir(), "asm-prompt-"));
       const file = join(promptDir, "prompt.txt");
