@@ -45,6 +45,9 @@ async function setup(answer: () => Promise<View>, deferAfterMs = 2000) {
   const inbound: Inbound = { command: answer, button: async () => ({}) };
   await transport.start(inbound);
   running.push(transport);
+  // start() returns once the login is under way: an interaction sent before the gateway's READY reaches nobody.
+  await fake.waitFor(() => fake.identifies.length === 1, "the gateway identify");
+  await new Promise((r) => setTimeout(r, 300));
   return { fake, transport };
 }
 
@@ -70,14 +73,15 @@ describe("pictures on Discord: an attachment shown in the embed", () => {
       return picture("caption");
     }, 150);
     const quick = fake.slashCommand({ name: "report", user: member, channelId: feed });
-    await fake.waitFor(() => fake.responseOf(quick) !== undefined, "the reply");
+    // Quick enough to be the reply itself (or, on a loaded machine, the edit of a deferred one): the picture is in it.
+    await fake.waitFor(() => (fake.responseOf(quick)?.attachments.length ?? 0) === 1, "the reply", 20_000);
     expect(fake.responseOf(quick)!.attachments.map((a) => a.filename)).toEqual(["asm-report-7d.png"]);
     expect(fake.responseOf(quick)!.embeds[0]).toMatchObject({ image: { url: "attachment://asm-report-7d.png" } });
 
     delay = 600;
     const slow = fake.slashCommand({ name: "report", user: member, channelId: feed });
-    await fake.waitFor(() => (fake.responseOf(slow)?.attachments.length ?? 0) === 1, "the edited reply");
+    await fake.waitFor(() => (fake.responseOf(slow)?.attachments.length ?? 0) === 1, "the edited reply", 20_000);
     expect(fake.callbacks.get(slow)!.type).toBe(5);
     expect(fake.responseOf(slow)!.attachments[0]!.bytes.equals(onePixel)).toBe(true);
-  });
+  }, 60_000);
 });
