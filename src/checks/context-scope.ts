@@ -1,6 +1,7 @@
 import { agentOf } from "../agents/registry.ts";
-import type { SessionRecord } from "../agents/session.ts";
+import { platforms, type SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
+import type { SkipColumn } from "../store/sessions.ts";
 
 /**
  * Which sessions the context check looks at, written once so that `/sessions`, `asm check` and the check
@@ -21,6 +22,23 @@ export function contextSkip(s: Pick<SessionRecord, "platform" | "present" | "sta
   if (agentOf(s.platform).capabilities.chatPeers) return null;
   const since = now - config.checks.context.activeWithinHours * 3_600_000;
   return (s.lastActivity ?? 0) >= since ? null : "idle";
+}
+
+/**
+ * The same rule as `contextSkip`, as an SQL column for the store to rank and count by (a list of 10,000
+ * sessions must not be loaded to show 300). A test checks the two forms agree.
+ */
+export function contextSkipColumn(config: Config, now: number): SkipColumn {
+  const always = platforms.filter((p) => agentOf(p).capabilities.chatPeers);
+  const params: Record<string, unknown> = { activeSince: now - config.checks.context.activeWithinHours * 3_600_000 };
+  always.forEach((p, i) => {
+    params[`always${i}`] = p;
+  });
+  const exempt = always.length ? `platform IN (${always.map((_, i) => `@always${i}`).join(", ")}) OR ` : "";
+  return {
+    expr: `CASE WHEN present = 0 THEN 'gone' WHEN state = 'ended' THEN 'ended' WHEN ${exempt}COALESCE(last_activity, 0) >= @activeSince THEN NULL ELSE 'idle' END`,
+    params,
+  };
 }
 
 /** How many sessions were left out, by reason. */

@@ -57,8 +57,8 @@ export interface SessionsOptions {
  * sessions the context check watches first), with a CHECKED column and the same "not checked" counts.
  */
 export function printSessions(rt: Runtime, io: CliIo, opts: SessionsOptions, now = Date.now()): void {
-  const all = rt.sessions.list({ platform: opts.platform, sort: "activity", includeGone: opts.all });
-  const list = listSessions(all, { platform: opts.platform, scope: "all", sort: opts.sort, limit: Number.MAX_SAFE_INTEGER }, rt.config, now);
+  const ranked = listSessions(rt.sessions, { platform: opts.platform, scope: "all", sort: opts.sort, limit: -1 }, rt.config, now);
+  const list = opts.all ? ranked : { ...ranked, rows: ranked.rows.filter((r) => r.session.present) };
   const rows = list.rows.map((r) => r.session);
   if (opts.json) return void printJson(io, rows.map(sessionJson));
   if (rows.length === 0) {

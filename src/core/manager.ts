@@ -107,7 +107,7 @@ export class Manager {
 
   /** Sessions, most urgent first by default (the checked ones, fullest first), with the total and what was left out. */
   sessions(q: SessionListQuery, now = Date.now()): SessionList {
-    return listSessions(this.rt.sessions.list({ platform: q.platform, includeGone: true, sort: "activity" }), q, this.rt.config, now);
+    return listSessions(this.rt.sessions, q, this.rt.config, now);
   }
 
   /** A session by uid, session id, or a prefix of either that matches exactly one. */

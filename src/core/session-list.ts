@@ -1,6 +1,7 @@
 import type { Platform, SessionRecord, SessionState } from "../agents/session.ts";
-import { type ContextSkip, contextSkip, noSkips, type SkipCounts } from "../checks/context-scope.ts";
+import { type ContextSkip, contextSkipColumn, noSkips, type SkipCounts } from "../checks/context-scope.ts";
 import type { Config } from "../config/schema.ts";
+import type { SessionStore } from "../store/sessions.ts";
 
 /** active = the sessions the context check looks at (see context-scope.ts); all = every one, gone ones too. */
 export type SessionScope = "active" | "all";
@@ -33,33 +34,17 @@ export interface SessionList {
   skipped: SkipCounts;
 }
 
-const byContext = (a: SessionRecord, b: SessionRecord) => (b.contextPercent ?? -1) - (a.contextPercent ?? -1);
-const byActivity = (a: SessionRecord, b: SessionRecord) => (b.lastActivity ?? 0) - (a.lastActivity ?? 0);
-
 /**
- * Pure: the sessions a list shows, from every row of the store. Urgency puts the checked sessions first (fullest
- * context first), so a session the checks leave out (ended at 112%) is never ranked above one they watch.
+ * The sessions a list shows, ranked and counted in SQL by the context check's own rule. Urgency puts the
+ * checked sessions first (fullest context first), so a session the checks leave out (ended at 112%) is never
+ * ranked above one they watch.
  */
-export function listSessions(all: SessionRecord[], q: SessionListQuery, config: Config, now: number): SessionList {
-  const project = q.project?.toLowerCase();
+export function listSessions(store: SessionStore, q: SessionListQuery, config: Config, now: number): SessionList {
+  const r = store.scoped(
+    { platform: q.platform, state: q.state, project: q.project, watchedOnly: q.scope === "active", sort: q.sort, limit: q.limit },
+    contextSkipColumn(config, now),
+  );
   const skipped = noSkips();
-  const matching: ListedSession[] = [];
-  for (const session of all) {
-    if (q.platform && session.platform !== q.platform) continue;
-    if (q.state && session.state !== q.state) continue;
-    if (project && !(session.project ?? "").toLowerCase().includes(project)) continue;
-    const skip = contextSkip(session, config, now);
-    if (skip) skipped[skip]++;
-    if (skip && q.scope === "active") continue;
-    matching.push({ session, skip });
-  }
-  const order =
-    q.sort === "activity"
-      ? (a: ListedSession, b: ListedSession) => byActivity(a.session, b.session)
-      : q.sort === "context"
-        ? (a: ListedSession, b: ListedSession) => byContext(a.session, b.session) || byActivity(a.session, b.session)
-        : (a: ListedSession, b: ListedSession) =>
-            Number(a.skip !== null) - Number(b.skip !== null) || byContext(a.session, b.session) || byActivity(a.session, b.session);
-  matching.sort(order);
-  return { rows: matching.slice(0, q.limit), total: matching.length, skipped };
+  for (const k of Object.keys(skipped) as ContextSkip[]) skipped[k] = r.skipped[k] ?? 0;
+  return { rows: r.rows.map((x) => ({ session: x.session, skip: x.skip as ContextSkip | null })), total: r.total, skipped };
 }

@@ -49,6 +49,33 @@ const selectList = keys.map((k) => `${columns[k]} AS ${k}`).join(", ");
 type Row = Omit<SessionRecord, "present" | "extra"> & { present: number; extra: string };
 const fromRow = (row: Row): SessionRecord => ({ ...row, present: row.present === 1, extra: JSON.parse(row.extra) });
 
+/**
+ * A computed column a scoped list ranks and counts by: an SQL expression over the `sessions` columns that is
+ * NULL for a session the caller watches and a short reason otherwise, with its bound parameters. The rule
+ * itself lives with its check (checks/context-scope.ts); the store only evaluates it.
+ */
+export interface SkipColumn {
+  expr: string;
+  params: Record<string, unknown>;
+}
+
+export interface ScopedQuery {
+  platform?: Platform | undefined;
+  state?: string | undefined;
+  /** Only sessions whose project contains this text (ASCII case-insensitive). */
+  project?: string | undefined;
+  /** Leave out the sessions the skip column names a reason for. */
+  watchedOnly: boolean;
+  sort: "urgency" | "activity" | "context";
+  limit: number;
+}
+
+/** One row of a scoped list: the session and why it is not watched (null when it is). */
+export interface ScopedRow {
+  session: SessionRecord;
+  skip: string | null;
+}
+
 const orderBy = {
   urgency: "present DESC, COALESCE(context_percent, -1) DESC, COALESCE(last_activity, 0) DESC",
   context: "COALESCE(context_percent, -1) DESC",
@@ -117,6 +144,60 @@ export class SessionStore {
   count(q: SessionQuery = {}): number {
     const { sql, params } = this.where(q);
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM sessions ${sql}`).get(params) as { n: number }).n;
+  }
+
+  /**
+   * Sessions with the reason `skip` gives for each, ranked in SQL (urgency: watched ones first, fullest context
+   * first), the total that matched and how many were left out by reason: one query for the page, one for counts.
+   */
+  scoped(q: ScopedQuery, skip: SkipColumn): { rows: ScopedRow[]; total: number; skipped: Record<string, number> } {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = { ...skip.params };
+    if (q.platform) {
+      clauses.push("platform = @platform");
+      params.platform = q.platform;
+    }
+    if (q.state) {
+      clauses.push("state = @state");
+      params.state = q.state;
+    }
+    if (q.project) {
+      clauses.push("instr(lower(COALESCE(project, '')), lower(@project)) > 0");
+      params.project = q.project;
+    }
+    // Rank on the few columns the order needs, then read the whole rows of one page only (a store of 10,000
+    // sessions must not be sorted with every row's JSON).
+    const light = `SELECT uid, present, context_percent, last_activity, (${skip.expr}) AS skip FROM sessions${clauses.length ? ` WHERE ${clauses.join(" AND ")}` : ""}`;
+    const counts = this.db.prepare(`SELECT skip, COUNT(*) AS n FROM (${light}) GROUP BY skip`).all(params) as { skip: string | null; n: number }[];
+    const skipped: Record<string, number> = {};
+    let watched = 0;
+    let all = 0;
+    for (const c of counts) {
+      all += c.n;
+      if (c.skip === null) watched += c.n;
+      else skipped[c.skip] = c.n;
+    }
+    const order =
+      q.sort === "urgency"
+        ? `(skip IS NOT NULL), ${orderBy.urgency}`
+        : q.sort === "context"
+          ? `${orderBy.context}, COALESCE(last_activity, 0) DESC`
+          : orderBy.activity;
+    const page = this.db
+      .prepare(`SELECT uid, skip FROM (${light})${q.watchedOnly ? " WHERE skip IS NULL" : ""} ORDER BY ${order} LIMIT @limit`)
+      .all({ ...params, limit: q.limit }) as { uid: string; skip: string | null }[];
+    const full = new Map(
+      (
+        this.db
+          .prepare(`SELECT ${selectList} FROM sessions WHERE uid IN (SELECT value FROM json_each(@uids))`)
+          .all({ uids: JSON.stringify(page.map((p) => p.uid)) }) as Row[]
+      ).map((row) => [row.uid, row]),
+    );
+    const rows = page.flatMap((p) => {
+      const row = full.get(p.uid);
+      return row ? [{ session: fromRow(row), skip: p.skip }] : [];
+    });
+    return { rows, total: q.watchedOnly ? watched : all, skipped };
   }
 
   /** Marks a session gone (its file vanished or became unreadable). */
