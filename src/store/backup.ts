@@ -83,6 +83,7 @@ export function guardStore(db: Db, dbPath: string, now: number): StoreDamage | n
   const marker = damageMarkerOf(dbPath);
   if (problems.length === 0) {
     rmSync(marker, { force: true });
+    db.pragma("query_only = OFF");
     return null;
   }
   db.pragma("query_only = ON");

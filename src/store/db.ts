@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { type BackupPolicy, backupBeforeMigration, checkStore } from "./backup.ts";
+import { type BackupPolicy, backupBeforeMigration, checkStore, guardStore, isMarkedDamaged } from "./backup.ts";
 import { migrations as allMigrations, latestVersion, type Migration } from "./migrations.ts";
 
 export type Db = Database.Database;
@@ -135,6 +135,13 @@ export function openStore(path: string, options: OpenOptions = {}): Db {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    // Found damaged before (by asm run's check, maybe in another process): checked again now; still damaged,
+    // this connection only reads (commands answer what they can) and nothing is migrated or written.
+    if (full !== ":memory:" && !options.readonly && isMarkedDamaged(full) && guardStore(db, full, options.now ?? Date.now())) {
+      if (current < supported)
+        throw new Error("it is damaged (PRAGMA quick_check failed) and needs a migration; restore a backup (README: If the database is damaged)");
+      return db;
+    }
     if (options.backup && full !== ":memory:" && current > 0 && current < supported && checkStore(db).length === 0) {
       // The way back if a migration goes wrong; a damaged store is not copied over good backups (the integrity check reports it).
       backupBeforeMigration(db, options.backup, current, supported, options.now ?? Date.now());

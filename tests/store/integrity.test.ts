@@ -144,6 +144,8 @@ describe("a damaged asm.db", () => {
 
     const other = runtimeAt(home);
     try {
+      // Another process opening it (asm scan --once, a restarted asm run) checks again and writes nothing either.
+      expect(() => other.db.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('x', '1', 1)").run()).toThrow(/readonly/);
       const report = healthReport(healthInputsOf(other));
       expect(report.status).toBe("degraded");
       expect(report.items.find((i) => i.name === "store")!.detail).toContain(good);
@@ -156,12 +158,16 @@ describe("a damaged asm.db", () => {
 
     // The README's way back: the backup copied over the damaged file; the next start's check clears the mark.
     copyFileSync(good, path);
+    expect(existsSync(damageMarkerOf(path))).toBe(true);
     const restored = runtimeAt(home);
     try {
+      expect(existsSync(damageMarkerOf(path))).toBe(false);
       expect(checkStore(restored.db)).toEqual([]);
-      const m2 = startMonitoring(restored, { transports: [] });
-      await until(() => !existsSync(damageMarkerOf(path)));
+      const m2 = startMonitoring(restored, { transports: [], runAtStart: false });
+      expect(await m2.scheduler.runNow("integrity")).toBe("ran");
+      expect(await m2.scheduler.runNow("cycle")).toBe("ran");
       await m2.stop();
+      expect(m2.scheduler.currentFailures()).toEqual([]);
       expect(new SessionStore(restored.db).count()).toBe(3000);
       expect(healthReport(healthInputsOf(restored)).items.find((i) => i.name === "store")!.status).toBe("ok");
     } finally {
