@@ -16,11 +16,11 @@ export function shortUid(platform: string, agentId: string, sessionId: string): 
   return `${platform}${agentId ? `/${agentId}` : ""} ${sessionId.slice(0, 8)}`;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Text with session uids, UUIDs and home paths shortened (see above); a path keeps its file name whole. */
 export function readable(text: string, home = homedir()): string {
-  const inHome = home && home !== "/" ? new RegExp(`(^|[\\s"'(=])${escape(home)}(?=/|$|[\\s"'),;:])`, "g") : null;
+  const inHome = home && home !== "/" ? new RegExp(`(^|[\\s"'(=])${escapeRegExp(home)}(?=/|$|[\\s"'),;:])`, "g") : null;
   return text
     .split(/(\s+)/)
     .map((word) => {
