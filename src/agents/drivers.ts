@@ -6,6 +6,7 @@ import type { Driver } from "./driver.ts";
 import { geminiAcpDriver } from "./gemini/acp.ts";
 import { geminiDriver } from "./gemini/driver.ts";
 import { openclawDriver } from "./openclaw/driver.ts";
+import { openclawDriverFor } from "./openclaw/gateway.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
 import { opencodeServeDriver } from "./opencode/serve.ts";
 import type { Platform } from "./session.ts";
@@ -33,12 +34,16 @@ export const protocolDrivers: Readonly<Partial<Record<Platform, Driver>>> = {
   opencode: opencodeServeDriver,
 };
 
-/** The driver each agent's workers run with under this config: its protocol driver unless set to `headless` or it has none. */
-export function driversFor(runner: Config["runner"]): Readonly<Partial<Record<Platform, Driver>>> {
+/**
+ * The driver each agent's workers run with under this config: its protocol driver unless set to `headless` or it
+ * has none. OpenClaw's protocol is its gateway, used when one is configured (else its CLI).
+ */
+export function driversFor(config: Config): Readonly<Partial<Record<Platform, Driver>>> {
   const out: Partial<Record<Platform, Driver>> = {};
   for (const [agent, headless] of Object.entries(drivers) as [Platform, Driver][]) {
-    const protocol = protocolDrivers[agent];
-    out[agent] = runner.drivers[agent as keyof typeof runner.drivers]?.interface === "headless" ? headless : (protocol ?? headless);
+    const headlessChosen = config.runner.drivers[agent as keyof typeof config.runner.drivers]?.interface === "headless";
+    const protocol = agent === "openclaw" ? openclawDriverFor(config) : protocolDrivers[agent];
+    out[agent] = headlessChosen ? headless : (protocol ?? headless);
   }
   return out;
 }

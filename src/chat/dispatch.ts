@@ -1,7 +1,7 @@
 import { parseAlertButton } from "../alerts/format.ts";
 import { ActionRefused } from "../core/actions.ts";
 import { AlertLookupError } from "../core/alert-ops.ts";
-import { who } from "../core/approvals.ts";
+import { rememberAdminChat, who } from "../core/approvals.ts";
 import type { Manager } from "../core/manager.ts";
 import type { ButtonOutcome, Caller, Inbound, MessageRef, ThreadPlace } from "../messages/transport.ts";
 import { textView, type View, viewToText } from "../messages/view.ts";
@@ -35,6 +35,7 @@ export class CoreInbound implements Inbound {
   ) {}
 
   async command(caller: Caller, name: string, args: string[]) {
+    rememberAdminChat(this.manager.rt.kv, caller);
     const view = await runCommand({ rt: this.manager.rt, manager: this.manager, caller, now: Date.now() }, name, args);
     return this.pages.paginate(view, caller.transport);
   }

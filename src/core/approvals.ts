@@ -24,7 +24,7 @@ import {
   planRestart,
   type RestartLimit,
 } from "./actions.ts";
-import type { Feed } from "./feed.ts";
+import type { Feed, FeedPlace } from "./feed.ts";
 import { type GatewayProbe, gatewayLogTail } from "./gateway-health.ts";
 
 /** What pressing Approve or Deny did, for the transport to show. */
@@ -232,8 +232,21 @@ export class ActionWorkflow {
    * was posted in their own chat, the request with its buttons for an admin elsewhere, and for
    * anyone else a note that the admins were asked.
    */
-  async announce(action: ActionRecord, caller: Caller, view: View = approvalView(action)): Promise<View> {
+  /**
+   * An approval request goes where admins are: the feed, and the private chat of every admin who has used the bot
+   * there (`rememberAdminChat`). Every message is recorded, so a press counts on any of them and each is edited.
+   */
+  private async postApproval(view: View, except?: Caller): Promise<MessageRef[]> {
     const refs = await this.deps.feed.post(view);
+    const dms = adminChats(this.deps.kv).filter(
+      (p) =>
+        !refs.some((r) => r.transport === p.transport && r.chatId === p.chatId) && !(except && p.transport === except.transport && p.chatId === except.chatId),
+    );
+    return [...refs, ...(dms.length ? await this.deps.feed.postDirect(view, dms) : [])];
+  }
+
+  async announce(action: ActionRecord, caller: Caller, view: View = approvalView(action)): Promise<View> {
+    const refs = await this.postApproval(view, caller.admin ? caller : undefined);
     for (const ref of refs) this.recordMessage(action.id, ref);
     if (refs.some((r) => r.transport === caller.transport && caller.chatId !== undefined && r.chatId === caller.chatId)) {
       return textView(`Requested ${actionRef(action.id)}: the approval request is posted in this chat.`, { silent: true });
@@ -293,7 +306,7 @@ export class ActionWorkflow {
       const action = this.request(plan, `check:${f.check}`, f.summary, { fingerprint: fp, auto });
       next[fp] = { id: action.id, severity: f.severity };
       created.push(action);
-      const refs = await feed.post(auto ? outcomeView({ ...action, status: "running" }) : approvalView(action));
+      const refs = auto ? await feed.post(outcomeView({ ...action, status: "running" })) : await this.postApproval(approvalView(action));
       for (const ref of refs) this.recordMessage(action.id, ref);
       if (auto) this.launch(action);
     }
@@ -371,4 +384,24 @@ export class ActionWorkflow {
     const same = (r: MessageRef) => except !== null && sameMessage(r, except);
     for (const ref of action.messageRefs) if (!same(ref)) await this.deps.feed.edit(ref, view);
   }
+}
+
+/** kv key: the private chats of admins who have used the bot there (approval requests are posted to them too). */
+const ADMIN_CHATS_KEY = "approvals.adminChats";
+
+/** The admins' private chats asm knows of. */
+export function adminChats(kv: KvStore): FeedPlace[] {
+  const v = kv.get<FeedPlace[]>(ADMIN_CHATS_KEY);
+  return Array.isArray(v) ? v.filter((p) => p && typeof p.transport === "string" && typeof p.chatId === "string") : [];
+}
+
+/**
+ * Remembers an admin's private chat when they use the bot there (a Telegram private chat's id is the user's id),
+ * so approval requests reach them where they are. Nothing is recorded for anyone else or any other chat.
+ */
+export function rememberAdminChat(kv: KvStore, caller: Caller): void {
+  if (!caller.admin || !caller.chatId || caller.chatId !== caller.userId) return;
+  const known = adminChats(kv);
+  if (known.some((p) => p.transport === caller.transport && p.chatId === caller.chatId)) return;
+  kv.set(ADMIN_CHATS_KEY, [...known, { transport: caller.transport, chatId: caller.chatId }]);
 }

@@ -64,6 +64,21 @@ export class Feed {
    * (topic deleted, thread archived, budget spent) is logged and posted into that transport's feed instead,
    * so the message is not lost.
    */
+  /** Posts into exactly these chats (an admin's private chat), with no fallback to the feed; a failure is logged and skipped. */
+  async postDirect(view: View, places: readonly FeedPlace[]): Promise<MessageRef[]> {
+    const refs: MessageRef[] = [];
+    for (const place of places) {
+      const t = this.transports.find((x) => x.name === place.transport);
+      if (!t) continue;
+      try {
+        refs.push(await t.send(view, { chatId: place.chatId, threadId: place.threadId }));
+      } catch (err) {
+        this.log.warn({ err, transport: t.name, chatId: place.chatId }, "could not post into a private chat");
+      }
+    }
+    return refs;
+  }
+
   async postTo(view: View, places: readonly FeedPlace[]): Promise<MessageRef[]> {
     const refs: MessageRef[] = [];
     for (const t of this.transports) {

@@ -69,7 +69,7 @@ export class WorkerOps implements RunnerListener {
       log: rt.log,
       store: this.store,
       requests: this.requests,
-      drivers: (options.drivers ?? driversFor(rt.config.runner)) as Record<Platform, Driver>,
+      drivers: (options.drivers ?? driversFor(rt.config)) as Record<Platform, Driver>,
       listener: this,
       gate: (agent) => this.quotaGate(agent),
       ...(options.clock ? { clock: options.clock } : {}),

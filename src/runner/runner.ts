@@ -262,6 +262,10 @@ export class Runner {
     if (chain.length) {
       const unknown = chain.filter((m) => !Object.hasOwn(this.cfg.models, m));
       if (unknown.length) throw new RunnerError(`not in runner.models: ${unknown.join(", ")}`, "argument");
+      // OpenClaw keeps its own failover chain: a second one stacked on it would retry what it already retried.
+      const own = chain.filter((m) => this.cfg.models[m]!.driver === "openclaw");
+      if (own.length && chain.length > 1)
+        throw new RunnerError(`${own.join(", ")} run on OpenClaw, which falls back on its own; leave them out of a chain`, "argument");
       const first = this.cfg.models[chain[0]!]!;
       agent = first.driver;
       model = first.model;

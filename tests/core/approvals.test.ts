@@ -17,12 +17,15 @@ const msg: MessageRef = { transport: "telegram", chatId: "-100", messageId: "101
 class Recorder implements Transport {
   readonly name = "telegram" as const;
   sent: View[] = [];
+  /** Where each post went (a private chat's id, or the feed's). */
+  where: string[] = [];
   edits: { ref: MessageRef; view: View }[] = [];
   async start() {}
   async stop() {}
-  async send(view: View): Promise<MessageRef> {
+  async send(view: View, to?: { chatId: string }): Promise<MessageRef> {
     this.sent.push(view);
-    return { transport: "telegram", chatId: "-100", messageId: String(100 + this.sent.length) };
+    this.where.push(to?.chatId ?? "-100");
+    return { transport: "telegram", chatId: to?.chatId ?? "-100", messageId: String(100 + this.sent.length) };
   }
   async edit(ref: MessageRef, view: View) {
     this.edits.push({ ref, view });
@@ -99,6 +102,25 @@ describe("approval workflow", () => {
     expect(t.manager.actionStore.get(1)!.status).toBe("pending");
     expect(t.log.text).toContain("approval refused");
     expect(t.log.text).toContain("button from a user not in the allow list");
+  });
+
+  it("a request reaches each admin who used the bot in a private chat, and a press there runs it once", async () => {
+    const t = await setup();
+    // The admin used the bot in their private chat once (a Telegram private chat's id is the user's id).
+    await t.inbound.command({ ...admin, chatId: admin.userId }, "help", []);
+    // A command in a group does not make it a private chat; a member's private chat is never used.
+    await t.inbound.command({ ...admin, chatId: "-100" }, "help", []);
+    await t.inbound.command({ ...member, chatId: member.userId }, "help", []);
+    await t.inbound.command({ ...member, chatId: member.userId }, "restart_gateway", ["stuck"]);
+    expect(t.feed.where).toEqual(["-100", admin.userId]);
+    const action = t.manager.actionStore.get(1)!;
+    expect(action.messageRefs.map((r) => r.chatId)).toEqual(["-100", admin.userId]);
+    const dm: MessageRef = { transport: "telegram", chatId: admin.userId, messageId: "102" };
+    expect((await t.inbound.button(admin, approvalData(action, true), dm)).toast).toMatch(/Approved/);
+    await t.manager.actions.idle();
+    expect(runs(t.marker)).toBe(1);
+    // Both messages show the outcome.
+    expect(new Set(t.feed.edits.map((e) => e.ref.chatId))).toEqual(new Set(["-100", admin.userId]));
   });
 
   it("an expired request runs nothing and its message says so", async () => {

@@ -1,5 +1,4 @@
 import { type Platform, platforms } from "../../agents/session.ts";
-import { PriceBook } from "../../core/pricing.ts";
 import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
 import { chainFor } from "../../runner/fallback/policy.ts";
@@ -102,12 +101,21 @@ export const workerCommand: Command = {
     { name: "id", description: "worker id, like w3", type: "string", required: true },
     { name: "what", description: "events [type] or output", type: "string", rest: true },
   ],
-  run(ctx, args) {
+  async run(ctx, args) {
     const id = workerId(args[0]);
     const ops = ctx.manager.workers;
     const w = ops.store.get(id);
     if (!w) return textView(`No worker ${id}.`, { private: true });
     if (args[1] === "output") return workerResultView(w, ctx.now);
+    // The price catalog (about 15 MiB) is loaded only when a worker's cost has to be estimated from it.
+    const estimate =
+      w.costUsd === null && w.model
+        ? new (await import("../../core/pricing.ts")).PriceBook(ctx.rt.config.usage.prices).cost(
+            w.model,
+            { input: w.inputTokens, output: w.outputTokens, cacheRead: w.cacheReadTokens, cacheWrite: w.cacheWriteTokens },
+            w.startedAt ?? ctx.now,
+          )
+        : null;
     const type = args[1] === "events" ? args[2] : undefined;
     if (type && !/^[a-z_]{1,20}$/.test(type)) throw new UsageError("not an event type");
     const session = w.sessionUid ? ctx.rt.sessions.get(w.sessionUid) : undefined;
@@ -118,13 +126,7 @@ export const workerCommand: Command = {
       session,
       ctx.now,
       ctx.rt.config.runner.drivers[w.agent].autoRespond.rules.length ? ctx.rt.config.runner.drivers[w.agent].autoRespond.maxAutoResponds : undefined,
-      w.costUsd === null
-        ? new PriceBook(ctx.rt.config.usage.prices).cost(
-            w.model,
-            { input: w.inputTokens, output: w.outputTokens, cacheRead: w.cacheReadTokens, cacheWrite: w.cacheWriteTokens },
-            w.startedAt ?? ctx.now,
-          )
-        : null,
+      estimate,
     );
   },
 };
