@@ -113,7 +113,7 @@ export function storeDamageFinding(damage: StoreDamage, backupDir: string, newes
     severity: "critical",
     summary: `database damaged: ${damage.path}`,
     component: "asm database",
-    value: `${damage.problems[0] ?? "damaged"} (found ${formatAge(damage.at, now)})`,
+    value: `${damage.problems[0] ?? "damaged"}${damage.problems.length > 1 ? ` (+${damage.problems.length - 1} more)` : ""}, found ${formatAge(damage.at, now)}`,
     threshold: "quick_check ok",
     action: newestBackup
       ? `asm writes nothing into it now. Stop asm, move the file aside, copy ${newestBackup} to ${damage.path}, start asm (README: If the database is damaged)`

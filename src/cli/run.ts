@@ -2,6 +2,7 @@ import { writeAbovePrompt } from "../lib/prompt-guard.ts";
 import { version } from "../lib/version.ts";
 import { startService } from "../monitor/service.ts";
 import { watchedLocations } from "../sources/locations.ts";
+import { guardStore } from "../store/backup.ts";
 import { claimRun } from "../store/run-lock.ts";
 import type { Runtime } from "../store/runtime.ts";
 import type { CliIo } from "./io.ts";
@@ -42,6 +43,9 @@ export async function runBot(rt: Runtime, io: CliIo, options: RunOptions = {}): 
   // Listen before anything is announced: a signal that follows the banner at once must still stop
   // us cleanly (without a listener the default action kills the process mid-write).
   const stopRequested = options.until ?? firstSignal(rt);
+  // Checked before the claim, the first write: a damaged store gets nothing more written into it (the integrity job
+  // then raises the alert once the service runs).
+  guardStore(rt.db, rt.config.store.path, Date.now());
   const release = claimRun(rt.db, rt.kv, rt.config.store.path);
   const service = await startService(rt, { consoleIn: options.consoleIn, consoleOut: io.out });
   const locations = watchedLocations(rt.config);

@@ -237,7 +237,9 @@ export function startMonitoring(rt: Runtime, options: MonitoringOptions): Monito
     sender.kick();
   };
   scheduler = new Scheduler({ jobs, log: rt.log, onFailuresChanged: reportFailures, ...(options.now ? { now: options.now } : {}) });
-  sender.start();
+  // A store found damaged (query_only, see backup.ts) takes no writes: the outbox cannot mark anything sent, so it
+  // stays stopped; the integrity job still runs at start and sends its alert itself.
+  if (rt.db.pragma("query_only", { simple: true }) !== 1) sender.start();
   scheduler.start();
   if (options.runAtStart ?? true) {
     // Jobs at a time of day (retention, the daily digest) wait for it; the interval jobs run now.

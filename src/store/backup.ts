@@ -56,8 +56,9 @@ export const backupDirOf = (dbPath: string, backupDir: string | null): string =>
 export function checkStore(db: Db): string[] {
   try {
     const rows = db.pragma(`quick_check(${MAX_PROBLEMS})`) as Array<{ quick_check: string }>;
-    const lines = rows.map((r) => r.quick_check);
-    return lines.length === 1 && lines[0] === "ok" ? [] : lines;
+    // One row may hold several problems, one a line, under a "*** in database main ***" heading.
+    const lines = rows.flatMap((r) => r.quick_check.split("\n")).filter((l) => l.trim() !== "" && !l.startsWith("***"));
+    return lines.length === 1 && lines[0] === "ok" ? [] : lines.slice(0, MAX_PROBLEMS);
   } catch (err) {
     return [`${(err as { code?: string }).code ?? "error"}: ${(err as Error).message}`];
   }

@@ -47,6 +47,9 @@ const alive = (pid: number) => {
  * and removes our claim.
  */
 export function claimRun(db: Db, kv: KvStore, path: string, now: () => number = Date.now): () => void {
+  // A store found damaged takes no writes, not even the claim (backup.ts): the bot still starts and answers.
+  const readOnly = () => db.pragma("query_only", { simple: true }) === 1;
+  if (readOnly()) return () => {};
   const me: RunOwner = { pid: process.pid, host: hostname(), since: now(), heartbeatAt: now() };
   db.transaction(() => {
     const owner = kv.get<RunOwner>(KEY);
@@ -65,6 +68,7 @@ export function claimRun(db: Db, kv: KvStore, path: string, now: () => number = 
   timer.unref();
   return () => {
     clearInterval(timer);
+    if (readOnly()) return; // found damaged while running: the claim stays, and goes stale
     db.transaction(() => {
       const owner = kv.get<RunOwner>(KEY);
       if (owner?.pid === me.pid && owner.host === me.host) db.prepare("DELETE FROM kv WHERE key = ?").run(KEY);
