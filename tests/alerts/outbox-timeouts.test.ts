@@ -5,13 +5,17 @@ import { alertStores } from "../../src/alerts/lifecycle.ts";
 import { OutboxSender, sendKey } from "../../src/alerts/outbox.ts";
 import { DiscordTransport } from "../../src/chat/discord/transport.ts";
 import type { Config } from "../../src/config/schema.ts";
+import { configSchema } from "../../src/config/schema.ts";
 import { discordSection } from "../../src/config/sections/chat.ts";
+import { healthReport } from "../../src/core/health.ts";
 import { createLogger } from "../../src/lib/log.ts";
 import { DeliveryError, type Inbound, type MessageRef, type SendOptions, type Transport } from "../../src/messages/transport.ts";
 import { textView, type View } from "../../src/messages/view.ts";
 import { openStore } from "../../src/store/db.ts";
 import { KvStore } from "../../src/store/kv.ts";
 import type { OutboxStore } from "../../src/store/outbox.ts";
+import { SeriesStore } from "../../src/store/series.ts";
+import { SessionStore } from "../../src/store/sessions.ts";
 import { cleanups, feedChatId, setup } from "../chat/telegram/harness.ts";
 import { FakeDiscord } from "../fakes/discord-api.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -46,7 +50,7 @@ function queue(transport: Transport, texts: string[], cfg = outboxCfg()) {
     idleMs: 50,
   });
   cleanups.push(() => sender.stop());
-  return { outbox: stores.outbox, ids, sender };
+  return { db, outbox: stores.outbox, ids, sender };
 }
 
 async function until(outbox: OutboxStore, ids: number[], ms: number): Promise<void> {
@@ -62,7 +66,7 @@ describe("Telegram: a send answered after the client timeout", () => {
     const { fake, transport } = await setup({ transport: { requestTimeoutSeconds: 0.3 } });
     fake.answerLate("sendMessage", 900, Number.POSITIVE_INFINITY);
     const texts = ["alert one", "alert two", "alert three"];
-    const { outbox, ids, sender } = queue(transport, texts);
+    const { db, outbox, ids, sender } = queue(transport, texts);
     sender.start();
     await until(outbox, ids, 20_000);
     await sleep(1000); // the late answers arrive; nothing more is posted
@@ -82,6 +86,15 @@ describe("Telegram: a send answered after the client timeout", () => {
       expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(500);
     }
     expect(outbox.backlog()).toMatchObject({ pending: 0, unknown: 0, unconfirmed: 3 });
+    const health = healthReport({
+      config: configSchema.parse({}),
+      db,
+      kv: new KvStore(db),
+      sessions: new SessionStore(db),
+      series: new SeriesStore(db),
+      outboxBacklog: () => outbox.backlog(),
+    });
+    expect(health.items.find((i) => i.name === "outbox")).toMatchObject({ status: "info", detail: "0 unsent; 3 unconfirmed today (timed out, not re-sent)" });
   }, 30_000);
 
   it("slow once: the row shows its fate is unknown while the retry waits, then it is sent", async () => {
