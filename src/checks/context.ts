@@ -136,5 +136,19 @@ export function checkContext(obs: Observations, config: Config, now: number): Fi
       },
     });
   }
+  // A worker at the end of its handover chain is not handed over again: that is for a person to decide.
+  for (const c of obs.handoverCapped) {
+    findings.push({
+      check: "context",
+      subject: `worker:${c.worker}:handover-cap`,
+      severity: "critical",
+      summary: `${c.worker}: handover chain at its cap (${c.chain} of ${config.handover.maxChain}); it will not be handed over again`,
+      component: `worker ${c.worker}`,
+      value: c.contextTokens !== null ? `${formatTokens(c.contextTokens)} context` : `${c.chain} handovers`,
+      threshold: `handover.maxChain ${config.handover.maxChain}`,
+      action: `Read /memory of its session and start a fresh worker, or /kill ${c.worker}; raise handover.maxChain only if the chain is making progress`,
+      details: { worker: c.worker, chain: c.chain },
+    });
+  }
   return findings;
 }

@@ -237,6 +237,27 @@ export async function gatherObservations(rt: Runtime, now: number, opts: GatherO
       obs.quota.plans = planUsage(rt, now);
     });
   }
+  await part("handover", () => {
+    // HandoverOps marks a worker `handover:<id>:capped` when its chain is at handover.maxChain; the chain length is
+    // on its own mark. Only workers still alive matter: a finished one needs no handover any more.
+    const rows = rt.db
+      .prepare(
+        `SELECT w.id AS worker, w.context_tokens AS contextTokens, k.updated_at AS since, m.value AS mark
+         FROM kv k JOIN workers w ON k.key = 'handover:' || w.id || ':capped'
+         LEFT JOIN kv m ON m.key = 'handover:' || w.id
+         WHERE w.status NOT IN ('completed', 'failed', 'killed', 'interrupted')`,
+      )
+      .all() as { worker: string; contextTokens: number | null; since: number; mark: string | null }[];
+    obs.handoverCapped = rows.map((r) => {
+      let chain = 0;
+      try {
+        chain = Number((JSON.parse(r.mark ?? "{}") as { count?: unknown }).count) || 0;
+      } catch {
+        // a damaged mark: the chain length is unknown
+      }
+      return { worker: r.worker, chain, contextTokens: r.contextTokens, since: r.since };
+    });
+  });
   await part("self", () => {
     const scan = rt.kv.get<{ at: number; durationMs: number; errors: string[] }>("scan.last");
     const outbox = rt.db.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'").get() as {

@@ -134,6 +134,8 @@ export interface Observations {
   gateway: GatewayObservation | null;
   fallback: { decisions: FallbackDecision[]; modelTurns: ModelTurns[] };
   quota: { probes: QuotaReading[]; plans: PlanUsage[] };
+  /** Managed workers still alive whose handover chain reached `handover.maxChain` (they are not handed over again). */
+  handoverCapped: { worker: string; chain: number; contextTokens: number | null; since: number }[];
   self: SelfStats;
 }
 
@@ -148,6 +150,7 @@ export function emptyObservations(): Observations {
     gateway: null,
     fallback: { decisions: [], modelTurns: [] },
     quota: { probes: [], plans: [] },
+    handoverCapped: [],
     self: {
       lastScanAt: null,
       scanErrors: [],

@@ -10,6 +10,7 @@ import { runScan } from "../../src/sources/scan.ts";
 import { recordSourceProblem } from "../../src/store/problems.ts";
 import { SeriesStore } from "../../src/store/series.ts";
 import { TurnStore } from "../../src/store/turns.ts";
+import { WorkerStore } from "../../src/store/workers.ts";
 import { checkRuntime, HOUR, MIN, session } from "../helpers/checks.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -180,6 +181,26 @@ describe("gatherObservations + runChecks on a real store", () => {
     const f = runChecks(obs, rt.config, now).filter((x) => x.check === "gateway");
     expect(f.map((x) => x.subject)).toEqual(["gateway:repair", "gateway"]);
     expect(f[1]!.proposedAction).toBeUndefined();
+    rt.close();
+  });
+
+  it("a live worker whose handover chain is at its cap is a critical context alert; a finished one is not", async () => {
+    const dir = tempDir();
+    const rt = checkRuntime(dir, { handover: { maxChain: 2 } });
+    const workers = new WorkerStore(rt.db);
+    const now = Date.now();
+    for (const id of ["w3", "w4"]) {
+      workers.insert({ id, agent: "claude", model: null, workspace: "app", cwd: dir, prompt: "p", resumedFrom: null, requestedBy: null, sessionId: null, now });
+      rt.kv.set(`handover:${id}`, { from: "w1", count: 2, belowSeen: true }, now);
+      rt.kv.set(`handover:${id}:capped`, true, now);
+    }
+    workers.update("w3", { status: "running", contextTokens: 180_000 }, now);
+    workers.update("w4", { status: "completed" }, now);
+    const obs = await gatherObservations(rt, now, {});
+    expect(obs.handoverCapped).toEqual([{ worker: "w3", chain: 2, contextTokens: 180_000, since: now }]);
+    const [f] = runChecks(obs, rt.config, now).filter((x) => x.subject.startsWith("worker:"));
+    expect(f).toMatchObject({ check: "context", subject: "worker:w3:handover-cap", severity: "critical" });
+    expect(f!.summary).toBe("w3: handover chain at its cap (2 of 2); it will not be handed over again");
     rt.close();
   });
 
