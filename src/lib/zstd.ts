@@ -77,25 +77,48 @@ export async function readZstdLines(path: string, onLine: LineHandler, options: 
       throw new ZstdReadError(path, err);
     }
   } else {
-    const fd = openSync(path, "r");
-    try {
-      const dec = new Decompress(sink);
-      const buf = Buffer.allocUnsafe(CHUNK);
-      for (;;) {
-        const n = readSync(fd, buf, 0, CHUNK, bytesRead);
-        bytesRead += n;
-        try {
-          // fzstd may keep a reference to the chunk until the next push; hand it a copy.
-          dec.push(n === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(buf, 0, n), n === 0);
-        } catch (err) {
-          throw new ZstdReadError(path, err);
-        }
-        if (n === 0) break;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    bytesRead = decodeSync(path, sink);
   }
+  splitter.finish();
+  splitter.release();
+  return { bytesRead, bytesOut, lineNo: splitter.lineNo, oversized: splitter.oversized, peakBuffer: splitter.peakBuffer };
+}
+
+/** fzstd's streaming decoder over the file, one chunk at a time, into `sink`. Returns the compressed bytes read. */
+function decodeSync(path: string, sink: (data: Uint8Array) => void): number {
+  let bytesRead = 0;
+  const fd = openSync(path, "r");
+  try {
+    const dec = new Decompress(sink);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, bytesRead);
+      bytesRead += n;
+      try {
+        // fzstd may keep a reference to the chunk until the next push; hand it a copy.
+        dec.push(n === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(buf, 0, n), n === 0);
+      } catch (err) {
+        throw new ZstdReadError(path, err);
+      }
+      if (n === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytesRead;
+}
+
+/**
+ * `readZstdLines` for synchronous callers (the full-text transcript readers behind chat commands): always the
+ * fzstd streaming decoder, the same line cap, never the whole file in memory.
+ */
+export function readZstdLinesSync(path: string, onLine: LineHandler, options: Pick<ZstdReadOptions, "maxLineBytes"> = {}): ZstdReadOutcome {
+  const splitter = new LineSplitter(onLine, 0, undefined, options.maxLineBytes ?? MAX_LINE_BYTES);
+  let bytesOut = 0;
+  const bytesRead = decodeSync(path, (data) => {
+    bytesOut += data.length;
+    splitter.push(data);
+  });
   splitter.finish();
   splitter.release();
   return { bytesRead, bytesOut, lineNo: splitter.lineNo, oversized: splitter.oversized, peakBuffer: splitter.peakBuffer };

@@ -1,6 +1,7 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readCodexMessages } from "../../src/agents/codex/messages-reader.ts";
 import { type SessionRecord, sessionUid } from "../../src/agents/session.ts";
 import { LineSplitter, readLines } from "../../src/lib/jsonl-reader.ts";
 import { readZstdLines } from "../../src/lib/zstd.ts";
@@ -101,6 +102,24 @@ describe("lines over the cap", () => {
     expect(lines).toEqual(["a".repeat(10), "ok"]);
     expect(s.oversized).toBe(1);
     expect(s.lineNo).toBe(3);
+  });
+
+  it("the full-text Codex reader (chat views) streams a .jsonl.zst too: the huge line skipped, the rest as without it", () => {
+    const plainPath = join(
+      import.meta.dirname,
+      "../fixtures/real/codex/.codex/sessions/2026/11/23/rollout-2026-11-23T19-52-10-01a209f7-4642-7fd2-9938-e1c95f5d15ec.jsonl",
+    );
+    const lines = readFileSync(plainPath, "utf8").split(/(?<=\n)/);
+    const half = Math.floor(lines.length / 2);
+    const path = join(tempDir(), "rollout.jsonl.zst");
+    // Far over the default cap (16 MiB): decompressed whole, this one line alone would cost 256 MiB, and its text as much again.
+    writeZstdFrame(path, [lines.slice(0, half).join(""), { byte: X, count: 256 * MiB }, "\n", lines.slice(half).join("")]);
+    const plain = readCodexMessages(plainPath);
+    expect(plain.entries.length).toBeGreaterThan(5);
+    const rssBefore = process.memoryUsage().rss;
+    const read = readCodexMessages(path);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(128 * MiB);
+    expect(read).toEqual({ ...plain, parseErrors: plain.parseErrors + 1 });
   });
 
   it("scanFiles counts the skipped line and reads the rest of a .zst (sources.maxLineBytes)", async () => {

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import * as zlib from "node:zlib";
-import { decompress } from "fzstd";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { MAX_LINE_BYTES, readLines } from "../../lib/jsonl-reader.ts";
+import { readZstdLinesSync } from "../../lib/zstd.ts";
 import { emptyRead, isObject, str, type TranscriptEntry, type TranscriptRead, tail, textOf, toolCallEntries, tsOf } from "../transcript-entry.ts";
 
 /**
@@ -12,32 +12,39 @@ import { emptyRead, isObject, str, type TranscriptEntry, type TranscriptRead, ta
  */
 export function readCodexMessages(path: string): TranscriptRead {
   const out = emptyRead();
-  let text: string;
+  // Line by line, compressed or not: a line over the cap (a few KB of zstd can hold GBs) is skipped, never held.
+  const onLine = (raw: Buffer) => {
+    let line: unknown;
+    try {
+      line = JSON.parse(raw.toString("utf8"));
+    } catch {
+      if (raw.toString("utf8").trim()) out.parseErrors++;
+      return;
+    }
+    if (isObject(line)) codexLineEntries(out, line);
+  };
   try {
-    text = path.endsWith(".zst") ? unzstd(readFileSync(path)) : readFileSync(path, "utf8");
+    if (path.endsWith(".zst")) out.parseErrors += readZstdLinesSync(path, onLine).oversized;
+    else {
+      const size = statSync(path).size;
+      const read = readLines(path, { offset: 0, lineNo: 0 }, size, onLine);
+      out.parseErrors += read.oversized;
+      // The last line without its newline counts as a line, as it always did (a line over the cap as skipped).
+      if (read.pending > MAX_LINE_BYTES) out.parseErrors++;
+      else if (read.pending > 0) {
+        const fd = openSync(path, "r");
+        try {
+          const rest = Buffer.alloc(read.pending);
+          onLine(rest.subarray(0, readSync(fd, rest, 0, read.pending, read.offset)));
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
   } catch {
     return out;
   }
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    let line: unknown;
-    try {
-      line = JSON.parse(raw);
-    } catch {
-      out.parseErrors++;
-      continue;
-    }
-    if (isObject(line)) codexLineEntries(out, line);
-  }
   return out;
-}
-
-type ZstdSync = (b: Uint8Array) => Buffer;
-const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
-
-function unzstd(data: Uint8Array): string {
-  const out = nodeZstd ? nodeZstd(data) : decompress(data);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString("utf8");
 }
 
 const injected =
