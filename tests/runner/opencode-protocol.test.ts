@@ -175,7 +175,11 @@ describe("runner with the recorded opencode serve exchanges", () => {
     expect(w.requests.pending(row.id)).toEqual([]);
     expect(w.requests.get(w.asks[0]!.id)!.status).toBe("expired");
     // Nobody answered the request: OpenCode drops it with the abort (the fake would exit 97 on a reply).
-    expect(sent(w).map(route).filter((x) => x.startsWith("POST"))).toEqual(["POST /session", "POST /session/ses/prompt_async", "POST /session/ses/abort"]);
+    expect(
+      sent(w)
+        .map(route)
+        .filter((x) => x.startsWith("POST")),
+    ).toEqual(["POST /session", "POST /session/ses/prompt_async", "POST /session/ses/abort"]);
   });
 
   it("a 429 after OpenCode's own retries fails the worker as rate_limit; a model 401 as auth", async () => {

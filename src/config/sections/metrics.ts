@@ -3,7 +3,15 @@ import { z } from "zod";
 /** This machine as every message and metric names it (one `asm` runs per host). */
 export const hostSection = z
   .strictObject({
-    name: z.string().min(1).max(64).nullable().default(null).describe("This host's name: the host label on every metric and, when set, the tag on every feed message and worker topic (several hosts sharing one feed); null = the machine's hostname, untagged"),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .nullable()
+      .default(null)
+      .describe(
+        "This host's name: the host label on every metric and, when set, the tag on every feed message and worker topic (several hosts sharing one feed); null = the machine's hostname, untagged",
+      ),
   })
   .prefault({});
 
