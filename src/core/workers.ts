@@ -92,6 +92,8 @@ export class WorkerOps implements RunnerListener {
   /** After a turn boundary settles (the row the runner left), checks for a handover; never throws. */
   private checkHandover(id: string, answer: string | null): void {
     setImmediate(() => {
+      // A worker's last turn may end while asm stops: the store is closed by then, and there is nothing to hand over.
+      if (this.stopped) return;
       const w = this.store.get(id);
       if (!w) return;
       this.handover.turnEnded(w, answer).catch((err) => this.rt.log.warn({ err, worker: id }, "handover failed"));
@@ -112,9 +114,13 @@ export class WorkerOps implements RunnerListener {
 
   private adopt: NodeJS.Timeout | null = null;
 
+  /** Set once `stop()` has run: nothing more may touch the store. */
+  private stopped = false;
+
   async stop(): Promise<void> {
     if (this.adopt) clearInterval(this.adopt);
     await this.runner.stop();
+    this.stopped = true;
     for (const e of this.edits.values()) if (e.timer) clearTimeout(e.timer);
     for (const t of this.notes.values()) clearTimeout(t);
     this.notes.clear();
