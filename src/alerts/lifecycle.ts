@@ -31,7 +31,7 @@ export interface ScopeEntry {
 
 export interface CycleOptions {
   now: number;
-  config: Pick<Config, "alerts">;
+  config: Pick<Config, "alerts"> & Partial<Pick<Config, "host">>;
   /** The transports to post to; each message becomes one outbox row per transport. */
   transports: TransportName[];
   /** What this cycle covers. Default: every check (a full `runChecks` pass). */
@@ -88,8 +88,11 @@ export const alertStores = (db: Db): AlertStores => ({
  * A finding's identity: check + subject, hashed (the 0xff separator cannot occur in UTF-8, as in
  * Alertmanager). Value, severity and summary are annotations and never change the fingerprint.
  */
-export function fingerprint(f: Pick<Finding, "check" | "subject">): string {
-  return createHash("sha256")
+export function fingerprint(f: Pick<Finding, "check" | "subject">, host: string | null = null): string {
+  const h = createHash("sha256");
+  // With `host.name` set the host is part of the identity, so the same problem on two hosts is two alerts.
+  if (host) h.update(host).update(Buffer.from([0xff]));
+  return h
     .update(f.check)
     .update(Buffer.from([0xff]))
     .update(f.subject)
@@ -105,10 +108,10 @@ interface Keyed {
 }
 
 /** One finding per fingerprint: two checks passes reporting the same thing keep the more severe. */
-export function dedup(findings: Finding[]): Keyed[] {
+export function dedup(findings: Finding[], host: string | null = null): Keyed[] {
   const byFp = new Map<string, Keyed>();
   for (const finding of findings) {
-    const fp = fingerprint(finding);
+    const fp = fingerprint(finding, host);
     const prev = byFp.get(fp);
     if (!prev || severityRank[finding.severity] > severityRank[prev.finding.severity]) byFp.set(fp, { fingerprint: fp, finding });
   }
@@ -212,7 +215,7 @@ export function processFindings(stores: AlertStores, findings: Finding[], option
     // Stages 1–3: fingerprint, dedup, track.
     const seen = new Set<string>();
     const current: AlertRecord[] = [];
-    for (const k of dedup(findings)) {
+    for (const k of dedup(findings, options.config.host?.name ?? null)) {
       seen.add(k.fingerprint);
       const prev = open.get(k.fingerprint);
       let alert = track(prev, k, now, minFiringMs);

@@ -277,8 +277,9 @@ export class ActionWorkflow {
   async handleProposedActions(findings: Finding[]): Promise<ActionRecord[]> {
     const { config, kv, store, feed, log } = this.deps;
     const proposed = readProposed(kv.get<Record<string, ProposedEntry | number>>(PROPOSED_KEY));
-    const reported = new Set(findings.map(fingerprint));
-    const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [fingerprint(f), f]));
+    const host = config.host.name;
+    const reported = new Set(findings.map((f) => fingerprint(f, host)));
+    const firing = new Map(findings.filter((f) => f.proposedAction).map((f) => [fingerprint(f, host), f]));
     const next: Record<string, ProposedEntry> = {};
     for (const [fp, entry] of Object.entries(proposed)) if (reported.has(fp)) next[fp] = entry;
     const created: ActionRecord[] = [];

@@ -48,6 +48,17 @@ describe("alert lifecycle", () => {
     expect(a).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it("with host.name set, the host is part of the fingerprint (the same problem on two hosts is two alerts)", () => {
+    const f = finding("claude::s1");
+    expect(fingerprint(f, null)).toBe(fingerprint(f));
+    expect(fingerprint(f, "build-1")).not.toBe(fingerprint(f));
+    expect(fingerprint(f, "build-1")).not.toBe(fingerprint(f, "build-2"));
+    const { stores } = setup();
+    const config = { alerts: { repeatIntervalMinutes: 240, minFiringSeconds: 0, groupAbove: 5, resolveAfterMissedScans: 1 }, host: { name: "build-1" } };
+    processFindings(stores, [f], { now: t0, config: config as CycleOptions["config"], transports: ["console"] });
+    expect(stores.alerts.open().map((a) => a.fingerprint)).toEqual([fingerprint(f, "build-1")]);
+  });
+
   it("fires once per transport, then stays quiet while still firing", () => {
     const { stores, cycle } = setup();
     const r1 = cycle([finding("claude::s1")], t0);
