@@ -397,11 +397,11 @@ export function adminChats(kv: KvStore): FeedPlace[] {
 }
 
 /**
- * Remembers an admin's private chat when they use the bot there (a Telegram private chat's id is the user's id),
+ * Remembers an admin's private chat when they use the bot there (a Telegram private chat, a Discord DM),
  * so approval requests reach them where they are. Nothing is recorded for anyone else or any other chat.
  */
 export function rememberAdminChat(kv: KvStore, caller: Caller): void {
-  if (!caller.admin || !caller.chatId || caller.chatId !== caller.userId) return;
+  if (!caller.admin || !caller.chatId || !(caller.direct ?? caller.chatId === caller.userId)) return;
   const known = adminChats(kv);
   if (known.some((p) => p.transport === caller.transport && p.chatId === caller.chatId)) return;
   kv.set(ADMIN_CHATS_KEY, [...known, { transport: caller.transport, chatId: caller.chatId }]);

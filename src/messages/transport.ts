@@ -20,6 +20,8 @@ export interface Caller {
   admin: boolean;
   /** Where the command came from (for replies and audit). */
   chatId?: string | undefined;
+  /** The command came from the person's private chat with the bot (a Telegram private chat, a Discord DM). */
+  direct?: boolean | undefined;
 }
 
 /** What a button press turned into. */

@@ -37,5 +37,7 @@ export function discordCaller(config: Config["discord"], asker: Asker): Caller {
     allowed: admin || config.allowedUserIds.includes(asker.userId),
     admin,
     chatId: asker.channelId ?? undefined,
+    // Outside a guild there is no member: the interaction came from a DM with the bot.
+    direct: asker.member === null && asker.channelId !== null,
   };
 }

@@ -31,5 +31,7 @@ export function telegramCaller(sender: TelegramSender, access: TelegramAccess): 
     allowed,
     admin,
     chatId: sender.chatId === undefined ? undefined : String(sender.chatId),
+    // A private chat's id is the user's own id (groups and channels are negative).
+    direct: !anonymous && sender.chatId !== undefined && String(sender.chatId) === userId,
   };
 }

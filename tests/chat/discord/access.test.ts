@@ -25,5 +25,8 @@ describe("Discord access", () => {
     expect(ask("33", ["901"])).toMatchObject({ allowed: false, admin: false });
     // Outside a guild there are no roles: an admin role cannot be claimed in a DM.
     expect(ask("33", null)).toMatchObject({ allowed: false, admin: false });
+    // A DM (no member) is the person's private chat with the bot; a guild channel is not.
+    expect(ask("22", null).direct).toBe(true);
+    expect(ask("11", []).direct).toBe(false);
   });
 });

@@ -14,6 +14,9 @@ describe("telegramCaller", () => {
     });
     expect(telegramCaller({ from: { id: 20, first_name: "Bo" } }, access)).toMatchObject({ allowed: true, admin: true, name: "Bo" });
     expect(telegramCaller({ from: { id: 30 } }, access)).toMatchObject({ allowed: false, admin: false });
+    // A private chat's id is the user's id: that is the person's private chat with the bot; a group is not.
+    expect(telegramCaller({ from: { id: 20 }, chatId: 20 }, access).direct).toBe(true);
+    expect(telegramCaller({ from: { id: 20 }, chatId: -100123 }, access).direct).toBe(false);
   });
 
   it("treats messages sent on behalf of a chat (anonymous admins) as strangers", () => {
