@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildSync } from "esbuild";
 import { appendTurn, ensureBigTranscript, ensureCorpus } from "./corpus.ts";
+import { findCcusage, measurePeer, type PeerMeasure } from "./peer.ts";
 
 /**
  * `npm run bench` → the scan benchmark (issue 4). Flags:
@@ -22,6 +23,8 @@ interface Measure {
   /** user + system CPU time of the measured part: steadier than wall time on a shared machine. */
   cpuMs: number;
   maxRssMiB: number;
+  /** spawn to exit of the child, seen from outside: the same clock the peer (ccusage) is measured with. */
+  wallMs: number;
   [k: string]: unknown;
 }
 
@@ -53,15 +56,41 @@ export const asmNodeFlags: string[] = readFileSync(join(import.meta.dirname, "..
   .filter((w) => w.startsWith("--"));
 
 function measure(args: string[]): Measure {
+  const t0 = performance.now();
   const r = spawnSync(process.execPath, [...asmNodeFlags, childBundle, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`bench child ${args[0]} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Measure;
+  return { ...(JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Measure), wallMs };
 }
 
 const best = (runs: Measure[]) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+const bestBy = <T>(runs: T[], key: (r: T) => number) => runs.reduce((a, b) => (key(b) < key(a) ? b : a));
 const bestCpu = (runs: Measure[]) => Math.min(...runs.map((r) => r.cpuMs));
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+/**
+ * asm against ccusage, best of each side's runs. Wall time is compared spawn to exit on both sides (the peer can
+ * only be timed from outside); asm's in-process scan time is shown beside it. Peak RSS: asm's own getrusage maxRSS,
+ * the peer's VmHWM sampled from /proc.
+ */
+function comparePeer(say: (s: string) => void, asmRuns: Measure[], peerRuns: PeerMeasure[], asmReads: string): void {
+  const a = bestBy(asmRuns, (r) => r.wallMs);
+  const scanOnly = best(asmRuns);
+  const p = bestBy(peerRuns, (r) => r.wallMs);
+  const asmPeak = Math.max(...asmRuns.map((r) => r.maxRssMiB));
+  const peerPeak = Math.max(...peerRuns.map((r) => r.maxRssMiB));
+  const read = Object.entries(p.sessions)
+    .map(([agent, n]) => `${n} ${agent}`)
+    .join(" + ");
+  const verdict = (asmMs: number) => (asmMs <= 0.5 * p.wallMs && asmPeak < 100 ? "met" : "not met");
+  say(`    reads: ccusage ${read} sessions; ${asmReads}`);
+  say(`    ccusage: ${fmt(p.wallMs)} wall, peak RSS ${peerPeak.toFixed(0)} MiB`);
+  say(`    asm:     ${fmt(a.wallMs)} wall (the scan alone ${fmt(scanOnly.ms)}), peak RSS ${asmPeak.toFixed(0)} MiB`);
+  say(
+    `    asm/ccusage: ${ratio(a.wallMs, p.wallMs)} time (scan alone ${ratio(scanOnly.ms, p.wallMs)}), ${ratio(asmPeak, peerPeak)} memory (target ≤ 0.50× time, peak RSS < 100 MiB: ${verdict(a.wallMs)} by the whole process, ${verdict(scanOnly.ms)} by the scan alone)`,
+  );
+}
 
 export async function benchScan(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
@@ -92,7 +121,8 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   say(
     `idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`,
   );
-  const corpus = ensureCorpus({ dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
+  const home = join(base, `corpus-${files}-${sizeMb}`); // laid out as a HOME: .claude/projects and .codex/sessions
+  const corpus = ensureCorpus({ dir: home, files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
   const roots = [corpus.claudeRoot, corpus.codexRoot];
   const mib = corpus.bytes / 2 ** 20;
   say(`corpus: ${corpus.files.length} files, ${mib.toFixed(0)} MiB (Claude Code 70%, Codex 30%)`);
@@ -105,13 +135,17 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
     for (const s of ["", "-wal", "-shm"]) rmSync(db + s, { force: true });
   };
 
-  // 1. Cold scan vs bare read + split + JSON.parse (best of 3 each, alternated).
+  // 1. Cold scan vs bare read + split + JSON.parse, and vs ccusage on the same HOME (best of 3 each, alternated).
+  const peer = findCcusage();
+  const peerArgs = ["session", "--json", "--offline"];
   const parseRuns: Measure[] = [];
   const coldRuns: Measure[] = [];
+  const peerRuns: PeerMeasure[] = [];
   for (let i = 0; i < 3; i++) {
     parseRuns.push(measure(["parse", ...roots]));
     fresh();
     coldRuns.push(measure(["scan", db, ...roots]));
+    if (peer.found) peerRuns.push(await measurePeer(peer.bin, peerArgs, home));
   }
   const bare = best(parseRuns);
   const cold = best(coldRuns);
@@ -124,6 +158,25 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
     `  ratio: ${ratio(cold.ms, bare.ms)} wall, ${ratio(bestCpu(coldRuns), bestCpu(parseRuns))} CPU (${fmt(bestCpu(coldRuns))} vs ${fmt(bestCpu(parseRuns))}) (target ≤ 1.0×)`,
   );
   say(`  peak RSS: cold scan ${cold.maxRssMiB.toFixed(0)} MiB, bare parse ${bare.maxRssMiB.toFixed(0)} MiB`);
+  if (!peer.found) say(`  vs ccusage: SKIPPED, no figures — ${peer.why}`);
+  else {
+    say(`  vs ${peer.version} (its native binary, found via ${peer.via}: ${peer.bin}), \`ccusage ${peerArgs.join(" ")}\` with HOME = the corpus:`);
+    comparePeer(say, coldRuns, peerRuns, `asm's Claude + Codex sources (${cold.sessions} sessions)`);
+    // The Claude part alone (issue 19 quotes its figure on a Claude corpus): asm with the Codex source pointed at
+    // nothing, ccusage's Claude-only report. Both still list every file under .claude/projects.
+    const claudeArgs = ["claude", "session", "--json", "--offline"];
+    const claudeDb = join(base, "bench-claude.db");
+    const asmClaude: Measure[] = [];
+    const peerClaude: PeerMeasure[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const s of ["", "-wal", "-shm"]) rmSync(claudeDb + s, { force: true });
+      asmClaude.push(measure(["scan", claudeDb, corpus.claudeRoot, join(base, "no-codex")]));
+      peerClaude.push(await measurePeer(peer.bin, claudeArgs, home));
+    }
+    for (const s of ["", "-wal", "-shm"]) rmSync(claudeDb + s, { force: true });
+    say(`  Claude part only, \`ccusage ${claudeArgs.join(" ")}\` vs asm with no Codex root:`);
+    comparePeer(say, asmClaude, peerClaude, `asm's Claude source (${best(asmClaude).sessions} sessions)`);
+  }
 
   // 2. No-change cycle vs bare walk + stat (best of 5 each).
   const statRuns: Measure[] = [];
