@@ -14,7 +14,8 @@ export async function build(outdir = join(root, "dist")) {
   const { build: esbuild } = await import("esbuild");
   rmSync(outdir, { recursive: true, force: true });
   await esbuild({
-    entryPoints: [join(root, "src/main.ts")],
+    // The scan thread's entry lands beside main.js (dist/scan-thread.js), where src/sources/scan.ts looks for it.
+    entryPoints: { main: join(root, "src/main.ts"), "scan-thread": join(root, "src/sources/scan-thread.ts") },
     outdir,
     bundle: true,
     splitting: true,

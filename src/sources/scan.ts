@@ -1,5 +1,9 @@
+import { availableParallelism } from "node:os";
+import { type ResourceLimits, Worker } from "node:worker_threads";
+import type { Platform } from "../agents/session.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { createSources } from "./index.ts";
+import type { ScanThreadInput, ScanThreadMessage } from "./scan-thread.ts";
 import { emptyResult, type Source, type SourceScanResult } from "./source.ts";
 
 export interface ScanReport {
@@ -19,7 +23,29 @@ export interface LastScan {
   errors: string[];
 }
 
+/** How a scan runs: in worker threads (the default, `sources.threads`) or on the event loop. */
+export interface ScanOptions {
+  /** Scan threads; overrides `sources.threads`. 0 = in this thread. */
+  threads?: number;
+  /** A thread still scanning after this long is stopped and reported (default 10 minutes). */
+  threadTimeoutMs?: number;
+  /** V8 limits per scan thread: a thread that exceeds them ends, as a reported error, and asm goes on. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** A scan thread that crashed, hung or exited without a report; its sources' results carry it as an error. */
+export class ScanThreadError extends Error {
+  constructor(
+    readonly platforms: Platform[],
+    reason: string,
+  ) {
+    super(`scan thread for ${platforms.join(", ")} ${reason}; the next cycle starts a fresh one`);
+    this.name = "ScanThreadError";
+  }
+}
+
 const MISSING_KEY = "scan.missingRoots";
+const defaultThreadTimeoutMs = 10 * 60_000;
 
 /** Scans in flight, per database: a second caller joins the running scan instead of overlapping it. */
 const inFlight = new WeakMap<object, Promise<ScanReport>>();
@@ -29,16 +55,30 @@ const inFlight = new WeakMap<object, Promise<ScanReport>>();
  * root is logged once when it goes missing (and once when it appears), not every cycle. Calls that overlap
  * a running scan of the same store share its result.
  */
-export function runScan(rt: Runtime, sources?: Source[], now = Date.now()): Promise<ScanReport> {
+export function runScan(rt: Runtime, sources?: Source[], now = Date.now(), options: ScanOptions = {}): Promise<ScanReport> {
   const running = inFlight.get(rt.db);
   if (running) return running;
-  const p = scanOnce(rt, sources ?? createSources(rt.config), now).finally(() => inFlight.delete(rt.db));
+  const threads = sources || rt.db.memory ? 0 : (options.threads ?? scanThreads(rt.config.sources.threads));
+  const scan = threads > 0 ? () => scanInThreads(rt, threads, now, options) : () => scanHere(rt, sources ?? createSources(rt.config), now);
+  const p = scanOnce(rt, scan, now).finally(() => inFlight.delete(rt.db));
   inFlight.set(rt.db, p);
   return p;
 }
 
-async function scanOnce(rt: Runtime, sources: Source[], now: number): Promise<ScanReport> {
-  const started = performance.now();
+/** `sources.threads` as a count: auto = both cores of a 2-CPU machine (one source group each), 1 on a single CPU. */
+export const scanThreads = (setting: "auto" | number, cpus = availableParallelism()): number => (setting === "auto" ? Math.min(2, cpus) : setting);
+
+/**
+ * The platforms split over `n` threads, round-robin in source order (Claude Code and Codex, the usual bulk of a
+ * cold scan, land on different threads). Never more groups than platforms, never an empty group.
+ */
+export function splitPlatforms(platforms: Platform[], n: number): Platform[][] {
+  const groups: Platform[][] = Array.from({ length: Math.min(n, platforms.length) }, () => []);
+  for (const [i, p] of platforms.entries()) groups[i % groups.length]!.push(p);
+  return groups;
+}
+
+async function scanHere(rt: Runtime, sources: Source[], now: number): Promise<SourceScanResult[]> {
   const results: SourceScanResult[] = [];
   for (const source of sources) {
     try {
@@ -48,6 +88,81 @@ async function scanOnce(rt: Runtime, sources: Source[], now: number): Promise<Sc
       results.push({ ...emptyResult(source.platform), errors: [String((err as Error)?.message ?? err)] });
     }
   }
+  return results;
+}
+
+/** The sources scanned in worker threads, in source order; a thread that fails becomes an error on each of its sources. */
+async function scanInThreads(rt: Runtime, n: number, now: number, options: ScanOptions): Promise<SourceScanResult[]> {
+  const platforms = createSources(rt.config).map((s) => s.platform);
+  const groups = splitPlatforms(platforms, n);
+  const done = await Promise.all(
+    groups.map((group) =>
+      scanThread(rt, group, now, options).catch((err: unknown) => {
+        const error = err instanceof ScanThreadError ? err : new ScanThreadError(group, `failed: ${String((err as Error)?.message ?? err)}`);
+        rt.log.error({ err: error, platforms: group }, "scan thread failed");
+        return group.map((p) => ({ ...emptyResult(p), errors: [error.message] }));
+      }),
+    ),
+  );
+  const byPlatform = new Map(done.flat().map((r) => [r.platform, r]));
+  return platforms.flatMap((p) => byPlatform.get(p) ?? []);
+}
+
+/**
+ * Where the scan thread's entry is: beside this module in the bundle (dist/scan-thread.js, see bin/build.mjs), or
+ * the TypeScript source loaded through bin/ts-worker.mjs (which registers tsx) when asm runs from source.
+ */
+function threadEntry(): { url: URL; argv: string[] } {
+  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./scan-thread.js", import.meta.url), argv: [] };
+  return { url: new URL("../../bin/ts-worker.mjs", import.meta.url), argv: [new URL("./scan-thread.ts", import.meta.url).href] };
+}
+
+/** One thread scanning `platforms`: resolves with its report, rejects (ScanThreadError) when it crashes, hangs or exits early. */
+function scanThread(rt: Runtime, platforms: Platform[], now: number, options: ScanOptions): Promise<SourceScanResult[]> {
+  const input: ScanThreadInput = { asmScanThread: true, config: rt.config, dbPath: rt.db.name, platforms, now };
+  const { url, argv } = threadEntry();
+  const timeoutMs = options.threadTimeoutMs ?? defaultThreadTimeoutMs;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(url, { workerData: input, argv, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(() => {
+      settle(() => reject(new ScanThreadError(platforms, `did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`)));
+      void worker.terminate();
+    }, timeoutMs);
+    worker.on("message", (m: ScanThreadMessage) => {
+      if ("log" in m) return relayLog(rt, m.log);
+      settle(() => resolve(m.results));
+      // It has closed its connection before posting; nothing it still holds may keep it alive.
+      void worker.terminate();
+    });
+    worker.once("error", (err) => settle(() => reject(new ScanThreadError(platforms, `crashed: ${err.message}`))));
+    worker.once("exit", (code) => settle(() => reject(new ScanThreadError(platforms, `exited (code ${code}) without a report`))));
+  });
+}
+
+/** A scan thread's log line, logged again by asm's logger at its level (which filters, redacts and writes it). */
+function relayLog(rt: Runtime, line: string): void {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return void rt.log.warn({ line: line.slice(0, 500) }, "unreadable log line from a scan thread");
+  }
+  const { level, time: _time, msg, ...fields } = record;
+  const name = typeof level === "number" ? rt.log.levels.labels[level] : undefined;
+  const method = name === "fatal" || name === "error" || name === "warn" || name === "debug" || name === "trace" ? name : "info";
+  rt.log[method]({ ...fields, thread: "scan" }, typeof msg === "string" ? msg : "");
+}
+
+async function scanOnce(rt: Runtime, scan: () => Promise<SourceScanResult[]>, now: number): Promise<ScanReport> {
+  const started = performance.now();
+  const results = await scan();
   reportMissingRoots(rt, results, now);
   const report = { startedAt: now, durationMs: performance.now() - started, results };
   const sum = (k: "filesSeen" | "filesRead" | "bytesRead" | "parseErrors") => results.reduce((n, r) => n + r[k], 0);

@@ -67,6 +67,8 @@ describe("monitor", () => {
     const transport = new RecordingTransport();
     const m = startMonitoring(rt, { transports: [transport] });
     await until(() => transport.sent.some((v) => v.title?.includes('scheduled job "logs" failed')));
+    // The cycle at start may still be scanning (in its thread): a second one would be skipped, not run.
+    await until(() => !m.scheduler.isRunning("cycle"));
     expect(await m.scheduler.runNow("cycle")).toBe("ran");
     await m.stop();
     const alert = m.stores.alerts.open().find((a) => a.subject === "self:job:logs");

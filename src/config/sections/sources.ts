@@ -23,6 +23,12 @@ export const sourcesSection = z
     codex: z.strictObject({ enabled, root: pathString.default("~/.codex") }).prefault({}),
     opencode: z.strictObject({ enabled, root: pathString.default("~/.local/share/opencode") }).prefault({}),
     gemini: z.strictObject({ enabled, root: pathString.default("~/.gemini") }).prefault({}),
+    threads: z
+      .union([z.literal("auto"), z.number().int().min(0).max(16)])
+      .default("auto")
+      .describe(
+        "Worker threads that scan (file reads, parsing, agent SQLite reads) off the event loop, so a locked agent store never delays a reply: auto = 2 on 2+ CPUs, else 1; 0 = in the main thread",
+      ),
     maxLineBytes: z
       .number()
       .int()
