@@ -84,7 +84,8 @@ function comparePeer(say: (s: string) => void, asmRuns: Measure[], peerRuns: Pee
     .map(([agent, n]) => `${n} ${agent}`)
     .join(" + ");
   const verdict = (asmMs: number) => (asmMs <= 0.5 * p.wallMs && asmPeak < 100 ? "met" : "not met");
-  say(`    reads: ccusage ${read} sessions; ${asmReads}`);
+  // ccusage lists only sessions with token usage: a Codex rollout holding just its session_meta is read but not listed.
+  say(`    reads: ccusage ${read} sessions (those with token usage); ${asmReads}`);
   say(`    ccusage: ${fmt(p.wallMs)} wall, peak RSS ${peerPeak.toFixed(0)} MiB`);
   say(`    asm:     ${fmt(a.wallMs)} wall (the scan alone ${fmt(scanOnly.ms)}), peak RSS ${asmPeak.toFixed(0)} MiB`);
   say(
