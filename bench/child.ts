@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { configSchema } from "../src/config/schema.ts";
 import { createLogger } from "../src/lib/log.ts";
 import { ClaudeCodeSource } from "../src/sources/claude.ts";
@@ -77,7 +78,11 @@ function bareStat(roots: string[]) {
   return { files: files.length, size };
 }
 
-async function scan(db: string, claudeRoot: string, codexRoot: string) {
+/**
+ * `scan-threads <db> <claude> <codex> <threads>`: the scan as `asm run` does it (`sources.threads`, 0 = in this
+ * thread), with the event loop's delay sampled meanwhile: how long a command, a button or the outbox would wait.
+ */
+async function scan(db: string, claudeRoot: string, codexRoot: string, threads?: number) {
   const config = configSchema.parse({
     store: { path: db },
     sources: {
@@ -102,7 +107,10 @@ async function scan(db: string, claudeRoot: string, codexRoot: string) {
   const sources = [new ClaudeCodeSource(config), new CodexSource(config)];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const report = await runScan(rt, sources);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const report = threads === undefined ? await runScan(rt, sources) : await runScan(rt, undefined, Date.now(), { threads });
+  loop.disable();
   const ms = performance.now() - t0;
   const cu = process.cpuUsage(c0);
   const sum = (k: "filesRead" | "bytesRead" | "filesSeen" | "parseErrors" | "sessionsUpdated") => report.results.reduce((n, r) => n + r[k], 0);
@@ -114,6 +122,8 @@ async function scan(db: string, claudeRoot: string, codexRoot: string) {
     bytesRead: sum("bytesRead"),
     parseErrors: sum("parseErrors"),
     sessions: rt.sessions.count(),
+    loopP95Ms: loop.percentile(95) / 1e6,
+    loopMaxMs: loop.max / 1e6,
     errors: report.results.flatMap((r) => r.errors).slice(0, 3),
   };
   rt.close();
@@ -128,6 +138,7 @@ if (mode === "parse") result = bareParse(args);
 else if (mode === "stat") result = bareStat(args);
 else if (mode === "idle") result = {};
 else if (mode === "scan") result = await scan(args[0]!, args[1]!, args[2]!);
+else if (mode === "scan-threads") result = await scan(args[0]!, args[1]!, args[2]!, Number(args[3]));
 else throw new Error(`unknown mode ${mode}`);
 const ms = (result.ms as number | undefined) ?? performance.now() - t0;
 const cu = process.cpuUsage(c0);

@@ -27,7 +27,7 @@ export const sourcesSection = z
       .union([z.literal("auto"), z.number().int().min(0).max(16)])
       .default("auto")
       .describe(
-        "Worker threads that scan (file reads, parsing, agent SQLite reads) off the event loop, so a locked agent store never delays a reply: auto = 2 on 2+ CPUs, else 1; 0 = in the main thread",
+        "Worker threads that scan (file reads, parsing, agent SQLite reads) off the event loop, so a locked agent store never delays a reply: auto = 1; N splits the sources over N threads; 0 = in the main thread",
       ),
     maxLineBytes: z
       .number()

@@ -1,0 +1,102 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildSync } from "esbuild";
+import { ensureCorpus } from "./corpus.ts";
+import { asmNodeFlags } from "./scan.ts";
+
+/**
+ * `npm run bench` → the cold scan in worker threads against the same scan in the main thread (issue 19 item 6),
+ * on the scan benchmark's corpus (same flags: --files, --size-mb, --huge, --dir), each in a fresh bundled child,
+ * alternated, best of 3. Also the event loop's delay while each runs: what a command, a button or the outbox waits.
+ */
+
+interface ThreadMeasure {
+  ms: number;
+  cpuMs: number;
+  maxRssMiB: number;
+  sessions: number;
+  loopP95Ms: number;
+  loopMaxMs: number;
+}
+
+/** The child and the scan thread's entry, bundled side by side as in dist/ (scan.ts looks for scan-thread.js beside it). */
+const outdir = join(import.meta.dirname, "../node_modules/.cache/asm-bench-threads");
+
+function bundle(): void {
+  buildSync({
+    entryPoints: { child: join(import.meta.dirname, "child.ts"), "scan-thread": join(import.meta.dirname, "../src/sources/scan-thread.ts") },
+    outdir,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "error",
+  });
+}
+
+function measure(db: string, roots: string[], threads: number): ThreadMeasure {
+  for (const s of ["", "-wal", "-shm"]) rmSync(db + s, { force: true });
+  const r = spawnSync(process.execPath, [...asmNodeFlags, join(outdir, "child.js"), "scan-threads", db, ...roots, String(threads)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`bench child (threads ${threads}) failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as ThreadMeasure;
+}
+
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+
+export async function benchScanThreads(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      files: { type: "string", default: "10000" },
+      "size-mb": { type: "string", default: "1024" },
+      huge: { type: "string", default: "20" },
+      dir: { type: "string", default: join(tmpdir(), "asm-bench") },
+    },
+    allowPositionals: true,
+    strict: false,
+  });
+  const files = Number(values.files);
+  const sizeMb = Number(values["size-mb"]);
+  const base = String(values.dir);
+  mkdirSync(base, { recursive: true });
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  const corpus = ensureCorpus({ dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
+  const roots = [corpus.claudeRoot, corpus.codexRoot];
+  bundle();
+  const db = join(base, "threads.db");
+  const threads = Math.min(2, availableParallelism());
+  measure(db, roots, 0); // the page cache, warm for both sides
+  const runs: Record<"here" | "one" | "split", ThreadMeasure[]> = { here: [], one: [], split: [] };
+  for (let i = 0; i < 3; i++) {
+    runs.here.push(measure(db, roots, 0));
+    runs.one.push(measure(db, roots, 1));
+    if (threads > 1) runs.split.push(measure(db, roots, threads));
+  }
+  for (const s of ["", "-wal", "-shm"]) rmSync(db + s, { force: true });
+  const best = (m: ThreadMeasure[]) => m.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const worst = (m: ThreadMeasure[], k: "loopP95Ms" | "loopMaxMs") => Math.max(...m.map((r) => r[k]));
+  const line = (name: string, m: ThreadMeasure[]) =>
+    `  ${name.padEnd(24)} ${fmt(best(m).ms).padStart(9)} wall, ${fmt(Math.min(...m.map((r) => r.cpuMs))).padStart(9)} CPU, peak RSS ${best(m).maxRssMiB.toFixed(0)} MiB; event loop delay p95 ${fmt(worst(m, "loopP95Ms"))}, max ${fmt(worst(m, "loopMaxMs"))}`;
+  const here = best(runs.here);
+  say("");
+  say(
+    `cold scan in threads vs in the main thread (${corpus.files.length} files, ${(corpus.bytes / 2 ** 20).toFixed(0)} MiB, ${availableParallelism()} CPUs, best of 3):`,
+  );
+  say(line("main thread (threads 0)", runs.here));
+  say(line("1 thread", runs.one));
+  if (threads > 1) say(line(`${threads} threads (sources split)`, runs.split));
+  const one = best(runs.one);
+  say(`  ratio 1 thread (auto)/main thread: ${(one.ms / here.ms).toFixed(2)}× wall (${one.sessions} vs ${here.sessions} sessions)`);
+  if (threads > 1) say(`  ratio ${threads} threads/1 thread: ${(best(runs.split).ms / one.ms).toFixed(2)}× wall (auto stays 1 unless this is well under 1)`);
+  const p95 = worst(runs.one, "loopP95Ms");
+  say(`  commands wait at most ${fmt(p95)} (event loop delay p95, worst run) while a cold scan runs (target ≤ 200 ms): ${p95 <= 200 ? "met" : "not met"}`);
+}
+
+if (process.argv[1] === import.meta.filename) await benchScanThreads();
