@@ -65,9 +65,10 @@ export function runScan(rt: Runtime, sources?: Source[], now = Date.now(), optio
 }
 
 /**
- * `sources.threads` as a count. auto = 1: off the event loop is what matters. Two threads (two writers into one
- * SQLite store) measured no faster on a 2-CPU machine (bench/scan-threads.ts: 4.46 s vs 4.34 s for 1 GiB) since
- * their write transactions take turns; `threads: 2` still splits the sources, for a machine where it pays.
+ * `sources.threads` as a count. auto = 1: off the event loop is what matters. Two threads measured no faster on
+ * the 2-CPU test machine (bench/scan-threads.ts, 1 GiB: 4.24 s vs 4.09 s), though it was busy with other work
+ * (two scans in two processes into two separate stores were no faster either, so not proven to be SQLite's write
+ * lock); `threads: 2` splits the sources for a machine where bench/scan-threads.ts shows it pays.
  */
 export const scanThreads = (setting: "auto" | number): number => (setting === "auto" ? 1 : setting);
 
