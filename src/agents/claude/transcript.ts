@@ -365,7 +365,9 @@ function firstText(line: Buffer, content: Span | undefined): string {
 /** The window for a model and the largest context seen (see the module comment for the 1M rule). */
 export function claudeWindow(model: string | null, maxContext: number, config: Config): number {
   if (model?.includes("[1m]")) return ONE_MILLION;
-  const w = contextWindowFor(model, config).tokens;
+  // Not the catalog: it gives the API's largest window (1M with the long-context beta), while Claude Code runs a
+  // model at 200k unless its name says [1m] or a session is seen past 200k (the rule below).
+  const w = contextWindowFor(model, config, null, false).tokens;
   if (maxContext > w && w < ONE_MILLION && model?.startsWith("claude-") && !model.includes("haiku")) return ONE_MILLION;
   return w;
 }
