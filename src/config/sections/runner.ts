@@ -28,7 +28,9 @@ const driver = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/)
       .nullable()
       .default(null)
-      .describe("The agent's own permission/approval mode for workers (Claude: default|acceptEdits|plan|bypassPermissions; Gemini: default|auto_edit|yolo)"),
+      .describe(
+        "The agent's own permission/approval mode for workers; null = ask before every command or file change (Claude: default|acceptEdits|plan|bypassPermissions; Codex: default|untrusted|read-only|workspace-write|on-request|never|yolo; Gemini: default|auto_edit|yolo|plan; OpenCode: default|acceptEdits|auto|reject)",
+      ),
     model: z.string().min(1).nullable().default(null).describe("Model id workers of this agent ask for by default; null = the CLI's default"),
     interface: z
       .enum(["protocol", "headless"])
