@@ -80,9 +80,10 @@ export function workerStatusView(
   /** The cost from the price catalog when the CLI reports none (Codex, Gemini, OpenCode): said to be an estimate. */
   estimatedCostUsd?: number | null,
 ): View {
-  const lines = [`${statusMark[w.status]}${w.waitingReason && w.status === "waiting-for-input" ? ` (${w.waitingReason})` : ""}`];
-  // What it waits for, on its own line: the reason a person must act (`permission: Bash(npm test)`).
-  if (w.status === "waiting-for-input" && w.waitingDetail) lines.push(cut(w.waitingDetail, 80));
+  const waiting = w.status === "waiting-for-input";
+  // What it waits for says the reason itself (`permission: Bash(npm test)`), on its own line; else the bare reason.
+  const lines = [`${statusMark[w.status]}${waiting && w.waitingReason && !w.waitingDetail ? ` (${w.waitingReason})` : ""}`];
+  if (waiting && w.waitingDetail) lines.push(cut(w.waitingDetail, 40));
   if (w.model) lines.push(`model ${cut(w.model, 34)}`);
   const tokens = w.inputTokens + w.outputTokens + w.cacheReadTokens + w.cacheWriteTokens;
   lines.push(`turns ${w.turns} · tokens ${formatTokens(tokens)}`);
@@ -167,7 +168,7 @@ export function workerRequestSettledView(w: WorkerRow | undefined, r: WorkerRequ
 export function workerReminderView(w: WorkerRow, r: WorkerRequestRow, now: number): View {
   return {
     title: `${w.id} still waits for you`,
-    sections: [{ lines: [cut(w.waitingDetail ?? r.kind, 80), `asked ${formatDuration(now - r.createdAt)} ago; answer above`] }],
+    sections: [{ lines: [cut(w.waitingDetail ?? r.kind, 40), `asked ${formatDuration(now - r.createdAt)} ago; answer above`] }],
     tone: "warning",
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { workerListView, workerResultView, workerStatusView, workerTitle } from "../../src/core/worker-views.ts";
+import { workerListView, workerReminderView, workerResultView, workerStatusView, workerTitle } from "../../src/core/worker-views.ts";
 import { viewToText } from "../../src/messages/view.ts";
 import type { WorkerRow } from "../../src/store/workers.ts";
 
@@ -67,5 +67,19 @@ describe("worker views on a phone (40 columns)", () => {
     const v = workerResultView(w, NOW);
     for (const s of v.sections.filter((x) => x.pre)) for (const l of s.lines) expect(l.length).toBeLessThanOrEqual(38);
     expect(viewToText(v)).toContain("Rate limited: /resume it later");
+  });
+
+  it("a worker waiting for a person says what for, within 40 columns, in its status, the list and the reminder", () => {
+    const w = worker({
+      status: "waiting-for-input",
+      waitingReason: "permission",
+      waitingDetail: "permission: shell(/bin/bash -lc 'npm test -- --run payments/refund.test.ts')",
+    });
+    const status = viewToText(workerStatusView(w, undefined, NOW));
+    expect(status).toContain("⏸ waiting\npermission: shell(/bin/bash -lc 'npm te…");
+    const list = viewToText(workerListView([w], NOW));
+    const reminder = viewToText(workerReminderView(w, { id: 1, createdAt: NOW - 30 * 60_000 } as Parameters<typeof workerReminderView>[1], NOW));
+    expect(reminder).toContain("asked 30m ago");
+    for (const l of [...lines(status), ...lines(list), ...lines(reminder)]) expect(l.length, l).toBeLessThanOrEqual(40);
   });
 });
