@@ -8,7 +8,7 @@ import { probeGateway } from "../observe/gateway-probe.ts";
 import { gatewayWatch } from "../observe/gateway-target.ts";
 import { tailWatchedLogs } from "../observe/gather.ts";
 import { probeAllQuotas } from "../observe/quota-probe.ts";
-import { backupDirOf, backupStore, guardStore, listBackups, type StoreDamage } from "../store/backup.ts";
+import { backupDirOf, backupStore, guardStore, listBackups, type StoreDamage, stampTime } from "../store/backup.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -127,6 +127,10 @@ function integrityJob(rt: Runtime, m: { sender: OutboxSender; scheduler: () => S
     run: async (now) => {
       const damage = guardStore(rt.db, rt.config.store.path, now);
       if (damage) return damaged(damage, now);
+      // A restart does not take another backup while today's is fresh: a large store is copied once a day.
+      const daily = listBackups(policy.dir).find((b) => b.kind === "daily");
+      if (daily && now - stampTime(daily.stamp) < integrityEverySeconds * 1000)
+        return rt.log.info({ file: daily.path }, "database checked; today's backup stands");
       const file = await backupStore(rt.db, policy, now);
       rt.log.info({ file }, "database checked and backed up");
     },

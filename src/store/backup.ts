@@ -74,19 +74,33 @@ export function readStoreDamage(dbPath: string): StoreDamage | null {
   }
 }
 
+/** When each connection was last found sound; a check within `recheckAfterMs` of it is not run again. */
+const soundAt = new WeakMap<Db, number>();
+const recheckAfterMs = 60_000;
+
+/** The time a backup's stamp (`20261205T043402Z`) names, in epoch ms. */
+export function stampTime(s: string): number {
+  return Date.parse(s.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
+}
+
 /**
  * Checks the store behind `db` (file `dbPath`). Damaged: the marker is written, the connection is switched to
  * `query_only` (every write is refused by SQLite; reads go on as far as the pages allow) and the damage is
  * returned. Sound: a marker left from before (the file was restored) is removed, and null is returned.
  */
 export function guardStore(db: Db, dbPath: string, now: number): StoreDamage | null {
+  // `asm run` checks before its first write and its integrity job again as it starts: one read of every page is enough.
+  const sound = soundAt.get(db);
+  if (sound !== undefined && now >= sound && now - sound < recheckAfterMs) return null;
   const problems = checkStore(db);
   const marker = damageMarkerOf(dbPath);
   if (problems.length === 0) {
     rmSync(marker, { force: true });
     db.pragma("query_only = OFF");
+    soundAt.set(db, now);
     return null;
   }
+  soundAt.delete(db);
   db.pragma("query_only = ON");
   const damage: StoreDamage = { path: resolve(dbPath), at: readStoreDamage(dbPath)?.at ?? now, problems };
   writeFileSync(marker, `${JSON.stringify(damage, null, 2)}\n`);

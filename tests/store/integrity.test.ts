@@ -8,7 +8,7 @@ import { healthInputsOf, healthReport } from "../../src/core/health.ts";
 import type { Inbound, MessageRef, Transport } from "../../src/messages/transport.ts";
 import type { View } from "../../src/messages/view.ts";
 import { startMonitoring } from "../../src/monitor/monitor.ts";
-import { backupStore, checkStore, damageMarkerOf, listBackups, readStoreDamage } from "../../src/store/backup.ts";
+import { backupStore, checkStore, damageMarkerOf, listBackups, readStoreDamage, stampTime } from "../../src/store/backup.ts";
 import { openStore, schemaVersion } from "../../src/store/db.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openRuntime, type Runtime } from "../../src/store/runtime.ts";
@@ -177,6 +177,11 @@ describe("a damaged asm.db", () => {
 });
 
 describe("backups", () => {
+  it("a backup's name says when it was taken", () => {
+    expect(stampTime("20261205T043402Z")).toBe(Date.UTC(2026, 11, 5, 4, 34, 2));
+    expect(Number.isNaN(stampTime("not-a-stamp"))).toBe(true);
+  });
+
   it("one is taken before a migration, and restores to a readable store", () => {
     const dir = tempDir();
     const path = join(dir, "asm.db");
