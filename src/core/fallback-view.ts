@@ -126,12 +126,10 @@ function byTier(rows: ModelFallbackStats[]): ModelFallbackStats[] {
 /** The fallback order a new chained worker takes now: `runner.fallbackOrder` as the measured tiers re-sort it. */
 export function effectiveOrder(config: Config, stats: ModelFallbackStats[]): string[] {
   const inOrder = new Set(config.runner.fallbackOrder);
-  return byTierOnly(stats).filter((m) => inOrder.has(m));
-}
-
-/** The models in rank order, with open breakers put back where their tier placed them (the policy skips them anyway). */
-function byTierOnly(stats: ModelFallbackStats[]): string[] {
-  return [...stats].sort((a, b) => a.rank - b.rank).map((s) => s.model);
+  return [...stats]
+    .sort((a, b) => a.rank - b.rank)
+    .map((s) => s.model)
+    .filter((m) => inOrder.has(m));
 }
 
 /** `1h  2/10 failed (20%)`, then the classes on their own line, so each stays within 40 columns. */

@@ -3,28 +3,12 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoreInbound } from "../../src/chat/dispatch.ts";
 import { Manager } from "../../src/core/manager.ts";
-import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
+import type { Caller } from "../../src/messages/transport.ts";
 import { type View, viewToText } from "../../src/messages/view.ts";
 import { checkRuntime } from "../helpers/checks.ts";
+import { Recorder } from "../helpers/recorder.ts";
 import { ECHO, scriptedDriver } from "../helpers/scripted-protocol.ts";
 import { tempDir } from "../helpers/tmp.ts";
-
-/** Keeps what the core posts and edits, so a test can press the buttons it carried. */
-class Recorder implements Transport {
-  readonly name = "telegram" as const;
-  sent: { ref: MessageRef; view: View }[] = [];
-  edits: { ref: MessageRef; view: View }[] = [];
-  async start() {}
-  async stop() {}
-  async send(view: View) {
-    const ref = { transport: this.name, chatId: "-100", messageId: String(this.sent.length + 1) };
-    this.sent.push({ ref, view });
-    return ref;
-  }
-  async edit(ref: MessageRef, view: View) {
-    this.edits.push({ ref, view });
-  }
-}
 
 const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
 const member: Caller = { transport: "telegram", userId: "2", allowed: true, admin: false };

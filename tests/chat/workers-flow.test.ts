@@ -4,31 +4,15 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { CoreInbound } from "../../src/chat/dispatch.ts";
 import { Manager } from "../../src/core/manager.ts";
-import type { Caller, MessageRef, Transport } from "../../src/messages/transport.ts";
+import type { Caller } from "../../src/messages/transport.ts";
 import { type View, viewToText } from "../../src/messages/view.ts";
 import type { Runtime } from "../../src/store/runtime.ts";
 import { checkRuntime, session } from "../helpers/checks.ts";
+import { Recorder } from "../helpers/recorder.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const exchange = (s: string) => fileURLToPath(new URL(`../fixtures/streams/claude/${s}.exchange.jsonl`, import.meta.url));
-
-/** A transport that keeps what the core posts, so a test can press the buttons it carried. */
-class Recorder implements Transport {
-  readonly name = "telegram" as const;
-  sent: { ref: MessageRef; view: View }[] = [];
-  edits: { ref: MessageRef; view: View }[] = [];
-  async start() {}
-  async stop() {}
-  async send(view: View) {
-    const ref = { transport: this.name, chatId: "-100", messageId: String(this.sent.length + 1) };
-    this.sent.push({ ref, view });
-    return ref;
-  }
-  async edit(ref: MessageRef, view: View) {
-    this.edits.push({ ref, view });
-  }
-}
 
 const admin: Caller = { transport: "telegram", userId: "1", allowed: true, admin: true };
 const member: Caller = { transport: "telegram", userId: "2", allowed: true, admin: false };
