@@ -3,13 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { codexAppServerDriver } from "../../src/agents/codex/app-server.ts";
-import type { Driver } from "../../src/agents/driver.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -26,62 +20,32 @@ const recordedThread = (scenario: string) =>
   (JSON.parse(readFileSync(join(streams, `app-server-${scenario}.meta.json`), "utf8")) as { sessionId: string }).sessionId;
 const COMMAND = "/bin/bash -lc 'echo tool-ran > tool-ran.txt && cat README.md'";
 
-interface World {
-  runner: Runner;
-  store: WorkerStore;
-  requests: WorkerRequestStore;
-  asks: WorkerRequestRow[];
+type World = RunnerWorld & {
   stdinLog: string;
   argvLog: string;
   /** The exchange the fake replays; copy another recording over it before the next spawn. */
   exchange: string;
-}
+};
 
-const runners: Runner[] = [];
-afterEach(async () => {
-  for (const r of runners.splice(0)) await r.stop();
-});
+afterEach(stopRunners);
 
 function world(scenario: string, runner: Record<string, unknown> = {}, codex: Record<string, unknown> = {}): World {
   const dir = tempDir("asm-codex-app-server-");
-  const db = openStore(join(dir, "asm.db"));
   const exchange = join(dir, "exchange.jsonl");
   copyFileSync(recorded(scenario), exchange);
   const stdinLog = join(dir, "stdin.log");
   const argvLog = join(dir, "argv.json");
   const env = { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
-  const config = configSchema.parse({
-    runner: { workspaces: { app: dir }, drivers: { codex: { command: [process.execPath, fake], env, ...codex } }, interruptGraceSeconds: 2, ...runner },
+  const w = runnerWorld({
+    dir,
+    agent: "codex",
+    driver: codexAppServerDriver,
+    driverConfig: { command: [process.execPath, fake], env, ...codex },
+    runner: { interruptGraceSeconds: 2, ...runner },
   });
-  const store = new WorkerStore(db);
-  const requests = new WorkerRequestStore(db);
-  const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], stdinLog, argvLog, exchange };
-  const listener: RunnerListener = {
-    changed: () => {},
-    asks: (_x, r) => w.asks.push(r),
-    turnEnded: () => {},
-    finished: () => {},
-    settled: () => {},
-  };
-  w.runner = new Runner({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    requests,
-    drivers: { codex: codexAppServerDriver } as unknown as Record<Platform, Driver>,
-    listener,
-  });
-  runners.push(w.runner);
-  return w;
+  return { ...w, stdinLog, argvLog, exchange };
 }
 
-const until = async (what: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 type Sent = { method?: string; id?: number; params?: Record<string, unknown>; result?: { decision?: string } };
 const sentLines = (w: World): Sent[] =>
   (existsSync(w.stdinLog) ? readFileSync(w.stdinLog, "utf8") : "")

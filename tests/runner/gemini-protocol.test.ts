@@ -2,14 +2,8 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Driver } from "../../src/agents/driver.ts";
 import { geminiAcpDriver } from "../../src/agents/gemini/acp.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -23,63 +17,32 @@ const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const streams = fileURLToPath(new URL("../fixtures/streams/gemini/", import.meta.url));
 const recorded = (scenario: string) => join(streams, `${scenario}.exchange.jsonl`);
 
-interface World {
-  runner: Runner;
-  store: WorkerStore;
-  requests: WorkerRequestStore;
-  asks: WorkerRequestRow[];
-  settled: string[];
+type World = RunnerWorld & {
   stdinLog: string;
   argvLog: string;
   /** The exchange the fake replays; copy another recording over it before the next spawn. */
   exchange: string;
-}
+};
 
-const runners: Runner[] = [];
-afterEach(async () => {
-  for (const r of runners.splice(0)) await r.stop();
-});
+afterEach(stopRunners);
 
 function world(scenario: string, runner: Record<string, unknown> = {}): World {
   const dir = tempDir("asm-gemini-acp-");
-  const db = openStore(join(dir, "asm.db"));
   const exchange = join(dir, "exchange.jsonl");
   copyFileSync(recorded(scenario), exchange);
   const stdinLog = join(dir, "stdin.log");
   const argvLog = join(dir, "argv.json");
   const env = { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
-  const config = configSchema.parse({
-    runner: { workspaces: { app: dir }, drivers: { gemini: { command: [process.execPath, fake], env } }, interruptGraceSeconds: 2, ...runner },
+  const w = runnerWorld({
+    dir,
+    agent: "gemini",
+    driver: geminiAcpDriver,
+    driverConfig: { command: [process.execPath, fake], env },
+    runner: { interruptGraceSeconds: 2, ...runner },
   });
-  const store = new WorkerStore(db);
-  const requests = new WorkerRequestStore(db);
-  const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], settled: [], stdinLog, argvLog, exchange };
-  const listener: RunnerListener = {
-    changed: () => {},
-    asks: (_x, r) => w.asks.push(r),
-    turnEnded: () => {},
-    finished: () => {},
-    settled: (_x, r, how) => w.settled.push(`${r.id}:${how}`),
-  };
-  w.runner = new Runner({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    requests,
-    drivers: { gemini: geminiAcpDriver } as unknown as Record<Platform, Driver>,
-    listener,
-  });
-  runners.push(w.runner);
-  return w;
+  return { ...w, stdinLog, argvLog, exchange };
 }
 
-const until = async (what: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const sentLines = (w: World) =>
   (existsSync(w.stdinLog) ? readFileSync(w.stdinLog, "utf8") : "")
     .split("\n")

@@ -2,14 +2,8 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Driver } from "../../src/agents/driver.ts";
 import { opencodeServeDriver } from "../../src/agents/opencode/serve.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import { until as pollUntil, type RunnerWorld, runnerWorld, stopRunners } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -23,63 +17,34 @@ const fake = fileURLToPath(new URL("../fakes/opencode-serve.mjs", import.meta.ur
 const streams = fileURLToPath(new URL("../fixtures/streams/opencode/", import.meta.url));
 const recorded = (scenario: string) => join(streams, `${scenario}.serve.jsonl`);
 
-interface World {
-  runner: Runner;
-  store: WorkerStore;
-  requests: WorkerRequestStore;
-  asks: WorkerRequestRow[];
+type World = RunnerWorld & {
   requestLog: string;
   argvLog: string;
   /** The recording the fake replays; copy another one over it before the next spawn. */
   serve: string;
-  dir: string;
-}
+};
 
-const runners: Runner[] = [];
-afterEach(async () => {
-  for (const r of runners.splice(0)) await r.stop();
-});
+afterEach(stopRunners);
 
 function world(scenario: string, runner: Record<string, unknown> = {}): World {
   const dir = tempDir("asm-opencode-serve-");
-  const db = openStore(join(dir, "asm.db"));
   const serve = join(dir, "exchange.serve.jsonl");
   copyFileSync(recorded(scenario), serve);
   const requestLog = join(dir, "requests.jsonl");
   const argvLog = join(dir, "argv.json");
   const env = { FAKE_SERVE: serve, FAKE_REQUEST_LOG: requestLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
-  const config = configSchema.parse({
-    runner: { workspaces: { app: dir }, drivers: { opencode: { command: [process.execPath, fake], env } }, interruptGraceSeconds: 0.5, ...runner },
+  const w = runnerWorld({
+    dir,
+    agent: "opencode",
+    driver: opencodeServeDriver,
+    driverConfig: { command: [process.execPath, fake], env },
+    runner: { interruptGraceSeconds: 0.5, ...runner },
   });
-  const store = new WorkerStore(db);
-  const requests = new WorkerRequestStore(db);
-  const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], requestLog, argvLog, serve, dir };
-  const listener: RunnerListener = {
-    changed: () => {},
-    asks: (_x, r) => w.asks.push(r),
-    turnEnded: () => {},
-    finished: () => {},
-    settled: () => {},
-  };
-  w.runner = new Runner({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    requests,
-    drivers: { opencode: opencodeServeDriver } as unknown as Record<Platform, Driver>,
-    listener,
-  });
-  runners.push(w.runner);
-  return w;
+  return { ...w, requestLog, argvLog, serve };
 }
 
-const until = async (what: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+/** An HTTP server's turn takes longer than a stdio one: 15 s before giving up. */
+const until = (what: () => boolean, ms = 15_000) => pollUntil(what, ms);
 const sent = (w: World) =>
   (existsSync(w.requestLog) ? readFileSync(w.requestLog, "utf8") : "")
     .split("\n")

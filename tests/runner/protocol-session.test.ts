@@ -1,13 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Driver, Reply } from "../../src/agents/driver.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import type { Reply } from "../../src/agents/driver.ts";
+import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { ECHO, scriptedDriver } from "../helpers/scripted-protocol.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -15,59 +10,22 @@ import { tempDir } from "../helpers/tmp.ts";
  * The runner's side of protocol sessions, over a real child process (see tests/helpers/scripted-protocol.ts).
  */
 
-interface World {
-  runner: Runner;
-  store: WorkerStore;
-  requests: WorkerRequestStore;
-  asks: WorkerRequestRow[];
-  reminders: WorkerRequestRow[];
-  settled: string[];
-  wire: string;
-}
+type World = RunnerWorld & { wire: string };
 
-const runners: Runner[] = [];
-afterEach(async () => {
-  for (const r of runners.splice(0)) await r.stop();
-});
+afterEach(stopRunners);
 
 function world(runner: Record<string, unknown> = {}, codex: Record<string, unknown> = {}): World {
   const dir = tempDir("asm-protocol-");
-  const db = openStore(join(dir, "asm.db"));
   const wire = join(dir, "wire.jsonl");
-  const config = configSchema.parse({
-    runner: { workspaces: { app: dir }, drivers: { codex: { command: ECHO, ...codex } }, interruptGraceSeconds: 0.3, ...runner },
+  const w = runnerWorld({
+    dir,
+    agent: "codex",
+    driver: scriptedDriver(wire),
+    driverConfig: { command: ECHO, ...codex },
+    runner: { interruptGraceSeconds: 0.3, ...runner },
   });
-  const driver = scriptedDriver(wire);
-  const store = new WorkerStore(db);
-  const requests = new WorkerRequestStore(db);
-  const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], reminders: [], settled: [], wire };
-  const listener: RunnerListener = {
-    changed: () => {},
-    asks: (_x, r) => w.asks.push(r),
-    turnEnded: () => {},
-    finished: () => {},
-    reminds: (_x, r) => w.reminders.push(r),
-    settled: (_x, r, how) => w.settled.push(`${r.id}:${how}`),
-  };
-  w.runner = new Runner({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    requests,
-    drivers: { codex: driver } as unknown as Record<Platform, Driver>,
-    listener,
-  });
-  runners.push(w.runner);
-  return w;
+  return { ...w, wire };
 }
-
-const until = async (what: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const wire = (w: World) =>
   readFileSync(w.wire, "utf8")
     .trim()
