@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCodexMessages } from "../../src/agents/codex/messages-reader.ts";
-import { type SessionRecord, sessionUid } from "../../src/agents/session.ts";
+import { blankRecord, sessionUid } from "../../src/agents/session.ts";
 import { LineSplitter, readLines } from "../../src/lib/jsonl-reader.ts";
 import { readZstdLines } from "../../src/lib/zstd.ts";
 import { type FileAdapter, scanFiles } from "../../src/sources/file-scan.ts";
@@ -138,8 +138,14 @@ describe("lines over the cap", () => {
         },
         parseErrors: () => ({ count: 0, last: null }),
         commit: ({ uid, state, st, now }) => {
-          const r = { uid, platform: "codex", sessionId: "rollout", path, sizeBytes: st.size, messageCount: state.lines, inputTokens: state.total };
-          h.sessions.upsert({ ...blank, ...r, scannedAt: now } as SessionRecord);
+          h.sessions.upsert({
+            ...blankRecord("codex", null, "rollout", now),
+            uid,
+            path,
+            sizeBytes: st.size,
+            messageCount: state.lines,
+            inputTokens: state.total,
+          });
         },
       };
       const result = emptyResult("codex");
@@ -152,32 +158,3 @@ describe("lines over the cap", () => {
     }
   });
 });
-
-const blank: Omit<SessionRecord, "uid" | "scannedAt"> = {
-  platform: "codex",
-  agentId: null,
-  sessionId: "",
-  sessionKey: null,
-  kind: "session",
-  parentUid: null,
-  project: null,
-  title: null,
-  model: null,
-  firstActivity: null,
-  lastActivity: null,
-  messageCount: 0,
-  path: null,
-  sizeBytes: 0,
-  contextTokens: null,
-  contextWindow: null,
-  contextPercent: null,
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0,
-  parseErrors: 0,
-  lastParseError: null,
-  state: "unknown",
-  present: true,
-  extra: {},
-};
