@@ -1,15 +1,14 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { CoreInbound } from "../src/chat/dispatch.ts";
 import { configSchema } from "../src/config/schema.ts";
-import { createLogger } from "../src/lib/log.ts";
+import { Manager } from "../src/core/manager.ts";
 import { ClaudeCodeSource } from "../src/sources/claude.ts";
 import { CodexSource } from "../src/sources/codex.ts";
 import { runScan } from "../src/sources/scan.ts";
 import { openStore } from "../src/store/db.ts";
-import { KvStore } from "../src/store/kv.ts";
-import type { Runtime } from "../src/store/runtime.ts";
-import { SessionStore } from "../src/store/sessions.ts";
+import { type Runtime, runtimeOver } from "../src/store/runtime.ts";
 
 /**
  * One measurement in a fresh process (so peak RSS is its own): `parse` (bare read + split + JSON.parse of
@@ -78,6 +77,37 @@ function bareStat(roots: string[]) {
   return { files: files.length, size };
 }
 
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! : 0;
+};
+
+/**
+ * Chat commands answered while `scanning` runs, through the path a chat message takes (CoreInbound → Manager →
+ * SQLite → the view): `/sessions` and `/session <id>` alternately, one every 50 ms, each timed from when it was due
+ * to its answer. The store is the one the scan thread is writing.
+ */
+async function askWhile(rt: Runtime, scanning: Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void scanning.finally(() => {
+    done = true;
+  });
+  const manager = new Manager(rt);
+  const inbound = new CoreInbound(manager);
+  const caller = { transport: "telegram", userId: "1", allowed: true, admin: true } as const;
+  const times: number[] = [];
+  for (let i = 0; !done; i++) {
+    // Timed from when the command was due, so an event loop held by the scan counts as the wait it is.
+    const due = performance.now() + 50;
+    await new Promise((r) => setTimeout(r, 50));
+    if (done) break;
+    await inbound.command(caller, i % 2 ? "session" : "sessions", i % 2 ? ["0"] : []);
+    times.push(performance.now() - due);
+  }
+  await manager.stop();
+  return times;
+}
+
 /**
  * `scan-threads <db> <claude> <codex> <threads>`: the scan as `asm run` does it (`sources.threads`, 0 = in this
  * thread), with the event loop's delay sampled meanwhile: how long a command, a button or the outbox would wait.
@@ -93,23 +123,15 @@ async function scan(db: string, claudeRoot: string, codexRoot: string, threads?:
       gemini: { enabled: false },
     },
   });
-  const store = openStore(db);
-  const rt = {
-    config,
-    secrets: {},
-    log: createLogger({ level: "silent", pretty: "never" }),
-    db: store,
-    kv: new KvStore(store),
-    sessions: new SessionStore(store),
-    configFiles: [],
-    close: () => store.close(),
-  } as unknown as Runtime;
+  const rt: Runtime = runtimeOver(openStore(db), config);
   const sources = [new ClaudeCodeSource(config), new CodexSource(config)];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  const report = threads === undefined ? await runScan(rt, sources) : await runScan(rt, undefined, Date.now(), { threads });
+  const scanning = threads === undefined ? runScan(rt, sources) : runScan(rt, undefined, Date.now(), { threads });
+  const answers = threads === undefined ? [] : await askWhile(rt, scanning);
+  const report = await scanning;
   loop.disable();
   const ms = performance.now() - t0;
   const cu = process.cpuUsage(c0);
@@ -124,6 +146,9 @@ async function scan(db: string, claudeRoot: string, codexRoot: string, threads?:
     sessions: rt.sessions.count(),
     loopP95Ms: loop.percentile(95) / 1e6,
     loopMaxMs: loop.max / 1e6,
+    commands: answers.length,
+    commandP95Ms: percentile(answers, 95),
+    commandMaxMs: answers.length ? Math.max(...answers) : 0,
     errors: report.results.flatMap((r) => r.errors).slice(0, 3),
   };
   rt.close();

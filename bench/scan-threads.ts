@@ -20,6 +20,10 @@ interface ThreadMeasure {
   sessions: number;
   loopP95Ms: number;
   loopMaxMs: number;
+  /** `/sessions` and `/session` asked during the scan (none when it runs in the main thread: nothing could ask). */
+  commands: number;
+  commandP95Ms: number;
+  commandMaxMs: number;
 }
 
 /** The child and the scan thread's entry, bundled side by side as in dist/ (scan.ts looks for scan-thread.js beside it). */
@@ -96,7 +100,12 @@ export async function benchScanThreads(argv: string[] = process.argv.slice(2)): 
   say(`  ratio 1 thread (auto)/main thread: ${(one.ms / here.ms).toFixed(2)}× wall (${one.sessions} vs ${here.sessions} sessions)`);
   if (threads > 1) say(`  ratio ${threads} threads/1 thread: ${(best(runs.split).ms / one.ms).toFixed(2)}× wall (auto stays 1 unless this is well under 1)`);
   const p95 = worst(runs.one, "loopP95Ms");
-  say(`  commands wait at most ${fmt(p95)} (event loop delay p95, worst run) while a cold scan runs (target ≤ 200 ms): ${p95 <= 200 ? "met" : "not met"}`);
+  say(`  event loop delay p95 while a cold scan runs in its thread: ${fmt(p95)} (worst run)`);
+  const asked = runs.one.reduce((n, r) => n + r.commands, 0);
+  const answerP95 = Math.max(...runs.one.map((r) => r.commandP95Ms));
+  say(
+    `  commands answered meanwhile: ${asked} (/sessions, /session, one per 50 ms, timed from when due), p95 ${fmt(answerP95)} (worst run), max ${fmt(Math.max(...runs.one.map((r) => r.commandMaxMs)))} (target p95 ≤ 200 ms): ${asked > 0 && answerP95 <= 200 ? "met" : "not met"}`,
+  );
 }
 
 if (process.argv[1] === import.meta.filename) await benchScanThreads();
