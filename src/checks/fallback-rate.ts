@@ -137,7 +137,7 @@ export function checkFallbackRate(obs: Observations, config: Config, now: number
       check: "fallback-rate",
       subject: `session:${s.uid}`,
       severity: c.severity,
-      summary: `${s.agentId ?? "openclaw"} ${s.title ?? s.sessionKey ?? s.sessionId}: runs on ${m.active} instead of ${m.selected}${m.reason ? ` (${m.reason})` : ""}`,
+      summary: `${s.agentId ?? s.platform} ${s.title ?? s.sessionKey ?? s.sessionId}: runs on ${m.active} instead of ${m.selected}${m.reason ? ` (${m.reason})` : ""}`,
       component: `session ${s.uid}`,
       value: `active ${m.active}`,
       threshold: `selected ${m.selected}`,

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { z } from "zod";
-import { agentOf } from "../agents/registry.ts";
+import { jsonStorePath } from "../agents/openclaw/session-store.ts";
+import { agentOf, platformsWith } from "../agents/registry.ts";
 import type { Platform, SessionRecord } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { ActionKind } from "../store/actions.ts";
+import type { SessionQuery, SessionStore } from "../store/sessions.ts";
 
 /** What an action will do, decided when it is requested and stored with the row (`details`). */
 export type ActionDetails =
@@ -114,18 +115,6 @@ export function planRestart(config: Config, overLimit: RestartLimit | null = nul
   return { kind: "restart_gateway", target: null, details: { mode: "argv", argvs, ...(overLimit ? { overLimit } : {}) }, summary: argv.join(" ") };
 }
 
-const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
-
-/** The `sessions.json` that holds an OpenClaw session of the file era, or null when none is found. */
-export function jsonStorePath(config: Config, s: SessionRecord): string | null {
-  const candidates = [
-    str(s.extra.storePath),
-    s.path ? join(dirname(s.path), "sessions.json") : null,
-    join(config.sources.openclaw.root, "agents", s.agentId ?? "main", "sessions", "sessions.json"),
-  ];
-  return candidates.find((p): p is string => p !== null && existsSync(p)) ?? null;
-}
-
 /** The placeholders a session-level argv may use: `{target}` is the session key (how OpenClaw's CLI addresses sessions). */
 const sessionValues = (s: SessionRecord) => ({ target: s.sessionKey ?? s.sessionId, sessionKey: s.sessionKey, sessionId: s.sessionId, agentId: s.agentId });
 
@@ -148,7 +137,7 @@ export function planReset(config: Config, s: SessionRecord): ActionPlan {
     );
   }
   if (!s.sessionKey) throw new ActionRefused(kind, "the store entry's key is unknown; run a scan first");
-  const path = jsonStorePath(config, s);
+  const path = jsonStorePath(config.sources.openclaw.root, s);
   if (!path) throw new ActionRefused(kind, "its sessions.json was not found (was the session removed already?)");
   return {
     kind,
@@ -160,6 +149,10 @@ export function planReset(config: Config, s: SessionRecord): ActionPlan {
 
 /** Entries whose transcript path is null or whose transcript file is missing. */
 export const isCorrupted = (s: SessionRecord) => agentOf(s.platform).capabilities.resetSessions && s.present && Boolean(s.extra.transcriptProblem);
+
+/** The corrupted entries in the store, of every agent whose sessions asm can reset or clean up, per agent in `sort` order. */
+export const corruptedSessions = (sessions: Pick<SessionStore, "list">, sort?: SessionQuery["sort"]): SessionRecord[] =>
+  platformsWith("resetSessions").flatMap((platform) => sessions.list({ platform, sort }).filter(isCorrupted));
 
 /**
  * Cleanup of corrupted or stray OpenClaw entries (the caller decides which: corrupted ones from the
@@ -182,7 +175,7 @@ export function planCleanup(config: Config, candidates: SessionRecord[]): Action
   const byStore = new Map<string, string[]>();
   const skipped: SessionRecord[] = [];
   for (const s of entries) {
-    const path = s.extra.storage === "sqlite" || !s.sessionKey ? null : jsonStorePath(config, s);
+    const path = s.extra.storage === "sqlite" || !s.sessionKey ? null : jsonStorePath(config.sources.openclaw.root, s);
     if (!path) {
       skipped.push(s);
       continue;

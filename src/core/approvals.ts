@@ -15,8 +15,8 @@ import {
   type ActionDetails,
   type ActionPlan,
   ActionRefused,
+  corruptedSessions,
   isAuto,
-  isCorrupted,
   kindLabels,
   planCleanup,
   planRepair,
@@ -330,7 +330,7 @@ export class ActionWorkflow {
       if (!s) throw new ActionRefused(pa.kind, `session ${pa.target} is not in the store`);
       return planCleanup(config, [s]);
     }
-    return planCleanup(config, sessions.list({ platform: "openclaw" }).filter(isCorrupted));
+    return planCleanup(config, corruptedSessions(sessions));
   }
 
   /** Runs an approved action in the background (a transport must never wait on a restart). */

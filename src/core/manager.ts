@@ -10,7 +10,7 @@ import { SeriesStore } from "../store/series.ts";
 import { SilenceStore } from "../store/silences.ts";
 import { type Turn, TurnStore } from "../store/turns.ts";
 import { actionRef } from "./action-views.ts";
-import { ActionRefused, isCorrupted, planCleanup, planReset, planRestart, restartLimit } from "./actions.ts";
+import { ActionRefused, corruptedSessions, planCleanup, planReset, planRestart, restartLimit } from "./actions.ts";
 import { AlertLookupError, AlertOps } from "./alert-ops.ts";
 import { ActionWorkflow } from "./approvals.ts";
 import { fallbackOrderNow, fallbackStatsNow } from "./fallback-stats.ts";
@@ -149,10 +149,7 @@ export class Manager {
    * whose file is missing, and stray sessions the duplicates check has an open alert about.
    */
   cleanupCandidates(): { session: SessionRecord; why: string }[] {
-    const out = this.rt.sessions
-      .list({ platform: "openclaw", sort: "activity" })
-      .filter(isCorrupted)
-      .map((session) => ({ session, why: String(session.extra.transcriptProblem) }));
+    const out = corruptedSessions(this.rt.sessions, "activity").map((session) => ({ session, why: String(session.extra.transcriptProblem) }));
     for (const a of this.alerts.list(false)) {
       const pa = a.report.proposedAction;
       if (a.check !== "duplicates" || pa?.kind !== "cleanup" || !pa.target || out.some((c) => c.session.uid === pa.target)) continue;

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { OpenClawConfigError, openClawConfigPath, readOpenClawConfig } from "../agents/openclaw/config.ts";
+import { platformsWith } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import { listSourceProblems } from "../store/problems.ts";
@@ -81,7 +82,8 @@ function observedSessions(rt: Runtime, now: number): SessionRecord[] {
   const activeWithinMs = rt.config.checks.context.activeWithinHours * 3_600_000;
   const byUid = new Map<string, SessionRecord>();
   for (const s of rt.sessions.list({ activeWithinMs, now, sort: "activity" })) byUid.set(s.uid, s);
-  for (const s of rt.sessions.list({ platform: "openclaw", sort: "activity" })) byUid.set(s.uid, s);
+  // A chat peer's next message resumes its session whatever its age, so those stay observed (as context-scope.ts says).
+  for (const platform of platformsWith("chatPeers")) for (const s of rt.sessions.list({ platform, sort: "activity" })) byUid.set(s.uid, s);
   return [...byUid.values()];
 }
 

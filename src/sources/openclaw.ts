@@ -101,7 +101,7 @@ export class OpenClawSource implements Source {
     }
     // A store that was unreadable and is now gone is no longer a problem.
     for (const p of listSourceProblems(kv)) {
-      if (p.platform === "openclaw" && p.path.endsWith(".sqlite") && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
+      if (p.platform === this.platform && p.path.endsWith(".sqlite") && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
     }
     const under = (path: string) => unlisted.some((d) => path.startsWith(d + sep));
     for (const [path, cursor] of files.bySource(dbSource)) {

@@ -87,7 +87,7 @@ export class OpencodeSource implements Source {
       }
     }
     for (const p of listSourceProblems(kv)) {
-      if (p.platform === "opencode" && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
+      if (p.platform === this.platform && statPath(p.path).kind === "gone") clearSourceProblem(kv, p.path, ctx.now);
     }
     // A store that disappeared: its sessions are gone.
     for (const [path, cursor] of known) {

@@ -1,5 +1,6 @@
 import { constants, copyFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { SessionRecord } from "../session.ts";
 
 /** Editing an OpenClaw `sessions.json` failed; nothing was changed unless `backupPath` says a backup exists. */
 export class SessionStoreEditError extends Error {
@@ -20,6 +21,21 @@ export interface RemovedEntries {
   removed: string[];
   /** Keys that were already gone. */
   missing: string[];
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+
+/**
+ * The `sessions.json` that holds an OpenClaw session of the file era, or null when none is found: the
+ * store the scan recorded, the one beside its transcript, or `<root>/agents/<agentId>/sessions/sessions.json`.
+ */
+export function jsonStorePath(root: string, s: Pick<SessionRecord, "extra" | "path" | "agentId">): string | null {
+  const candidates = [
+    str(s.extra.storePath),
+    s.path ? join(dirname(s.path), "sessions.json") : null,
+    join(root, "agents", s.agentId ?? "main", "sessions", "sessions.json"),
+  ];
+  return candidates.find((p): p is string => p !== null && existsSync(p)) ?? null;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { backupPathFor, removeJsonStoreEntries, SessionStoreEditError } from "../../../src/agents/openclaw/session-store.ts";
+import { backupPathFor, jsonStorePath, removeJsonStoreEntries, SessionStoreEditError } from "../../../src/agents/openclaw/session-store.ts";
 import { CoreInbound } from "../../../src/chat/dispatch.ts";
 import { approvalData } from "../../../src/core/action-views.ts";
 import { Manager } from "../../../src/core/manager.ts";
@@ -69,6 +69,24 @@ describe("removeJsonStoreEntries", () => {
     expect(readFileSync(path, "utf8")).toBe('{"agent:main:main": {');
     expect(readdirSync(dir)).toEqual(["sessions.json"]);
     expect(() => removeJsonStoreEntries(join(dir, "missing.json"), ["x"])).toThrow(/not readable \(ENOENT\)/);
+  });
+});
+
+describe("jsonStorePath (where a file-era session's entry lives)", () => {
+  it("prefers the store the scan recorded, then the one beside the transcript, then the agent's folder under the root; null when none exists", () => {
+    const root = tempDir();
+    const agentStore = join(root, "agents", "ops", "sessions", "sessions.json");
+    mkdirSync(join(root, "agents", "ops", "sessions"), { recursive: true });
+    writeFileSync(agentStore, "{}");
+    const elsewhere = join(tempDir(), "sessions.json");
+    writeFileSync(elsewhere, "{}");
+    const beside = join(tempDir(), "t.jsonl");
+    writeFileSync(join(beside, "..", "sessions.json"), "{}");
+    const s = (extra: Record<string, unknown>, path: string | null, agentId: string | null) => ({ extra, path, agentId });
+    expect(jsonStorePath(root, s({ storePath: elsewhere }, beside, "ops"))).toBe(elsewhere);
+    expect(jsonStorePath(root, s({ storePath: join(root, "missing.json") }, beside, "ops"))).toBe(join(beside, "..", "sessions.json"));
+    expect(jsonStorePath(root, s({}, null, "ops"))).toBe(agentStore);
+    expect(jsonStorePath(root, s({}, null, null))).toBeNull(); // agent "main" has no store here
   });
 });
 
