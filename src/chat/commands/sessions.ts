@@ -89,6 +89,7 @@ export const sessionsCommand: Command = {
     { name: "scope", description: "active (default: the checked ones) or all", type: "string", choices: ["active", "all"] },
     { name: "sort", description: "urgency (default), context or activity", type: "string", choices: Object.keys(sorts) },
     { name: "state", description: "Only errored or waiting sessions", type: "string", choices: [...states] },
+    { name: "project", description: "Only sessions whose project folder matches this name", type: "string", keyword: "project" },
   ],
   run({ manager, now }, args) {
     const q = parseSessionsArgs(args);

@@ -14,6 +14,8 @@ export interface OptionSpec {
   autocomplete?: "session";
   /** Takes the rest of the line (a reason): Discord shows one text field for it. */
   rest?: boolean;
+  /** A named argument typed as `<keyword> <value>` (`project alpha`): Discord's field passes the word before its value. */
+  keyword?: string;
 }
 
 export interface CommandSpec {

@@ -123,7 +123,8 @@ export class DiscordInteractions {
     // Positional arguments in the order the command list declares them, whatever order Discord used.
     const args = (spec?.options ?? []).flatMap((o) => {
       const value = i.options.get(o.name)?.value;
-      return value === undefined || value === null ? [] : [String(value)];
+      if (value === undefined || value === null) return [];
+      return o.keyword ? [o.keyword, String(value)] : [String(value)];
     });
     const work = this.core!.command(caller, i.commandName, args);
     const { value: view, late } = await answerWithin(work, this.options.deferAfterMs, () => i.deferReply());

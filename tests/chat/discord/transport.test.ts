@@ -29,6 +29,7 @@ const specs: CommandSpec[] = [
     options: [
       { name: "platform", description: "Platform", type: "string", choices: ["openclaw", "claude", "codex"] },
       { name: "scope", description: "active or all", type: "string", choices: ["active", "all"] },
+      { name: "project", description: "Project", type: "string", keyword: "project" },
     ],
   },
   {
@@ -134,7 +135,7 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
     }[];
     expect(body.map((c) => c.name)).toEqual(specs.map((s) => s.name));
     const sessions = body.find((c) => c.name === "sessions")!;
-    expect(sessions.options!.map((o) => o.name)).toEqual(["platform", "scope"]);
+    expect(sessions.options!.map((o) => o.name)).toEqual(["platform", "scope", "project"]);
     expect(sessions.options![0]!.choices).toEqual([
       { name: "openclaw", value: "openclaw" },
       { name: "claude", value: "claude" },
@@ -220,6 +221,13 @@ describe("DiscordTransport against a fake Discord on loopback", () => {
     expect(cb.type).toBe(4);
     expect(cb.data!.flags ?? 0).toBe(0);
     expect(JSON.stringify(cb.data!.embeds)).toContain("answer to /sessions claude all");
+  });
+
+  it("passes a keyword option as the words typed in text (project <name>), so the command parses it as in Telegram", async () => {
+    const { fake, inbound } = await setup();
+    const id = fake.slashCommand({ name: "sessions", options: { project: "alpha", platform: "claude" }, user: member, channelId: feed });
+    await fake.waitFor(() => fake.callbacks.has(id), "the reply");
+    expect(inbound.calls[0]).toMatchObject({ kind: "command", value: "sessions", args: ["claude", "project", "alpha"] });
   });
 
   it("recognises admins by user id and by role id (raw member roles), and refuses strangers ephemerally", async () => {
