@@ -12,7 +12,7 @@ import { type Runtime, runtimeOver } from "../src/store/runtime.ts";
 
 /**
  * One measurement in a fresh process (so peak RSS is its own): `parse` (bare read + split + JSON.parse of
- * every line), `stat` (bare walk + stat), or `scan` (asm's Claude + Codex sources into SQLite). Prints one
+ * every line), `split` (bare read + split, no parse), `stat` (bare walk + stat), or `scan` (asm's Claude + Codex sources into SQLite). Prints one
  * JSON line: { ms, maxRssMiB, ... }.
  */
 
@@ -30,7 +30,9 @@ function walk(dir: string, out: string[]) {
   }
 }
 
-function bareParse(roots: string[]) {
+/** Reads every line of every file; `parse` also JSON.parses each (the bare parse), else only finds the line ends
+ * (the floor any scanner that reads the bytes pays). */
+function bareParse(roots: string[], parse = true) {
   const files: string[] = [];
   for (const r of roots) walk(r, files);
   let buf = Buffer.allocUnsafe(256 * 1024);
@@ -55,8 +57,10 @@ function bareParse(roots: string[]) {
       let start = 0;
       let nl = buf.indexOf(10, len);
       while (nl !== -1 && nl < stop) {
-        const v = JSON.parse(buf.toString("utf8", start, nl));
-        sink += v.type ? 1 : 0;
+        if (parse) {
+          const v = JSON.parse(buf.toString("utf8", start, nl));
+          sink += v.type ? 1 : 0;
+        }
         lines++;
         start = nl + 1;
         nl = buf.indexOf(10, start);
@@ -160,6 +164,7 @@ const t0 = performance.now();
 const c0 = process.cpuUsage();
 let result: Record<string, unknown>;
 if (mode === "parse") result = bareParse(args);
+else if (mode === "split") result = bareParse(args, false);
 else if (mode === "stat") result = bareStat(args);
 else if (mode === "idle") result = {};
 else if (mode === "scan") result = await scan(args[0]!, args[1]!, args[2]!);
