@@ -77,6 +77,22 @@ function parse(args: string[], options: Options, positionals = 0) {
   return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
 }
 
+/**
+ * `asm spawn`'s flags. A prompt word that looks like a flag (`--fix the test`) is refused like any unknown flag, with
+ * how to pass it: after `--`, where parseArgs takes everything as positionals.
+ */
+function parseSpawn(args: string[]) {
+  try {
+    return parse(args, { wait: { type: "boolean" }, json: { type: "boolean" }, model: { type: "string" }, chain: { type: "string" } }, 10_000);
+  } catch (err) {
+    const flag = /^unknown flag (\S+);/.exec((err as Error).message)?.[1];
+    if (!(err instanceof UsageError) || !flag) throw err;
+    const words = args.filter((a) => !a.startsWith("-"));
+    const example = `asm spawn ${words.slice(0, 2).join(" ") || "<agent> <workspace>"} -- ${flag} …`;
+    throw new UsageError(`${err.message}. A prompt that starts with a dash goes after --: ${example}`);
+  }
+}
+
 const defaultIo = (): CliIo => ({ out: process.stdout, err: process.stderr, env: process.env });
 
 /** Runs one CLI invocation and returns its exit code. Never throws. */
@@ -147,11 +163,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return exitCodes.ok;
       }
       case "spawn": {
-        const { values, positionals } = parse(
-          rest,
-          { wait: { type: "boolean" }, json: { type: "boolean" }, model: { type: "string" }, chain: { type: "string" } },
-          10_000,
-        );
+        const { values, positionals } = parseSpawn(rest);
         const { spawnFromCli } = await import("./cli/workers.ts");
         return await spawnFromCli(open(values.config), io, positionals, {
           wait: Boolean(values.wait),

@@ -1,12 +1,11 @@
-import type { Platform } from "../agents/session.ts";
-import { platforms } from "../agents/session.ts";
 import { fallbackOrderNow } from "../core/fallback-stats.ts";
 import { Feed } from "../core/feed.ts";
-import { workerListView } from "../core/worker-views.ts";
+import { workerListView, workerResultView } from "../core/worker-views.ts";
 import { WorkerOps } from "../core/workers.ts";
 import { viewToText } from "../messages/view.ts";
 import { chainFor } from "../runner/fallback/policy.ts";
 import { RunnerError } from "../runner/runner.ts";
+import { spawnTarget } from "../runner/spawn-target.ts";
 import type { Runtime } from "../store/runtime.ts";
 import type { WorkerRow } from "../store/workers.ts";
 import { UsageError } from "./errors.ts";
@@ -27,8 +26,10 @@ export function workerJson(w: WorkerRow) {
     tokens: { input: w.inputTokens, output: w.outputTokens, cacheRead: w.cacheReadTokens, cacheWrite: w.cacheWriteTokens },
     costUsd: w.costUsd,
     exitCode: w.exitCode,
+    signal: w.signal,
     errorClass: w.errorClass,
     errorMessage: w.errorMessage,
+    stderrTail: w.stderrTail,
     resumedFrom: w.resumedFrom,
     output: w.outputTail,
     createdAt: new Date(w.createdAt).toISOString(),
@@ -51,26 +52,26 @@ export interface SpawnOptions {
  */
 export async function spawnFromCli(rt: Runtime, io: CliIo, positionals: string[], opts: SpawnOptions): Promise<number> {
   const [first, workspace, ...rest] = positionals;
-  const models = rt.config.runner.models;
-  const isModel = first !== undefined && Object.hasOwn(models, first);
-  const agent = isModel ? models[first]!.driver : first;
-  if (!agent || !(platforms as readonly string[]).includes(agent)) {
-    throw new UsageError(`spawn needs an agent (${platforms.join(", ")}) or a model from runner.models`);
+  let target: ReturnType<typeof spawnTarget>;
+  try {
+    target = spawnTarget(first, rt.config.runner.models);
+  } catch (err) {
+    throw err instanceof RunnerError ? new UsageError(err.message) : err;
   }
-  const ops = new WorkerOps(rt, new Feed(rt.log));
-  const chain = opts.chain?.length
-    ? opts.chain
-    : isModel
-      ? chainFor(
-          first!,
-          fallbackOrderNow(rt, (m) => ops.runner.breaker(m)),
-        )
-      : null;
   if (!workspace) throw new UsageError("spawn needs a workspace name (from runner.workspaces)");
   const prompt = rest.join(" ").trim();
   if (!prompt) throw new UsageError("spawn needs a prompt");
+  const ops = new WorkerOps(rt, new Feed(rt.log));
+  const chain = opts.chain?.length
+    ? opts.chain
+    : target.model
+      ? chainFor(
+          target.model,
+          fallbackOrderNow(rt, (m) => ops.runner.breaker(m)),
+        )
+      : null;
   try {
-    const req = { agent: agent as Platform, workspace, prompt, model: opts.model ?? null, requestedBy: "cli", chain };
+    const req = { agent: target.agent, workspace, prompt, model: opts.model ?? null, requestedBy: "cli", chain };
     if (!opts.wait) {
       const w = ops.runner.spawn(req, { start: false });
       if (opts.json) printJson(io, workerJson(w));
@@ -84,11 +85,10 @@ export async function spawnFromCli(rt: Runtime, io: CliIo, positionals: string[]
     process.off("SIGINT", onSignal);
     if (opts.json) printJson(io, workerJson(done));
     else {
-      print(io, `${done.id} ${done.status} · ${done.agent} · turns ${done.turns} · exit ${done.exitCode ?? done.signal ?? "-"}`);
-      if (done.sessionId) print(io, `session ${done.sessionId}`);
-      if (done.costUsd !== null) print(io, `cost $${done.costUsd.toFixed(4)}`);
-      if (done.errorClass) print(io, `error ${done.errorClass}: ${done.errorMessage ?? ""}`);
-      if (done.outputTail) print(io, done.outputTail.trim());
+      // The same result the chat gets (status, model, turns, tokens, cost, exit, error and advice, answer), then the
+      // agent session id on its own line, for a script to pick up.
+      print(io, viewToText(workerResultView(done, Date.now())));
+      if (done.sessionId) print(io, `\nsession ${done.sessionId}`);
     }
     return done.status === "completed" ? 0 : 1;
   } catch (err) {
@@ -104,5 +104,5 @@ export function printWorkers(rt: Runtime, io: CliIo, opts: { json: boolean; all:
   const ops = new WorkerOps(rt, new Feed(rt.log));
   const rows = ops.store.list({ activeOnly: !opts.all, limit: 200 });
   if (opts.json) return void printJson(io, rows.map(workerJson));
-  print(io, viewToText(workerListView(rows, Date.now())));
+  print(io, viewToText(workerListView(rows, Date.now(), "asm spawn <agent> <workspace> <prompt>")));
 }

@@ -189,9 +189,9 @@ export function spawnRequestView(r: WorkerRequestRow): View {
   };
 }
 
-/** `/workers`: one short line per worker. */
-export function workerListView(ws: WorkerRow[], now: number): View {
-  if (ws.length === 0) return { title: "Workers", sections: [{ lines: ["No workers. Start one with /spawn <agent> <workspace> <prompt>."] }] };
+/** `/workers`: one short line per worker. `start` is how to start one where the list is read (`asm spawn …` on the CLI). */
+export function workerListView(ws: WorkerRow[], now: number, start = "/spawn <agent> <workspace> <prompt>"): View {
+  if (ws.length === 0) return { title: "Workers", sections: [{ lines: [`No workers. Start one with ${start}.`] }] };
   return {
     title: "Workers",
     sections: [

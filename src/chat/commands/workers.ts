@@ -1,20 +1,11 @@
-import { type Platform, platforms } from "../../agents/session.ts";
+import { platforms } from "../../agents/session.ts";
 import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
 import { chainFor } from "../../runner/fallback/policy.ts";
 import { RunnerError } from "../../runner/runner.ts";
+import { spawnTarget } from "../../runner/spawn-target.ts";
 import type { Command, CommandContext } from "./spec.ts";
 import { UsageError } from "./spec.ts";
-
-/** Agent names people type, to the platform. */
-const agentNames: Record<string, Platform> = {
-  claude: "claude",
-  "claude-code": "claude",
-  codex: "codex",
-  gemini: "gemini",
-  opencode: "opencode",
-  openclaw: "openclaw",
-};
 
 const workerId = (v: string | undefined) => {
   if (!v) throw new UsageError("the worker id is missing");
@@ -57,16 +48,16 @@ export const spawnCommand: Command = {
     }
     const [a, ws, ...rest] = args;
     const models = ctx.rt.config.runner.models;
-    const isModel = a !== undefined && Object.hasOwn(models, a);
-    const agent = isModel ? models[a]!.driver : a ? agentNames[a.toLowerCase()] : undefined;
-    if (!agent) {
-      throw new UsageError(
-        `unknown agent or model "${(a ?? "").slice(0, 40)}"; an agent (${Object.keys(agentNames).join(", ")}) or a model from runner.models`,
-      );
+    let target: ReturnType<typeof spawnTarget>;
+    try {
+      target = spawnTarget(a, models);
+    } catch (err) {
+      throw err instanceof RunnerError ? new UsageError(err.message) : err;
     }
+    const agent = target.agent;
     const unknown = (explicit ?? []).filter((m) => !Object.hasOwn(models, m));
     if (unknown.length) throw new UsageError(`not in runner.models: ${unknown.join(", ").slice(0, 200)}`);
-    const chain = explicit ?? (isModel ? chainFor(a, ctx.manager.fallbackOrder(ctx.now)) : null);
+    const chain = explicit ?? (target.model ? chainFor(target.model, ctx.manager.fallbackOrder(ctx.now)) : null);
     if (!ws || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(ws)) throw new UsageError("the workspace name is missing or not valid");
     try {
       const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest), chain });
