@@ -4,6 +4,7 @@ import { driversFor } from "../agents/drivers.ts";
 import type { Platform, SessionRecord } from "../agents/session.ts";
 import { HandoverOps, handoverPrompt } from "../handover/handover.ts";
 import { saveMemory } from "../handover/save.ts";
+import { formatDuration } from "../lib/present.ts";
 import type { Caller, MessageRef } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { FallbackNotice } from "../runner/fallback/chain.ts";
@@ -33,6 +34,12 @@ export interface Decision {
 }
 
 const who = (c: Caller) => `${c.transport}:${c.userId}`;
+
+/** One retry, switch or give-up of a chained worker, said in a line: "w3 retries gpt-5.2 in 1m 30s: rate_limit". */
+export function fallbackNoticeText(worker: string, n: Pick<FallbackNotice, "action" | "from" | "to" | "reason" | "delayMs">): string {
+  if (n.action === "retry") return `${worker} retries ${n.from}${n.delayMs ? ` in ${formatDuration(n.delayMs)}` : ""}: ${n.reason}`;
+  return n.action === "fallback" ? `${worker} fell back from ${n.from} to ${n.to}: ${n.reason}` : `${worker} gave up after ${n.from}: ${n.reason}`;
+}
 
 /**
  * The workers as chat and CLI see them: spawn (or ask an admin to approve a non-admin's spawn), send,
@@ -310,13 +317,7 @@ export class WorkerOps implements RunnerListener {
 
   /** Every retry and switch of a chained worker is said in its place: "fell back from X to Y: rate limited". */
   fellBack(w: WorkerRow, n: FallbackNotice): void {
-    const text =
-      n.action === "retry"
-        ? `${w.id} retries ${n.from}${n.delayMs ? ` in ${Math.round(n.delayMs / 1000)}s` : ""}: ${n.reason}`
-        : n.action === "fallback"
-          ? `${w.id} fell back from ${n.from} to ${n.to}: ${n.reason}`
-          : `${w.id} gave up after ${n.from}: ${n.reason}`;
-    void this.post(w, { sections: [{ lines: [text] }], tone: n.action === "give_up" ? "critical" : "warning" }).catch((err) =>
+    void this.post(w, { sections: [{ lines: [fallbackNoticeText(w.id, n)] }], tone: n.action === "give_up" ? "critical" : "warning" }).catch((err) =>
       this.rt.log.warn({ err, worker: w.id }, "could not post the fallback notice"),
     );
   }

@@ -4,6 +4,7 @@ import { blankRecord, type SessionRecord } from "../agents/session.ts";
 import { emptyRead, type TranscriptEntry, type TranscriptRead } from "../agents/transcript-entry.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
+import { formatTokens } from "../lib/present.ts";
 import type { Db } from "../store/db.ts";
 import { KvStore } from "../store/kv.ts";
 import { MemoryStore } from "../store/memories.ts";
@@ -69,13 +70,11 @@ export function handoverPrompt(memory: Memory, markdown = renderMemory(memory)):
   ].join("\n");
 }
 
-const k = (n: number) => (n >= 1000 ? `${Math.round(n / 1000)}k` : String(n));
-
 /** "context 83% (166k/200k) → handed over to w14: 12 files, 3 open todos" */
 export function handoverNotice(percent: number, tokens: number, window: number, to: string, m: Memory): string {
   const files = new Set([...m.files.created, ...m.files.edited, ...m.files.deleted].map((f) => f.path)).size;
   const open = m.plan?.filter((p) => p.status !== "completed").length ?? 0;
-  return `context ${Math.round(percent)}% (${k(tokens)}/${k(window)}) → handed over to ${to}: ${files} file${files === 1 ? "" : "s"}, ${open} open todo${open === 1 ? "" : "s"}`;
+  return `context ${Math.round(percent)}% (${formatTokens(tokens)}/${formatTokens(window)}) → handed over to ${to}: ${files} file${files === 1 ? "" : "s"}, ${open} open todo${open === 1 ? "" : "s"}`;
 }
 
 /** The worker's own transcript when the scan knows its session; else what the worker row itself holds. */
@@ -175,7 +174,7 @@ export class HandoverOps {
         this.deps.log.warn({ worker: w.id, chain: count - 1 }, "handover chain at its cap; no further handover");
         await this.deps.post(
           w,
-          `context ${Math.round(ctx.percent)}% (${k(ctx.tokens)}/${k(ctx.window)}): the handover chain is at its cap (handover.maxChain ${cfg.maxChain}); ${w.id} is not handed over again. /memory shows what it knows.`,
+          `context ${Math.round(ctx.percent)}% (${formatTokens(ctx.tokens)}/${formatTokens(ctx.window)}): the handover chain is at its cap (handover.maxChain ${cfg.maxChain}); ${w.id} is not handed over again. /memory shows what it knows.`,
           "critical",
         );
       }

@@ -217,5 +217,7 @@ describe("automatic handover of managed workers", () => {
       ],
     } as unknown as Parameters<typeof handoverNotice>[4];
     expect(handoverNotice(83.2, 166_000, 200_000, "w14", m)).toBe("context 83% (166k/200k) → handed over to w14: 2 files, 2 open todos");
+    // Tokens read as everywhere else (lib/present.ts): 1,500 is "1.5k", a 1,048,576 window "1M".
+    expect(handoverNotice(85, 1_500, 1_048_576, "w14", m)).toBe("context 85% (1.5k/1M) → handed over to w14: 2 files, 2 open todos");
   });
 });
