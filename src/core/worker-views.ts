@@ -207,6 +207,45 @@ export function workerListView(ws: WorkerRow[], now: number, start = "/spawn <ag
   };
 }
 
+/** Events are a `pre` block (aligned, never wrapped): each line fits a phone as it is, indent included. */
+const EVENT_LINE = 38;
+
+/** What an event did, in a few words: `tool Bash: npm test`, `usage in 3 · out 120 · ctx 31k`, `error rate_limit: 429`. */
+function eventWhat(type: string, p: Record<string, unknown>): string {
+  const s = (v: unknown) => (typeof v === "string" ? v : v === null || v === undefined ? "" : String(v));
+  const n = (v: unknown) => (typeof v === "number" ? v : 0);
+  const pair = (a: unknown, b: unknown) => (s(b) ? `${s(a)}: ${s(b)}` : s(a));
+  switch (type) {
+    case "init":
+      return s(p.sessionId);
+    case "text":
+    case "question":
+      return s(p.text);
+    case "tool":
+      return pair(p.name, p.detail);
+    case "permission":
+      return pair(p.tool, p.detail);
+    case "usage":
+      return `in ${formatTokens(n(p.input))} · out ${formatTokens(n(p.output))}${typeof p.contextTokens === "number" ? ` · ctx ${formatTokens(p.contextTokens)}` : ""}`;
+    case "turn_end":
+      return p.isError ? `failed: ${s(p.result)}` : p.interrupted ? "interrupted" : s(p.result);
+    case "error":
+      return pair(p.reason, p.message);
+    case "model_switch":
+      return `${s(p.from) || "?"} → ${s(p.to)}`;
+    case "request_cancelled":
+      return s(p.requestId);
+    default:
+      return s(p.kind);
+  }
+}
+
+/** One event of `/worker <id> events`: `05:39:52 tool Bash: echo hi`, within `EVENT_LINE` columns. */
+export function eventLine(e: WorkerEventRow): string {
+  const t = new Date(e.ts).toISOString().slice(11, 19);
+  return cut(oneLine(`${t} ${e.type} ${eventWhat(e.type, e.payload)}`), EVENT_LINE);
+}
+
 /** `/worker <id>`: status, resume chain, events tail. */
 export function workerDetailView(
   w: WorkerRow,
@@ -217,6 +256,8 @@ export function workerDetailView(
   /** `autoRespond.maxAutoResponds` of its agent, when it has rules (else the line is left out). */
   autoCap?: number,
   estimatedCostUsd?: number | null,
+  /** The type `events` were filtered on (`/worker w3 events tool`), if any. */
+  eventType?: string,
 ): View {
   const v = workerStatusView(w, session, now, estimatedCostUsd);
   v.silent = false;
@@ -225,16 +266,12 @@ export function workerDetailView(
   if (chain.length > 1) v.sections.push({ heading: "Resume chain", lines: [chain.map((c) => c.id).join(" → ")] });
   if (autoCap !== undefined) v.sections.push({ heading: "Auto-responses", lines: [`${w.respondCount} of ${autoCap} used`] });
   if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass)] });
-  if (events.length) {
+  // Asked for one type: the section says so, and that there are none rather than vanishing.
+  if (events.length || eventType) {
     v.sections.push({
-      heading: "Events",
+      heading: eventType ? `Events: ${eventType}` : "Events",
       pre: true,
-      lines: events.map((e) => {
-        const t = new Date(e.ts).toISOString().slice(11, 19);
-        const p = e.payload;
-        const what = String(p.name ?? p.kind ?? p.reason ?? p.sessionId ?? p.text ?? p.tool ?? "");
-        return cut(`${t} ${e.type} ${oneLine(what)}`, 60);
-      }),
+      lines: events.length ? events.map(eventLine) : ["none"],
     });
   }
   return v;

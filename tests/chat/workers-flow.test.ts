@@ -8,6 +8,7 @@ import type { Caller } from "../../src/messages/transport.ts";
 import { type View, viewToText } from "../../src/messages/view.ts";
 import type { Runtime } from "../../src/store/runtime.ts";
 import { checkRuntime, session } from "../helpers/checks.ts";
+import { tooWide } from "../helpers/phone.ts";
 import { Recorder } from "../helpers/recorder.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -74,6 +75,34 @@ describe("workers through the chat dispatcher", () => {
       expect(viewToText(await inbound.command(admin, "worker", ["w1", "events", "init"]))).toContain("init");
     });
   }
+
+  it("/worker <id> events <type> shows only that type, each event in 40 columns with what it did; a type with none or a typo says so", async () => {
+    const { inbound, t, manager } = setup("tool-allow");
+    await inbound.command(admin, "spawn", ["claude", "app", "USE_SHELL:", "write", "a", "file"]);
+    await until(() => t.sent.some((s) => s.view.title === "w1 asks permission"));
+    const ask = t.sent.find((s) => s.view.title === "w1 asks permission")!;
+    await inbound.button(admin, buttonsOf(ask.view).find((b) => b.label === "Allow")!.data, ask.ref);
+    expect((await manager.workers.runner.waitFor("w1")).status).toBe("completed");
+
+    const tools = await inbound.command(admin, "worker", ["w1", "events", "tool"]);
+    const events = tools.sections.find((s) => s.heading?.startsWith("Events"))!;
+    expect(events.heading).toBe("Events: tool");
+    expect(events.lines).toHaveLength(1);
+    expect(events.lines[0]).toMatch(/^\d\d:\d\d:\d\d tool Bash: echo tool-ran/);
+    expect(tooWide(tools, { wrap: true })).toEqual([]);
+
+    const all = await inbound.command(admin, "worker", ["w1", "events"]);
+    const every = all.sections.find((s) => s.heading === "Events")!;
+    expect(every.lines.map((l) => l.split(" ")[1])).toEqual(expect.arrayContaining(["init", "tool", "permission", "usage", "turn_end"]));
+    expect(every.lines.find((l) => l.includes(" usage "))).toMatch(/usage in \d+ · out \d+/);
+    expect(tooWide(all, { wrap: true })).toEqual([]);
+
+    const none = await inbound.command(admin, "worker", ["w1", "events", "question"]);
+    expect(none.sections.find((s) => s.heading === "Events: question")!.lines).toEqual(["none"]);
+    await expect(inbound.command(admin, "worker", ["w1", "events", "tools"])).resolves.toMatchObject({
+      sections: [{ lines: [expect.stringContaining('no event type "tools"; one of init, text, tool')] }],
+    });
+  });
 
   it("a non-admin's /spawn is a request in the feed; an admin's Approve starts it", async () => {
     const { inbound, t, manager } = setup("success");

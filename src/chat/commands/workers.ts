@@ -1,3 +1,4 @@
+import type { WorkerEventType } from "../../agents/driver.ts";
 import { platforms } from "../../agents/session.ts";
 import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
@@ -6,6 +7,23 @@ import { RunnerError } from "../../runner/runner.ts";
 import { spawnTarget } from "../../runner/spawn-target.ts";
 import type { Command, CommandContext } from "./spec.ts";
 import { UsageError } from "./spec.ts";
+
+/** Every kind of worker event, for `/worker <id> events <type>` (the compiler checks none is missing). */
+const eventTypes = [
+  "init",
+  "text",
+  "tool",
+  "usage",
+  "permission",
+  "question",
+  "request_cancelled",
+  "turn_end",
+  "error",
+  "model_switch",
+  "other",
+] as const satisfies readonly WorkerEventType[];
+const allEventTypes: Exclude<WorkerEventType, (typeof eventTypes)[number]> extends never ? true : false = true;
+void allEventTypes;
 
 const workerId = (v: string | undefined) => {
   if (!v) throw new UsageError("the worker id is missing");
@@ -108,7 +126,9 @@ export const workerCommand: Command = {
           )
         : null;
     const type = args[1] === "events" ? args[2] : undefined;
-    if (type && !/^[a-z_]{1,20}$/.test(type)) throw new UsageError("not an event type");
+    if (type !== undefined && !(eventTypes as readonly string[]).includes(type)) {
+      return textView(`no event type "${type.slice(0, 20)}"; one of ${eventTypes.join(", ")}`, { private: true });
+    }
     const session = w.sessionUid ? ctx.rt.sessions.get(w.sessionUid) : undefined;
     return workerDetailView(
       w,
@@ -118,6 +138,7 @@ export const workerCommand: Command = {
       ctx.now,
       ctx.rt.config.runner.drivers[w.agent].autoRespond.rules.length ? ctx.rt.config.runner.drivers[w.agent].autoRespond.maxAutoResponds : undefined,
       estimate,
+      type,
     );
   },
 };
