@@ -2,6 +2,8 @@
 // `npm test` runs this (npm run deps), so an upward import or a folder cycle fails the build.
 const layers = ["lib", "config", "messages", "agents", "store", "sources", "runner", "handover", "observe", "checks", "alerts", "core", "chat", "monitor", "cli"];
 
+const known = `^src/(${layers.join("|")})/`;
+
 const upward = layers.map((layer, i) => ({
   name: `${layer}-imports-down`,
   comment: `src/${layer}/ may import only from: ${layers.slice(0, i + 1).join(", ")}`,
@@ -13,6 +15,21 @@ const upward = layers.map((layer, i) => ({
 module.exports = {
   forbidden: [
     ...upward.filter((r) => r.to.path !== "^src/($^)/"),
+    {
+      // Without this, a new folder is in no layer and the rules above never see it: lib → new → chat would pass.
+      name: "every-folder-is-a-layer",
+      comment: `a folder under src/ must be one of the layers (${layers.join(", ")}): add it to the list where it belongs`,
+      severity: "error",
+      from: { path: "^src/" },
+      to: { path: "^src/[^/]+/", pathNot: known },
+    },
+    {
+      name: "every-folder-is-a-layer",
+      comment: "a module in a folder that is not a layer imports something: add the folder to the layer list",
+      severity: "error",
+      from: { path: "^src/[^/]+/", pathNot: known },
+      to: {},
+    },
     {
       name: "no-circular",
       comment: "modules that import each other, directly or around a loop, cannot be read or tested one at a time",
