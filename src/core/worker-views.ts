@@ -47,8 +47,8 @@ export function workerWaitingView(w: WorkerRow, answer: string | null): View {
   };
 }
 
-/** What a person does next, by error class. */
-export function recoveryHint(errorClass: string | null): string {
+/** What a person does next, by error class (`agent` names the config key to check when its CLI did not start). */
+export function recoveryHint(errorClass: string | null, agent = "<agent>"): string {
   switch (errorClass) {
     case "rate_limit":
       return "Rate limited: /resume it later, or spawn on another model.";
@@ -64,7 +64,7 @@ export function recoveryHint(errorClass: string | null): string {
     case "timeout":
       return "The turn went silent and was stopped: /resume to continue.";
     case "spawn":
-      return "The CLI did not start: check runner.drivers.<agent>.command and that it is installed.";
+      return `The CLI did not start: check runner.drivers.${agent}.command and that it is installed.`;
     case "restart":
       return "asm restarted while it ran: /resume to continue its session.";
     default:
@@ -97,14 +97,35 @@ export function workerStatusView(
   return { title: workerTitle(w), sections: [{ lines }], silent: true };
 }
 
-/** The final message: what it did, or why it failed and what to do. */
-export function workerResultView(w: WorkerRow, now: number): View {
-  const sections: View["sections"] = [{ lines: workerStatusView(w, undefined, now).sections[0]!.lines }];
+/** The stderr block of a failure: its last lines, each wrapped (not cut: the end of a line says the most) to fit a phone. */
+const STDERR_COLUMNS = 38;
+const STDERR_ROWS = 10;
+
+function stderrRows(tail: string): string[] {
+  const rows = tail
+    .trim()
+    .split("\n")
+    .slice(-5)
+    .flatMap((l) => {
+      const line = l.trimEnd();
+      const parts: string[] = [];
+      for (let i = 0; i < line.length; i += STDERR_COLUMNS) parts.push(line.slice(i, i + STDERR_COLUMNS));
+      return parts.length ? parts : [""];
+    });
+  return rows.join("").trim() ? rows.slice(-STDERR_ROWS) : [];
+}
+
+/**
+ * The final message: what it did, or why it failed and what to do. `session` is its scanned session, for the
+ * context share the status message showed.
+ */
+export function workerResultView(w: WorkerRow, now: number, session?: SessionRecord): View {
+  const sections: View["sections"] = [{ lines: workerStatusView(w, session, now).sections[0]!.lines }];
   if (w.exitCode !== null || w.signal) sections[0]!.lines.push(`exit ${w.signal ?? w.exitCode}`);
   if (w.status === "failed") {
-    sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass)] });
-    const stderr = w.stderrTail.trim().split("\n").slice(-5);
-    if (stderr.join("").trim()) sections.push({ heading: "stderr", lines: stderr.map((l) => cut(l, 38)), pre: true });
+    sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass, w.agent)] });
+    const stderr = stderrRows(w.stderrTail);
+    if (stderr.length) sections.push({ heading: "stderr", lines: stderr, pre: true });
   }
   if (w.denied.length) sections.push({ heading: "Denied by the CLI's policy", lines: [w.denied.join(", ")] });
   const out = w.outputTail.trim();
@@ -119,6 +140,23 @@ export function workerResultView(w: WorkerRow, now: number): View {
     buttons: [buttons],
     tone: w.status === "completed" ? "ok" : w.status === "failed" ? "critical" : "warning",
   };
+}
+
+/**
+ * "Show output" (`/worker <id> output`): all of the output tail asm keeps (the result shows 500 characters of a
+ * failure's), and for a worker that did not complete, all of its stderr tail.
+ */
+export function workerOutputView(w: WorkerRow): View {
+  const out = w.outputTail.trim();
+  const sections: View["sections"] = [{ heading: "Output (its last 4 KB)", lines: [out || "none"] }];
+  if (w.status !== "completed" && w.stderrTail.trim()) {
+    const rows = w.stderrTail
+      .trim()
+      .split("\n")
+      .flatMap((l) => l.trimEnd().match(/.{1,38}/g) ?? [""]);
+    sections.push({ heading: "stderr", lines: rows, pre: true });
+  }
+  return { title: `${w.id} output · ${statusMark[w.status]}`, sections };
 }
 
 /** A permission request (Allow / Deny) or a question (its options as buttons, or a typed reply), for admins. */
@@ -136,7 +174,8 @@ export function workerRequestView(w: WorkerRow, r: WorkerRequestRow): View {
   }
   const lines = [`tool ${String(r.payload.tool ?? "?")}`];
   if (r.payload.detail) lines.push(cut(String(r.payload.detail), 600));
-  if (r.payload.reason) lines.push(`why: ${cut(String(r.payload.reason), 300)}`);
+  // Some CLIs put the command itself in the reason field: said once is enough.
+  if (r.payload.reason && r.payload.reason !== r.payload.detail) lines.push(`why: ${cut(String(r.payload.reason), 300)}`);
   lines.push(expires);
   return {
     title: `${w.id} asks permission`,
@@ -265,7 +304,7 @@ export function workerDetailView(
   if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });
   if (chain.length > 1) v.sections.push({ heading: "Resume chain", lines: [chain.map((c) => c.id).join(" → ")] });
   if (autoCap !== undefined) v.sections.push({ heading: "Auto-responses", lines: [`${w.respondCount} of ${autoCap} used`] });
-  if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass)] });
+  if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass, w.agent)] });
   // Asked for one type: the section says so, and that there are none rather than vanishing.
   if (events.length || eventType) {
     v.sections.push({

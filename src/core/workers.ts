@@ -336,7 +336,7 @@ export class WorkerOps implements RunnerListener {
       await e?.posting;
       await this.editStatus(w.id);
       const now = this.store.get(w.id) ?? w;
-      await this.post(now, workerResultView(now, Date.now()));
+      await this.post(now, workerResultView(now, Date.now(), now.sessionUid ? this.rt.sessions.get(now.sessionUid) : undefined));
     };
     void post().catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker result"));
   }

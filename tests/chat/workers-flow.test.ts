@@ -104,6 +104,20 @@ describe("workers through the chat dispatcher", () => {
     });
   });
 
+  it("a failed worker's result has Resume and Show output; Show output answers with its whole output and stderr", async () => {
+    const { inbound, t, manager } = setup("auth401");
+    await inbound.command(admin, "spawn", ["claude", "app", "hello"]);
+    expect((await manager.workers.runner.waitFor("w1")).status).toBe("failed");
+    await until(() => t.sent.some((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0));
+    const result = t.sent.find((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0)!;
+    const text = viewToText(result.view);
+    for (const want of ["❌ failed", "exit 1", "Error: auth", "fix its login on the host", "Last output"]) expect(text).toContain(want);
+    expect(buttonsOf(result.view).map((b) => b.label)).toEqual(["Resume", "Show output"]);
+    const shown = await inbound.button(admin, buttonsOf(result.view).find((b) => b.label === "Show output")!.data, result.ref);
+    expect(shown.reply!.title).toBe("w1 output · ❌ failed");
+    expect(viewToText(shown.reply!)).toContain(manager.workers.store.get("w1")!.outputTail.trim());
+  });
+
   it("a non-admin's /spawn is a request in the feed; an admin's Approve starts it", async () => {
     const { inbound, t, manager } = setup("success");
     const reply = await inbound.command(member, "spawn", ["claude", "app", "hello"]);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { workerListView, workerReminderView, workerResultView, workerStatusView, workerTitle } from "../../src/core/worker-views.ts";
+import {
+  workerListView,
+  workerOutputView,
+  workerReminderView,
+  workerRequestView,
+  workerResultView,
+  workerStatusView,
+  workerTitle,
+} from "../../src/core/worker-views.ts";
 import { viewToText } from "../../src/messages/view.ts";
 import type { WorkerRow } from "../../src/store/workers.ts";
+import { tooWide } from "../helpers/phone.ts";
 
 const NOW = Date.parse("2026-12-05T12:00:00Z");
 const worker = (over: Partial<WorkerRow> = {}): WorkerRow => ({
@@ -81,5 +90,64 @@ describe("worker views on a phone (40 columns)", () => {
     const reminder = viewToText(workerReminderView(w, { id: 1, createdAt: NOW - 30 * 60_000 } as Parameters<typeof workerReminderView>[1], NOW));
     expect(reminder).toContain("asked 30m ago");
     for (const l of [...lines(status), ...lines(list), ...lines(reminder)]) expect(l.length, l).toBeLessThanOrEqual(40);
+  });
+});
+
+describe("what a finished or failed worker says", () => {
+  it("a failure keeps the end of each stderr line (wrapped to fit, not cut) and the last 500 characters of output", () => {
+    const long = `Error: connect ECONNREFUSED 127.0.0.1:443 while calling https://api.example.test/v1/messages (attempt 3 of 3)`;
+    const w = worker({
+      status: "failed",
+      errorClass: "server_error",
+      errorMessage: "500",
+      exitCode: 1,
+      stderrTail: `noise\n${long}\n`,
+      outputTail: `${"a".repeat(600)}END`,
+    });
+    const v = workerResultView(w, NOW);
+    const stderr = v.sections.find((s) => s.heading === "stderr")!;
+    expect(stderr.lines.join("")).toContain(long);
+    for (const l of stderr.lines) expect(l.length, l).toBeLessThanOrEqual(38);
+    const last = v.sections.find((s) => s.heading === "Last output")!.lines[0]!;
+    expect(last).toHaveLength(500);
+    expect(last.endsWith("END")).toBe(true);
+    expect(viewToText(v)).toContain("exit 1");
+  });
+
+  it("a CLI that did not start is told which config key to check", () => {
+    const v = workerResultView(worker({ status: "failed", errorClass: "spawn", errorMessage: "spawn opencode ENOENT" }), NOW);
+    expect(viewToText(v)).toContain("check runner.drivers.opencode.command");
+  });
+
+  it("the result shows the context share like the status message did, when the scanned session knows its window", () => {
+    const w = worker({ status: "completed", endedAt: NOW });
+    expect(viewToText(workerResultView(w, NOW, { contextTokens: 166_000, contextWindow: 200_000 } as never))).toContain("context 166k (83%)");
+  });
+
+  it("a permission request does not repeat the command as its reason", () => {
+    const r = {
+      id: 1,
+      kind: "permission",
+      nonce: "n",
+      expiresAt: NOW,
+      payload: { tool: "Bash", detail: "npm test", reason: "npm test" },
+    } as unknown as Parameters<typeof workerRequestView>[1];
+    expect(viewToText(workerRequestView(worker(), r))).not.toContain("why:");
+    expect(viewToText(workerRequestView(worker(), { ...r, payload: { ...r.payload, reason: "run the suite" } }))).toContain("why: run the suite");
+  });
+});
+
+describe("Show output", () => {
+  it("shows all of the kept output tail and, for a failure, all of its stderr wrapped to 38 columns", () => {
+    const w = worker({ status: "failed", outputTail: `START${"o".repeat(3000)}END`, stderrTail: `first line\n${"e".repeat(100)}\nlast line` });
+    const v = workerOutputView(w);
+    expect(v.title).toBe("w12 output · ❌ failed");
+    expect(v.sections[0]!.lines[0]).toBe(w.outputTail);
+    const stderr = v.sections.find((s) => s.heading === "stderr")!;
+    expect(stderr.lines[0]).toBe("first line");
+    expect(stderr.lines.at(-1)).toBe("last line");
+    expect(stderr.lines.join("")).toContain("e".repeat(100));
+    expect(tooWide(v, { wrap: true, allow: (l) => l === w.outputTail })).toEqual([]);
+    expect(workerOutputView(worker({ status: "completed", stderrTail: "debug noise" })).sections.map((s) => s.heading)).toEqual(["Output (its last 4 KB)"]);
   });
 });

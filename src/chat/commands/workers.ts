@@ -1,6 +1,6 @@
 import type { WorkerEventType } from "../../agents/driver.ts";
 import { platforms } from "../../agents/session.ts";
-import { workerDetailView, workerListView, workerResultView } from "../../core/worker-views.ts";
+import { workerDetailView, workerListView, workerOutputView } from "../../core/worker-views.ts";
 import { textView } from "../../messages/view.ts";
 import { chainFor } from "../../runner/fallback/policy.ts";
 import { RunnerError } from "../../runner/runner.ts";
@@ -115,7 +115,7 @@ export const workerCommand: Command = {
     const ops = ctx.manager.workers;
     const w = ops.store.get(id);
     if (!w) return textView(`No worker ${id}.`, { private: true });
-    if (args[1] === "output") return workerResultView(w, ctx.now);
+    if (args[1] === "output") return workerOutputView(w);
     // The price catalog (about 15 MiB) is loaded only when a worker's cost has to be estimated from it.
     const estimate =
       w.costUsd === null && w.model
