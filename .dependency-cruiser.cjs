@@ -31,6 +31,20 @@ module.exports = {
       to: {},
     },
     {
+      name: "checks-are-pure",
+      comment: "checks/ turns (observations, config, now) into findings: it may name the store's and observers' types, never run them",
+      severity: "error",
+      from: { path: "^src/checks/" },
+      to: { path: "^src/(store|observe)/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "checks-are-pure",
+      comment: "checks/ does no I/O: no Node built-ins (files, processes, network)",
+      severity: "error",
+      from: { path: "^src/checks/" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
       name: "no-circular",
       comment: "modules that import each other, directly or around a loop, cannot be read or tested one at a time",
       severity: "error",

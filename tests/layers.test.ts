@@ -7,8 +7,8 @@ import { tempDir } from "./helpers/tmp.ts";
 
 /**
  * The layer rules of .dependency-cruiser.cjs (what `npm run deps`, part of `npm test`, enforces), run on a small
- * tree with one of each mistake: they must catch an upward import, a cycle and a folder that is in no layer, and
- * let a downward import through.
+ * tree with one of each mistake: they must catch an upward import, a cycle, a folder that is in no layer and a
+ * check that runs I/O, and let a downward import (and a check naming an observer's type) through.
  */
 
 const repo = join(import.meta.dirname, "..");
@@ -43,7 +43,7 @@ async function violations(root: string): Promise<string[]> {
 }
 
 describe("the layer rules (npm run deps)", () => {
-  it("fail an upward import, a cycle and a folder outside the layers; pass a downward import", async () => {
+  it("fail an upward import, a cycle, a folder outside the layers and I/O in checks; pass a downward import", async () => {
     const root = tree({
       "src/lib/base.ts": "export const base = 1;\n",
       "src/chat/down.ts": 'import { base } from "../lib/base.ts";\nexport const down = base;\n',
@@ -52,9 +52,15 @@ describe("the layer rules (npm run deps)", () => {
       "src/core/b.ts": 'import { a } from "./a.ts";\nexport const b = () => a();\n',
       "src/extra/x.ts": 'import { base } from "../lib/base.ts";\nexport const x = base;\n',
       "src/monitor/m.ts": 'import { x } from "../extra/x.ts";\nexport const m = x;\n',
+      "src/observe/o.ts": 'import { readFileSync } from "node:fs";\nexport type O = { n: number };\nexport const read = () => readFileSync("/dev/null");\n',
+      "src/checks/typed.ts": 'import type { O } from "../observe/o.ts";\nexport const pure = (o: O) => o.n;\n',
+      "src/checks/runs.ts": 'import { read } from "../observe/o.ts";\nexport const impure = () => read();\n',
+      "src/checks/io.ts": 'import { statSync } from "node:fs";\nexport const io = () => statSync("/");\n',
     });
     const found = await violations(root);
     expect(found.filter((v) => !v.startsWith("no-circular"))).toEqual([
+      "checks-are-pure: src/checks/io.ts → fs",
+      "checks-are-pure: src/checks/runs.ts → src/observe/o.ts",
       "every-folder-is-a-layer: src/extra/x.ts → src/lib/base.ts",
       "every-folder-is-a-layer: src/monitor/m.ts → src/extra/x.ts",
       "lib-imports-down: src/lib/up.ts → src/chat/down.ts",

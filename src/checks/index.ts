@@ -54,5 +54,4 @@ export function runChecks(obs: Observations, config: Config, now: number, list =
   return findings;
 }
 
-export { type GatherOptions, gatherObservations } from "../observe/gather.ts";
 export type { Observations } from "../observe/observations.ts";

@@ -1,8 +1,9 @@
 import { type AlertStores, type CycleResult, processFindings, type ScopeEntry } from "../alerts/lifecycle.ts";
 import { notCheckedReason } from "../checks/coverage.ts";
-import { checks, type GatherOptions, gatherObservations, runChecks } from "../checks/index.ts";
+import { checks, runChecks } from "../checks/index.ts";
 import type { Finding } from "../messages/finding.ts";
 import type { TransportName } from "../messages/transport.ts";
+import { type GatherOptions, gatherObservations } from "../observe/gather.ts";
 import { runScan, type ScanReport } from "../sources/scan.ts";
 import type { Runtime } from "../store/runtime.ts";
 

@@ -7,10 +7,10 @@ import { sessionView } from "../../../src/chat/commands/sessions-views.ts";
 import { commands } from "../../../src/chat/commands.ts";
 import { CoreInbound } from "../../../src/chat/dispatch.ts";
 import { checkContext } from "../../../src/checks/context.ts";
-import { gatherObservations } from "../../../src/checks/index.ts";
 import { Manager } from "../../../src/core/manager.ts";
 import type { Caller } from "../../../src/messages/transport.ts";
 import { type View, viewToText } from "../../../src/messages/view.ts";
+import { gatherObservations } from "../../../src/observe/gather.ts";
 import { rig, session } from "../../core/setup.ts";
 import { tooWide } from "../../helpers/phone.ts";
 
