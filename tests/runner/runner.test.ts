@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -253,6 +253,51 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     expect(w.runner.active).toBe(1);
     await w.runner.waitFor(a.id);
     expect((await w.runner.waitFor(b.id)).status).toBe("completed");
+  });
+
+  it("one run per agent session: two resumes of the same session run one after the other, never together", async () => {
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "success") }, { maxConcurrent: 3 });
+    const a = await w.runner.waitFor(w.runner.spawn({ agent: "claude", workspace: "app", prompt: "first" }).id);
+    const b = w.runner.resume(a.id, "second", null);
+    const c = w.runner.resume(a.id, "third", null);
+    expect(w.store.get(b.id)!.sessionId).toBe(a.sessionId);
+    expect(w.store.get(c.id)!.sessionId).toBe(a.sessionId);
+    // A slot is free, yet c waits: b holds its agent session.
+    expect(w.runner.active).toBe(1);
+    expect(w.store.get(c.id)!.status).toBe("queued");
+    const other = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "a new session" });
+    expect(w.store.get(other.id)!.status).not.toBe("queued");
+    const doneB = await w.runner.waitFor(b.id);
+    const doneC = await w.runner.waitFor(c.id);
+    expect([doneB.status, doneC.status]).toEqual(["completed", "completed"]);
+    expect(doneC.startedAt!).toBeGreaterThanOrEqual(doneB.endedAt!);
+    await w.runner.waitFor(other.id);
+  });
+
+  it("a tool result of megabytes on one line does not break the run; a line over the cap is skipped and said so", async () => {
+    const dir = tempDir("asm-runner-big-");
+    const lines = readFileSync(exchange("claude", "tool-allow"), "utf8").split("\n").filter(Boolean);
+    const at = lines.findIndex((l) => l.includes("tool_result"));
+    const withContent = (n: number) => {
+      const e = JSON.parse(lines[at]!);
+      const d = JSON.parse(e.line);
+      d.message.content[0].content = "x".repeat(n);
+      return JSON.stringify({ ...e, line: JSON.stringify(d) });
+    };
+    // 5 MB is read like any line; 17 MB is over the splitter's 16 MiB cap.
+    lines.splice(at + 1, 0, withContent(5_000_000), withContent(17 * 1024 * 1024));
+    const big = join(dir, "big.exchange.jsonl");
+    writeFileSync(big, `${lines.join("\n")}\n`);
+    const w = world({ FAKE_EXCHANGE: big });
+    const row = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "USE_SHELL: write a file" });
+    await until(() => w.asks.length === 1);
+    const r = w.asks[0]!;
+    expect(w.requests.decide(r.id, r.nonce, "allowed", "telegram:1", Date.now())).toBe(true);
+    expect(w.runner.answer(r, true)).toBe(true);
+    const done = await w.runner.waitFor(row.id);
+    expect(done.status).toBe("completed");
+    expect(done.outputTail).toContain("tiny fixture project");
+    expect(w.store.events(row.id, { type: "other", limit: 50 }).map((e) => e.payload.kind)).toContain("oversized-line-skipped");
   });
 
   it("a low quota holds new workers of that agent back (said once) and they start when it recovers", async () => {
