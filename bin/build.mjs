@@ -14,8 +14,13 @@ export async function build(outdir = join(root, "dist")) {
   const { build: esbuild } = await import("esbuild");
   rmSync(outdir, { recursive: true, force: true });
   await esbuild({
-    // The scan thread's entry lands beside main.js (dist/scan-thread.js), where src/sources/scan.ts looks for it.
-    entryPoints: { main: join(root, "src/main.ts"), "scan-thread": join(root, "src/sources/scan-thread.ts") },
+    // Worker threads' entries land beside main.js (dist/scan-thread.js, dist/check-thread.js), where
+    // src/lib/thread-entry.ts looks for them.
+    entryPoints: {
+      main: join(root, "src/main.ts"),
+      "scan-thread": join(root, "src/sources/scan-thread.ts"),
+      "check-thread": join(root, "src/store/check-thread.ts"),
+    },
     outdir,
     bundle: true,
     splitting: true,

@@ -8,7 +8,7 @@ import { probeGateway } from "../observe/gateway-probe.ts";
 import { gatewayWatch } from "../observe/gateway-target.ts";
 import { tailWatchedLogs } from "../observe/gather.ts";
 import { probeAllQuotas } from "../observe/quota-probe.ts";
-import { backupDirOf, backupStore, guardStore, listBackups, type StoreDamage, stampTime } from "../store/backup.ts";
+import { backupDirOf, backupStore, guardStore, guardStoreOffThread, listBackups, type StoreDamage, stampTime } from "../store/backup.ts";
 import { FallbackStore } from "../store/fallback.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { SeriesStore } from "../store/series.ts";
@@ -121,11 +121,15 @@ function integrityJob(rt: Runtime, m: { sender: OutboxSender; scheduler: () => S
     // Not awaited either: a stop (SIGTERM) must not wait minutes on a transport that is down.
     for (const t of m.options.transports) void sendWithRetries(t, view, rt);
   };
+  let started = false;
   return {
     name: "integrity",
     everySeconds: integrityEverySeconds,
     run: async (now) => {
-      const damage = guardStore(rt.db, rt.config.store.path, now);
+      // At start nothing may write before the check has spoken, so it runs here (asm run's own check usually
+      // stands for it); the daily ones read the pages in a thread while the bot goes on answering.
+      const damage = started ? await guardStoreOffThread(rt.db, rt.config.store.path, now) : guardStore(rt.db, rt.config.store.path, now);
+      started = true;
       if (damage) return damaged(damage, now);
       // A restart does not take another backup while today's is fresh: a large store is copied once a day.
       const daily = listBackups(policy.dir).find((b) => b.kind === "daily");

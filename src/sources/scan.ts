@@ -1,5 +1,6 @@
 import { type ResourceLimits, Worker } from "node:worker_threads";
 import type { Platform } from "../agents/session.ts";
+import { threadEntry } from "../lib/thread-entry.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { createSources } from "./index.ts";
 import type { ScanThreadInput, ScanThreadMessage } from "./scan-thread.ts";
@@ -113,15 +114,6 @@ async function scanInThreads(rt: Runtime, n: number, now: number, options: ScanO
 }
 
 /**
- * Where the scan thread's entry is: beside this module in the bundle (dist/scan-thread.js, see bin/build.mjs), or
- * the TypeScript source loaded through bin/ts-worker.mjs (which registers tsx) when asm runs from source.
- */
-function threadEntry(): { url: URL; argv: string[] } {
-  if (!import.meta.url.endsWith(".ts")) return { url: new URL("./scan-thread.js", import.meta.url), argv: [] };
-  return { url: new URL("../../bin/ts-worker.mjs", import.meta.url), argv: [new URL("./scan-thread.ts", import.meta.url).href] };
-}
-
-/**
  * One thread scanning `platforms`: resolves with its report, rejects (ScanThreadError) when it crashes, hangs or exits
  * early. A fresh thread per scan, not a resident one: it costs about 100 ms and 20 MiB while a scan runs (a no-change
  * cycle over 10,000 files: 480 ms instead of 380), gives that memory back between cycles, and a thread that failed
@@ -129,7 +121,7 @@ function threadEntry(): { url: URL; argv: string[] } {
  */
 function scanThread(rt: Runtime, platforms: Platform[], now: number, options: ScanOptions): Promise<SourceScanResult[]> {
   const input: ScanThreadInput = { asmScanThread: true, config: rt.config, dbPath: rt.db.name, platforms, now };
-  const { url, argv } = threadEntry();
+  const { url, argv } = threadEntry(import.meta.url, "scan-thread");
   const timeoutMs = options.threadTimeoutMs ?? defaultThreadTimeoutMs;
   return new Promise((resolve, reject) => {
     const worker = new Worker(url, { workerData: input, argv, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });

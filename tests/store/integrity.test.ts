@@ -8,7 +8,16 @@ import { healthInputsOf, healthReport } from "../../src/core/health.ts";
 import type { Inbound, MessageRef, Transport } from "../../src/messages/transport.ts";
 import type { View } from "../../src/messages/view.ts";
 import { startMonitoring } from "../../src/monitor/monitor.ts";
-import { backupStore, checkStore, damageMarkerOf, listBackups, readStoreDamage, stampTime } from "../../src/store/backup.ts";
+import {
+  backupStore,
+  checkInThread,
+  checkStore,
+  damageMarkerOf,
+  guardStoreOffThread,
+  listBackups,
+  readStoreDamage,
+  stampTime,
+} from "../../src/store/backup.ts";
 import { openStore, schemaVersion } from "../../src/store/db.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openRuntime, type Runtime } from "../../src/store/runtime.ts";
@@ -173,6 +182,35 @@ describe("a damaged asm.db", () => {
     } finally {
       restored.close();
     }
+  });
+});
+
+describe("the daily check off the event loop", () => {
+  it("reads every page in a thread of its own: a sound store is [] there, a damaged one is named, and the damage is settled here", async () => {
+    const home = tempDir();
+    const path = populatedStore(home);
+    expect(await checkInThread(path)).toEqual([]);
+    damagePages(path);
+    const inThread = await checkInThread(path);
+    expect(inThread.length).toBeGreaterThan(0);
+    // The same findings as the check on this thread: the thread is not a weaker check.
+    const here = new Database(path, { readonly: true });
+    expect(inThread).toEqual(checkStore(here));
+    here.close();
+
+    const db = new Database(path);
+    try {
+      const damage = await guardStoreOffThread(db, path, Date.now());
+      expect(damage).toMatchObject({ path, problems: inThread });
+      expect(existsSync(damageMarkerOf(path))).toBe(true);
+      expect(() => db.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('x', '1', 1)").run()).toThrow(/readonly/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("a thread that cannot answer (no such file for its read-only connection) is an error, not a sound store", async () => {
+    await expect(checkInThread(join(tempDir(), "missing.db"))).rejects.toThrow(/store check thread .* crashed/);
   });
 });
 
