@@ -87,7 +87,7 @@ export async function spawnFromCli(rt: Runtime, io: CliIo, positionals: string[]
     else {
       // The same result the chat gets (status, model, turns, tokens, cost, exit, error and advice, answer), then the
       // agent session id on its own line, for a script to pick up.
-      print(io, viewToText(workerResultView(done, Date.now())));
+      print(io, viewToText(workerResultView(done, Date.now(), undefined, ops.contextWindow(done))));
       if (done.sessionId) print(io, `\nsession ${done.sessionId}`);
     }
     return done.status === "completed" ? 0 : 1;

@@ -79,6 +79,8 @@ export function workerStatusView(
   now: number,
   /** The cost from the price catalog when the CLI reports none (Codex, Gemini, OpenCode): said to be an estimate. */
   estimatedCostUsd?: number | null,
+  /** Its model's context window, for the context share before the scanner has read its session (which knows it best). */
+  window?: number | null,
 ): View {
   const waiting = w.status === "waiting-for-input";
   // What it waits for says the reason itself (`permission: Bash(npm test)`), on its own line; else the bare reason.
@@ -88,8 +90,8 @@ export function workerStatusView(
   const tokens = w.inputTokens + w.outputTokens + w.cacheReadTokens + w.cacheWriteTokens;
   lines.push(`turns ${w.turns} · tokens ${formatTokens(tokens)}`);
   const ctx = session?.contextTokens ?? w.contextTokens;
-  const window = session?.contextWindow ?? null;
-  if (ctx !== null) lines.push(`context ${formatTokens(ctx)}${window ? ` (${Math.round((ctx / window) * 100)}%)` : ""}`);
+  const win = session?.contextWindow ?? window ?? null;
+  if (ctx !== null) lines.push(`context ${formatTokens(ctx)}${win ? ` (${Math.round((ctx / win) * 100)}%)` : ""}`);
   if (w.costUsd !== null) lines.push(`cost $${w.costUsd.toFixed(2)}`);
   else if (estimatedCostUsd !== undefined && estimatedCostUsd !== null) lines.push(`cost ≈$${estimatedCostUsd.toFixed(2)} (catalog price)`);
   if (w.lastTool) lines.push(`tool ${cut(oneLine(w.lastTool), 34)}`);
@@ -119,8 +121,8 @@ function stderrRows(tail: string): string[] {
  * The final message: what it did, or why it failed and what to do. `session` is its scanned session, for the
  * context share the status message showed.
  */
-export function workerResultView(w: WorkerRow, now: number, session?: SessionRecord): View {
-  const sections: View["sections"] = [{ lines: workerStatusView(w, session, now).sections[0]!.lines }];
+export function workerResultView(w: WorkerRow, now: number, session?: SessionRecord, window?: number | null): View {
+  const sections: View["sections"] = [{ lines: workerStatusView(w, session, now, undefined, window).sections[0]!.lines }];
   if (w.exitCode !== null || w.signal) sections[0]!.lines.push(`exit ${w.signal ?? w.exitCode}`);
   if (w.status === "failed") {
     sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass, w.agent)] });
@@ -297,8 +299,9 @@ export function workerDetailView(
   estimatedCostUsd?: number | null,
   /** The type `events` were filtered on (`/worker w3 events tool`), if any. */
   eventType?: string,
+  window?: number | null,
 ): View {
-  const v = workerStatusView(w, session, now, estimatedCostUsd);
+  const v = workerStatusView(w, session, now, estimatedCostUsd, window);
   v.silent = false;
   v.sections.push({ heading: "Prompt", lines: [cut(w.prompt, 500)] });
   if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });

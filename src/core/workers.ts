@@ -133,6 +133,11 @@ export class WorkerOps implements RunnerListener {
     this.notes.clear();
   }
 
+  /** A worker's context window, the one its handover acts on: its scanned session's, else runner.models', else the model tables'. */
+  contextWindow(w: WorkerRow, session?: SessionRecord): number {
+    return this.handover.windowOf(w, session);
+  }
+
   /** The worker whose topic or thread this is (plain text typed there is its next turn), if any. */
   workerForThread(place: WorkerThread): string | undefined {
     return workerIdByThread(this.rt.db, place);
@@ -336,7 +341,8 @@ export class WorkerOps implements RunnerListener {
       await e?.posting;
       await this.editStatus(w.id);
       const now = this.store.get(w.id) ?? w;
-      await this.post(now, workerResultView(now, Date.now(), now.sessionUid ? this.rt.sessions.get(now.sessionUid) : undefined));
+      const session = now.sessionUid ? this.rt.sessions.get(now.sessionUid) : undefined;
+      await this.post(now, workerResultView(now, Date.now(), session, this.contextWindow(now, session)));
     };
     void post().catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker result"));
   }
@@ -363,7 +369,7 @@ export class WorkerOps implements RunnerListener {
     const w = this.store.get(id);
     if (!w) return;
     const session = w.sessionUid ? this.rt.sessions.get(w.sessionUid) : undefined;
-    const view = workerStatusView(w, session, Date.now());
+    const view = workerStatusView(w, session, Date.now(), undefined, this.contextWindow(w, session));
     if (w.statusRefs.length === 0) {
       const refs = await this.post(w, view);
       this.store.update(id, { statusRefs: refs }, Date.now());

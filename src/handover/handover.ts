@@ -118,10 +118,15 @@ export class HandoverOps {
   contextOf(w: WorkerRow, session: SessionRecord | undefined): { percent: number; tokens: number; window: number } | null {
     const tokens = w.contextTokens ?? session?.contextTokens ?? null;
     if (tokens === null || tokens <= 0) return null;
-    const configured = Object.values(this.deps.config.runner.models).find((m) => m.driver === w.agent && m.model === w.model)?.contextWindow ?? null;
-    const window = session?.contextWindow ?? configured ?? contextWindowFor(w.model, this.deps.config).tokens;
+    const window = this.windowOf(w, session);
     if (!window) return null;
     return { percent: (tokens / window) * 100, tokens, window };
+  }
+
+  /** A worker's context window: its scanned session's, else its `runner.models` entry's, else the model tables'. */
+  windowOf(w: Pick<WorkerRow, "agent" | "model">, session: SessionRecord | undefined): number {
+    const configured = Object.values(this.deps.config.runner.models).find((m) => m.driver === w.agent && m.model === w.model)?.contextWindow ?? null;
+    return session?.contextWindow ?? configured ?? contextWindowFor(w.model, this.deps.config).tokens;
   }
 
   /**

@@ -118,6 +118,17 @@ describe("workers through the chat dispatcher", () => {
     expect(viewToText(shown.reply!)).toContain(manager.workers.store.get("w1")!.outputTail.trim());
   });
 
+  it("the context share shows before the scanner has read the session: the status, the result and /worker use the model's window", async () => {
+    const { inbound, t, manager } = setup("success");
+    await inbound.command(admin, "spawn", ["claude", "app", "hello"]);
+    const w = await manager.workers.runner.waitFor("w1");
+    expect(manager.rt.sessions.get(w.sessionUid!)).toBeUndefined();
+    const pct = `context 31k (${Math.round((w.contextTokens! / manager.workers.contextWindow(w)) * 100)}%)`;
+    await until(() => t.sent.some((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0));
+    expect(viewToText(t.sent.find((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0)!.view)).toContain(pct);
+    expect(viewToText(await inbound.command(admin, "worker", ["w1"]))).toContain(pct);
+  });
+
   it("a non-admin's /spawn is a request in the feed; an admin's Approve starts it", async () => {
     const { inbound, t, manager } = setup("success");
     const reply = await inbound.command(member, "spawn", ["claude", "app", "hello"]);

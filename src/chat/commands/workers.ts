@@ -139,6 +139,7 @@ export const workerCommand: Command = {
       ctx.rt.config.runner.drivers[w.agent].autoRespond.rules.length ? ctx.rt.config.runner.drivers[w.agent].autoRespond.maxAutoResponds : undefined,
       estimate,
       type,
+      ops.contextWindow(w, session),
     );
   },
 };
