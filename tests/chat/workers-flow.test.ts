@@ -22,13 +22,14 @@ afterEach(async () => {
   for (const m of managers.splice(0)) await m.stop();
 });
 
-function setup(scenario: string) {
+function setup(scenario: string, runner: Record<string, unknown> = {}) {
   const dir = tempDir("asm-workers-flow-");
   const stdinLog = join(dir, "stdin.log");
   const rt: Runtime = checkRuntime(dir, {
     runner: {
       workspaces: { app: dir },
       drivers: { claude: { command: [process.execPath, fake], env: { FAKE_EXCHANGE: exchange(scenario), FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } } },
+      ...runner,
     },
   });
   const manager = new Manager(rt);
@@ -127,6 +128,15 @@ describe("workers through the chat dispatcher", () => {
     await until(() => t.sent.some((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0));
     expect(viewToText(t.sent.find((s) => s.view.title?.startsWith("w1 ·") && (s.view.buttons?.length ?? 0) > 0)!.view)).toContain(pct);
     expect(viewToText(await inbound.command(admin, "worker", ["w1"]))).toContain(pct);
+  });
+
+  it("past runner.maxConcurrent a /spawn is queued and says so in words, then starts when a slot frees", async () => {
+    const { inbound, manager } = setup("success", { maxConcurrent: 1 });
+    expect(viewToText(await inbound.command(admin, "spawn", ["claude", "app", "one"]))).toMatch(/^w1 started/);
+    expect(viewToText(await inbound.command(admin, "spawn", ["claude", "app", "two"]))).toBe(
+      "w2 queued: 1 worker is running (runner.maxConcurrent 1). It starts when one ends.",
+    );
+    expect((await manager.workers.runner.waitFor("w2")).status).toBe("completed");
   });
 
   it("a non-admin's /spawn is a request in the feed; an admin's Approve starts it", async () => {

@@ -81,9 +81,12 @@ export const spawnCommand: Command = {
       const r = await ctx.manager.workers.spawn(ctx.caller, { agent, workspace: ws, prompt: prompt(rest), chain });
       if (r.requestId !== undefined) return textView(`Asked the admins to approve (request #${r.requestId}).`);
       const w = r.worker!;
-      return textView(
-        w.status === "queued" ? `${w.id} queued: ${ctx.manager.workers.runner.active} workers are running.` : `${w.id} started. /worker ${w.id} shows it.`,
-      );
+      if (w.status !== "queued") return textView(`${w.id} started. /worker ${w.id} shows it.`);
+      const n = ctx.manager.workers.runner.active;
+      const max = ctx.rt.config.runner.maxConcurrent;
+      // Also queued below the limit: its agent session is busy in another worker, or its provider's quota holds it.
+      if (n < max) return textView(`${w.id} queued; it starts as soon as it can. /worker ${w.id} shows it.`);
+      return textView(`${w.id} queued: ${n} worker${n === 1 ? " is" : "s are"} running (runner.maxConcurrent ${max}). It starts when one ends.`);
     } catch (err) {
       if (err instanceof RunnerError) return textView(err.message, { private: true });
       throw err;
