@@ -304,7 +304,8 @@ export function workerDetailView(
   const v = workerStatusView(w, session, now, estimatedCostUsd, window);
   v.silent = false;
   v.sections.push({ heading: "Prompt", lines: [cut(w.prompt, 500)] });
-  if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? "see /session for its context" : "not scanned yet"] });
+  // The way back from the worker to its agent session (/session of that session links here).
+  if (w.sessionId) v.sections.push({ heading: "Session", lines: [w.sessionId, session ? `/session ${w.sessionId.slice(0, 12)}` : "not scanned yet"] });
   if (chain.length > 1) v.sections.push({ heading: "Resume chain", lines: [chain.map((c) => c.id).join(" → ")] });
   if (autoCap !== undefined) v.sections.push({ heading: "Auto-responses", lines: [`${w.respondCount} of ${autoCap} used`] });
   if (w.errorClass) v.sections.push({ heading: `Error: ${w.errorClass}`, lines: [cut(w.errorMessage ?? "", 300), recoveryHint(w.errorClass, w.agent)] });

@@ -162,6 +162,10 @@ describe("workers through the chat dispatcher", () => {
     expect(w.sessionUid).toBe(manager.rt.sessions.get(w.sessionUid!)!.uid);
     expect(viewToText(await inbound.command(admin, "sessions", ["all"]))).toContain(`Managed by asm: w1 (${w.sessionId!.slice(0, 4)}`);
     expect(viewToText(await inbound.command(admin, "session", [w.sessionId!.slice(0, 8)]))).toContain("w1 (completed) — /worker w1");
+    // And back: /worker names the command that opens its session.
+    const back = (await inbound.command(admin, "worker", ["w1"])).sections.find((s) => s.heading === "Session")!;
+    expect(back.lines).toEqual([w.sessionId, `/session ${w.sessionId!.slice(0, 12)}`]);
+    expect(viewToText(await inbound.command(admin, "session", [w.sessionId!.slice(0, 12)]))).toContain("/worker w1");
   });
 
   it("worker commands refuse non-admins and bad ids; a workspace outside the config is refused", async () => {
