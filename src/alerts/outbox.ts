@@ -65,15 +65,18 @@ export function backoffMs(attempts: number, cfg: Config["outbox"]): number {
 
 /**
  * The rows that may be delivered now, in order: due (`notBefore` passed) and not behind an
- * earlier unsent row that covers one of the same alerts (a resolve never overtakes its fire).
+ * earlier unsent row that covers one of the same alerts (a resolve never overtakes its fire) or is
+ * a note of the same subject (a worker's result never overtakes its earlier notice).
  */
 export function deliverable(rows: OutboxRow[], now: number): OutboxRow[] {
   const blocked = new Set<number>();
+  const blockedSubjects = new Set<string>();
   const out: OutboxRow[] = [];
   for (const r of rows) {
-    const free = r.alertIds.every((id) => !blocked.has(id));
+    const free = r.alertIds.every((id) => !blocked.has(id)) && (r.subject === null || !blockedSubjects.has(r.subject));
     if (free && (r.status === "pending" || r.status === "unknown") && r.notBefore <= now) out.push(r);
     for (const id of r.alertIds) blocked.add(id);
+    if (r.subject !== null) blockedSubjects.add(r.subject);
   }
   return out;
 }
@@ -239,11 +242,12 @@ export class OutboxSender {
       }
     }
     const done = new Set<number>();
-    /** Alerts with a row that did not go out this pass: their later rows wait (order per alert). */
+    /** Alerts with a row that did not go out this pass: their later rows wait (order per alert); so do a note's subject's. */
     const held = new Set<number>();
+    const heldSubjects = new Set<string>();
     for (const row of ready) {
       if (this.halted || isBlocked()) break;
-      if (done.has(row.id) || row.alertIds.some((id) => held.has(id))) continue;
+      if (done.has(row.id) || row.alertIds.some((id) => held.has(id)) || (row.subject !== null && heldSubjects.has(row.subject))) continue;
       if (t.sendBudget && t.sendBudget() <= 0) break;
       const { outcome, ids } = await this.deliver(
         t,
@@ -252,7 +256,10 @@ export class OutboxSender {
       );
       for (const id of ids) done.add(id);
       report[outcome]++;
-      if (outcome !== "sent") for (const id of row.alertIds) held.add(id);
+      if (outcome !== "sent") {
+        for (const id of row.alertIds) held.add(id);
+        if (row.subject !== null) heldSubjects.add(row.subject);
+      }
     }
     return report;
   }
@@ -309,6 +316,9 @@ export class OutboxSender {
         // Nothing left to edit (never posted here, deleted, too old to edit): say it in a new message.
         posting = edited === null;
         ref = edited ?? (await t.send(row.view, undefined, { key: sendKey(row) }));
+      } else if (row.kind === "note") {
+        posting = true;
+        ref = await this.sendNote(t, row);
       } else {
         posting = true;
         ref = await t.send(row.view, undefined, { key: sendKey(row) });
@@ -322,6 +332,21 @@ export class OutboxSender {
       // Group siblings claimed for a shared edit go back to pending untouched.
       outbox.release(ids.slice(1));
       return { outcome: this.recordFailure(t, row, err, posting), ids: [row.id] };
+    }
+  }
+
+  /**
+   * A note goes into its place (a worker's topic or thread); a place that is gone for good (a deleted topic, an
+   * archived thread) sends it to the feed instead, as a direct post would, so it is not lost.
+   */
+  private async sendNote(t: Transport, row: OutboxRow): Promise<MessageRef> {
+    if (!row.place) return t.send(row.view, undefined, { key: sendKey(row) });
+    try {
+      return await t.send(row.view, { chatId: row.place.chatId, threadId: row.place.threadId }, { key: sendKey(row) });
+    } catch (err) {
+      if (!(err instanceof DeliveryError && err.permanent)) throw err;
+      this.options.log.warn({ transport: t.name, outboxId: row.id, place: row.place, err: err.message }, "a note's place refused it; posting it to the feed");
+      return t.send(row.view, undefined, { key: sendKey(row) });
     }
   }
 

@@ -364,6 +364,17 @@ export const migrations: Migration[] = [
       ALTER TABLE worker_requests ADD COLUMN answer TEXT;
     `,
   },
+  {
+    version: 11,
+    name: "durable notes",
+    sql: `
+      -- A note (kind 'note': a worker's result, a notice) is posted into its place on the transport, a forum
+      -- topic or a thread ({"chatId", "threadId"} JSON; null = the feed), and keeps its order per subject
+      -- ("worker:w3") as alert rows keep theirs per alert.
+      ALTER TABLE outbox ADD COLUMN place TEXT;
+      ALTER TABLE outbox ADD COLUMN subject TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -2,8 +2,17 @@ import type { MessageRef, TransportName } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
 import type { Db } from "./db.ts";
 
-/** fire = first message; repeat = reminder; escalate = severity went up; resolve = edit to resolved; group = several new alerts in one message. */
-export type OutboxKind = "fire" | "repeat" | "escalate" | "resolve" | "group";
+/**
+ * fire = first message; repeat = reminder; escalate = severity went up; resolve = edit to resolved; group = several
+ * new alerts in one message; note = a message about no alert (a worker's result), posted into its `place`.
+ */
+export type OutboxKind = "fire" | "repeat" | "escalate" | "resolve" | "group" | "note";
+
+/** Where on its transport a note goes: a chat and, in a forum, a topic or thread. */
+export interface OutboxPlace {
+  chatId: string;
+  threadId?: string | undefined;
+}
 
 /**
  * pending → sending → sent, or back to pending with a later `notBefore`, or failed (permanent / out
@@ -35,6 +44,10 @@ export interface OutboxRow {
   createdAt: number;
   sentAt: number | null;
   mergedInto: number | null;
+  /** A note's place (null: the transport's feed). */
+  place: OutboxPlace | null;
+  /** A note's subject ("worker:w3"): notes of one subject go out in order, as an alert's rows do. */
+  subject: string | null;
 }
 
 /** One try at delivering a row. */
@@ -70,6 +83,8 @@ type Row = {
   created_at: number;
   sent_at: number | null;
   merged_into: number | null;
+  place: string | null;
+  subject: string | null;
 };
 
 const fromRow = (r: Row): OutboxRow => ({
@@ -87,6 +102,8 @@ const fromRow = (r: Row): OutboxRow => ({
   createdAt: r.created_at,
   sentAt: r.sent_at,
   mergedInto: r.merged_into,
+  place: r.place === null ? null : (JSON.parse(r.place) as OutboxPlace),
+  subject: r.subject,
 });
 
 /** Rows that still have to go out (or are going out right now). */
@@ -102,13 +119,32 @@ export class OutboxStore {
   constructor(private readonly db: Db) {}
 
   /** Adds a message to deliver; returns its id. */
-  enqueue(r: { alertIds: number[]; transport: TransportName; kind: OutboxKind; view: View; now: number; notBefore?: number }): number {
+  enqueue(r: {
+    alertIds: number[];
+    transport: TransportName;
+    kind: OutboxKind;
+    view: View;
+    now: number;
+    notBefore?: number;
+    place?: OutboxPlace | null;
+    subject?: string | null;
+  }): number {
     const info = this.db
       .prepare(
-        `INSERT INTO outbox(alert_id, alert_ids, transport, kind, payload, status, not_before, created_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        `INSERT INTO outbox(alert_id, alert_ids, transport, kind, payload, status, not_before, created_at, place, subject)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       )
-      .run(r.alertIds[0] ?? null, JSON.stringify(r.alertIds), r.transport, r.kind, JSON.stringify(r.view), r.notBefore ?? 0, r.now);
+      .run(
+        r.alertIds[0] ?? null,
+        JSON.stringify(r.alertIds),
+        r.transport,
+        r.kind,
+        JSON.stringify(r.view),
+        r.notBefore ?? 0,
+        r.now,
+        r.place ? JSON.stringify({ chatId: r.place.chatId, threadId: r.place.threadId }) : null,
+        r.subject ?? null,
+      );
     return Number(info.lastInsertRowid);
   }
 
