@@ -1,3 +1,4 @@
+import type { Config } from "../config/schema.ts";
 import type { ErrorReason } from "./error-reason.ts";
 import type { Platform } from "./session.ts";
 
@@ -174,6 +175,11 @@ export interface Driver {
   encodeReply?(requestId: string, reply: Reply, input: unknown): string;
   /** The stdin line asking the CLI to stop the current turn (else the runner sends SIGINT). */
   encodeInterrupt?(requestId: string): string;
+  /**
+   * The context window the CLI runs `model` at, when its own rule differs from the model tables and the catalog (the
+   * window the scanner will give its session), so a worker's context share reads the same before and after a scan.
+   */
+  contextWindow?(model: string | null, contextTokens: number, config: Config): number;
 }
 
 /** How a request was answered, by a person or by an auto-response rule. */

@@ -71,12 +71,13 @@ export class WorkerOps implements RunnerListener {
   ) {
     this.store = new WorkerStore(rt.db);
     this.requests = new WorkerRequestStore(rt.db);
+    const drivers = (options.drivers ?? driversFor(rt.config)) as Record<Platform, Driver>;
     this.runner = new Runner({
       config: rt.config,
       log: rt.log,
       store: this.store,
       requests: this.requests,
-      drivers: (options.drivers ?? driversFor(rt.config)) as Record<Platform, Driver>,
+      drivers,
       listener: this,
       gate: (agent) => this.quotaGate(agent),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -92,6 +93,7 @@ export class WorkerOps implements RunnerListener {
       post: async (w, text, tone) => {
         await this.post(w, { sections: [{ lines: [text] }], tone });
       },
+      agentWindow: (w) => drivers[w.agent]?.contextWindow?.(w.model, w.contextTokens ?? 0, rt.config) ?? null,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   }

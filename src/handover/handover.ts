@@ -39,6 +39,8 @@ export interface HandoverDeps {
   link(newId: string, old: WorkerRow): void;
   /** Posts one message in the worker's place. */
   post(w: WorkerRow, text: string, tone: "info" | "warning" | "critical"): Promise<void>;
+  /** The window its agent's CLI runs the model at, when the agent has its own rule (`Driver.contextWindow`). */
+  agentWindow?(w: Pick<WorkerRow, "agent" | "model" | "contextTokens">): number | null;
   clock?: () => number;
 }
 
@@ -123,10 +125,13 @@ export class HandoverOps {
     return { percent: (tokens / window) * 100, tokens, window };
   }
 
-  /** A worker's context window: its scanned session's, else its `runner.models` entry's, else the model tables'. */
-  windowOf(w: Pick<WorkerRow, "agent" | "model">, session: SessionRecord | undefined): number {
+  /**
+   * A worker's context window: its scanned session's, else its `runner.models` entry's, else its agent's own rule (the
+   * one the scanner will apply), else the model tables'.
+   */
+  windowOf(w: Pick<WorkerRow, "agent" | "model" | "contextTokens">, session: SessionRecord | undefined): number {
     const configured = Object.values(this.deps.config.runner.models).find((m) => m.driver === w.agent && m.model === w.model)?.contextWindow ?? null;
-    return session?.contextWindow ?? configured ?? contextWindowFor(w.model, this.deps.config).tokens;
+    return session?.contextWindow ?? configured ?? this.deps.agentWindow?.(w) ?? contextWindowFor(w.model, this.deps.config).tokens;
   }
 
   /**

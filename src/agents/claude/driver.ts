@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Driver, type RunRequest, type RunSpec, SAFE_ID } from "../driver.ts";
 import { parseClaudeLine } from "./stream.ts";
+import { claudeWindow } from "./transcript.ts";
 
 /**
  * Claude Code as a managed worker: one long-lived `claude -p` per worker speaking stream-json both ways,
@@ -14,6 +15,8 @@ export const claudeDriver: Driver = {
   multiTurn: true,
   canAsk: true,
   sessionIdPattern: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  // Claude Code's own window rule, not the catalog's API maximum (1M): what its scanned session will say.
+  contextWindow: (model, contextTokens, config) => claudeWindow(model, contextTokens, config),
   runSpec(req: RunRequest): RunSpec {
     const args = ["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose", "--permission-prompt-tool", "stdio"];
     if (req.resumeSessionId) args.push(`--resume=${req.resumeSessionId}`);
