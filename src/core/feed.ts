@@ -1,6 +1,7 @@
 import type { Logger } from "../lib/log.ts";
 import type { MessageRef, ThreadRequest, Transport, TransportName } from "../messages/transport.ts";
 import type { View } from "../messages/view.ts";
+import type { OutboxStore } from "../store/outbox.ts";
 
 /** Where one subject's messages go on one transport (a topic, a thread); see `Feed.openThreads`. */
 export interface FeedPlace {
@@ -16,12 +17,47 @@ export interface FeedPlace {
  */
 export class Feed {
   private transports: Transport[] = [];
+  private durable: { outbox: OutboxStore; kick: () => void } | null = null;
 
   constructor(private readonly log: Logger) {}
 
   /** The transports of this process; set once they exist (the manager starts before them). */
   attach(transports: Transport[]): void {
     this.transports = transports;
+  }
+
+  /** The outbox and its sender's wake-up (asm run's monitor): `postDurably` writes rows instead of posting. */
+  attachOutbox(outbox: OutboxStore, kick: () => void): void {
+    this.durable = { outbox, kick };
+  }
+
+  /**
+   * Posts a message that must not be lost (a worker's result, a notice): one outbox row per transport, into its
+   * place from `places` (its feed where it has none), delivered and retried by the outbox sender in order per
+   * `subject` ("worker:w3"). Without an outbox (no monitor in this process) it is posted at once, as `postTo`.
+   */
+  async postDurably(view: View, places: readonly FeedPlace[], subject: string): Promise<void> {
+    if (!this.durable) {
+      await this.postTo(view, places);
+      return;
+    }
+    const { outbox, kick } = this.durable;
+    const now = Date.now();
+    try {
+      outbox.transaction(() => {
+        for (const t of this.transports) {
+          const place = places.find((p) => p.transport === t.name);
+          const where = place ? { chatId: place.chatId, threadId: place.threadId } : null;
+          outbox.enqueue({ alertIds: [], transport: t.name, kind: "note", view, now, place: where, subject });
+        }
+      });
+    } catch (err) {
+      // A store that takes no writes (found damaged, so read-only) has no outbox: post it now instead.
+      this.log.warn({ err, subject }, "could not queue a note in the outbox; posting it directly");
+      await this.postTo(view, places);
+      return;
+    }
+    kick();
   }
 
   get size(): number {
@@ -59,11 +95,6 @@ export class Feed {
     return places;
   }
 
-  /**
-   * Posts into each transport's place from `places` (its feed where it has none). A post the place refuses
-   * (topic deleted, thread archived, budget spent) is logged and posted into that transport's feed instead,
-   * so the message is not lost.
-   */
   /** Posts into exactly these chats (an admin's private chat), with no fallback to the feed; a failure is logged and skipped. */
   async postDirect(view: View, places: readonly FeedPlace[]): Promise<MessageRef[]> {
     const refs: MessageRef[] = [];
@@ -79,6 +110,10 @@ export class Feed {
     return refs;
   }
 
+  /**
+   * Posts into each transport's place from `places` (its feed where it has none). A post the place refuses
+   * (topic deleted, thread archived, budget spent) is logged and posted into that transport's feed instead.
+   */
   async postTo(view: View, places: readonly FeedPlace[]): Promise<MessageRef[]> {
     const refs: MessageRef[] = [];
     for (const t of this.transports) {

@@ -6,6 +6,7 @@ import type { TelegramTransportOptions } from "../chat/telegram/transport.ts";
 import { reportDir } from "../config/sections/report.ts";
 import { Manager, type ManagerOptions } from "../core/manager.ts";
 import type { Transport, TransportName } from "../messages/transport.ts";
+import { OutboxStore } from "../store/outbox.ts";
 import type { Runtime } from "../store/runtime.ts";
 import type { AsmMetrics } from "./metrics.ts";
 import type { MetricsServer } from "./metrics-server.ts";
@@ -85,6 +86,10 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
   const manager = new Manager(rt, options.manager);
   manager.start();
   manager.feed.attach(transports);
+  // Worker results and notices are outbox rows from the start (workers recovered below may post); the sender,
+  // started with monitoring, delivers them and retries them as it does alerts.
+  let kickSender = () => {};
+  manager.feed.attachOutbox(new OutboxStore(rt.db), () => kickSender());
   const inbound = new CoreInbound(manager);
   // Transports connect in the background: a chat API that hangs or answers 5xx must not hold up
   // monitoring. Until one works its alerts wait in the outbox; its problem is reported by the self check.
@@ -110,6 +115,7 @@ export async function startService(rt: Runtime, options: ServiceOptions = {}): P
     ...(metrics ? { onCycle: (report) => metrics.observeCycle(report) } : {}),
     runAtStart: options.monitorAtStart ?? true,
   });
+  kickSender = () => monitoring.sender.kick();
   const endpoint = metrics ? await startEndpoint(rt, metrics, manager, options) : null;
   // Rows that waited for a transport still connecting go out as soon as it is up.
   void ready.then(() => monitoring.sender.kick());

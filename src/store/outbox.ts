@@ -118,6 +118,11 @@ const covers = "EXISTS (SELECT 1 FROM json_each(outbox.alert_ids) WHERE value = 
 export class OutboxStore {
   constructor(private readonly db: Db) {}
 
+  /** Runs `fn` in one transaction (several rows that stand or fall together). */
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)();
+  }
+
   /** Adds a message to deliver; returns its id. */
   enqueue(r: {
     alertIds: number[];
