@@ -34,7 +34,10 @@ export const claudeDriver: Driver = {
   },
   encodeReply(requestId, reply, input) {
     if (reply.kind === "permission") return claudeDriver.encodePermission!(requestId, reply.allow, input, reply.message);
-    // AskUserQuestion takes its answers as `answers` (question text → answer) in the tool input it is allowed with.
+    // AskUserQuestion takes its answers as `answers` (question text → answer) in the tool input it is allowed with;
+    // the model then reads `Your questions have been answered: "<question>"="<answer>"…` (fixture claude/question).
+    // Keyed by anything but the exact question text, or left out, it reads "The user did not answer the questions."
+    // A deny reaches the model as an error tool_result with our message, and the turn goes on (claude/question-deny).
     if (reply.answer === null) return claudeDriver.encodePermission!(requestId, false, input, "Nobody answered the question; carry on without it");
     const i = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
     const qs = Array.isArray(i.questions) ? (i.questions as { question?: unknown }[]) : [];

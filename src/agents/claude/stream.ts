@@ -55,7 +55,11 @@ function assistant(d: Json): WorkerEvent[] {
 }
 
 function result(d: Json): WorkerEvent[] {
-  const denied = Array.isArray(d.permission_denials) ? d.permission_denials.map((p) => str(obj(p)?.tool_name)).filter((x): x is string => x !== null) : [];
+  // A declined AskUserQuestion is listed here too (recorded: claude/question-deny); it is a question nobody answered,
+  // not a tool the policy refused, and the runner already records it as question-declined.
+  const denied = Array.isArray(d.permission_denials)
+    ? d.permission_denials.map((p) => str(obj(p)?.tool_name)).filter((x): x is string => x !== null && x !== "AskUserQuestion")
+    : [];
   const terminal = str(d.terminal_reason);
   const isError = d.is_error === true || (str(d.subtype) ?? "success") !== "success";
   const out: WorkerEvent[] = [];
@@ -119,6 +123,9 @@ function controlRequest(d: Json): WorkerEvent[] {
   if (r.subtype !== "can_use_tool") return [{ type: "other", kind: `control_request/${str(r.subtype) ?? "?"}` }];
   const tool = str(r.tool_name) ?? "tool";
   const input = r.input;
+  // AskUserQuestion's can_use_tool (recorded: claude/question) carries `input.questions[{question, header,
+  // options[{label, description}], multiSelect}]` and `requires_user_interaction: true`; the answer goes back as
+  // an allow whose updatedInput adds `answers` (claudeDriver.encodeReply).
   if (tool === "AskUserQuestion") {
     const qs = Array.isArray(obj(input)?.questions) ? (obj(input)!.questions as unknown[]) : [];
     const text =
