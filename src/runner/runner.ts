@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Driver, ProtocolSession, Reply, WorkerEvent } from "../agents/driver.ts";
 import { classifyError, type ErrorReason } from "../agents/error-reason.ts";
+import { agentOf } from "../agents/registry.ts";
 import { type Platform, sessionUid } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
@@ -262,10 +263,12 @@ export class Runner {
     if (chain.length) {
       const unknown = chain.filter((m) => !Object.hasOwn(this.cfg.models, m));
       if (unknown.length) throw new RunnerError(`not in runner.models: ${unknown.join(", ")}`, "argument");
-      // OpenClaw keeps its own failover chain: a second one stacked on it would retry what it already retried.
-      const own = chain.filter((m) => this.cfg.models[m]!.driver === "openclaw");
-      if (own.length && chain.length > 1)
-        throw new RunnerError(`${own.join(", ")} run on OpenClaw, which falls back on its own; leave them out of a chain`, "argument");
+      // An agent with its own failover chain (OpenClaw): a second one stacked on it would retry what it already retried.
+      const own = chain.filter((m) => agentOf(this.cfg.models[m]!.driver).capabilities.ownFailover);
+      if (own.length && chain.length > 1) {
+        const names = [...new Set(own.map((m) => agentOf(this.cfg.models[m]!.driver).displayName))].join(", ");
+        throw new RunnerError(`${own.join(", ")} run on ${names}, which falls back on its own; leave them out of a chain`, "argument");
+      }
       const first = this.cfg.models[chain[0]!]!;
       agent = first.driver;
       model = first.model;

@@ -1,4 +1,4 @@
-import type { Platform } from "../agents/session.ts";
+import { type Platform, platforms } from "../agents/session.ts";
 import type { Config } from "../config/schema.ts";
 import { RunnerError } from "./runner.ts";
 
@@ -11,12 +11,8 @@ export interface SpawnTarget {
 
 /** Agent names people type, to the platform: the same words in the chat and on the command line. */
 export const agentNames: Readonly<Record<string, Platform>> = {
-  claude: "claude",
+  ...Object.fromEntries(platforms.map((p) => [p, p])),
   "claude-code": "claude",
-  codex: "codex",
-  gemini: "gemini",
-  opencode: "opencode",
-  openclaw: "openclaw",
 };
 
 /**

@@ -20,12 +20,8 @@ const branches: RegExp[] = [
   new RegExp(`\\[\\s*"(${names})"\\s*,[^\\]]*\\]\\.includes\\(`),
 ];
 
-/**
- * Known branches outside src/agents/, each with why it is still there. src/runner/ is being built in
- * parallel; its one branch (the chain's own-failover step keyed on the "openclaw" driver) should become
- * `capabilities.ownFailover` there.
- */
-const known: Record<string, number> = { "src/runner/runner.ts": 1 };
+/** Known branches outside src/agents/, each with why it is still there: none now. */
+const known: Record<string, number> = {};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -245,6 +245,18 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     expect(c.resumedFrom).toBe(b.id);
   });
 
+  it("a chain may not stack a model of an agent with its own failover (OpenClaw) on others; alone it may run", () => {
+    const models = {
+      "oc/gpt": { driver: "openclaw", model: "openai/gpt-5.2", contextWindow: 400_000 },
+      "cc/sonnet": { driver: "claude", model: "claude-sonnet-4-6", contextWindow: 200_000 },
+    };
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "success") }, { models, fallbackOrder: ["oc/gpt", "cc/sonnet"] });
+    expect(() => w.runner.spawn({ agent: "claude", workspace: "app", prompt: "x", chain: ["cc/sonnet", "oc/gpt"] })).toThrow(
+      "oc/gpt run on OpenClaw, which falls back on its own; leave them out of a chain",
+    );
+    expect(() => w.runner.spawn({ agent: "claude", workspace: "app", prompt: "x", chain: ["cc/sonnet"] }, { start: false })).not.toThrow();
+  });
+
   it("queues past maxConcurrent and starts the next when one ends", async () => {
     const w = world({ FAKE_EXCHANGE: exchange("claude", "success") }, { maxConcurrent: 1 });
     const a = w.runner.spawn({ agent: "claude", workspace: "app", prompt: "one" });
