@@ -159,14 +159,16 @@ export function startRun(ctx: RunnerContext, hooks: RunHooks, w: WorkerRow, prom
  * gets its final status, or its next turn when a message came while the last one ran.
  */
 export function onExit(ctx: RunnerContext, hooks: RunHooks, run: Run, exit: RunExit): void {
+  // The whole output first: its events re-arm the stall watchdog, which must not outlive the process (its SIGKILL
+  // would go to a process group id the system may have given to another process by then).
+  if (run.driver.parseOutput && run.whole.length) {
+    for (const e of run.driver.parseOutput(run.whole.join("\n"))) applyEvent(ctx, run, e);
+  }
   if (run.stall) clearTimeout(run.stall);
   if (run.initTimer) clearTimeout(run.initTimer);
   if (run.grace) clearTimeout(run.grace);
   if (run.promptDir) rmSync(run.promptDir, { recursive: true, force: true });
   for (const t of run.requestTimers) clearTimeout(t);
-  if (run.driver.parseOutput && run.whole.length) {
-    for (const e of run.driver.parseOutput(run.whole.join("\n"))) applyEvent(ctx, run, e);
-  }
   ctx.runs.delete(run.worker);
   const id = run.worker;
   const now = ctx.now();

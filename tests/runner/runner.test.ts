@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { claudeDriver } from "../../src/agents/claude/driver.ts";
 import type { Driver } from "../../src/agents/driver.ts";
+import { opencodeDriver } from "../../src/agents/opencode/driver.ts";
 import type { Platform } from "../../src/agents/session.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/lib/log.ts";
@@ -255,6 +256,47 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
       "oc/gpt run on OpenClaw, which falls back on its own; leave them out of a chain",
     );
     expect(() => w.runner.spawn({ agent: "claude", workspace: "app", prompt: "x", chain: ["cc/sonnet"] }, { start: false })).not.toThrow();
+  });
+
+  it("a one-shot CLI read at exit (opencode run --format json) completes with its tokens, and no timer of its run fires after the exit", async () => {
+    const dir = tempDir("asm-runner-oneshot-");
+    const config = configSchema.parse({
+      runner: {
+        workspaces: { app: dir },
+        stallSeconds: 0.3,
+        drivers: {
+          opencode: {
+            interface: "headless",
+            command: [process.execPath, fake],
+            env: { FAKE_STDOUT: join(streams, "opencode", "success.jsonl"), FAKE_EXIT: "0" },
+          },
+        },
+      },
+    });
+    const db = openStore(join(dir, "asm.db"));
+    const store = new WorkerStore(db);
+    const runner = new Runner({
+      config,
+      log: createLogger({ level: "silent" }),
+      store,
+      requests: new WorkerRequestStore(db),
+      drivers: { opencode: opencodeDriver } as unknown as Record<Platform, Driver>,
+    });
+    runners.push(runner);
+    const done = await runner.waitFor(runner.spawn({ agent: "opencode", workspace: "app", prompt: "hello" }).id);
+    expect(done.status).toBe("completed");
+    expect(done.turns).toBe(1);
+    expect(done.outputTokens).toBeGreaterThan(0);
+    expect(done.sessionId).toMatch(/^ses_/);
+    // The events read from the whole output at exit must not arm the stall watchdog again: it would SIGKILL the
+    // dead child's process group id, which the system may by then have given to another process.
+    const kill = vi.spyOn(process, "kill");
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      expect(kill.mock.calls).toEqual([]);
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it("queues past maxConcurrent and starts the next when one ends", async () => {
