@@ -114,6 +114,11 @@ describe("what a finished or failed worker says", () => {
     expect(viewToText(v)).toContain("exit 1");
   });
 
+  it("what the CLI's own permission policy denied is reported with the result", () => {
+    const v = workerResultView(worker({ status: "completed", denied: ["shell", "apply_patch"], endedAt: NOW }), NOW);
+    expect(v.sections.find((s) => s.heading === "Denied by the CLI's policy")!.lines).toEqual(["shell, apply_patch"]);
+  });
+
   it("a CLI that did not start is told which config key to check", () => {
     const v = workerResultView(worker({ status: "failed", errorClass: "spawn", errorMessage: "spawn opencode ENOENT" }), NOW);
     expect(viewToText(v)).toContain("check runner.drivers.opencode.command");
