@@ -3,7 +3,7 @@ import { claudeDriver } from "./claude/driver.ts";
 import { codexAppServerDriver } from "./codex/app-server.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
-import { geminiAcpDriver } from "./gemini/acp.ts";
+import { geminiAcpDriver, geminiAcpDriverFor } from "./gemini/acp.ts";
 import { geminiDriver } from "./gemini/driver.ts";
 import { openclawDriver } from "./openclaw/driver.ts";
 import { openclawDriverFor } from "./openclaw/gateway.ts";
@@ -42,7 +42,9 @@ export function driversFor(config: Config): Readonly<Partial<Record<Platform, Dr
   const out: Partial<Record<Platform, Driver>> = {};
   for (const [agent, headless] of Object.entries(drivers) as [Platform, Driver][]) {
     const headlessChosen = config.runner.drivers[agent as keyof typeof config.runner.drivers]?.interface === "headless";
-    const protocol = agent === "openclaw" ? openclawDriverFor(config) : protocolDrivers[agent];
+    // Gemini's finds the chat files of a session it resumes in the HOME its workers get.
+    const protocol =
+      agent === "openclaw" ? openclawDriverFor(config) : agent === "gemini" ? geminiAcpDriverFor(config.runner.drivers.gemini?.env) : protocolDrivers[agent];
     out[agent] = headlessChosen ? headless : (protocol ?? headless);
   }
   return out;

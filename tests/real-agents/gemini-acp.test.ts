@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Driver } from "../../src/agents/driver.ts";
-import { geminiAcpDriver } from "../../src/agents/gemini/acp.ts";
+import { geminiAcpDriverFor } from "../../src/agents/gemini/acp.ts";
+import { chatFileMinute, geminiChatFiles } from "../../src/agents/gemini/chat-files.ts";
 import type { Platform } from "../../src/agents/session.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/lib/log.ts";
@@ -15,7 +16,11 @@ import { type AgentWorld, agentWorld, type FakeServer, installedVersion, removeW
 /**
  * Gemini workers through `gemini --acp` (src/agents/gemini/acp.ts) against the REAL Gemini CLI and the fake model
  * server, through the in-process Runner: a shell permission allowed (the file is written) and one denied (it is
- * not), an interrupt mid-turn, a resume through session/load, a 429. Opt-in like the rest of this folder.
+ * not), an interrupt mid-turn, a resume through session/load, a 429, and a second resume after those Gemini starts.
+ * Opt-in like the rest of this folder.
+ *
+ * The first session starts early in a minute, so the resume two workers later falls in the minute its chat file was
+ * opened: Gemini 0.61.0's session/load would write over it there (see GeminiAcpSession), the driver waits it out.
  */
 
 const TURN_MS = 90_000;
@@ -44,7 +49,7 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
       log: createLogger({ level: "silent" }),
       store,
       requests,
-      drivers: { gemini: geminiAcpDriver } as unknown as Record<Platform, Driver>,
+      drivers: { gemini: geminiAcpDriverFor(w.env) } as unknown as Record<Platform, Driver>,
       listener: { changed: () => {}, asks: (_x, r) => asks.push(r), turnEnded: () => {}, finished: () => {} },
     });
     close = () => db.close();
@@ -54,8 +59,8 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
     await runner?.stop();
     close?.();
     await fake?.stop();
+    restoreEnv?.(); // first: ASM_REAL_KEEP is one of the variables scrubbed
     removeWorld(w);
-    restoreEnv?.();
   });
 
   const permissionFor = async (x: WorkerRow): Promise<WorkerRequestRow> => {
@@ -67,8 +72,11 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
 
   let firstSession: string | null = null;
   let firstWorker: string | null = null;
+  const chatFiles = () => geminiChatFiles(join(w.home, ".gemini"));
 
-  it("a shell command asks (approval mode default); allowed, it runs and the worker completes", { timeout: TURN_MS + 30_000 }, async () => {
+  it("a shell command asks (approval mode default); allowed, it runs and the worker completes", { timeout: TURN_MS + 90_000 }, async () => {
+    const second = Date.now() % 60_000;
+    if (second > 12_000) await new Promise((r) => setTimeout(r, 60_500 - second));
     rmSync(toolFile(), { force: true });
     const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
     const r = await permissionFor(x);
@@ -98,13 +106,22 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
     expect(done.denied.join(" ")).toContain("echo tool-ran");
   });
 
-  it("resume loads the same Gemini session over ACP", { timeout: TURN_MS + 30_000 }, async () => {
+  it("resume loads the same Gemini session over ACP, waiting out the minute its chat file was opened in", { timeout: TURN_MS + 90_000 }, async () => {
     expect(firstWorker).not.toBeNull();
+    const opened = chatFiles().list(firstSession!)[0]?.minute;
+    const startedAt = Date.now();
     const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello again, do you remember what I asked first?", resumeOf: firstWorker });
     const done = await runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");
     expect(done.sessionId).toBe(firstSession);
     expect(done.outputTail).toContain("Hello again");
+    const waited = store.events(x.id, { type: "other", limit: 500 }).some((e) => e.payload.kind === "acp/load-waits-a-minute");
+    // Started well inside that minute (Gemini is up in about two seconds), the load had to wait.
+    if (chatFileMinute(startedAt) === opened && startedAt % 60_000 < 50_000) expect(waited, show(done)).toBe(true);
+    // The file the load opened for itself is gone; the conversation's file stays.
+    const files = chatFiles().list(firstSession!);
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((f) => f.resumable)).toBe(true);
   });
 
   it("an interrupt mid-turn is session/cancel: the worker is interrupted, not killed", { timeout: TURN_MS + 30_000 }, async () => {
@@ -121,5 +138,13 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
     const done = await runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("failed");
     expect(done.errorClass, show(done)).toBe("rate_limit");
+  });
+
+  it("the resumed session outlives the Gemini starts after it (their clean-up): a second resume loads it", { timeout: TURN_MS + 90_000 }, async () => {
+    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello a third time", resumeOf: firstWorker });
+    const done = await runner.waitFor(x.id);
+    expect(done.status, show(done)).toBe("completed");
+    expect(done.sessionId).toBe(firstSession);
+    expect(done.outputTail).toContain("Hello a third time");
   });
 });

@@ -24,6 +24,7 @@ import {
   stopReasonError,
   updateEvents,
 } from "./acp-wire.ts";
+import { chatFileMinute, type GeminiChatFiles, geminiChatFiles, geminiDirFor } from "./chat-files.ts";
 import { geminiDriver } from "./driver.ts";
 
 /** The ACP protocol version this client speaks (Gemini CLI 0.61.0 answers 1). */
@@ -38,6 +39,9 @@ type Phase = "initializing" | "opening" | "replaying" | "ready" | "failed";
  * the old conversation is read as the new turn's output. Its replay is one tight loop (sub-millisecond gaps).
  */
 export const HISTORY_QUIET_MS = 300;
+
+/** How far into the next minute a load that had to wait for it is sent (the CLI and asm read the same clock). */
+export const LOAD_MINUTE_MARGIN_MS = 250;
 
 /** A request we sent and the answer it waits for. */
 type Pending = { method: "initialize" } | { method: "session/new" } | { method: "session/load" } | { method: "session/prompt"; startedAt: number };
@@ -55,6 +59,16 @@ type Pending = { method: "initialize" } | { method: "session/new" } | { method: 
  *
  * The session id is Gemini's own (a UUID): the chat file `~/.gemini/tmp/<project>/chats/session-…-<id8>.jsonl`
  * starts with `{"sessionId": <id>}`, and it is what `--resume <id>` (the headless driver) and `session/load` take.
+ *
+ * Loading works around two faults of Gemini CLI 0.61.0 (upstream issues 28693, 27368), given the chat files:
+ * `session/load` first opens a NEW chat recording under the loaded id (`Config.initialize` → `startChat` →
+ * `ChatRecordingService.initialize` without resume data) in `session-<this UTC minute>-<id8>.jsonl`, and only then
+ * looks the session up. In the minute the session's own file was opened that is the same file: the appended
+ * `$set {messages: [<session_context>]}` replaces its history, the lookup finds nothing to resume ("Invalid session
+ * identifier") and the next Gemini start deletes the file. So a load that would land in that minute waits for the
+ * next one. In a later minute the load works but leaves that new file behind, holding only the context; Gemini's
+ * start-up cleanup deletes a file it cannot resume together with every file sharing its 8-character suffix — the
+ * real conversation. So after a load the session's files Gemini cannot resume are removed.
  */
 export class GeminiAcpSession implements ProtocolSession {
   private phase: Phase = "initializing";
@@ -74,11 +88,17 @@ export class GeminiAcpSession implements ProtocolSession {
   /** Makes request ids unique across runs: Gemini's own ids restart at 0 in every process. */
   private readonly nonce = randomBytes(3).toString("hex");
   private quietTimer: ReturnType<typeof setTimeout> | null = null;
+  private loadTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /**
+   * `files`: Gemini's chat files as the worker's CLI sees them (its home), for the load workarounds above; null
+   * loads exactly as asked (recordings, tests of the protocol alone).
+   */
   constructor(
     private readonly req: RunRequest,
     private readonly io: ProtocolIO,
     private readonly now: () => number = Date.now,
+    private readonly files: GeminiChatFiles | null = null,
   ) {
     this.model = req.model;
     const params: InitializeRequest = {
@@ -141,7 +161,9 @@ export class GeminiAcpSession implements ProtocolSession {
   close(): void {
     // Gemini exits by itself once stdin closes (the runner closes it); requests still open are withdrawn first.
     if (this.quietTimer) clearTimeout(this.quietTimer);
+    if (this.loadTimer) clearTimeout(this.loadTimer);
     this.quietTimer = null;
+    this.loadTimer = null;
     this.cancelAsks();
   }
 
@@ -157,7 +179,7 @@ export class GeminiAcpSession implements ProtocolSession {
     const err = rpcError(m.error);
     const result = obj(m.result) ?? {};
     if (p.method === "session/prompt") this.onPromptDone(result, err, p.startedAt);
-    else if (err) this.fail(err, p.method);
+    else if (err) this.fail(err, p.method, p.method === "session/load" ? this.unloadableHint() : "");
     else if (p.method === "initialize") this.onInitialized(result);
     else this.onOpened(result);
   }
@@ -178,13 +200,72 @@ export class GeminiAcpSession implements ProtocolSession {
         this.io.fail("error", "this Gemini CLI cannot load a session over ACP (no loadSession capability); resume it headless");
         return;
       }
-      const params: LoadSessionRequest = { sessionId: this.req.resumeSessionId, cwd, mcpServers: [] };
-      this.sessionId = this.req.resumeSessionId;
-      this.request("session/load", params, { method: "session/load" });
+      const id = this.req.resumeSessionId;
+      this.sessionId = id;
+      const wait = this.loadWait(id);
+      if (wait === 0) {
+        this.load(id, cwd);
+        return;
+      }
+      // The CLI is up and the session known: a worker on a fallback chain must not time out while it waits.
+      this.io.debug("gemini acp: the session's chat file was opened this minute; loading in the next", { wait });
+      this.io.emit([
+        { type: "init", sessionId: id, model: this.model, version: this.version },
+        { type: "other", kind: "acp/load-waits-a-minute" },
+      ]);
+      this.loadTimer = setTimeout(() => {
+        this.loadTimer = null;
+        if (this.phase === "opening") this.load(id, cwd);
+      }, wait);
+      this.loadTimer.unref?.();
     } else {
       const params: NewSessionRequest = { cwd, mcpServers: [] };
       this.request("session/new", params, { method: "session/new" });
     }
+  }
+
+  private load(sessionId: string, cwd: string): void {
+    const params: LoadSessionRequest = { sessionId, cwd, mcpServers: [] };
+    this.request("session/load", params, { method: "session/load" });
+  }
+
+  /**
+   * How long to hold `session/load` (ms): until the next minute when one of the session's chat files that holds
+   * the conversation is named after this minute (the load would write into it, see the class comment), else 0.
+   */
+  private loadWait(sessionId: string): number {
+    if (!this.files) return 0;
+    const now = this.now();
+    const minute = chatFileMinute(now);
+    if (!this.files.list(sessionId).some((f) => f.resumable && f.minute === minute)) return 0;
+    return 60_000 - (now % 60_000) + LOAD_MINUTE_MARGIN_MS;
+  }
+
+  /**
+   * After a load: deletes the session's chat files Gemini cannot resume (the one the load itself opened, and any an
+   * older load left), which Gemini's next start would delete together with the conversation. Only while a file
+   * that holds the conversation stays.
+   */
+  private removeStrays(sessionId: string): void {
+    if (!this.files) return;
+    const all = this.files.list(sessionId);
+    if (!all.some((f) => f.resumable)) return;
+    let removed = 0;
+    for (const f of all) if (!f.resumable && f.path.endsWith(".jsonl") && this.files.remove(f.path)) removed++;
+    if (removed) {
+      this.io.debug("gemini acp: removed chat files of the loaded session that hold no conversation", { removed });
+      this.io.emit([{ type: "other", kind: `acp/empty-chat-files-removed:${removed}` }]);
+    }
+  }
+
+  /** What asm sees of a session Gemini would not load, for the error: no chat file left, or none it can resume. */
+  private unloadableHint(): string {
+    const id = this.req.resumeSessionId;
+    if (!this.files || !id) return "";
+    const all = this.files.list(id);
+    if (all.length === 0) return " (no chat file of this session is left; Gemini deletes the ones it cannot resume when it starts)";
+    if (!all.some((f) => f.resumable)) return " (its chat file holds no conversation Gemini can resume)";
+    return "";
   }
 
   private onOpened(result: Json): void {
@@ -200,6 +281,7 @@ export class GeminiAcpSession implements ProtocolSession {
     this.io.emit([{ type: "init", sessionId: id, model: this.model, version: this.version }]);
     if (this.req.resumeSessionId) {
       this.phase = "replaying";
+      this.removeStrays(id);
       this.waitForQuiet();
     } else {
       this.phase = "ready";
@@ -317,10 +399,10 @@ export class GeminiAcpSession implements ProtocolSession {
     this.interrupted = false;
   }
 
-  private fail(err: RpcError, step: string): void {
+  private fail(err: RpcError, step: string, hint = ""): void {
     this.phase = "failed";
     const message = rpcErrorMessage(err);
-    this.io.fail(rpcErrorReason(err), `Gemini refused ${step}: ${message}`);
+    this.io.fail(rpcErrorReason(err), `Gemini refused ${step}: ${message}${hint}`);
   }
 
   private request(method: string, params: unknown, pending: Pending): void {
@@ -355,8 +437,20 @@ function turnEnd(result: string | null, isError: boolean, durationMs: number | n
  * minus the headless flags; the session to resume goes over the protocol (`session/load`), never into argv.
  * Approval mode `default` (Gemini's own default) asks before edits and shell commands; `auto_edit` lets edits
  * through, `yolo` everything, `plan` is read-only.
+ *
+ * `env` is the environment the worker's CLI gets on top of asm's (`runner.drivers.gemini.env`): where its HOME is,
+ * so a resume finds the session's chat files (see `GeminiAcpSession`).
  */
-export const geminiAcpDriver: Driver = {
+export function geminiAcpDriverFor(env: Readonly<Record<string, string>> = {}): Driver {
+  return {
+    ...geminiAcpBase,
+    openSession(req: RunRequest, _spec: RunSpec, io: ProtocolIO): ProtocolSession {
+      return new GeminiAcpSession(req, io, Date.now, geminiChatFiles(geminiDirFor(env)));
+    },
+  };
+}
+
+const geminiAcpBase: Driver = {
   ...geminiDriver,
   multiTurn: true,
   canAsk: true,
@@ -368,7 +462,7 @@ export const geminiAcpDriver: Driver = {
     if (req.resumeSessionId) checkedArg("session id", req.resumeSessionId, geminiDriver.sessionIdPattern);
     return { args, prompt: "protocol", env: headless.env ?? {} };
   },
-  openSession(req: RunRequest, _spec: RunSpec, io: ProtocolIO): ProtocolSession {
-    return new GeminiAcpSession(req, io);
-  },
 };
+
+/** The ACP driver for workers whose environment does not move HOME (`geminiAcpDriverFor` with nothing). */
+export const geminiAcpDriver: Driver = geminiAcpDriverFor();

@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProtocolIO, RunRequest, WorkerEvent } from "../../../src/agents/driver.ts";
 import { UnsafeArgumentError } from "../../../src/agents/driver.ts";
-import { GeminiAcpSession, geminiAcpDriver } from "../../../src/agents/gemini/acp.ts";
+import { GeminiAcpSession, geminiAcpDriver, LOAD_MINUTE_MARGIN_MS } from "../../../src/agents/gemini/acp.ts";
+import { geminiChatFiles } from "../../../src/agents/gemini/chat-files.ts";
 
 /**
  * The session replayed against the real `gemini --acp` 0.61.0 exchanges (tests/fixtures/streams/gemini/acp-*,
@@ -309,5 +312,101 @@ describe("GeminiAcpSession, protocol corners", () => {
     s.onLine(JSON.stringify({ jsonrpc: "2.0", id: 3, error: { code: -32602, message: "Session not found: s1" } }));
     expect(r.fails).toEqual(["error: Gemini lost the session: Session not found: s1"]);
     expect(r.events[0]).toEqual({ type: "other", kind: "unparsed" });
+  });
+});
+
+/**
+ * Loading against Gemini 0.61.0's faults (GeminiAcpSession's class comment), with real chat files in a Gemini home
+ * (tests/fixtures/streams/gemini/acp-chats, from gemini-acp-load.sh): `resumed.jsonl` holds a conversation,
+ * `load-opened.jsonl` is what a session/load of it opened for itself (the context only). The answers are the
+ * recorded ones' shape (acp-resume); the clock is the session's `now` plus fake timers.
+ */
+describe("GeminiAcpSession, loading around Gemini's session/load faults", () => {
+  const chats = new URL("../../fixtures/streams/gemini/acp-chats/", import.meta.url);
+  const ID = (JSON.parse(readFileSync(new URL("resumed.jsonl", chats), "utf8").split("\n")[0] as string) as { sessionId: string }).sessionId;
+  const OPENED = Date.UTC(2026, 11, 5, 5, 54, 20);
+  let home: string;
+  let dir: string;
+  const put = (fixture: string, minute: string) => copyFileSync(new URL(fixture, chats), join(dir, `session-2026-12-05T${minute}-${ID.slice(0, 8)}.jsonl`));
+  const initOk = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    result: { protocolVersion: 1, agentInfo: { version: "0.61.0" }, agentCapabilities: { loadSession: true } },
+  });
+  const open = (now: () => number) => {
+    const r = { writes: [] as { method?: string; params?: unknown }[], events: [] as WorkerEvent[], fails: [] as string[] };
+    const io: ProtocolIO = {
+      write: (l) => r.writes.push(JSON.parse(l)),
+      emit: (e) => r.events.push(...e),
+      fail: (reason, m) => r.fails.push(`${reason}: ${m}`),
+      debug: () => {},
+    };
+    const s = new GeminiAcpSession({ resumeSessionId: ID, model: null, cwd: "/w", permissionMode: null }, io, now, geminiChatFiles(home));
+    s.turn("next");
+    s.onLine(initOk);
+    return { s, r, loads: () => r.writes.filter((m) => m.method === "session/load") };
+  };
+  beforeEach(() => {
+    home = mkdtempSync(join(tmpdir(), "asm-gemini-home-"));
+    dir = join(home, "tmp/demo-app/chats");
+    mkdirSync(dir, { recursive: true });
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it("in the minute the session's file was opened, session/load waits for the next; the file that load opens is removed after it", () => {
+    put("resumed.jsonl", "05-54");
+    let now = OPENED + 15_000;
+    const { s, r, loads } = open(() => now);
+    expect(loads()).toEqual([]);
+    // The worker is alive meanwhile (a fallback chain's no-init timer must not fire), and says why it waits.
+    expect(r.events).toEqual([
+      { type: "init", sessionId: ID, model: null, version: "0.61.0" },
+      { type: "other", kind: "acp/load-waits-a-minute" },
+    ]);
+    const wait = 60_000 - 35_000 + LOAD_MINUTE_MARGIN_MS;
+    vi.advanceTimersByTime(wait - 1);
+    expect(loads()).toEqual([]);
+    now += wait;
+    vi.advanceTimersByTime(1);
+    expect(loads()).toEqual([expect.objectContaining({ params: { sessionId: ID, cwd: "/w", mcpServers: [] } })]);
+    // What Gemini 0.61.0 does before it answers: a new file for this minute, holding only the context.
+    put("load-opened.jsonl", "05-55");
+    s.onLine(JSON.stringify({ jsonrpc: "2.0", id: 2, result: { models: { currentModelId: "auto" } } }));
+    expect(readdirSync(dir)).toEqual([`session-2026-12-05T05-54-${ID.slice(0, 8)}.jsonl`]);
+    expect(r.events).toContainEqual({ type: "other", kind: "acp/empty-chat-files-removed:1" });
+    vi.advanceTimersByTime(400);
+    expect(r.writes.at(-1)).toMatchObject({ method: "session/prompt", params: { sessionId: ID } });
+    expect(r.fails).toEqual([]);
+  });
+
+  it("in a later minute it loads at once; without a file that holds the conversation nothing is removed", () => {
+    put("resumed.jsonl", "05-54");
+    const later = open(() => OPENED + 60_000);
+    expect(later.loads()).toHaveLength(1);
+    expect(later.r.events).toEqual([]);
+
+    rmSync(join(dir, `session-2026-12-05T05-54-${ID.slice(0, 8)}.jsonl`));
+    put("load-opened.jsonl", "05-54");
+    const { s, loads } = open(() => OPENED);
+    expect(loads()).toHaveLength(1); // a file of this minute with nothing to resume: no wait
+    s.onLine(JSON.stringify({ jsonrpc: "2.0", id: 2, result: {} }));
+    expect(existsSync(join(dir, `session-2026-12-05T05-54-${ID.slice(0, 8)}.jsonl`))).toBe(true);
+  });
+
+  it("a load Gemini refuses fails with what asm sees of the session's files", () => {
+    const refused = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 2,
+      error: { code: -32603, message: "Internal error", data: { details: `Invalid session identifier "${ID}".` } },
+    });
+    const none = open(() => OPENED);
+    none.s.onLine(refused);
+    expect(none.r.fails).toEqual([
+      `error: Gemini refused session/load: Internal error: Invalid session identifier "${ID}". (no chat file of this session is left; Gemini deletes the ones it cannot resume when it starts)`,
+    ]);
+    put("load-opened.jsonl", "05-54");
+    const empty = open(() => OPENED);
+    empty.s.onLine(refused);
+    expect(empty.r.fails[0]).toMatch(/\(its chat file holds no conversation Gemini can resume\)$/);
   });
 });
