@@ -68,7 +68,8 @@ type Pending = { method: "initialize" } | { method: "session/new" } | { method: 
  * identifier") and the next Gemini start deletes the file. So a load that would land in that minute waits for the
  * next one. In a later minute the load works but leaves that new file behind, holding only the context; Gemini's
  * start-up cleanup deletes a file it cannot resume together with every file sharing its 8-character suffix — the
- * real conversation. So after a load the session's files Gemini cannot resume are removed.
+ * real conversation. So the session's files Gemini cannot resume are removed after a load, and once before it,
+ * as the CLI starts (ahead of its own clean-up), for those an older load (or `gemini --resume`) left.
  */
 export class GeminiAcpSession implements ProtocolSession {
   private phase: Phase = "initializing";
@@ -107,6 +108,7 @@ export class GeminiAcpSession implements ProtocolSession {
       clientInfo: { name: "agent-session-manager", title: "asm", version: "1" },
     };
     this.request("initialize", params, { method: "initialize" });
+    if (req.resumeSessionId) this.removeStrays(req.resumeSessionId);
   }
 
   onLine(line: string): void {
@@ -242,9 +244,9 @@ export class GeminiAcpSession implements ProtocolSession {
   }
 
   /**
-   * After a load: deletes the session's chat files Gemini cannot resume (the one the load itself opened, and any an
-   * older load left), which Gemini's next start would delete together with the conversation. Only while a file
-   * that holds the conversation stays.
+   * Deletes the session's chat files Gemini cannot resume (the one a load opens for itself, any an older load left),
+   * which Gemini's next start would delete together with the conversation. Only while a file that holds the
+   * conversation stays.
    */
   private removeStrays(sessionId: string): void {
     if (!this.files) return;

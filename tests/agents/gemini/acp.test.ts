@@ -393,6 +393,17 @@ describe("GeminiAcpSession, loading around Gemini's session/load faults", () => 
     expect(existsSync(join(dir, `session-2026-12-05T05-54-${ID.slice(0, 8)}.jsonl`))).toBe(true);
   });
 
+  it("a file an older load left is removed as the CLI starts, before Gemini's own start-up clean-up could run", () => {
+    put("resumed.jsonl", "05-54");
+    put("load-opened.jsonl", "05-58");
+    const r = { writes: 0, events: [] as WorkerEvent[] };
+    const io: ProtocolIO = { write: () => r.writes++, emit: (e) => r.events.push(...e), fail: () => {}, debug: () => {} };
+    new GeminiAcpSession({ resumeSessionId: ID, model: null, cwd: "/w", permissionMode: null }, io, () => OPENED + 600_000, geminiChatFiles(home));
+    expect(r.writes).toBe(1); // initialize only: nothing answered yet
+    expect(readdirSync(dir)).toEqual([`session-2026-12-05T05-54-${ID.slice(0, 8)}.jsonl`]);
+    expect(r.events).toEqual([{ type: "other", kind: "acp/empty-chat-files-removed:1" }]);
+  });
+
   it("a load Gemini refuses fails with what asm sees of the session's files", () => {
     const refused = JSON.stringify({
       jsonrpc: "2.0",
