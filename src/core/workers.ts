@@ -91,7 +91,7 @@ export class WorkerOps implements RunnerListener {
       link: (id, old) =>
         this.store.update(id, { resumedFrom: old.id, threads: old.threads.length ? old.threads : (this.store.get(old.id)?.threads ?? []) }, Date.now()),
       post: async (w, text, tone) => {
-        await this.post(w, { sections: [{ lines: [text] }], tone });
+        await this.note(w, { sections: [{ lines: [text] }], tone });
       },
       agentWindow: (w) => drivers[w.agent]?.contextWindow?.(w.model, w.contextTokens ?? 0, rt.config) ?? null,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -258,7 +258,7 @@ export class WorkerOps implements RunnerListener {
   // ── RunnerListener: what the chat sees ──────────────────────────────────────
 
   reminds(w: WorkerRow, r: WorkerRequestRow): void {
-    void this.post(w, workerReminderView(w, r, Date.now())).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the reminder"));
+    void this.note(w, workerReminderView(w, r, Date.now())).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the reminder"));
   }
 
   /** A request that ended without a press: its message loses its buttons and says how; an expiry is also said in the place. */
@@ -274,7 +274,7 @@ export class WorkerOps implements RunnerListener {
     void Promise.all(edits).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not edit the request message"));
     if (how === "expired") {
       this.rt.log.info({ audit: `worker.${r.kind}.expired`, worker: w.id, request: r.id }, "worker request expired");
-      void this.post(w, { sections: [{ lines: [`${w.id}: ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}.`] }], tone: "warning" }).catch((err) =>
+      void this.note(w, { sections: [{ lines: [`${w.id}: ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}.`] }], tone: "warning" }).catch((err) =>
         this.rt.log.warn({ err, worker: w.id }, "could not post the expiry"),
       );
     }
@@ -289,7 +289,7 @@ export class WorkerOps implements RunnerListener {
         { audit: "worker.handover.interrupt", worker: w.id, percent: Math.round(past.percent) },
         "interrupting a worker past the critical context level",
       );
-      void this.post(w, {
+      void this.note(w, {
         sections: [{ lines: [`${w.id}: context ${Math.round(past.percent)}%, past the critical level: interrupting its turn to hand it over.`] }],
         tone: "warning",
       }).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the interrupt notice"));
@@ -317,14 +317,14 @@ export class WorkerOps implements RunnerListener {
   }
 
   held(w: WorkerRow, reason: string): void {
-    void this.post(w, { sections: [{ lines: [`${w.id} waits to start: ${reason}. It starts when the quota recovers.`] }], tone: "warning" }).catch((err) =>
+    void this.note(w, { sections: [{ lines: [`${w.id} waits to start: ${reason}. It starts when the quota recovers.`] }], tone: "warning" }).catch((err) =>
       this.rt.log.warn({ err, worker: w.id }, "could not post the hold notice"),
     );
   }
 
   /** Every retry and switch of a chained worker is said in its place: "fell back from X to Y: rate limited". */
   fellBack(w: WorkerRow, n: FallbackNotice): void {
-    void this.post(w, { sections: [{ lines: [fallbackNoticeText(w.id, n)] }], tone: n.action === "give_up" ? "critical" : "warning" }).catch((err) =>
+    void this.note(w, { sections: [{ lines: [fallbackNoticeText(w.id, n)] }], tone: n.action === "give_up" ? "critical" : "warning" }).catch((err) =>
       this.rt.log.warn({ err, worker: w.id }, "could not post the fallback notice"),
     );
   }
@@ -344,7 +344,7 @@ export class WorkerOps implements RunnerListener {
       await this.editStatus(w.id);
       const now = this.store.get(w.id) ?? w;
       const session = now.sessionUid ? this.rt.sessions.get(now.sessionUid) : undefined;
-      await this.post(now, workerResultView(now, Date.now(), session, this.contextWindow(now, session)));
+      await this.note(now, workerResultView(now, Date.now(), session, this.contextWindow(now, session)));
     };
     void post().catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the worker result"));
   }
@@ -380,9 +380,20 @@ export class WorkerOps implements RunnerListener {
     }
   }
 
-  /** Posts a message about a worker into its places (its topic or thread; the feed where it has none). */
+  /**
+   * Posts a message about a worker into its places (its topic or thread; the feed where it has none), now:
+   * for the messages asm edits later (the status, a request's buttons), which need their refs at once.
+   */
   private async post(w: WorkerRow, view: View): Promise<MessageRef[]> {
     return this.feed.postTo(view, await this.placesOf(w));
+  }
+
+  /**
+   * Posts a message about a worker that must not be lost (its result, a notice, a reminder) through the durable
+   * outbox: retried while a chat API is down or slow, in order per worker, as alerts are.
+   */
+  private async note(w: WorkerRow, view: View): Promise<void> {
+    await this.feed.postDurably(view, await this.placesOf(w), `worker:${w.id}`);
   }
 
   /**
@@ -423,7 +434,7 @@ export class WorkerOps implements RunnerListener {
       if (now?.status !== "waiting-for-input" || now.waitingReason !== "turn-finished" || now.turns !== turn) return;
       if (this.noted.get(w.id) === turn) return;
       this.noted.set(w.id, turn);
-      void this.post(now, workerWaitingView(now, answer)).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the waiting note"));
+      void this.note(now, workerWaitingView(now, answer)).catch((err) => this.rt.log.warn({ err, worker: w.id }, "could not post the waiting note"));
     }, this.waitingNoteMs);
     timer.unref?.();
     this.notes.set(w.id, timer);

@@ -194,6 +194,35 @@ describe("Telegram workers end to end: a topic per worker, its prompts, buttons,
     expect(ask.reply_markup).toBeUndefined();
   }, 30_000);
 
+  it("a result the Bot API refuses (502) goes out from the outbox once it answers again, once, in the topic", async () => {
+    const { fake, group, rt, workers, topicOf, inThread } = await start("tool-deny");
+    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
+    await until(() => topicOf("w1") !== undefined, "the worker's topic");
+    const topic = topicOf("w1")!;
+    await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
+    const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+    // The next posts (the result) meet a Bot API in trouble; before, the result was logged as lost.
+    fake.fail("sendMessage", { status: 502, description: "Bad Gateway" }, 2);
+    fake.pressButton(admin, ask, buttonData(ask, "Deny"));
+    await until(() => workers.store.get("w1")!.status === "completed", "w1 completed", 15_000);
+    await until(() => inThread(topic).some((m) => /completed/.test(m.text) && m.reply_markup !== undefined), "the result in the topic", 20_000);
+    expect(inThread(topic).filter((m) => /completed/.test(m.text) && m.reply_markup !== undefined)).toHaveLength(1);
+    // The fake posts before it answers: the row is marked sent a moment after the message shows.
+    const notes = () =>
+      rt.db.prepare("SELECT status, attempts, subject FROM outbox WHERE kind = 'note' ORDER BY id").all() as {
+        status: string;
+        attempts: number;
+        subject: string;
+      }[];
+    await until(() => notes().every((n) => n.status === "sent"), "every note marked sent");
+    expect(notes().every((n) => n.subject === "worker:w1")).toBe(true);
+    // Both 502s were met by notes and recorded as failed tries; the same rows went out afterwards.
+    const failed = rt.db
+      .prepare("SELECT COUNT(*) AS n FROM delivery_attempts d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'note' AND d.ok = 0 AND d.error LIKE '%502%'")
+      .get() as { n: number };
+    expect(failed.n).toBe(2);
+  }, 40_000);
+
   it("no right to create topics: the worker's messages go to the feed topic, with one log line", async () => {
     const { fake, group, workers, inThread, log } = await start("tool-allow", { topicRights: false });
     fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
