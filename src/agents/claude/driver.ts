@@ -41,7 +41,14 @@ export const claudeDriver: Driver = {
     if (reply.answer === null) return claudeDriver.encodePermission!(requestId, false, input, "Nobody answered the question; carry on without it");
     const i = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
     const qs = Array.isArray(i.questions) ? (i.questions as { question?: unknown }[]) : [];
-    const answers = Object.fromEntries(qs.map((q) => [String(q?.question ?? ""), reply.answer]));
+    // Several questions: a reply of exactly one line per question answers each in turn (the question says so);
+    // any other reply is the answer to every one of them.
+    const lines = reply.answer
+      .split("\n")
+      .map((l) => l.replace(/^\s*\d+[.):]\s*/, "").trim())
+      .filter(Boolean);
+    const each = qs.length > 1 && lines.length === qs.length;
+    const answers = Object.fromEntries(qs.map((q, n) => [String(q?.question ?? ""), each ? lines[n]! : reply.answer]));
     return claudeDriver.encodePermission!(requestId, true, { ...i, answers });
   },
   encodeInterrupt: (requestId) => JSON.stringify({ type: "control_request", request_id: requestId, request: { subtype: "interrupt" } }),

@@ -128,16 +128,21 @@ function controlRequest(d: Json): WorkerEvent[] {
   // an allow whose updatedInput adds `answers` (claudeDriver.encodeReply).
   if (tool === "AskUserQuestion") {
     const qs = Array.isArray(obj(input)?.questions) ? (obj(input)!.questions as unknown[]) : [];
+    const labels = (q: unknown) =>
+      Array.isArray(obj(q)?.options) ? (obj(q)!.options as unknown[]).map((o) => str(obj(o)?.label) ?? str(o)).filter((x): x is string => !!x) : [];
+    // Buttons only for a single question. Several at once are numbered with their choices, and answered in one
+    // reply of a line per question (claudeDriver.encodeReply splits it).
     const text =
-      qs
-        .map((q) => str(obj(q)?.question))
-        .filter(Boolean)
-        .join("\n") || "The agent has a question.";
-    // Buttons only for a single question: several at once are answered in one free-text reply.
-    const options =
-      qs.length === 1 && Array.isArray(obj(qs[0])?.options)
-        ? (obj(qs[0])!.options as unknown[]).map((o) => str(obj(o)?.label) ?? str(o)).filter((x): x is string => !!x)
-        : [];
+      qs.length > 1
+        ? [
+            ...qs.map((q, n) => {
+              const choices = labels(q);
+              return `${n + 1}. ${str(obj(q)?.question) ?? "?"}${choices.length ? ` (${choices.join(" / ")})` : ""}`;
+            }),
+            "Reply with one line per question.",
+          ].join("\n")
+        : str(obj(qs[0])?.question) || "The agent has a question.";
+    const options = qs.length === 1 ? labels(qs[0]) : [];
     return [{ type: "question", requestId: id, text, ...(options.length ? { options } : {}), input }];
   }
   return [

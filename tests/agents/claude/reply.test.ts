@@ -23,6 +23,23 @@ describe("Claude's questions and permission actions", () => {
     expect(none.response.response.behavior).toBe("deny");
   });
 
+  it("several questions at once: numbered with their choices, answered by one line each (or one answer for all)", () => {
+    const input = {
+      questions: [
+        { question: "Which database?", header: "DB", options: [{ label: "SQLite" }, { label: "Postgres" }], multiSelect: false },
+        { question: "Add tests?", header: "Tests", options: [{ label: "Yes" }, { label: "No" }], multiSelect: false },
+      ],
+    };
+    const [q] = parseClaudeLine(JSON.stringify({ ...ask, request: { ...ask.request, input } }));
+    expect(q).toMatchObject({ type: "question", text: "1. Which database? (SQLite / Postgres)\n2. Add tests? (Yes / No)\nReply with one line per question." });
+    expect(q).not.toHaveProperty("options");
+    const answersOf = (answer: string) =>
+      JSON.parse(claudeDriver.encodeReply!("req-1", { kind: "question", answer }, input)).response.response.updatedInput.answers;
+    expect(answersOf("1. Postgres\n2) Yes")).toEqual({ "Which database?": "Postgres", "Add tests?": "Yes" });
+    expect(answersOf("Postgres\n\nNo\n")).toEqual({ "Which database?": "Postgres", "Add tests?": "No" });
+    expect(answersOf("whatever you think best")).toEqual({ "Which database?": "whatever you think best", "Add tests?": "whatever you think best" });
+  });
+
   it("built-in tools carry the action auto-response rules match on", () => {
     const req = (tool_name: string, input: unknown) =>
       parseClaudeLine(JSON.stringify({ type: "control_request", request_id: "r", request: { subtype: "can_use_tool", tool_name, input } }))[0];
