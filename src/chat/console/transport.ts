@@ -172,7 +172,10 @@ export class ConsoleTransport implements Transport {
 
   private render(view: View, ref: MessageRef | null, edited = false, tag?: string): void {
     const mark = view.tone ? `[${toneMark[view.tone]}] ` : "";
-    const head = ref ? `── m${ref.messageId}${edited ? " (updated)" : ""} ${"─".repeat(40)}` : "─".repeat(48);
+    // 40 columns with the worker's prefix (`w3 │ `): a console read over SSH on a phone.
+    const width = 40 - (tag ? tag.length + 3 : 0);
+    const title = ref ? `── m${ref.messageId}${edited ? " (updated)" : ""} ` : "";
+    const head = title + "─".repeat(Math.max(3, width - title.length));
     const lines = [head, `${mark}${viewToText(view)}`];
     if (view.image) lines.push(this.saveImage(view.image));
     const buttons = (view.buttons ?? []).flat();
@@ -182,7 +185,11 @@ export class ConsoleTransport implements Transport {
       if (buttons.length) this.pressable.set(ref.messageId, { buttons, ref });
       if (this.pressable.size > 500) this.pressable.delete(this.pressable.keys().next().value!);
     }
-    if (buttons.length && ref) lines.push(buttons.map((b, i) => `[m${ref.messageId}.${i + 1}] ${b.label}`).join("   "));
+    if (buttons.length && ref) {
+      const labels = buttons.map((b, i) => `[m${ref.messageId}.${i + 1}] ${b.label}`);
+      const oneLine = labels.join("   ");
+      lines.push(...(oneLine.length <= width ? [oneLine] : labels));
+    }
     const text = lines.join("\n");
     this.print(tag ? text.replace(/^/gm, `${tag} │ `) : text);
   }

@@ -60,6 +60,27 @@ describe("ConsoleTransport", () => {
     expect(t.text()).not.toContain("input closed");
   });
 
+  it("reads at 40 columns: separators, a worker's prefixed lines and buttons that would not fit on one line", async () => {
+    const t = setup(false);
+    await t.transport.start(t.inbound);
+    const place = await t.transport.openThread({ title: "w3 app: fix the test", tag: "w3" });
+    const buttons = [
+      [
+        { label: "Save memory", data: "h:s:1" },
+        { label: "Continue as a worker", data: "h:c:1" },
+        { label: "Save memory & reset", data: "h:r:1" },
+      ],
+    ];
+    const ref = await t.transport.send(textView("w3 completed", { buttons }), place);
+    await t.transport.edit(ref, textView("w3 completed", { buttons }));
+    await t.transport.send(textView("Context high"));
+    const lines = t.text().split("\n").filter(Boolean);
+    expect(lines.filter((l) => l.includes("──"))).toHaveLength(3);
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(40);
+    expect(lines).toContain(`w3 │ [m${ref.messageId}.2] Continue as a worker`);
+    await t.transport.stop();
+  });
+
   it("Ctrl-C at a terminal prompt stops asm like a SIGINT (readline would swallow it)", async () => {
     const input = Object.assign(new PassThrough(), { isTTY: true });
     const out = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
