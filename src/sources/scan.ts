@@ -1,6 +1,6 @@
-import { type ResourceLimits, Worker } from "node:worker_threads";
+import type { ResourceLimits } from "node:worker_threads";
 import type { Platform } from "../agents/session.ts";
-import { threadEntry } from "../lib/thread-entry.ts";
+import { runThread, threadEntry } from "../lib/threads.ts";
 import type { Runtime } from "../store/runtime.ts";
 import { createSources } from "./index.ts";
 import type { ScanThreadInput, ScanThreadMessage } from "./scan-thread.ts";
@@ -121,29 +121,18 @@ async function scanInThreads(rt: Runtime, n: number, now: number, options: ScanO
  */
 function scanThread(rt: Runtime, platforms: Platform[], now: number, options: ScanOptions): Promise<SourceScanResult[]> {
   const input: ScanThreadInput = { asmScanThread: true, config: rt.config, dbPath: rt.db.name, platforms, now };
-  const { url, argv } = threadEntry(import.meta.url, "scan-thread");
   const timeoutMs = options.threadTimeoutMs ?? defaultThreadTimeoutMs;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: input, argv, ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}) });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const timer = setTimeout(() => {
-      settle(() => reject(new ScanThreadError(platforms, `did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`)));
-      void worker.terminate();
-    }, timeoutMs);
-    worker.on("message", (m: ScanThreadMessage) => {
-      if ("log" in m) return relayLog(rt, m.log);
-      settle(() => resolve(m.results));
-      // It has closed its connection before posting; nothing it still holds may keep it alive.
-      void worker.terminate();
-    });
-    worker.once("error", (err) => settle(() => reject(new ScanThreadError(platforms, `crashed: ${err.message}`))));
-    worker.once("exit", (code) => settle(() => reject(new ScanThreadError(platforms, `exited (code ${code}) without a report`))));
+  return runThread({
+    entry: threadEntry(import.meta.url, "scan-thread"),
+    workerData: input,
+    resourceLimits: options.resourceLimits,
+    timeoutMs,
+    answer: (m) => {
+      const message = m as ScanThreadMessage;
+      if ("log" in message) return void relayLog(rt, message.log);
+      return message.results;
+    },
+    fail: (detail) => new ScanThreadError(platforms, detail),
   });
 }
 

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
-import { threadEntry } from "../lib/thread-entry.ts";
+import { runThread, threadEntry } from "../lib/threads.ts";
 
 type Db = Database.Database;
 
@@ -138,24 +137,13 @@ export class StoreCheckThreadError extends Error {
 
 /** `checkStore` of the file at `dbPath`, run in a worker thread over a read-only connection. */
 export function checkInThread(dbPath: string, timeoutMs = 10 * 60_000): Promise<string[]> {
-  const { url, argv } = threadEntry(import.meta.url, "check-thread");
   const input: StoreCheckInput = { asmStoreCheck: true, dbPath };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: input, argv });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const timer = setTimeout(() => {
-      settle(() => reject(new StoreCheckThreadError(dbPath, `did not finish within ${Math.round(timeoutMs / 1000)} s`)));
-      void worker.terminate();
-    }, timeoutMs);
-    worker.once("message", (m: StoreCheckMessage) => settle(() => resolve(m.problems)));
-    worker.once("error", (err) => settle(() => reject(new StoreCheckThreadError(dbPath, `crashed: ${err.message}`))));
-    worker.once("exit", (code) => settle(() => reject(new StoreCheckThreadError(dbPath, `exited (code ${code}) without an answer`))));
+  return runThread({
+    entry: threadEntry(import.meta.url, "check-thread"),
+    workerData: input,
+    timeoutMs,
+    answer: (m) => (m as StoreCheckMessage).problems,
+    fail: (detail) => new StoreCheckThreadError(dbPath, detail),
   });
 }
 

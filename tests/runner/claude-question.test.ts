@@ -3,13 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { claudeDriver } from "../../src/agents/claude/driver.ts";
-import type { Driver } from "../../src/agents/driver.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner, type RunnerListener } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, WorkerStore } from "../../src/store/workers.ts";
+import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Claude Code 2.1.330's AskUserQuestion over the control protocol, recorded with the real CLI
@@ -48,61 +42,17 @@ const recorded = (scenario: string): Recorded => {
   };
 };
 
-interface World {
-  runner: Runner;
-  store: WorkerStore;
-  requests: WorkerRequestStore;
-  asks: WorkerRequestRow[];
-  settled: string[];
-  stdinLog: string;
-}
+type World = RunnerWorld & { stdinLog: string };
 
-const runners: Runner[] = [];
-afterEach(async () => {
-  for (const r of runners.splice(0)) await r.stop();
-});
+afterEach(stopRunners);
 
 function world(exchange: string, runner: Record<string, unknown> = {}): World {
   const dir = tempDir("asm-claude-question-");
-  const db = openStore(join(dir, "asm.db"));
   const stdinLog = join(dir, "stdin.log");
-  const config = configSchema.parse({
-    runner: {
-      workspaces: { app: dir },
-      drivers: { claude: { command: [process.execPath, fake], env: { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_FAST: "1" } } },
-      interruptGraceSeconds: 0.5,
-      ...runner,
-    },
-  });
-  const store = new WorkerStore(db);
-  const requests = new WorkerRequestStore(db);
-  const w: World = { runner: undefined as unknown as Runner, store, requests, asks: [], settled: [], stdinLog };
-  const listener: RunnerListener = {
-    changed: () => {},
-    asks: (_x, r) => w.asks.push(r),
-    settled: (_x, r, how) => w.settled.push(`${r.kind}:${how}`),
-    turnEnded: () => {},
-    finished: () => {},
-  };
-  w.runner = new Runner({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    requests,
-    drivers: { claude: claudeDriver } as unknown as Record<Platform, Driver>,
-    listener,
-  });
-  runners.push(w.runner);
-  return w;
+  const driverConfig = { command: [process.execPath, fake], env: { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_FAST: "1" } };
+  return { ...runnerWorld({ dir, agent: "claude", driver: claudeDriver, driverConfig, runner: { interruptGraceSeconds: 0.5, ...runner } }), stdinLog };
 }
 
-const until = async (what: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const sent = (w: World) =>
   readFileSync(w.stdinLog, "utf8")
     .split("\n")
@@ -158,7 +108,7 @@ describe("Claude Code's AskUserQuestion, replayed from the real CLI", () => {
     expect(w.asks[0]!.payload.options).toEqual(["README.md", "Nothing"]);
     const done = await w.runner.waitFor(row.id);
 
-    expect(w.settled).toEqual(["question:expired"]);
+    expect(w.settled).toEqual([`${w.asks[0]!.id}:expired`]);
     expect(done.status).toBe("completed");
     const ours = sent(w);
     expect(ours[1]).toEqual(rec.stdin[1]);
