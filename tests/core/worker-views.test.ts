@@ -119,6 +119,14 @@ describe("what a finished or failed worker says", () => {
     expect(v.sections.find((s) => s.heading === "Denied by the CLI's policy")!.lines).toEqual(["shell, apply_patch"]);
   });
 
+  it("a completed worker whose server asm stopped after its turn (opencode serve) says so, not a bare signal", () => {
+    const closed = viewToText(workerResultView(worker({ status: "completed", agent: "opencode", signal: "SIGTERM", endedAt: NOW }), NOW));
+    expect(closed).toContain("exit SIGTERM: closed by asm after its turn");
+    const killed = viewToText(workerResultView(worker({ status: "killed", signal: "SIGKILL", endedAt: NOW }), NOW));
+    expect(killed).toContain("exit SIGKILL");
+    expect(killed).not.toContain("closed by asm");
+  });
+
   it("a CLI that did not start is told which config key to check", () => {
     const v = workerResultView(worker({ status: "failed", errorClass: "spawn", errorMessage: "spawn opencode ENOENT" }), NOW);
     expect(viewToText(v)).toContain("check runner.drivers.opencode.command");

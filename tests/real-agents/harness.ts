@@ -363,6 +363,7 @@ export interface WorkerJson {
   tokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
   costUsd: number | null;
   exitCode: number | null;
+  signal: string | null;
   errorClass: string | null;
   errorMessage: string | null;
   resumedFrom: string | null;

@@ -81,7 +81,8 @@ export function realAgentSuite(agent: Platform, opts: SuiteOptions): void {
       first = j;
       expect(j.status, `${r.stdout}\n${r.stderr}`).toBe("completed");
       expect(r.code).toBe(0);
-      expect(j.exitCode).toBe(0);
+      // A CLI that exits when its input ends says 0; one that serves until stopped (opencode serve) ends by our SIGTERM.
+      expect(j.exitCode === 0 || (j.exitCode === null && j.signal === "SIGTERM"), `exit ${j.exitCode} ${j.signal}`).toBe(true);
       expect(j.sessionId).toBeTruthy();
       expect(j.turns).toBe(1);
       expect(j.tokens.input + j.tokens.cacheRead + j.tokens.cacheWrite).toBeGreaterThan(0);
