@@ -11,11 +11,13 @@ import { armStall, guard, write } from "./control.ts";
  * back through the run's protocol session or its driver's stdin encoding.
  */
 
-/** What a waiting worker waits for, short enough for a status line: `permission: Bash(npm test)`, `question: …`. */
+/** What a waiting worker waits for, short enough for a status line: `permission: Bash(npm test)`, `question: …` (its first line). */
 export function waitingText(e: Extract<WorkerEvent, { type: "permission" | "question" }>): string {
   const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
   const flat = (s: string) => s.replace(/\s+/g, " ").trim();
-  return e.type === "permission" ? cut(`permission: ${e.tool}${e.detail ? `(${flat(e.detail)})` : ""}`, 80) : cut(`question: ${flat(e.text)}`, 80);
+  return e.type === "permission"
+    ? cut(`permission: ${e.tool}${e.detail ? `(${flat(e.detail)})` : ""}`, 80)
+    : cut(`question: ${flat(e.text.split("\n", 1)[0]!)}`, 80);
 }
 
 /**

@@ -70,7 +70,7 @@ describe("Claude Code's AskUserQuestion, replayed from the real CLI", () => {
     await until(() => w.asks.length === 1);
     const r = w.asks[0]!;
     expect(r.kind).toBe("question");
-    expect(r.payload.text).toBe("Which file should I read?");
+    expect(r.payload.text).toBe("Which file should I read?\n• README.md: The project's readme\n• Nothing: Read no file");
     expect(r.payload.options).toEqual(["README.md", "Nothing"]);
     const worker = w.store.get(row.id)!;
     expect([worker.status, worker.waitingReason, worker.waitingDetail]).toEqual(["waiting-for-input", "question", "question: Which file should I read?"]);

@@ -116,6 +116,17 @@ function system(d: Json): WorkerEvent[] {
   }
 }
 
+/** A question's options that carry a description, one line each (`• SQLite: one file, no server`): what a button means. */
+function described(q: unknown): string[] {
+  const options = obj(q)?.options;
+  if (!Array.isArray(options)) return [];
+  return options.flatMap((o) => {
+    const label = str(obj(o)?.label);
+    const description = str(obj(o)?.description)?.trim();
+    return label && description ? [`• ${label}: ${description}`] : [];
+  });
+}
+
 function controlRequest(d: Json): WorkerEvent[] {
   const id = str(d.request_id);
   const r = obj(d.request);
@@ -141,7 +152,7 @@ function controlRequest(d: Json): WorkerEvent[] {
             }),
             "Reply with one line per question.",
           ].join("\n")
-        : str(obj(qs[0])?.question) || "The agent has a question.";
+        : [str(obj(qs[0])?.question) || "The agent has a question.", ...described(qs[0])].join("\n");
     const options = qs.length === 1 ? labels(qs[0]) : [];
     return [{ type: "question", requestId: id, text, ...(options.length ? { options } : {}), input }];
   }

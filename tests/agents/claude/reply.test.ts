@@ -23,6 +23,21 @@ describe("Claude's questions and permission actions", () => {
     expect(none.response.response.behavior).toBe("deny");
   });
 
+  it("a single question's option descriptions are shown under it, one line each (the buttons carry the labels)", () => {
+    const input = {
+      questions: [
+        {
+          question: "Which database?",
+          header: "DB",
+          options: [{ label: "SQLite", description: "one file, no server" }, { label: "Postgres", description: "" }, { label: "MySQL" }],
+          multiSelect: false,
+        },
+      ],
+    };
+    const [q] = parseClaudeLine(JSON.stringify({ ...ask, request: { ...ask.request, input } }));
+    expect(q).toMatchObject({ type: "question", text: "Which database?\n• SQLite: one file, no server", options: ["SQLite", "Postgres", "MySQL"] });
+  });
+
   it("several questions at once: numbered with their choices, answered by one line each (or one answer for all)", () => {
     const input = {
       questions: [
