@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Driver, type RunRequest, type RunSpec, SAFE_ID } from "../driver.ts";
+import { answersByLine } from "../questions.ts";
 import { parseClaudeLine } from "./stream.ts";
 import { claudeWindow } from "./transcript.ts";
 
@@ -41,14 +42,9 @@ export const claudeDriver: Driver = {
     if (reply.answer === null) return claudeDriver.encodePermission!(requestId, false, input, "Nobody answered the question; carry on without it");
     const i = input && typeof input === "object" && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
     const qs = Array.isArray(i.questions) ? (i.questions as { question?: unknown }[]) : [];
-    // Several questions: a reply of exactly one line per question answers each in turn (the question says so);
-    // any other reply is the answer to every one of them.
-    const lines = reply.answer
-      .split("\n")
-      .map((l) => l.replace(/^\s*\d+[.):]\s*/, "").trim())
-      .filter(Boolean);
-    const each = qs.length > 1 && lines.length === qs.length;
-    const answers = Object.fromEntries(qs.map((q, n) => [String(q?.question ?? ""), each ? lines[n]! : reply.answer]));
+    // Several questions: one reply line each (the question says so), else the reply answers every one.
+    const each = answersByLine(qs.length, reply.answer);
+    const answers = Object.fromEntries(qs.map((q, n) => [String(q?.question ?? ""), each[n]!]));
     return claudeDriver.encodePermission!(requestId, true, { ...i, answers });
   },
   encodeInterrupt: (requestId) => JSON.stringify({ type: "control_request", request_id: requestId, request: { subtype: "interrupt" } }),

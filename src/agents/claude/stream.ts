@@ -1,6 +1,7 @@
 import { type Json, num, obj, parseObject, str } from "../../lib/json-value.ts";
 import type { PermissionAction, WorkerEvent } from "../driver.ts";
 import { classifyError } from "../error-reason.ts";
+import { questionPrompt } from "../questions.ts";
 import { claudeErrorReason } from "./errors.ts";
 
 /**
@@ -116,17 +117,6 @@ function system(d: Json): WorkerEvent[] {
   }
 }
 
-/** A question's options that carry a description, one line each (`• SQLite: one file, no server`): what a button means. */
-function described(q: unknown): string[] {
-  const options = obj(q)?.options;
-  if (!Array.isArray(options)) return [];
-  return options.flatMap((o) => {
-    const label = str(obj(o)?.label);
-    const description = str(obj(o)?.description)?.trim();
-    return label && description ? [`• ${label}: ${description}`] : [];
-  });
-}
-
 function controlRequest(d: Json): WorkerEvent[] {
   const id = str(d.request_id);
   const r = obj(d.request);
@@ -138,22 +128,14 @@ function controlRequest(d: Json): WorkerEvent[] {
   // options[{label, description}], multiSelect}]` and `requires_user_interaction: true`; the answer goes back as
   // an allow whose updatedInput adds `answers` (claudeDriver.encodeReply).
   if (tool === "AskUserQuestion") {
-    const qs = Array.isArray(obj(input)?.questions) ? (obj(input)!.questions as unknown[]) : [];
-    const labels = (q: unknown) =>
-      Array.isArray(obj(q)?.options) ? (obj(q)!.options as unknown[]).map((o) => str(obj(o)?.label) ?? str(o)).filter((x): x is string => !!x) : [];
-    // Buttons only for a single question. Several at once are numbered with their choices, and answered in one
-    // reply of a line per question (claudeDriver.encodeReply splits it).
-    const text =
-      qs.length > 1
-        ? [
-            ...qs.map((q, n) => {
-              const choices = labels(q);
-              return `${n + 1}. ${str(obj(q)?.question) ?? "?"}${choices.length ? ` (${choices.join(" / ")})` : ""}`;
-            }),
-            "Reply with one line per question.",
-          ].join("\n")
-        : [str(obj(qs[0])?.question) || "The agent has a question.", ...described(qs[0])].join("\n");
-    const options = qs.length === 1 ? labels(qs[0]) : [];
+    const qs = (Array.isArray(obj(input)?.questions) ? (obj(input)!.questions as unknown[]) : []).map((q) => ({
+      question: str(obj(q)?.question) ?? "",
+      options: (Array.isArray(obj(q)?.options) ? (obj(q)!.options as unknown[]) : []).flatMap((o) => {
+        const label = str(obj(o)?.label) ?? str(o);
+        return label ? [{ label, description: str(obj(o)?.description) }] : [];
+      }),
+    }));
+    const { text, options } = questionPrompt(qs);
     return [{ type: "question", requestId: id, text, ...(options.length ? { options } : {}), input }];
   }
   return [

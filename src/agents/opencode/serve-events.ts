@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import { type Json, num, obj, str, text } from "../../lib/json-value.ts";
 import { type PermissionAction, toolArgDetail, type WorkerEvent } from "../driver.ts";
 import { classifyError } from "../error-reason.ts";
+import { answersByLine, questionPrompt } from "../questions.ts";
 import { opencodeErrorReason } from "./stream.ts";
 
 /**
@@ -105,22 +106,21 @@ export function questionEvent(p: Json): Extract<WorkerEvent, { type: "question" 
   const requestId = str(p.id);
   const qs = (Array.isArray(p.questions) ? p.questions : []).map(obj).filter((q): q is Json => q !== null);
   if (!requestId || !qs.length) return null;
-  const options = (q: Json) => (Array.isArray(q.options) ? q.options : []).map((o) => text(obj(o)?.label)).filter((l): l is string => l !== null);
-  if (qs.length === 1) {
-    const q = qs[0] as Json;
-    const opts = options(q);
-    return { type: "question", requestId, text: text(q.question) ?? text(q.header) ?? "?", ...(opts.length ? { options: opts } : {}) };
-  }
-  const lines = qs.map((q, i) => {
-    const opts = options(q);
-    return `${i + 1}. ${text(q.question) ?? text(q.header) ?? "?"}${opts.length ? ` (${opts.join(" / ")})` : ""}`;
-  });
-  return { type: "question", requestId, text: lines.join("\n") };
+  const { text: prompt, options } = questionPrompt(
+    qs.map((q) => ({
+      question: text(q.question) ?? text(q.header) ?? "?",
+      options: (Array.isArray(q.options) ? q.options : []).flatMap((o) => {
+        const label = text(obj(o)?.label);
+        return label ? [{ label, description: text(obj(o)?.description) }] : [];
+      }),
+    })),
+  );
+  return { type: "question", requestId, text: prompt, ...(options.length ? { options } : {}) };
 }
 
-/** The `answers` body of `POST /question/{id}/reply`: one list of chosen labels per question asked. */
+/** The `answers` body of `POST /question/{id}/reply`: one list of chosen labels per question asked (one reply line each). */
 export function questionAnswers(questionCount: number, answer: string): string[][] {
-  return Array.from({ length: Math.max(1, questionCount) }, () => [answer]);
+  return answersByLine(questionCount, answer).map((a) => [a]);
 }
 
 /**

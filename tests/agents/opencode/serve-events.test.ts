@@ -61,7 +61,7 @@ describe("OpenCode serve permissions as actions", () => {
 });
 
 describe("OpenCode serve questions", () => {
-  it("one question offers its option labels; several are numbered, each answered with the same text", () => {
+  it("one question offers its option labels; several are numbered and answered one reply line each", () => {
     const q = (question: string, labels: string[]) => ({ question, header: "H", options: labels.map((label) => ({ label, description: "" })) });
     expect(questionEvent({ id: "que_1", questions: [q("Which file?", ["a", "b"])] })).toEqual({
       type: "question",
@@ -72,10 +72,11 @@ describe("OpenCode serve questions", () => {
     expect(questionEvent({ id: "que_2", questions: [q("Which file?", ["a"]), q("Why?", [])] })).toEqual({
       type: "question",
       requestId: "que_2",
-      text: "1. Which file? (a)\n2. Why?",
+      text: "1. Which file? (a)\n2. Why?\nReply with one line per question.",
     });
     expect(questionEvent({ id: "que_3", questions: [] })).toBeNull();
     expect(questionAnswers(2, "a")).toEqual([["a"], ["a"]]);
+    expect(questionAnswers(2, "1. a\n2. because")).toEqual([["a"], ["because"]]);
     expect(questionAnswers(0, "a")).toEqual([["a"]]);
   });
 });

@@ -184,7 +184,11 @@ describe("OpencodeServeSession against recorded opencode serve 1.18.33 exchanges
     r.session.turn("USE_QUESTION: ask me which file to read, then read it");
     await finish(r);
     const [q] = of(r, "question");
-    expect(q).toMatchObject({ text: "Which file should I read?", options: ["README.md", "Nothing"] });
+    // The options' descriptions (as OpenCode sent them) are shown under the question; the buttons carry the labels.
+    expect(q).toMatchObject({
+      text: "Which file should I read?\n• README.md: The project's readme\n• Nothing: Read no file",
+      options: ["README.md", "Nothing"],
+    });
     expect(q?.requestId).toMatch(/^que_/);
     expect(r.requests().find((x) => x.path.startsWith("/question/"))).toEqual({
       method: "POST",
