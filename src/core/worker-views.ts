@@ -124,7 +124,7 @@ function stderrRows(tail: string): string[] {
 export function workerResultView(w: WorkerRow, now: number, session?: SessionRecord, window?: number | null): View {
   const sections: View["sections"] = [{ lines: workerStatusView(w, session, now, undefined, window).sections[0]!.lines }];
   // A protocol CLI that serves until stopped (opencode serve) ends by asm's signal once its work is done.
-  if (w.status === "completed" && w.signal) sections[0]!.lines.push(`exit ${w.signal}: closed by asm after its turn`);
+  if (w.status === "completed" && w.signal) sections[0]!.lines.push(`exit ${w.signal}: stopped by asm when done`);
   else if (w.exitCode !== null || w.signal) sections[0]!.lines.push(`exit ${w.signal ?? w.exitCode}`);
   if (w.status === "failed") {
     sections.push({ heading: `Error: ${w.errorClass ?? "unknown"}`, lines: [cut(w.errorMessage ?? "", 500), recoveryHint(w.errorClass, w.agent)] });

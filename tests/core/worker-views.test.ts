@@ -121,10 +121,10 @@ describe("what a finished or failed worker says", () => {
 
   it("a completed worker whose server asm stopped after its turn (opencode serve) says so, not a bare signal", () => {
     const closed = viewToText(workerResultView(worker({ status: "completed", agent: "opencode", signal: "SIGTERM", endedAt: NOW }), NOW));
-    expect(closed).toContain("exit SIGTERM: closed by asm after its turn");
+    expect(closed).toContain("exit SIGTERM: stopped by asm when done");
     const killed = viewToText(workerResultView(worker({ status: "killed", signal: "SIGKILL", endedAt: NOW }), NOW));
     expect(killed).toContain("exit SIGKILL");
-    expect(killed).not.toContain("closed by asm");
+    expect(killed).not.toContain("stopped by asm");
   });
 
   it("a CLI that did not start is told which config key to check", () => {
