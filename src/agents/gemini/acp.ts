@@ -24,7 +24,7 @@ import {
   stopReasonError,
   updateEvents,
 } from "./acp-wire.ts";
-import { chatFileMinute, type GeminiChatFiles, geminiChatFiles, geminiDirFor } from "./chat-files.ts";
+import { type GeminiChatFiles, geminiChatFiles, geminiDirFor, removeStrayChatFiles, resumeWaitMs } from "./chat-files.ts";
 import { geminiDriver } from "./driver.ts";
 
 /** The ACP protocol version this client speaks (Gemini CLI 0.61.0 answers 1). */
@@ -41,7 +41,7 @@ type Phase = "initializing" | "opening" | "replaying" | "ready" | "failed";
 export const HISTORY_QUIET_MS = 300;
 
 /** How far into the next minute a load that had to wait for it is sent (the CLI and asm read the same clock). */
-export const LOAD_MINUTE_MARGIN_MS = 250;
+export { LOAD_MINUTE_MARGIN_MS } from "./chat-files.ts";
 
 /** A request we sent and the answer it waits for. */
 type Pending = { method: "initialize" } | { method: "session/new" } | { method: "session/load" } | { method: "session/prompt"; startedAt: number };
@@ -231,29 +231,14 @@ export class GeminiAcpSession implements ProtocolSession {
     this.request("session/load", params, { method: "session/load" });
   }
 
-  /**
-   * How long to hold `session/load` (ms): until the next minute when one of the session's chat files that holds
-   * the conversation is named after this minute (the load would write into it, see the class comment), else 0.
-   */
+  /** How long to hold `session/load` (ms): see `resumeWaitMs`. */
   private loadWait(sessionId: string): number {
-    if (!this.files) return 0;
-    const now = this.now();
-    const minute = chatFileMinute(now);
-    if (!this.files.list(sessionId).some((f) => f.resumable && f.minute === minute)) return 0;
-    return 60_000 - (now % 60_000) + LOAD_MINUTE_MARGIN_MS;
+    return this.files ? resumeWaitMs(this.files, sessionId, this.now()) : 0;
   }
 
-  /**
-   * Deletes the session's chat files Gemini cannot resume (the one a load opens for itself, any an older load left),
-   * which Gemini's next start would delete together with the conversation. Only while a file that holds the
-   * conversation stays.
-   */
+  /** Removes the session's chat files Gemini cannot resume (see `removeStrayChatFiles`), and says so. */
   private removeStrays(sessionId: string): void {
-    if (!this.files) return;
-    const all = this.files.list(sessionId);
-    if (!all.some((f) => f.resumable)) return;
-    let removed = 0;
-    for (const f of all) if (!f.resumable && f.path.endsWith(".jsonl") && this.files.remove(f.path)) removed++;
+    const removed = this.files ? removeStrayChatFiles(this.files, sessionId) : 0;
     if (removed) {
       this.io.debug("gemini acp: removed chat files of the loaded session that hold no conversation", { removed });
       this.io.emit([{ type: "other", kind: `acp/empty-chat-files-removed:${removed}` }]);

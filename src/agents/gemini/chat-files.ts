@@ -33,6 +33,33 @@ export function geminiDirFor(env: Readonly<Record<string, string | undefined>>):
   return join(home, ".gemini");
 }
 
+/** How far into the next minute a resume that had to wait for it goes (the CLI and asm read the same clock). */
+export const LOAD_MINUTE_MARGIN_MS = 250;
+
+/**
+ * How long to hold a resume of `sessionId` (ms): until the next minute when one of its chat files that holds the
+ * conversation is named after this minute (Gemini 0.61.0's load would write its new recording into that very file and
+ * hide the history), else 0.
+ */
+export function resumeWaitMs(files: GeminiChatFiles, sessionId: string, now: number): number {
+  const minute = chatFileMinute(now);
+  if (!files.list(sessionId).some((f) => f.resumable && f.minute === minute)) return 0;
+  return 60_000 - (now % 60_000) + LOAD_MINUTE_MARGIN_MS;
+}
+
+/**
+ * Deletes the session's chat files Gemini cannot resume (the one a load opens for itself, any an older load or
+ * `gemini --resume` left), which Gemini's next start would delete together with the conversation; only while a file
+ * that holds the conversation stays. Returns how many went.
+ */
+export function removeStrayChatFiles(files: GeminiChatFiles, sessionId: string): number {
+  const all = files.list(sessionId);
+  if (!all.some((f) => f.resumable)) return 0;
+  let removed = 0;
+  for (const f of all) if (!f.resumable && f.path.endsWith(".jsonl") && files.remove(f.path)) removed++;
+  return removed;
+}
+
 /** The minute a chat file Gemini opens at `ms` is named after (`toISOString().slice(0, 16)` with dashes). */
 export function chatFileMinute(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace(/:/g, "-");
