@@ -143,6 +143,16 @@ export interface Driver {
   readonly sessionIdPattern: RegExp;
   /** The argv and prompt channel for a run. */
   runSpec(req: RunRequest): RunSpec;
+  /**
+   * How long a run must wait before its CLI starts (ms; 0 = now), for a CLI that would damage its own session if
+   * started now (Gemini 0.61.0 resuming in the minute the session began). The worker stays queued meanwhile.
+   */
+  startDelayMs?(req: RunRequest, now: number): number;
+  /**
+   * Work on the agent's own files just before its CLI starts (Gemini: remove the chat files its start-up clean-up
+   * would delete together with the conversation); what it did, as events for the worker's log.
+   */
+  beforeStart?(req: RunRequest): WorkerEvent[];
   /** Turns one stdout line into events; never throws (a line it cannot read is `other`). */
   parseLine(line: string): WorkerEvent[];
   /**

@@ -4,7 +4,7 @@ import { codexAppServerDriver } from "./codex/app-server.ts";
 import { codexDriver } from "./codex/driver.ts";
 import type { Driver } from "./driver.ts";
 import { geminiAcpDriver, geminiAcpDriverFor } from "./gemini/acp.ts";
-import { geminiDriver } from "./gemini/driver.ts";
+import { geminiDriver, geminiDriverFor } from "./gemini/driver.ts";
 import { openclawDriver } from "./openclaw/driver.ts";
 import { openclawDriverFor } from "./openclaw/gateway.ts";
 import { opencodeDriver } from "./opencode/driver.ts";
@@ -45,7 +45,9 @@ export function driversFor(config: Config): Readonly<Partial<Record<Platform, Dr
     // Gemini's finds the chat files of a session it resumes in the HOME its workers get.
     const protocol =
       agent === "openclaw" ? openclawDriverFor(config) : agent === "gemini" ? geminiAcpDriverFor(config.runner.drivers.gemini?.env) : protocolDrivers[agent];
-    out[agent] = headlessChosen ? headless : (protocol ?? headless);
+    // Headless Gemini works around its resume faults in the same chat files.
+    const oneShot = agent === "gemini" ? geminiDriverFor(config.runner.drivers.gemini?.env) : headless;
+    out[agent] = headlessChosen ? oneShot : (protocol ?? oneShot);
   }
   return out;
 }

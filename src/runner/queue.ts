@@ -5,6 +5,8 @@ import type { RunnerContext } from "./context.ts";
 interface Queued {
   worker: string;
   prompt: string;
+  /** Not started before this time (epoch ms): its driver asked it to wait (`Driver.startDelayMs`). */
+  notBefore?: number;
 }
 
 /**
@@ -18,6 +20,9 @@ export class WorkQueue {
   private readonly held = new Set<string>();
   /** Set on a clean stop: nothing more starts. */
   stopping = false;
+  /** The next look at the queue for an item that waits on its driver. */
+  private wake: ReturnType<typeof setTimeout> | null = null;
+  private wakeAt = 0;
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -83,8 +88,42 @@ export class WorkQueue {
         continue;
       }
       this.held.delete(w.id);
+      if (this.waits(q, w)) {
+        i++;
+        continue;
+      }
       this.items.splice(i, 1);
       this.start(w, q.prompt);
     }
+  }
+
+  /**
+   * Whether the worker's driver wants its CLI started later (Gemini resuming in the minute its session began); the
+   * first time, the wait is recorded and the queue looked at again when it is over. The slot stays free meanwhile.
+   */
+  private waits(q: Queued, w: WorkerRow): boolean {
+    const { ctx } = this;
+    const now = ctx.now();
+    if (q.notBefore === undefined) {
+      const delay =
+        ctx.deps.drivers[w.agent]?.startDelayMs?.(
+          { resumeSessionId: w.sessionId, model: w.model, cwd: w.cwd, permissionMode: ctx.cfg.drivers[w.agent].permissionMode },
+          now,
+        ) ?? 0;
+      if (delay <= 0) return false;
+      q.notBefore = now + delay;
+      ctx.deps.store.addEvent(w.id, now, { type: "other", kind: `start-waits:${Math.ceil(delay / 1000)}s` });
+    }
+    if (q.notBefore <= now) return false;
+    if (!this.wake || q.notBefore < this.wakeAt) {
+      if (this.wake) clearTimeout(this.wake);
+      this.wakeAt = q.notBefore;
+      this.wake = setTimeout(() => {
+        this.wake = null;
+        this.pump();
+      }, q.notBefore - now);
+      this.wake.unref?.();
+    }
+    return true;
   }
 }

@@ -63,6 +63,13 @@ export function startRun(ctx: RunnerContext, hooks: RunHooks, w: WorkerRow, prom
     writeFileSync(file, prompt, { mode: 0o600 });
     argv.push(spec.promptFileFlag ?? "--message-file", file);
   }
+  // The agent's own files, set right just before its CLI starts (nothing of it runs yet to race with).
+  try {
+    const prepared = driver.beforeStart?.({ resumeSessionId: w.sessionId, model: w.model, cwd: w.cwd, permissionMode: dcfg.permissionMode }) ?? [];
+    for (const e of prepared) ctx.deps.store.addEvent(w.id, ctx.now(), e);
+  } catch (err) {
+    ctx.deps.log.warn({ err, worker: w.id }, "could not prepare the agent's files before its start; starting anyway");
+  }
   let child: ChildHandle;
   try {
     // PWD too: some CLIs (OpenCode) take their project folder from it rather than from where they start.

@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver } from "../../src/agents/driver.ts";
 import { drivers } from "../../src/agents/drivers.ts";
+import { geminiDriverFor } from "../../src/agents/gemini/driver.ts";
 import { type Platform, sessionUid } from "../../src/agents/session.ts";
 import { type Config, configSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/lib/log.ts";
@@ -410,7 +411,8 @@ export function inProcess(w: AgentWorld): InProcess {
     log: createLogger({ level: "silent" }),
     store,
     requests,
-    drivers: drivers as Record<Platform, Driver>,
+    // The headless drivers as asm picks them (Gemini's works around its resume faults in the world's HOME).
+    drivers: { ...drivers, gemini: geminiDriverFor(config.runner.drivers.gemini?.env) } as Record<Platform, Driver>,
     listener: { changed: note, asks: (_x, r) => asks.push(r), turnEnded: note, finished: note },
   });
   return {

@@ -98,7 +98,12 @@ describe.skipIf(skip)(`opencode ${installedVersion("opencode") ?? ""} through se
   it("OpenCode's question tool asks with its options; a typed answer reaches it", { timeout: TURN_MS + 30_000 }, async () => {
     const x = runner.spawn({ agent: "opencode", workspace: "app", prompt: "USE_QUESTION: ask me which file to read, then read it" });
     const r = await requestFor(x);
-    expect([r.kind, r.payload.text, r.payload.options]).toEqual(["question", "Which file should I read?", ["README.md", "Nothing"]]);
+    // The options' descriptions are shown under the question; the buttons carry the labels.
+    expect([r.kind, r.payload.text, r.payload.options]).toEqual([
+      "question",
+      "Which file should I read?\n• README.md: The project's readme\n• Nothing: Read no file",
+      ["README.md", "Nothing"],
+    ]);
     expect(runner.answerQuestion(x.id, "README.md", "real-agents")).not.toBeNull();
     const done = await runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");

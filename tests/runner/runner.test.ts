@@ -36,7 +36,12 @@ afterEach(async () => {
   for (const r of runners.splice(0)) await r.stop();
 });
 
-function world(env: Record<string, string>, runner: Record<string, unknown> = {}, gate?: (agent: Platform) => string | null): World {
+function world(
+  env: Record<string, string>,
+  runner: Record<string, unknown> = {},
+  gate?: (agent: Platform) => string | null,
+  driver: Driver = claudeDriver,
+): World {
   const dir = tempDir("asm-runner-");
   const db = openStore(join(dir, "asm.db"));
   const stdinLog = join(dir, "stdin.log");
@@ -66,7 +71,7 @@ function world(env: Record<string, string>, runner: Record<string, unknown> = {}
     log: createLogger({ level: "silent" }),
     store,
     requests,
-    drivers: { claude: claudeDriver } as unknown as Record<Platform, Driver>,
+    drivers: { claude: driver } as unknown as Record<Platform, Driver>,
     listener,
     ...(gate ? { gate } : {}),
   });
@@ -244,6 +249,37 @@ describe("runner with Claude Code's recorded control-protocol exchanges", () => 
     const c = await w.runner.waitFor(w.runner.resume(b.id, null, null).id);
     expect(w.store.chain(c.id).map((x) => x.id)).toEqual([c.id, b.id, a.id]);
     expect(c.resumedFrom).toBe(b.id);
+  });
+
+  it("a driver that asks a resume to wait (Gemini's creation minute) keeps it queued that long, and prepares the agent's files just before the start", async () => {
+    const waits: (string | null)[] = [];
+    const prepared: (string | null)[] = [];
+    const driver: Driver = {
+      ...claudeDriver,
+      startDelayMs: (req) => {
+        waits.push(req.resumeSessionId);
+        return req.resumeSessionId ? 400 : 0;
+      },
+      beforeStart: (req) => {
+        prepared.push(req.resumeSessionId);
+        return req.resumeSessionId ? [{ type: "other", kind: "files-prepared" }] : [];
+      },
+    };
+    const w = world({ FAKE_EXCHANGE: exchange("claude", "success") }, {}, undefined, driver);
+    const a = await w.runner.waitFor(w.runner.spawn({ agent: "claude", workspace: "app", prompt: "first" }).id);
+    expect(prepared).toEqual([null]);
+    const queuedAt = Date.now();
+    const b = w.runner.resume(a.id, "second", null);
+    expect(w.store.get(b.id)!.status).toBe("queued");
+    await until(() => w.store.get(b.id)!.status !== "queued", 5_000);
+    expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(350);
+    const done = await w.runner.waitFor(b.id);
+    expect(done.status).toBe("completed");
+    expect(waits).toEqual([null, a.sessionId]);
+    expect(prepared).toEqual([null, a.sessionId]);
+    const kinds = w.store.events(b.id, { type: "other", limit: 50 }).map((e) => (e.payload as { kind: string }).kind);
+    expect(kinds).toContain("start-waits:1s");
+    expect(kinds.indexOf("files-prepared")).toBeLessThan(kinds.indexOf("process-started"));
   });
 
   it("a chain may not stack a model of an agent with its own failover (OpenClaw) on others; alone it may run", () => {

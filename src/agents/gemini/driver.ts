@@ -1,4 +1,5 @@
 import { checkedArg, type Driver, type RunRequest, type RunSpec, SAFE_MODEL, UnsafeArgumentError } from "../driver.ts";
+import { type GeminiChatFiles, geminiChatFiles, geminiDirFor, removeStrayChatFiles, resumeWaitMs } from "./chat-files.ts";
 import { parseGeminiLine } from "./stream.ts";
 
 /** Gemini session ids are UUIDs; `--session-id` accepts `[a-zA-Z0-9-_]`, we only ever pass UUIDs. */
@@ -36,3 +37,23 @@ export const geminiDriver: Driver = {
   },
   parseLine: parseGeminiLine,
 };
+
+/**
+ * The headless driver for workers whose Gemini uses the chat files of `files` (the HOME the workers get): `gemini
+ * --resume` has Gemini 0.61.0's resume faults too (see acp.ts), and here asm acts before the process starts, ahead
+ * of anything Gemini does. A resume in the minute the session's file was opened waits for the next minute (queued);
+ * the session's chat files that hold no conversation are removed just before the start.
+ */
+export function geminiDriverWith(files: GeminiChatFiles): Driver {
+  return {
+    ...geminiDriver,
+    startDelayMs: (req, now) => (req.resumeSessionId ? resumeWaitMs(files, req.resumeSessionId, now) : 0),
+    beforeStart(req) {
+      const removed = req.resumeSessionId ? removeStrayChatFiles(files, req.resumeSessionId) : 0;
+      return removed ? [{ type: "other", kind: `empty-chat-files-removed:${removed}` }] : [];
+    },
+  };
+}
+
+/** `geminiDriverWith` the chat files of the Gemini home a worker started with `env` uses. */
+export const geminiDriverFor = (env: Readonly<Record<string, string>> = {}): Driver => geminiDriverWith(geminiChatFiles(geminiDirFor(env)));
