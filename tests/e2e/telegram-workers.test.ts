@@ -87,6 +87,18 @@ async function start(scenario: "tool-allow" | "tool-deny", options: { forum?: bo
   return { fake, group, rt, service, workers, log, topicOf, inThread, stdinLines };
 }
 
+/** An admin's `/spawn` of w1 in the alerts topic, up to its permission prompt in the topic asm opened for it. */
+async function spawnedAsking(scenario: "tool-allow" | "tool-deny") {
+  const world = await start(scenario);
+  const { fake, group, topicOf, inThread } = world;
+  fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
+  await until(() => topicOf("w1") !== undefined, "the worker's topic");
+  const topic = topicOf("w1")!;
+  await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
+  const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+  return { ...world, topic, ask };
+}
+
 const buttonData = (m: StoredMessage, label: string) => m.reply_markup!.inline_keyboard.flat().find((b) => b.text === label)!.callback_data!;
 
 describe("Telegram workers end to end: a topic per worker, its prompts, buttons, result and replies", () => {
@@ -178,12 +190,7 @@ describe("Telegram workers end to end: a topic per worker, its prompts, buttons,
   }, 30_000);
 
   it("Deny from the topic: the CLI gets the denial as recorded and the worker completes, with the result in the topic", async () => {
-    const { fake, group, workers, topicOf, inThread, stdinLines } = await start("tool-deny");
-    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
-    await until(() => topicOf("w1") !== undefined, "the worker's topic");
-    const topic = topicOf("w1")!;
-    await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
-    const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+    const { fake, workers, inThread, stdinLines, topic, ask } = await spawnedAsking("tool-deny");
     const pressed = fake.pressButton(admin, ask, buttonData(ask, "Deny"));
     const answered = await fake.waitForCall("answerCallbackQuery", (c) => c.payload.callback_query_id === pressed);
     expect(answered.payload.text).toBe("Denied.");
@@ -195,12 +202,7 @@ describe("Telegram workers end to end: a topic per worker, its prompts, buttons,
   }, 30_000);
 
   it("a result the Bot API refuses (502) goes out from the outbox once it answers again, once, in the topic", async () => {
-    const { fake, group, rt, workers, topicOf, inThread } = await start("tool-deny");
-    fake.userMessage(admin, "/spawn claude app USE_SHELL: write a file", { chat: group, threadId: alertsTopic });
-    await until(() => topicOf("w1") !== undefined, "the worker's topic");
-    const topic = topicOf("w1")!;
-    await until(() => inThread(topic).some((m) => /w1 asks permission/.test(m.text)), "the permission prompt in the topic");
-    const ask = inThread(topic).find((m) => /w1 asks permission/.test(m.text))!;
+    const { fake, rt, workers, inThread, topic, ask } = await spawnedAsking("tool-deny");
     // The next posts (the result) meet a Bot API in trouble; before, the result was logged as lost.
     fake.fail("sendMessage", { status: 502, description: "Bad Gateway" }, 2);
     fake.pressButton(admin, ask, buttonData(ask, "Deny"));
