@@ -1,4 +1,6 @@
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Driver } from "../../src/agents/driver.ts";
 import type { Platform } from "../../src/agents/session.ts";
 import { configSchema } from "../../src/config/schema.ts";
@@ -62,6 +64,44 @@ export function runnerWorld(o: {
   });
   started.push(w.runner);
   return w;
+}
+
+/** A runner world whose agent is the stdio fake replaying a recording; the logs say what asm wrote and ran. */
+export type ReplayWorld = RunnerWorld & {
+  stdinLog: string;
+  argvLog: string;
+  /** The exchange the fake replays (a copy); copy another recording over it before the next spawn. */
+  exchange: string;
+};
+
+const agentCli = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
+
+/**
+ * `runnerWorld` over tests/fakes/agent-cli.mjs replaying `recording` (an `.exchange.jsonl`), which exits 97 when what
+ * asm writes differs from it. `driverConfig` adds to `runner.drivers.<agent>`; `runner` to the runner section
+ * (interrupts get 2 s of grace unless it says otherwise).
+ */
+export function replayWorld(o: {
+  dir: string;
+  agent: Platform;
+  driver: Driver;
+  recording: string;
+  runner?: Record<string, unknown>;
+  driverConfig?: Record<string, unknown>;
+}): ReplayWorld {
+  const exchange = join(o.dir, "exchange.jsonl");
+  copyFileSync(o.recording, exchange);
+  const stdinLog = join(o.dir, "stdin.log");
+  const argvLog = join(o.dir, "argv.json");
+  const env = { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
+  const w = runnerWorld({
+    dir: o.dir,
+    agent: o.agent,
+    driver: o.driver,
+    driverConfig: { command: [process.execPath, agentCli], env, ...o.driverConfig },
+    runner: { interruptGraceSeconds: 2, ...o.runner },
+  });
+  return { ...w, stdinLog, argvLog, exchange };
 }
 
 /** Polls until `what` holds; throws after `ms`. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { claudeDriver } from "../../src/agents/claude/driver.ts";
-import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
+import { type ReplayWorld, replayWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Claude Code 2.1.330's AskUserQuestion over the control protocol, recorded with the real CLI
@@ -11,7 +11,6 @@ import { tempDir } from "../helpers/tmp.ts";
 // The fake only checks the kind of each stdin line (control_response/allow), so these tests compare our reply with
 // the recorded one in full: the recording proves the CLI handed that reply's answer to the model.
 
-const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const streams = fileURLToPath(new URL("../fixtures/streams/claude/", import.meta.url));
 const PROMPT = "USE_QUESTION QUOTE_RESULT: ask me which file to read";
 
@@ -42,15 +41,18 @@ const recorded = (scenario: string): Recorded => {
   };
 };
 
-type World = RunnerWorld & { stdinLog: string };
+type World = ReplayWorld;
 
 afterEach(stopRunners);
 
 function world(exchange: string, runner: Record<string, unknown> = {}): World {
-  const dir = tempDir("asm-claude-question-");
-  const stdinLog = join(dir, "stdin.log");
-  const driverConfig = { command: [process.execPath, fake], env: { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_FAST: "1" } };
-  return { ...runnerWorld({ dir, agent: "claude", driver: claudeDriver, driverConfig, runner: { interruptGraceSeconds: 0.5, ...runner } }), stdinLog };
+  return replayWorld({
+    dir: tempDir("asm-claude-question-"),
+    agent: "claude",
+    driver: claudeDriver,
+    recording: exchange,
+    runner: { interruptGraceSeconds: 0.5, ...runner },
+  });
 }
 
 const sent = (w: World) =>

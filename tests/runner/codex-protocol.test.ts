@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { codexAppServerDriver } from "../../src/agents/codex/app-server.ts";
-import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
+import { type ReplayWorld, replayWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -13,37 +13,25 @@ import { tempDir } from "../helpers/tmp.ts";
  * recording by JSON-RPC method or by the decision an answer carries.
  */
 
-const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const streams = fileURLToPath(new URL("../fixtures/streams/codex/", import.meta.url));
 const recorded = (scenario: string) => join(streams, `app-server-${scenario}.exchange.jsonl`);
 const recordedThread = (scenario: string) =>
   (JSON.parse(readFileSync(join(streams, `app-server-${scenario}.meta.json`), "utf8")) as { sessionId: string }).sessionId;
 const COMMAND = "/bin/bash -lc 'echo tool-ran > tool-ran.txt && cat README.md'";
 
-type World = RunnerWorld & {
-  stdinLog: string;
-  argvLog: string;
-  /** The exchange the fake replays; copy another recording over it before the next spawn. */
-  exchange: string;
-};
+type World = ReplayWorld;
 
 afterEach(stopRunners);
 
 function world(scenario: string, runner: Record<string, unknown> = {}, codex: Record<string, unknown> = {}): World {
-  const dir = tempDir("asm-codex-app-server-");
-  const exchange = join(dir, "exchange.jsonl");
-  copyFileSync(recorded(scenario), exchange);
-  const stdinLog = join(dir, "stdin.log");
-  const argvLog = join(dir, "argv.json");
-  const env = { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
-  const w = runnerWorld({
-    dir,
+  return replayWorld({
+    dir: tempDir("asm-codex-app-server-"),
     agent: "codex",
     driver: codexAppServerDriver,
-    driverConfig: { command: [process.execPath, fake], env, ...codex },
-    runner: { interruptGraceSeconds: 2, ...runner },
+    recording: recorded(scenario),
+    runner,
+    driverConfig: codex,
   });
-  return { ...w, stdinLog, argvLog, exchange };
 }
 
 type Sent = { method?: string; id?: number; params?: Record<string, unknown>; result?: { decision?: string } };

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { geminiAcpDriver } from "../../src/agents/gemini/acp.ts";
-import { type RunnerWorld, runnerWorld, stopRunners, until } from "../helpers/runner-world.ts";
+import { type ReplayWorld, replayWorld, stopRunners, until } from "../helpers/runner-world.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -13,34 +13,15 @@ import { tempDir } from "../helpers/tmp.ts";
  * option it picks.
  */
 
-const fake = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const streams = fileURLToPath(new URL("../fixtures/streams/gemini/", import.meta.url));
 const recorded = (scenario: string) => join(streams, `${scenario}.exchange.jsonl`);
 
-type World = RunnerWorld & {
-  stdinLog: string;
-  argvLog: string;
-  /** The exchange the fake replays; copy another recording over it before the next spawn. */
-  exchange: string;
-};
+type World = ReplayWorld;
 
 afterEach(stopRunners);
 
 function world(scenario: string, runner: Record<string, unknown> = {}): World {
-  const dir = tempDir("asm-gemini-acp-");
-  const exchange = join(dir, "exchange.jsonl");
-  copyFileSync(recorded(scenario), exchange);
-  const stdinLog = join(dir, "stdin.log");
-  const argvLog = join(dir, "argv.json");
-  const env = { FAKE_EXCHANGE: exchange, FAKE_STDIN_LOG: stdinLog, FAKE_ARGV_LOG: argvLog, FAKE_FAST: "1" };
-  const w = runnerWorld({
-    dir,
-    agent: "gemini",
-    driver: geminiAcpDriver,
-    driverConfig: { command: [process.execPath, fake], env },
-    runner: { interruptGraceSeconds: 2, ...runner },
-  });
-  return { ...w, stdinLog, argvLog, exchange };
+  return replayWorld({ dir: tempDir("asm-gemini-acp-"), agent: "gemini", driver: geminiAcpDriver, recording: recorded(scenario), runner });
 }
 
 const sentLines = (w: World) =>
