@@ -1,4 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -397,4 +398,29 @@ export function ensureBigTranscript(dir: string, bytes: number, log: (s: string)
   }
   writeFileSync(marker, JSON.stringify({ bytes, size }));
   return { root, path, bytes: size };
+}
+
+/** The flags every scan bench takes for its corpus (`parseArgs` options): --files, --size-mb, --huge, --dir. */
+export const corpusFlags = {
+  files: { type: "string", default: "10000" },
+  "size-mb": { type: "string", default: "1024" },
+  huge: { type: "string", default: "20" },
+  dir: { type: "string", default: join(tmpdir(), "asm-bench") },
+} as const;
+
+/**
+ * The corpus those flags name, generated once and reused, laid out as a HOME (`.claude/projects`, `.codex/sessions`)
+ * under `<dir>/corpus-<files>-<size-mb>`; `base` is `<dir>`, made if missing.
+ */
+export function corpusOf(
+  values: { files?: string | boolean; "size-mb"?: string | boolean; huge?: string | boolean; dir?: string | boolean },
+  say: (s: string) => void,
+): { corpus: Corpus; home: string; base: string; files: number; sizeMb: number } {
+  const files = Number(values.files);
+  const sizeMb = Number(values["size-mb"]);
+  const base = String(values.dir);
+  mkdirSync(base, { recursive: true });
+  const home = join(base, `corpus-${files}-${sizeMb}`);
+  const corpus = ensureCorpus({ dir: home, files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
+  return { corpus, home, base, files, sizeMb };
 }

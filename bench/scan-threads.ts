@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildSync } from "esbuild";
-import { ensureCorpus } from "./corpus.ts";
-import { asmNodeFlags } from "./scan.ts";
+import { corpusFlags, corpusOf } from "./corpus.ts";
+import { asmNodeFlags, fmt } from "./scan.ts";
 
 /**
  * `npm run bench` → the cold scan in worker threads against the same scan in the main thread (issue 19 item 6),
@@ -52,26 +52,15 @@ function measure(db: string, roots: string[], threads: number): ThreadMeasure {
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as ThreadMeasure;
 }
 
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
-
 export async function benchScanThreads(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      files: { type: "string", default: "10000" },
-      "size-mb": { type: "string", default: "1024" },
-      huge: { type: "string", default: "20" },
-      dir: { type: "string", default: join(tmpdir(), "asm-bench") },
-    },
+    options: corpusFlags,
     allowPositionals: true,
     strict: false,
   });
-  const files = Number(values.files);
-  const sizeMb = Number(values["size-mb"]);
-  const base = String(values.dir);
-  mkdirSync(base, { recursive: true });
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const corpus = ensureCorpus({ dir: join(base, `corpus-${files}-${sizeMb}`), files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
+  const { corpus, base } = corpusOf(values, say);
   const roots = [corpus.claudeRoot, corpus.codexRoot];
   bundle();
   const db = join(base, "threads.db");

@@ -1,10 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildSync } from "esbuild";
-import { appendTurn, ensureBigTranscript, ensureCorpus } from "./corpus.ts";
+import { appendTurn, corpusFlags, corpusOf, ensureBigTranscript } from "./corpus.ts";
 import { findCcusage, measurePeer, type PeerMeasure } from "./peer.ts";
 
 /**
@@ -66,7 +65,7 @@ function measure(args: string[]): Measure {
 const best = (runs: Measure[]) => runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 const bestBy = <T>(runs: T[], key: (r: T) => number) => runs.reduce((a, b) => (key(b) < key(a) ? b : a));
 const bestCpu = (runs: Measure[]) => Math.min(...runs.map((r) => r.cpuMs));
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+export const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 /**
@@ -101,14 +100,7 @@ function comparePeer(say: (s: string) => void, asmRuns: Measure[], peerRuns: Pee
 export async function benchScan(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      files: { type: "string", default: "10000" },
-      "size-mb": { type: "string", default: "1024" },
-      huge: { type: "string", default: "20" },
-      "big-mb": { type: "string", default: "500" },
-      append: { type: "string", default: "1000" },
-      dir: { type: "string", default: join(tmpdir(), "asm-bench") },
-    },
+    options: { ...corpusFlags, "big-mb": { type: "string", default: "500" }, append: { type: "string", default: "1000" } },
     allowPositionals: true,
     strict: true,
   });
@@ -116,8 +108,6 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   const sizeMb = Number(values["size-mb"]);
   const bigMb = Number(values["big-mb"]);
   const appendN = Number(values.append);
-  const base = values.dir!;
-  mkdirSync(base, { recursive: true });
   const say = (s: string) => process.stdout.write(`${s}\n`);
 
   say(`# asm scan benchmark — ${files} files, ${sizeMb} MiB (node ${process.version} ${asmNodeFlags.join(" ")}, as asm runs; baselines too)`);
@@ -127,8 +117,7 @@ export async function benchScan(argv: string[] = process.argv.slice(2)): Promise
   say(
     `idle process RSS: ${idleNode.maxRssMiB.toFixed(0)} MiB bundled (the bench children), ${JSON.parse(idleTsx.stdout).maxRssMiB.toFixed(0)} MiB under tsx (asm run from an edited checkout)`,
   );
-  const home = join(base, `corpus-${files}-${sizeMb}`); // laid out as a HOME: .claude/projects and .codex/sessions
-  const corpus = ensureCorpus({ dir: home, files, totalBytes: sizeMb * 2 ** 20, hugeLines: Number(values.huge) }, say);
+  const { corpus, home, base } = corpusOf(values, say);
   const roots = [corpus.claudeRoot, corpus.codexRoot];
   const mib = corpus.bytes / 2 ** 20;
   say(`corpus: ${corpus.files.length} files, ${mib.toFixed(0)} MiB (Claude Code 70%, Codex 30%)`);
