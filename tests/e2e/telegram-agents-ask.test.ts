@@ -2,11 +2,9 @@ import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { startService } from "../../src/monitor/service.ts";
-import { openRuntime } from "../../src/store/runtime.ts";
-import { Capture, healthServer } from "../core/setup.ts";
-import { FakeTelegramApi, type FakeUser, type StoredMessage } from "../fakes/telegram-api.ts";
-import { e2eWorld, until } from "../helpers/e2e.ts";
+import type { FakeUser, StoredMessage } from "../fakes/telegram-api.ts";
+import { until } from "../helpers/e2e.ts";
+import { alertsTopic, startTelegramWorkers } from "../helpers/telegram-workers.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -15,8 +13,6 @@ import { tempDir } from "../helpers/tmp.ts";
  * ACP over stdio (the fake exits 97 when asm answers differently from the recording), OpenCode serve over HTTP+SSE.
  */
 const admin: FakeUser = { id: 7001, first_name: "Ada", username: "ada" };
-const feedChatId = -1009876543210;
-const alertsTopic = 42;
 const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/streams/${p}`, import.meta.url));
 const agentCli = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const serveFake = fileURLToPath(new URL("../fakes/opencode-serve.mjs", import.meta.url));
@@ -27,43 +23,8 @@ afterEach(async () => {
 });
 
 async function start(drivers: Record<string, unknown>, runner: Record<string, unknown> = {}) {
-  const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
-  closers.push(() => fake.close());
-  const group = fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: true });
-  fake.addTopic(feedChatId, alertsTopic, "Agent alerts");
-  const gw = await healthServer();
-  closers.push(gw.close);
-  const workspace = tempDir("asm-tg-ask-app-");
-  const { configPath } = e2eWorld("asm-telegram-ask-", gw.url, { runner: { workspaces: { app: workspace }, drivers, ...runner } });
-  const log = new Capture();
-  const rt = openRuntime({
-    configPath,
-    env: {
-      HOME: tempDir("asm-tg-ask-home-"),
-      TELEGRAM_BOT_TOKEN: fake.token,
-      TELEGRAM_API_ROOT: fake.apiRoot,
-      TELEGRAM_FEED_CHAT_ID: String(feedChatId),
-      TELEGRAM_FEED_TOPIC_ID: String(alertsTopic),
-      TELEGRAM_ADMIN_IDS: String(admin.id),
-    },
-    logStream: log,
-  });
-  const service = await startService(rt, {
-    monitorAtStart: false,
-    manager: { probeIntervalMs: 50 },
-    telegram: { pollTimeoutSeconds: 1, answerWithinMs: 3000 },
-  });
-  await service.ready;
-  closers.push(async () => {
-    await service.stop();
-    rt.close();
-  });
-  const workers = service.manager.workers;
-  const topicOf = (id: string): number | undefined => {
-    for (const [topic, name] of fake.topics.get(feedChatId) ?? []) if (name.startsWith(`${id} app: `)) return topic;
-    return undefined;
-  };
-  const inThread = (thread: number | undefined) => fake.messagesIn(feedChatId).filter((m) => m.message_thread_id === thread);
+  const world = await startTelegramWorkers(closers, { prefix: "asm-tg-ask-", admin, runner: { drivers, ...runner } });
+  const { fake, group, topicOf, inThread } = world;
   /** Spawns through the chat and waits for the worker's own topic. */
   const spawn = async (line: string) => {
     fake.userMessage(admin, line, { chat: group, threadId: alertsTopic });
@@ -71,7 +32,7 @@ async function start(drivers: Record<string, unknown>, runner: Record<string, un
     return topicOf("w1")!;
   };
   const asks = (topic: number) => inThread(topic).filter((m) => /w1 asks permission/.test(m.text));
-  return { fake, group, workers, log, spawn, inThread, asks, workspace };
+  return { ...world, spawn, asks };
 }
 
 const buttonData = (m: StoredMessage, label: string) => m.reply_markup!.inline_keyboard.flat().find((b) => b.text === label)!.callback_data!;

@@ -3,18 +3,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { refusalText } from "../../src/chat/refusal.ts";
-import { startService } from "../../src/monitor/service.ts";
-import { openRuntime } from "../../src/store/runtime.ts";
-import { Capture, healthServer } from "../core/setup.ts";
-import { FakeTelegramApi, type FakeUser, type StoredMessage } from "../fakes/telegram-api.ts";
-import { e2eWorld, until } from "../helpers/e2e.ts";
+import type { FakeUser, StoredMessage } from "../fakes/telegram-api.ts";
+import { until } from "../helpers/e2e.ts";
+import { alertsTopic, feedChatId, startTelegramWorkers } from "../helpers/telegram-workers.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const admin: FakeUser = { id: 7001, first_name: "Ada", username: "ada" };
 const member: FakeUser = { id: 7002, first_name: "Bob", username: "bob" };
 const stranger: FakeUser = { id: 7666, first_name: "Eve" };
-const feedChatId = -1009876543210;
-const alertsTopic = 42;
 const agentCli = fileURLToPath(new URL("../fakes/agent-cli.mjs", import.meta.url));
 const exchange = (s: string) => fileURLToPath(new URL(`../fixtures/streams/claude/${s}.exchange.jsonl`, import.meta.url));
 
@@ -29,62 +25,22 @@ afterEach(async () => {
  * differs from the recording, so a wrong answer to a permission prompt cannot pass).
  */
 async function start(scenario: "tool-allow" | "tool-deny", options: { forum?: boolean; topicRights?: boolean } = {}) {
-  const fake = await FakeTelegramApi.start({ maxPollMs: 2000 });
-  closers.push(() => fake.close());
-  const group = fake.addChat({ id: feedChatId, type: "supergroup", title: "Ops", is_forum: options.forum ?? true });
-  if (options.forum ?? true) fake.addTopic(feedChatId, alertsTopic, "Agent alerts");
-  if (options.topicRights === false) fake.denyTopicRights(feedChatId);
-  const gw = await healthServer();
-  closers.push(gw.close);
-  const workspace = tempDir("asm-tg-workers-app-");
-  const stdinLog = join(workspace, "..", `${scenario}-${Date.now()}-stdin.log`);
-  const { configPath } = e2eWorld("asm-telegram-workers-", gw.url, {
-    runner: {
-      workspaces: { app: workspace },
-      drivers: {
-        claude: { command: [process.execPath, agentCli], env: { FAKE_EXCHANGE: exchange(scenario), FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog } },
-      },
-    },
+  const stdinLog = join(tempDir("asm-tg-workers-log-"), "stdin.log");
+  const env = { FAKE_EXCHANGE: exchange(scenario), FAKE_FAST: "1", FAKE_STDIN_LOG: stdinLog };
+  const world = await startTelegramWorkers(closers, {
+    prefix: "asm-tg-workers-",
+    admin,
+    allowed: [member],
+    runner: { drivers: { claude: { command: [process.execPath, agentCli], env } } },
+    ...options,
   });
-  const log = new Capture();
-  const rt = openRuntime({
-    configPath,
-    env: {
-      HOME: tempDir("asm-tg-workers-home-"),
-      TELEGRAM_BOT_TOKEN: fake.token,
-      TELEGRAM_API_ROOT: fake.apiRoot,
-      TELEGRAM_FEED_CHAT_ID: String(feedChatId),
-      ...((options.forum ?? true) ? { TELEGRAM_FEED_TOPIC_ID: String(alertsTopic) } : {}),
-      TELEGRAM_ALLOWED_USER_IDS: String(member.id),
-      TELEGRAM_ADMIN_IDS: String(admin.id),
-    },
-    logStream: log,
-  });
-  const service = await startService(rt, {
-    monitorAtStart: false,
-    manager: { probeIntervalMs: 50 },
-    telegram: { pollTimeoutSeconds: 1, answerWithinMs: 3000 },
-  });
-  // Transports connect in the background; these tests talk to them right away.
-  await service.ready;
-  closers.push(async () => {
-    await service.stop();
-    rt.close();
-  });
-  const workers = service.manager.workers;
-  /** The forum topic asm created for a worker (by its name). */
-  const topicOf = (id: string): number | undefined => {
-    for (const [topic, name] of fake.topics.get(feedChatId) ?? []) if (name.startsWith(`${id} app: `)) return topic;
-    return undefined;
-  };
-  const inThread = (thread: number | undefined) => fake.messagesIn(feedChatId).filter((m) => m.message_thread_id === thread);
   const stdinLines = () =>
     readFileSync(stdinLog, "utf8")
       .split("\n")
       .filter(Boolean)
       // biome-ignore lint/suspicious/noExplicitAny: stream-json lines as the CLI received them
       .map((l) => JSON.parse(l) as Record<string, any>);
-  return { fake, group, rt, service, workers, log, topicOf, inThread, stdinLines };
+  return { ...world, stdinLines };
 }
 
 /** An admin's `/spawn` of w1 in the alerts topic, up to its permission prompt in the topic asm opened for it. */
