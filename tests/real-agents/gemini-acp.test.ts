@@ -1,17 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Driver } from "../../src/agents/driver.ts";
+import { describe, expect, it } from "vitest";
 import { geminiAcpDriverFor } from "../../src/agents/gemini/acp.ts";
 import { chatFileMinute, geminiChatFiles } from "../../src/agents/gemini/chat-files.ts";
-import type { Platform } from "../../src/agents/session.ts";
-import { configSchema } from "../../src/config/schema.ts";
-import { createLogger } from "../../src/lib/log.ts";
-import { Runner } from "../../src/runner/runner.ts";
-import { openStore } from "../../src/store/db.ts";
-import { type WorkerRequestRow, WorkerRequestStore, type WorkerRow, WorkerStore } from "../../src/store/workers.ts";
-import { type AgentWorld, agentWorld, type FakeServer, installedVersion, removeWorld, scrubProcessEnv, show, skipNotice, startFake, until } from "./harness.ts";
+import { installedVersion, protocolWorld, show, skipNotice, until } from "./harness.ts";
 
 /**
  * Gemini workers through `gemini --acp` (src/agents/gemini/acp.ts) against the REAL Gemini CLI and the fake model
@@ -27,80 +19,40 @@ const TURN_MS = 90_000;
 const skip = !process.env.ASM_REAL_AGENTS || skipNotice("gemini");
 
 describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp (real CLI, fake model server)`, () => {
-  let fake: FakeServer;
-  let w: AgentWorld;
-  let restoreEnv: (() => void) | undefined;
-  let runner: Runner;
-  let store: WorkerStore;
-  let requests: WorkerRequestStore;
-  let close: () => void;
-  const asks: WorkerRequestRow[] = [];
-  const toolFile = () => join(w.workspace, "tool-ran.txt");
-
-  beforeAll(async () => {
-    restoreEnv = scrubProcessEnv();
-    fake = await startFake(mkdtempSync(join(tmpdir(), "asm-real-fake-gemini-acp-")));
-    w = agentWorld("gemini", fake.url);
-    const db = openStore(w.dbPath);
-    store = new WorkerStore(db);
-    requests = new WorkerRequestStore(db);
-    runner = new Runner({
-      config: configSchema.parse(w.configInput),
-      log: createLogger({ level: "silent" }),
-      store,
-      requests,
-      drivers: { gemini: geminiAcpDriverFor(w.env) } as unknown as Record<Platform, Driver>,
-      listener: { changed: () => {}, asks: (_x, r) => asks.push(r), turnEnded: () => {}, finished: () => {} },
-    });
-    close = () => db.close();
-  });
-
-  afterAll(async () => {
-    await runner?.stop();
-    close?.();
-    await fake?.stop();
-    restoreEnv?.(); // first: ASM_REAL_KEEP is one of the variables scrubbed
-    removeWorld(w);
-  });
-
-  const permissionFor = async (x: WorkerRow): Promise<WorkerRequestRow> => {
-    const before = asks.length;
-    await until(() => asks.length > before || store.get(x.id)!.status === "failed", TURN_MS, "a permission request");
-    expect(asks.length, show(store.get(x.id))).toBeGreaterThan(before);
-    return asks.at(-1)!;
-  };
+  const t = protocolWorld("gemini", { driver: (_config, w) => geminiAcpDriverFor(w.env), turnMs: TURN_MS });
+  const { toolFile, requestFor: permissionFor } = t;
 
   let firstSession: string | null = null;
   let firstWorker: string | null = null;
-  const chatFiles = () => geminiChatFiles(join(w.home, ".gemini"));
+  const chatFiles = () => geminiChatFiles(join(t.world.home, ".gemini"));
 
   it("a shell command asks (approval mode default); allowed, it runs and the worker completes", { timeout: TURN_MS + 90_000 }, async () => {
     const second = Date.now() % 60_000;
     if (second > 12_000) await new Promise((r) => setTimeout(r, 60_500 - second));
     rmSync(toolFile(), { force: true });
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
     const r = await permissionFor(x);
     expect(r.kind).toBe("permission");
     expect(r.payload.tool).toBe("Shell");
     expect(String(r.payload.detail)).toContain("echo tool-ran");
-    expect(store.get(x.id)!.waitingReason).toBe("permission");
-    expect(runner.answer(r, true)).toBe(true);
-    const done = await runner.waitFor(x.id);
+    expect(t.store.get(x.id)!.waitingReason).toBe("permission");
+    expect(t.runner.answer(r, true)).toBe(true);
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");
     expect(existsSync(toolFile())).toBe(true);
     expect(done.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     // The ACP session id is the one Gemini stores the chat under (what --resume and session/load take).
-    expect(existsSync(join(w.home, ".gemini/tmp/demo-app/chats"))).toBe(true);
+    expect(existsSync(join(t.world.home, ".gemini/tmp/demo-app/chats"))).toBe(true);
     firstSession = done.sessionId;
     firstWorker = x.id;
   });
 
   it("denied, the command does not run and the turn names it", { timeout: TURN_MS + 30_000 }, async () => {
     rmSync(toolFile(), { force: true });
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "USE_SHELL: write a file, then show the README" });
     const r = await permissionFor(x);
-    expect(runner.answer(r, false, "Denied from the real-agents test")).toBe(true);
-    const done = await runner.waitFor(x.id);
+    expect(t.runner.answer(r, false, "Denied from the real-agents test")).toBe(true);
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");
     expect(existsSync(toolFile())).toBe(false);
     expect(done.denied.join(" ")).toContain("echo tool-ran");
@@ -110,12 +62,12 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
     expect(firstWorker).not.toBeNull();
     const opened = chatFiles().list(firstSession!)[0]?.minute;
     const startedAt = Date.now();
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello again, do you remember what I asked first?", resumeOf: firstWorker });
-    const done = await runner.waitFor(x.id);
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello again, do you remember what I asked first?", resumeOf: firstWorker });
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");
     expect(done.sessionId).toBe(firstSession);
     expect(done.outputTail).toContain("Hello again");
-    const waited = store.events(x.id, { type: "other", limit: 500 }).some((e) => e.payload.kind === "acp/load-waits-a-minute");
+    const waited = t.store.events(x.id, { type: "other", limit: 500 }).some((e) => e.payload.kind === "acp/load-waits-a-minute");
     // Started well inside that minute (Gemini is up in about two seconds), the load had to wait.
     if (chatFileMinute(startedAt) === opened && startedAt % 60_000 < 50_000) expect(waited, show(done)).toBe(true);
     // The file the load opened for itself is gone; the conversation's file stays.
@@ -125,24 +77,24 @@ describe.skipIf(skip)(`gemini ${installedVersion("gemini") ?? ""} through --acp 
   });
 
   it("an interrupt mid-turn is session/cancel: the worker is interrupted, not killed", { timeout: TURN_MS + 30_000 }, async () => {
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "HANG write a long answer slowly" });
-    await until(() => (store.get(x.id)!.outputTail ?? "").length > 0 || store.get(x.id)!.status === "failed", TURN_MS, "the first text");
-    runner.interrupt(x.id);
-    const done = await runner.waitFor(x.id);
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "HANG write a long answer slowly" });
+    await until(() => (t.store.get(x.id)!.outputTail ?? "").length > 0 || t.store.get(x.id)!.status === "failed", TURN_MS, "the first text");
+    t.runner.interrupt(x.id);
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("interrupted");
     expect(done.signal, show(done)).toBeNull();
   });
 
   it("a 429 fails the worker as rate_limit", { timeout: 120_000 }, async () => {
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "FAIL429 this request is rate limited" });
-    const done = await runner.waitFor(x.id);
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "FAIL429 this request is rate limited" });
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("failed");
     expect(done.errorClass, show(done)).toBe("rate_limit");
   });
 
   it("the resumed session outlives the Gemini starts after it (their clean-up): a second resume loads it", { timeout: TURN_MS + 90_000 }, async () => {
-    const x = runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello a third time", resumeOf: firstWorker });
-    const done = await runner.waitFor(x.id);
+    const x = t.runner.spawn({ agent: "gemini", workspace: "app", prompt: "Hello a third time", resumeOf: firstWorker });
+    const done = await t.runner.waitFor(x.id);
     expect(done.status, show(done)).toBe("completed");
     expect(done.sessionId).toBe(firstSession);
     expect(done.outputTail).toContain("Hello a third time");

@@ -12,6 +12,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Driver } from "../../src/agents/driver.ts";
 import { drivers } from "../../src/agents/drivers.ts";
 import { geminiDriverFor } from "../../src/agents/gemini/driver.ts";
@@ -86,11 +87,12 @@ export interface FakeServer {
   stop(): Promise<void>;
 }
 
-export async function startFake(dir: string): Promise<FakeServer> {
+/** Starts tests/fixtures/generate/fake-model-server.mjs on a free loopback port, logging to `dir`; `env` tunes it (e.g. FAKE_SHELL_COMMAND). */
+export async function startFake(dir: string, env: Record<string, string> = {}): Promise<FakeServer> {
   const log = join(dir, "fake-server.log");
   const child = spawn(process.execPath, [join(generate, "fake-model-server.mjs"), "--port", "0", "--log", log], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { PATH: process.env.PATH, HANG_MS: "120000" },
+    env: { PATH: process.env.PATH, HANG_MS: "120000", ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let seen = "";
@@ -394,8 +396,11 @@ export interface InProcess {
   close(): Promise<void>;
 }
 
-/** A Runner over the world's store and config, with the real drivers, recording what it tells its listener. */
-export function inProcess(w: AgentWorld): InProcess {
+/**
+ * A Runner over the world's store and config, with the real drivers, recording what it tells its listener.
+ * `driverFor` replaces the driver of the world's agent (a protocol driver instead of the headless one asm picks).
+ */
+export function inProcess(w: AgentWorld, driverFor?: (config: Config, w: AgentWorld) => Driver): InProcess {
   const config: Config = configSchema.parse(w.configInput);
   const db = openStore(w.dbPath);
   const store = new WorkerStore(db);
@@ -412,7 +417,11 @@ export function inProcess(w: AgentWorld): InProcess {
     store,
     requests,
     // The headless drivers as asm picks them (Gemini's works around its resume faults in the world's HOME).
-    drivers: { ...drivers, gemini: geminiDriverFor(config.runner.drivers.gemini?.env) } as Record<Platform, Driver>,
+    drivers: {
+      ...drivers,
+      gemini: geminiDriverFor(config.runner.drivers.gemini?.env),
+      ...(driverFor && { [w.agent]: driverFor(config, w) }),
+    } as Record<Platform, Driver>,
     listener: { changed: note, asks: (_x, r) => asks.push(r), turnEnded: note, finished: note },
   });
   return {
@@ -515,4 +524,73 @@ export function fakeLog(f: FakeServer): Record<string, unknown>[] {
   } catch {
     return [];
   }
+}
+
+// ── one protocol driver's suite: the world, the fake and an in-process Runner ─
+
+export interface ProtocolWorldOptions {
+  /** The driver under test for the world's agent, from the parsed asm config (e.g. `geminiAcpDriverFor(w.env)`). */
+  driver: (config: Config, w: AgentWorld) => Driver;
+  /** How long `requestFor` waits for the CLI to ask. */
+  turnMs: number;
+  /** Merged into the asm config's `runner` section (agentWorld's third argument). */
+  runner?: Record<string, unknown>;
+  /** The fake model server's environment (startFake's second argument). */
+  fakeEnv?: Record<string, string>;
+  /**
+   * Runs once the world is written, before the Runner is built (e.g. edits the CLI's config, starts a gateway);
+   * what it returns runs on teardown after the Runner stops and before the fake does.
+   */
+  before?: (w: AgentWorld) => Promise<(() => Promise<void>) | undefined>;
+  /** beforeAll's timeout in ms (the config's hookTimeout otherwise). */
+  setupMs?: number;
+}
+
+/** What a protocol suite's tests use; every field is set once beforeAll has run. */
+export interface ProtocolWorld extends InProcess {
+  world: AgentWorld;
+  fake: FakeServer;
+  /** The file the fake's USE_SHELL command writes in the workspace. */
+  toolFile(): string;
+  /** The next request (permission or question) the Runner reports for `x`; fails with `x`'s row if none comes in turnMs. */
+  requestFor(x: WorkerRow): Promise<WorkerRequestRow>;
+}
+
+/**
+ * Registers (call it inside a `describe`) the beforeAll/afterAll of a protocol driver's suite: the process
+ * environment scrubbed, a fake model server, `agentWorld(agent)` against it, then an in-process Runner whose
+ * driver for `agent` is `options.driver`. Teardown stops them in reverse, puts the environment back, then
+ * removes the world and the fake's folder (both kept with ASM_REAL_KEEP).
+ */
+export function protocolWorld(agent: Platform, options: ProtocolWorldOptions): ProtocolWorld {
+  const t = {} as ProtocolWorld;
+  let restoreEnv: (() => void) | undefined;
+  let fakeDir: string | undefined;
+  let stopBefore: (() => Promise<void>) | undefined;
+  let ip: InProcess | undefined;
+  beforeAll(async () => {
+    restoreEnv = scrubProcessEnv();
+    fakeDir = mkdtempSync(join(tmpdir(), `asm-real-fake-${agent}-`));
+    t.fake = await startFake(fakeDir, options.fakeEnv);
+    t.world = agentWorld(agent, t.fake.url, options.runner);
+    stopBefore = await options.before?.(t.world);
+    ip = inProcess(t.world, options.driver);
+    Object.assign(t, ip);
+  }, options.setupMs);
+  afterAll(async () => {
+    await ip?.close();
+    await stopBefore?.();
+    await t.fake?.stop();
+    restoreEnv?.(); // first: ASM_REAL_KEEP is one of the variables scrubbed
+    removeWorld(t.world);
+    if (fakeDir && !process.env.ASM_REAL_KEEP) rmSync(fakeDir, { recursive: true, force: true });
+  });
+  t.toolFile = () => join(t.world.workspace, "tool-ran.txt");
+  t.requestFor = async (x) => {
+    const before = t.asks.length;
+    await until(() => t.asks.length > before || t.store.get(x.id)!.status === "failed", options.turnMs, "a request");
+    expect(t.asks.length, show(t.store.get(x.id))).toBeGreaterThan(before);
+    return t.asks.at(-1)!;
+  };
+  return t;
 }
