@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { codexDriver } from "../../../src/agents/codex/driver.ts";
 import { parseCodexLine, statusInText } from "../../../src/agents/codex/stream.ts";
 import type { WorkerEvent } from "../../../src/agents/driver.ts";
+import { eventsOf as of } from "../../helpers/events.ts";
 
 const REAL = join(import.meta.dirname, "../../fixtures/real/codex/_stdout");
 const parseFile = (name: string): WorkerEvent[] =>
@@ -11,7 +12,6 @@ const parseFile = (name: string): WorkerEvent[] =>
     .split("\n")
     .filter((l) => l.trim())
     .flatMap(parseCodexLine);
-const of = <T extends WorkerEvent["type"]>(evs: WorkerEvent[], type: T) => evs.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
 
 const THREAD = "01a209f7-4642-7fd2-9938-e1c95f5d15ec";
 

@@ -6,6 +6,7 @@ import type { ProtocolIO, RunRequest, WorkerEvent } from "../../../src/agents/dr
 import { UnsafeArgumentError } from "../../../src/agents/driver.ts";
 import { GeminiAcpSession, geminiAcpDriver, LOAD_MINUTE_MARGIN_MS } from "../../../src/agents/gemini/acp.ts";
 import { geminiChatFiles } from "../../../src/agents/gemini/chat-files.ts";
+import { eventsOf, textOf as joinedText } from "../../helpers/events.ts";
 
 /**
  * The session replayed against the real `gemini --acp` 0.61.0 exchanges (tests/fixtures/streams/gemini/acp-*,
@@ -71,12 +72,9 @@ function replay(scenario: string): Replay {
   return { ...out, session };
 }
 
-const of = <T extends WorkerEvent["type"]>(r: Replay, type: T) => r.events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
+const of = <T extends WorkerEvent["type"]>(r: Replay, type: T) => eventsOf(r.events, type);
 const sent = (r: Replay) => r.writes.map((l) => JSON.parse(l));
-const textOf = (r: Replay) =>
-  of(r, "text")
-    .map((e) => e.text)
-    .join("");
+const textOf = (r: Replay) => joinedText(r.events);
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { WorkerEvent } from "../../../src/agents/driver.ts";
 import { geminiErrorReason, parseGeminiLine } from "../../../src/agents/gemini/stream.ts";
+import { eventsOf as of } from "../../helpers/events.ts";
 
 const REAL = join(import.meta.dirname, "../../fixtures/real/gemini/_stdout");
 const parseFile = (name: string): WorkerEvent[] =>
@@ -10,7 +11,6 @@ const parseFile = (name: string): WorkerEvent[] =>
     .split("\n")
     .filter((l) => l.trim())
     .flatMap(parseGeminiLine);
-const of = <T extends WorkerEvent["type"]>(evs: WorkerEvent[], type: T) => evs.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
 const joined = (evs: WorkerEvent[]) =>
   of(evs, "text")
     .map((e) => e.text)

@@ -5,6 +5,7 @@ import { type ProtocolIO, type RunRequest, UnsafeArgumentError, type WorkerEvent
 import { gatewayBridgePath, OpenclawGatewaySession, openclawDriverFor, openclawGatewayDriverFor } from "../../../src/agents/openclaw/gateway.ts";
 import { localGateway, openclawGatewayEndpoint } from "../../../src/agents/openclaw/gateway-endpoint.ts";
 import { configSchema } from "../../../src/config/schema.ts";
+import { eventsOf, textOf as joinedText } from "../../helpers/events.ts";
 import { tempDir } from "../../helpers/tmp.ts";
 
 /**
@@ -65,11 +66,8 @@ function replay(scenario: string, entries = exchange(scenario)): Replay {
   return out;
 }
 
-const of = <T extends WorkerEvent["type"]>(r: Replay, type: T) => r.events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
-const textOf = (r: Replay) =>
-  of(r, "text")
-    .map((e) => e.text)
-    .join("");
+const of = <T extends WorkerEvent["type"]>(r: Replay, type: T) => eventsOf(r.events, type);
+const textOf = (r: Replay) => joinedText(r.events);
 
 beforeEach(() => {
   vi.useFakeTimers();

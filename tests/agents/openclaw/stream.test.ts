@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { WorkerEvent } from "../../../src/agents/driver.ts";
 import { openclawErrorReason, parseOpenclawLine, parseOpenclawOutput, statusInOpenclawError } from "../../../src/agents/openclaw/stream.ts";
+import { eventsOf as of } from "../../helpers/events.ts";
 
 const REAL = join(import.meta.dirname, "../../fixtures/real/openclaw/_stdout");
 const STREAMS = join(import.meta.dirname, "../../fixtures/streams/openclaw");
@@ -11,7 +12,6 @@ const run = (path: string): WorkerEvent[] => {
   const lines = readFileSync(path, "utf8").split("\n");
   return [...lines.flatMap(parseOpenclawLine), ...parseOpenclawOutput(lines.join("\n"))];
 };
-const of = <T extends WorkerEvent["type"]>(evs: WorkerEvent[], type: T) => evs.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
 
 describe("openclaw agent --json 2026.9.6, the real recorded runs", () => {
   it("turn 1: the pretty-printed document gives init, text, usage with context and window, turn_end", () => {

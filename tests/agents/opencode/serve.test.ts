@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ProtocolIO, type RunRequest, type RunSpec, UnsafeArgumentError, type WorkerEvent } from "../../../src/agents/driver.ts";
 import { OpencodeServeSession, opencodeServeDriver, permissionRuleset } from "../../../src/agents/opencode/serve.ts";
+import { eventsOf } from "../../helpers/events.ts";
 import { tempDir } from "../../helpers/tmp.ts";
 
 /**
@@ -92,7 +93,7 @@ const until = async (what: () => boolean, ms = 15_000) => {
   }
 };
 const ends = (r: Run) => r.events.filter((e): e is Extract<WorkerEvent, { type: "turn_end" }> => e.type === "turn_end");
-const of = <T extends WorkerEvent["type"]>(r: Run, type: T) => r.events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
+const of = <T extends WorkerEvent["type"]>(r: Run, type: T) => eventsOf(r.events, type);
 
 /** Waits for `turns` turn ends (or a failure), closes the session, and checks the fake saw no difference. */
 async function finish(r: Run, turns = 1) {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { WorkerEvent } from "../../../src/agents/driver.ts";
 import { opencodeErrorReason, parseOpencodeLine, parseOpencodeOutput } from "../../../src/agents/opencode/stream.ts";
+import { eventsOf as of } from "../../helpers/events.ts";
 
 const REAL = join(import.meta.dirname, "../../fixtures/real/opencode/_stdout");
 const STREAMS = join(import.meta.dirname, "../../fixtures/streams/opencode");
@@ -12,7 +13,6 @@ const run = (path: string): WorkerEvent[] => {
   const lines = whole.split("\n").filter((l) => l.trim());
   return [...lines.flatMap(parseOpencodeLine), ...parseOpencodeOutput(lines.join("\n"))];
 };
-const of = <T extends WorkerEvent["type"]>(evs: WorkerEvent[], type: T) => evs.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
 
 const S1 = "ses_df6085013ffe1cAA3mVhJxkYin";
 
