@@ -1,6 +1,6 @@
 import { agentOf } from "../agents/registry.ts";
 import type { SessionRecord } from "../agents/session.ts";
-import { formatDuration, formatTokens } from "../lib/present.ts";
+import { clip, formatDuration, formatTokens } from "../lib/present.ts";
 import type { Button, View } from "../messages/view.ts";
 import type { WorkerEventRow, WorkerRequestRow, WorkerRow } from "../store/workers.ts";
 
@@ -36,7 +36,7 @@ const maxThreadTitle = 128;
 export const workerThreadTitle = (w: Pick<WorkerRow, "id" | "workspace" | "prompt">) => cut(`${w.id} ${w.workspace}: ${oneLine(w.prompt)}`, maxThreadTitle);
 
 /** The first non-empty line of an answer, short enough for a notification. */
-export const firstLine = (text: string | null | undefined, n = 200) => cut(oneLine((text ?? "").split("\n").find((l) => l.trim()) ?? ""), n);
+export const firstLine = (text: string | null | undefined, n = 200) => clip((text ?? "").split("\n").find((l) => l.trim()) ?? "", n);
 
 /** The one note a worker that finished its turn and awaits the user gets: `w3 is waiting for you: <first line>`. */
 export function workerWaitingView(w: WorkerRow, answer: string | null): View {
@@ -94,7 +94,7 @@ export function workerStatusView(
   if (ctx !== null) lines.push(`context ${formatTokens(ctx)}${win ? ` (${Math.round((ctx / win) * 100)}%)` : ""}`);
   if (w.costUsd !== null) lines.push(`cost $${w.costUsd.toFixed(2)}`);
   else if (estimatedCostUsd !== undefined && estimatedCostUsd !== null) lines.push(`cost ≈$${estimatedCostUsd.toFixed(2)} (catalog price)`);
-  if (w.lastTool) lines.push(`tool ${cut(oneLine(w.lastTool), 34)}`);
+  if (w.lastTool) lines.push(`tool ${clip(w.lastTool, 34)}`);
   if (w.startedAt) lines.push(`elapsed ${formatDuration((w.endedAt ?? now) - w.startedAt)}`);
   return { title: workerTitle(w), sections: [{ lines }], silent: true };
 }
@@ -197,9 +197,7 @@ export function workerRequestView(w: WorkerRow, r: WorkerRequestRow): View {
 /** The request message once it is settled: what was asked and how it ended, with its buttons gone. */
 export function workerRequestSettledView(w: WorkerRow | undefined, r: WorkerRequestRow, outcome: string): View {
   const what =
-    r.kind === "question"
-      ? cut(oneLine(String(r.payload.text ?? "")), 200)
-      : `${String(r.payload.tool ?? "?")} ${cut(oneLine(String(r.payload.detail ?? "")), 200)}`;
+    r.kind === "question" ? clip(String(r.payload.text ?? ""), 200) : `${String(r.payload.tool ?? "?")} ${clip(String(r.payload.detail ?? ""), 200)}`;
   return {
     title: `${w?.id ?? r.workerId ?? "?"} ${r.kind === "question" ? "asked" : "asked permission"}`,
     sections: [{ lines: [what, outcome] }],
@@ -286,7 +284,7 @@ function eventWhat(type: string, p: Record<string, unknown>): string {
 /** One event of `/worker <id> events`: `05:39:52 tool Bash: echo hi`, within `EVENT_LINE` columns. */
 export function eventLine(e: WorkerEventRow): string {
   const t = new Date(e.ts).toISOString().slice(11, 19);
-  return cut(oneLine(`${t} ${e.type} ${eventWhat(e.type, e.payload)}`), EVENT_LINE);
+  return clip(`${t} ${e.type} ${eventWhat(e.type, e.payload)}`, EVENT_LINE);
 }
 
 /** `/worker <id>`: status, resume chain, events tail. */

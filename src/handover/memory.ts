@@ -1,4 +1,5 @@
 import type { PlanItem, TranscriptEntry, TranscriptRead } from "../agents/transcript-entry.ts";
+import { clip } from "../lib/present.ts";
 
 /**
  * The extractive memory of a session (RUNNER.md §4.7): built from its transcript without any model, in fixed
@@ -93,10 +94,7 @@ const lastLines = (text: string, lines: number, chars: number) => {
   return t.length > chars ? `…${t.slice(t.length - chars)}` : t;
 };
 
-const oneLine = (text: string, max = 200) => {
-  const t = text.replace(/\s+/g, " ").trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-};
+const oneLine = (text: string, max = 200) => clip(text, max);
 
 interface Limits {
   commands: number;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Reply, WorkerEvent } from "../agents/driver.ts";
+import { clip } from "../lib/present.ts";
 import type { WorkerRequestRow, WorkerRow } from "../store/workers.ts";
 import { autoResponse } from "./auto-respond.ts";
 import type { Run, RunnerContext } from "./context.ts";
@@ -13,11 +14,7 @@ import { armStall, guard, write } from "./control.ts";
 
 /** What a waiting worker waits for, short enough for a status line: `permission: Bash(npm test)`, `question: …` (its first line). */
 export function waitingText(e: Extract<WorkerEvent, { type: "permission" | "question" }>): string {
-  const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
-  const flat = (s: string) => s.replace(/\s+/g, " ").trim();
-  return e.type === "permission"
-    ? cut(`permission: ${e.tool}${e.detail ? `(${flat(e.detail)})` : ""}`, 80)
-    : cut(`question: ${flat(e.text.split("\n", 1)[0]!)}`, 80);
+  return e.type === "permission" ? clip(`permission: ${e.tool}${e.detail ? `(${e.detail})` : ""}`, 80) : clip(`question: ${e.text.split("\n", 1)[0]!}`, 80);
 }
 
 /**
