@@ -150,6 +150,35 @@ describe("what a finished or failed worker says", () => {
   });
 });
 
+describe("the views this stop changed, at 40 columns", () => {
+  it("a question with its options' descriptions, several numbered questions, and a result stopped by asm all read on a phone", async () => {
+    const { questionPrompt } = await import("../../src/agents/questions.ts");
+    const ask = (text: string, options: string[]) =>
+      ({ id: 3, kind: "question", nonce: "n", expiresAt: NOW + 7_200_000, payload: { text, options } }) as unknown as Parameters<typeof workerRequestView>[1];
+    const one = questionPrompt([
+      {
+        question: "Which database should the service use?",
+        options: [
+          { label: "SQLite", description: "one file, no server to run" },
+          { label: "Postgres", description: "what production already runs" },
+        ],
+      },
+    ]);
+    const several = questionPrompt([
+      { question: "Which database?", options: [{ label: "SQLite" }, { label: "Postgres" }] },
+      { question: "Add tests?", options: [{ label: "Yes" }, { label: "No" }] },
+    ]);
+    const views = [
+      workerRequestView(worker({ status: "waiting-for-input" }), ask(one.text, one.options)),
+      workerRequestView(worker({ status: "waiting-for-input" }), ask(several.text, several.options)),
+      workerResultView(worker({ status: "completed", signal: "SIGTERM", endedAt: NOW }), NOW),
+    ];
+    for (const v of views) expect(tooWide(v, { wrap: true }), viewToText(v)).toEqual([]);
+    expect(viewToText(views[0]!)).toContain("• SQLite: one file, no server to run");
+    expect(viewToText(views[1]!)).toContain("Reply with one line per question.");
+  });
+});
+
 describe("Show output", () => {
   it("shows all of the kept output tail and, for a failure, all of its stderr wrapped to 38 columns", () => {
     const w = worker({ status: "failed", outputTail: `START${"o".repeat(3000)}END`, stderrTail: `first line\n${"e".repeat(100)}\nlast line` });
