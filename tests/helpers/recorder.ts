@@ -17,3 +17,16 @@ export class Recorder implements Transport {
     this.edits.push({ ref, view });
   }
 }
+
+/** A Discord-named transport that keeps only the views it was asked to post (what a monitor sent, in order). */
+export class ViewRecorder implements Transport {
+  readonly name = "discord" as const;
+  readonly sent: View[] = [];
+  async start() {}
+  async stop() {}
+  async send(view: View): Promise<MessageRef> {
+    this.sent.push(view);
+    return { transport: "discord", chatId: "1", messageId: String(this.sent.length) };
+  }
+  async edit() {}
+}

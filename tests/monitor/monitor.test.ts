@@ -4,8 +4,6 @@ import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { blankRecord } from "../../src/agents/session.ts";
 import { alertStores } from "../../src/alerts/lifecycle.ts";
-import type { Inbound, MessageRef, Transport } from "../../src/messages/transport.ts";
-import type { View } from "../../src/messages/view.ts";
 import { runRetention, startMonitoring } from "../../src/monitor/monitor.ts";
 import { FallbackStore } from "../../src/store/fallback.ts";
 import { openRuntime, type Runtime } from "../../src/store/runtime.ts";
@@ -13,19 +11,8 @@ import { SeriesStore } from "../../src/store/series.ts";
 import { SessionStore } from "../../src/store/sessions.ts";
 import { TurnStore } from "../../src/store/turns.ts";
 import { writeClaudeSessions } from "../helpers/claude-sessions.ts";
+import { ViewRecorder } from "../helpers/recorder.ts";
 import { tempDir } from "../helpers/tmp.ts";
-
-class RecordingTransport implements Transport {
-  readonly name = "discord" as const;
-  readonly sent: View[] = [];
-  async start(_inbound: Inbound) {}
-  async stop() {}
-  async send(view: View): Promise<MessageRef> {
-    this.sent.push(view);
-    return { transport: "discord", chatId: "1", messageId: String(this.sent.length) };
-  }
-  async edit() {}
-}
 
 let rt: Runtime | undefined;
 afterEach(() => rt?.close());
@@ -50,7 +37,7 @@ describe("monitor", () => {
   it("runs scan → checks → alerts → outbox → transport at start, and stop() waits for it", async () => {
     const { rt, home } = runtime({ checks: { transcript: { maxBytes: 1000, sizePlatforms: ["claude"] }, gateway: { enabled: false } } });
     const ids = writeClaudeSessions(home, 3);
-    const transport = new RecordingTransport();
+    const transport = new ViewRecorder();
     const findings: number[] = [];
     const m = startMonitoring(rt, { transports: [transport], onFindings: (f) => void findings.push(f.length) });
     await until(() => transport.sent.filter((v) => v.title?.includes("transcript is")).length === 3);
@@ -64,7 +51,7 @@ describe("monitor", () => {
   it("a job that throws raises a self alert in the feed at once, and the process carries on", async () => {
     // An invalid error pattern makes every logs pass throw (config allows any string here).
     const { rt } = runtime({ checks: { logs: { errorPatterns: ["(unclosed"] }, gateway: { enabled: false } } });
-    const transport = new RecordingTransport();
+    const transport = new ViewRecorder();
     const m = startMonitoring(rt, { transports: [transport] });
     await until(() => transport.sent.some((v) => v.title?.includes('scheduled job "logs" failed')));
     // The cycle at start may still be scanning (in its thread): a second one would be skipped, not run.

@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { blankRecord } from "../../src/agents/session.ts";
 import { healthInputsOf, healthReport } from "../../src/core/health.ts";
-import type { Inbound, MessageRef, Transport } from "../../src/messages/transport.ts";
+import type { MessageRef } from "../../src/messages/transport.ts";
 import type { View } from "../../src/messages/view.ts";
 import { startMonitoring } from "../../src/monitor/monitor.ts";
 import {
@@ -23,25 +23,14 @@ import { migrations } from "../../src/store/migrations.ts";
 import { openRuntime, type Runtime } from "../../src/store/runtime.ts";
 import { SessionStore } from "../../src/store/sessions.ts";
 import { runAsmInProcess } from "../helpers/cli.ts";
+import { ViewRecorder } from "../helpers/recorder.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Issue 19 item 10: page corruption in asm.db is found at start (quick_check), named in a critical self alert,
 // nothing more is written into the file, health says so; backups (before migrations, daily) are the way back.
 
-class RecordingTransport implements Transport {
-  readonly name = "discord" as const;
-  readonly sent: View[] = [];
-  async start(_inbound: Inbound) {}
-  async stop() {}
-  async send(view: View): Promise<MessageRef> {
-    this.sent.push(view);
-    return { transport: "discord", chatId: "1", messageId: String(this.sent.length) };
-  }
-  async edit() {}
-}
-
 /** A transport still connecting at start: its first send fails. */
-class LateTransport extends RecordingTransport {
+class LateTransport extends ViewRecorder {
   tries = 0;
   override async send(view: View): Promise<MessageRef> {
     if (++this.tries === 1) throw new Error("not connected yet");
@@ -107,7 +96,7 @@ describe("a damaged asm.db", () => {
     const rt = runtimeAt(home);
     try {
       const before = readFileSync(path);
-      const transport = new RecordingTransport();
+      const transport = new ViewRecorder();
       const late = new LateTransport();
       const m = startMonitoring(rt, { transports: [transport, late] });
       await until(() => transport.sent.some((v) => v.title?.includes("database damaged")));
